@@ -1,0 +1,411 @@
+"""FER2013 data layer: one entry point for the three on-disk formats and the synthetic faces.
+
+Formats (see REPORTS.md):
+
+* Kaggle ``fer2013.csv`` (also ``.csv.gz``): columns ``emotion,pixels,Usage``.
+* Course CSVs: ``train.csv`` with ``label,feature`` and ``test.csv`` with ``id,feature``.
+* Image folders ``<root>/{train,test}/<class>/*.jpg|png``; file-name prefixes ``Training_``,
+  ``PublicTest_``, ``PrivateTest_`` give the original split.
+
+:func:`load` picks the loader from the path and returns a :class:`Dataset` whatever the format:
+uint8 images ``(N, 48, 48)``, int64 labels ``(N,)`` in 0..6 (or ``None`` for an unlabeled test
+file), ids ``(N,)`` and the split name of each row. Parsed files are cached as ``.npz`` keyed by the
+source's path, size and modification time, so a second load is a memory copy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras import CLASS_NAMES, NUM_CLASSES
+from fer_keras.errors import FerInputError
+
+IMAGE_SIZE = 48
+NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+FOLDER_NAMES = tuple(c.lower() for c in CLASS_NAMES)
+SPLIT_PREFIXES = ("Training", "PublicTest", "PrivateTest")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_CACHE_VERSION = "1"
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Images and labels of one source.
+
+    images: uint8 ``(N, 48, 48)``, 0..255 grey levels.
+    labels: int64 ``(N,)`` in 0..6, or ``None`` when the source has no labels.
+    ids: ``(N,)`` row ids (the course test file's ``id``; else the file name or the row number).
+    usage: ``(N,)`` str, the original split of each row (``Training``, ``PublicTest``,
+        ``PrivateTest``) or ``""`` when the source has none.
+    masks: bool ``(N, 48, 48)`` class-defining facial parts (synthetic faces only), else ``None``.
+    source: where the data came from.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    ids: np.ndarray
+    usage: np.ndarray
+    source: str = ""
+    masks: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.images)
+
+    def x(self):
+        """Images as float32 ``(N, 48, 48, 1)`` in [0, 1], the models' input."""
+        return to_float(self.images)
+
+    def subset(self, index):
+        """The rows selected by a boolean mask or an index array."""
+        pick = lambda a: None if a is None else a[index]  # noqa: E731
+        return Dataset(self.images[index], pick(self.labels), self.ids[index], self.usage[index],
+                       self.source, pick(self.masks))
+
+    def class_counts(self):
+        """int64 ``(7,)`` number of rows per class."""
+        if self.labels is None:
+            raise FerInputError("this data has no labels", file=self.source)
+        return np.bincount(self.labels, minlength=NUM_CLASSES)
+
+
+def to_float(images):
+    """uint8 ``(N, 48, 48)`` -> float32 ``(N, 48, 48, 1)`` in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    return images.astype(np.float32) / np.float32(255.0)
+
+
+# --------------------------------------------------------------------------- entry points
+def load(path, *, resize=False, cache=True, n_synthetic=3000, seed=0) -> Dataset:
+    """Load FER2013 (or the synthetic faces) from ``path``, whatever its format.
+
+    ``path`` is ``"synthetic"`` (the built-in faces, ``n_synthetic`` of them, seeded), a Kaggle or
+    course CSV file (``.csv`` or ``.csv.gz``), a folder holding ``fer2013.csv`` or ``train.csv``,
+    or an image-folder root with ``train/`` and/or ``test/``. ``resize=True`` resizes images that
+    are not 48x48 instead of rejecting them. Raises :class:`FerInputError` with the file, the line
+    and the problem for malformed input.
+    """
+    if str(path) == "synthetic":
+        from fer_keras.data.synthetic import synthetic_dataset
+
+        return synthetic_dataset(n_synthetic, seed=seed)
+    p = Path(path)
+    if not p.exists():
+        raise FerInputError("no such file or folder", file=p)
+    if p.is_dir():
+        for name in ("fer2013.csv", "fer2013.csv.gz"):
+            if (p / name).is_file():
+                return load(p / name, resize=resize, cache=cache)
+        if (p / "train.csv").is_file():
+            return load(p / "train.csv", resize=resize, cache=cache)
+        return _cached(p, _folder_key(p), lambda: load_image_folder(p, resize=resize), cache)
+    if not os.access(p, os.R_OK):
+        raise FerInputError("file is not readable (permission denied)", file=p)
+    name = p.name.lower()
+    if name.endswith((".csv", ".csv.gz", ".gz")):
+        return _cached(p, _file_key(p), lambda: load_csv(p), cache)
+    if name.endswith(IMAGE_SUFFIXES):
+        raise FerInputError("a single image is not a data set; give the folder that holds "
+                            "train/ and test/", file=p)
+    raise FerInputError("unknown data format: expected a .csv, .csv.gz or an image folder", file=p)
+
+
+def load_splits(path, *, val_fraction=0.1, seed=0, **load_kw):
+    """``{"train", "val", "test"}`` :class:`Dataset` s for training and model selection.
+
+    With the original Usage split: train = Training, val = PublicTest, test = PrivateTest (which
+    may be empty; never tune on it). Without one: a stratified ``val_fraction`` of the labeled
+    rows, seeded, becomes val; test is empty (or the course's unlabeled test file beside it).
+    """
+    ds = load(path, seed=seed, **load_kw)
+    if ds.labels is None:
+        raise FerInputError("this file has no labels, so it cannot be trained on", file=ds.source)
+    if np.any(ds.usage == "Training") and np.any(ds.usage == "PublicTest"):
+        return {"train": ds.subset(ds.usage == "Training"),
+                "val": ds.subset(ds.usage == "PublicTest"),
+                "test": ds.subset(ds.usage == "PrivateTest")}
+    train_idx, val_idx = stratified_split(ds.labels, val_fraction, seed)
+    out = {"train": ds.subset(train_idx), "val": ds.subset(val_idx)}
+    test = ds.subset(np.zeros(len(ds), bool))
+    src = Path(ds.source)
+    if src.name == "train.csv" and (src.parent / "test.csv").is_file():
+        test = load(src.parent / "test.csv", **load_kw)
+    out["test"] = test
+    return out
+
+
+def stratified_split(labels, val_fraction=0.1, seed=0):
+    """Index arrays ``(train_idx, val_idx)``: ``val_fraction`` of each class, seeded, sorted."""
+    if not 0.0 < val_fraction < 1.0:
+        raise FerInputError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in range(NUM_CLASSES):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        k = int(round(len(idx) * val_fraction))
+        if len(idx) > 1:
+            k = min(max(k, 1), len(idx) - 1)
+        val.append(idx[:k])
+    val_idx = np.sort(np.concatenate(val))
+    train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    return train_idx, val_idx
+
+
+# --------------------------------------------------------------------------- CSV formats
+def load_csv(path) -> Dataset:
+    """Parse a Kaggle ``emotion,pixels,Usage`` or course ``label,feature`` / ``id,feature`` CSV."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         compression="infer", skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise FerInputError("file is empty", file=path) from None
+    except (EOFError, OSError) as e:  # truncated / corrupt gzip
+        raise FerInputError(f"cannot read the file ({_short(e)}); is it a truncated download?",
+                            file=path) from None
+    except UnicodeDecodeError:
+        raise FerInputError("not a text CSV file (cannot decode as UTF-8)", file=path) from None
+    except pd.errors.ParserError as e:
+        raise FerInputError(f"malformed CSV: {_short(e)}", file=path) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    cols = set(df.columns)
+    lines = np.arange(len(df)) + 2  # 1-based editor lines; the header is line 1
+    keep = (df != "").any(axis=1).to_numpy() if len(df) else np.zeros(0, bool)
+    df, lines = df[keep], lines[keep]
+    if {"emotion", "pixels"} <= cols:
+        label_col, pix_col, id_col, usage_col = "emotion", "pixels", None, "Usage"
+    elif {"label", "feature"} <= cols:
+        label_col, pix_col, id_col, usage_col = "label", "feature", "id" if "id" in cols else None, None
+    elif {"id", "feature"} <= cols:
+        label_col, pix_col, id_col, usage_col = None, "feature", "id", None
+    else:
+        raise FerInputError(
+            "missing or misnamed columns: expected 'emotion,pixels,Usage' (Kaggle) or "
+            f"'label,feature' / 'id,feature' (course); found {','.join(df.columns) or 'none'}",
+            file=path)
+    if len(df) == 0:
+        raise FerInputError("no data rows (header only)", file=path)
+    images = parse_pixels(df[pix_col].to_numpy(), path, lines)
+    labels = None
+    if label_col is not None:
+        labels = _parse_labels(df[label_col].to_numpy(), path, lines, label_col)
+    if id_col is not None:
+        ids = df[id_col].to_numpy().astype(str)
+    else:
+        ids = (lines - 1).astype(str)  # data row number
+    if usage_col in cols:
+        usage = df[usage_col].to_numpy().astype(str)
+        bad = ~np.isin(usage, SPLIT_PREFIXES)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FerInputError(f"unknown Usage {usage[i]!r} (expected one of "
+                                f"{', '.join(SPLIT_PREFIXES)})", file=path, row=int(lines[i]))
+    else:
+        usage = np.full(len(df), "", dtype="<U11")
+    return Dataset(images, labels, ids, usage, str(path))
+
+
+def parse_pixels(strings, path="<pixels>", lines=None):
+    """Space-separated pixel strings -> uint8 ``(N, 48, 48)``, vectorised (no per-row loop).
+
+    Each string must hold exactly 2,304 integers in 0..255. ``lines`` gives each string's 1-based
+    line in ``path`` for the error message.
+    """
+    n = len(strings)
+    if lines is None:
+        lines = np.arange(n) + 1
+    text = "\n".join(strings) + "\n"
+    try:
+        buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError as e:
+        row = text.count("\n", 0, e.start)
+        raise FerInputError(f"non-numeric pixel value {text[e.start]!r} (pixels must be integers "
+                            "0..255)", file=path, row=int(lines[row])) from None
+    newline = buf == 10
+    digit = (buf >= 48) & (buf <= 57)
+    bad = ~(digit | newline | (buf == 32) | (buf == 9) | (buf == 13))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        row = int(np.count_nonzero(newline[:pos]))
+        start = text.rfind("\n", 0, pos) + 1
+        tok = text[start:].split("\n", 1)[0]
+        word = next((w for w in tok.split() if any(not ch.isdigit() for ch in w)), tok[:20])
+        what = "negative" if word.startswith("-") and word[1:].isdigit() else "non-numeric"
+        raise FerInputError(f"{what} pixel value {word!r} (pixels must be integers 0..255)",
+                            file=path, row=int(lines[row]))
+    prev = np.concatenate(([False], digit[:-1]))
+    nxt = np.concatenate((digit[1:], [False]))
+    starts = np.flatnonzero(digit & ~prev)
+    ends = np.flatnonzero(digit & ~nxt)
+    row_ends = np.flatnonzero(newline)
+    counts = np.diff(np.concatenate(([0], np.searchsorted(starts, row_ends))))
+    wrong = counts != NUM_PIXELS
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise FerInputError(f"expected {NUM_PIXELS} pixel values (48x48), found {counts[i]}",
+                            file=path, row=int(lines[i]))
+    length = ends - starts + 1
+    d = buf.astype(np.int32) - 48
+    val = d[ends].copy()
+    two = length >= 2
+    val[two] += 10 * d[ends[two] - 1]
+    three = length >= 3
+    val[three] += 100 * d[ends[three] - 2]
+    over = (length > 3) | (val > 255)
+    if over.any():
+        k = int(np.flatnonzero(over)[0])
+        row = k // NUM_PIXELS
+        raise FerInputError(f"pixel value {text[starts[k]:ends[k] + 1]} out of range 0..255",
+                            file=path, row=int(lines[row]))
+    return val.astype(np.uint8).reshape(n, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def _parse_labels(col, path, lines, name):
+    import pandas as pd
+
+    num = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(num) | (num != np.round(num)) | (num < 0) | (num >= NUM_CLASSES)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise FerInputError(f"{name} {col[i]!r} is not a class: expected an integer 0..6",
+                            file=path, row=int(lines[i]))
+    return num.astype(np.int64)
+
+
+def _short(e):
+    return " ".join(str(e).split())[:160] or type(e).__name__
+
+
+# --------------------------------------------------------------------------- image folders
+def load_image_folder(root, *, resize=False) -> Dataset:
+    """Load ``<root>/{train,test}/<class>/*.jpg|png`` (or ``<root>/<class>/...``).
+
+    Class folder names are the lowercase class names. The split of each image is read from its
+    file-name prefix (``Training_``, ``PublicTest_``, ``PrivateTest_``), else from its top folder
+    (train -> Training, test -> PublicTest). RGB images are converted to grey; other sizes than
+    48x48 are an error unless ``resize``.
+    """
+    root = Path(root)
+    parts = [d for d in (root / "train", root / "test") if d.is_dir()] or [root]
+    files, labels, default_usage = [], [], []
+    for part in parts:
+        subdirs = sorted(d for d in part.iterdir() if d.is_dir())
+        if not subdirs:
+            raise FerInputError("no class folders (expected angry, disgust, fear, happy, sad, "
+                                "surprise, neutral)", file=part)
+        for d in subdirs:
+            if d.name.lower() not in FOLDER_NAMES:
+                raise FerInputError(f"unknown class folder {d.name!r} (expected one of "
+                                    f"{', '.join(FOLDER_NAMES)})", file=d)
+            label = FOLDER_NAMES.index(d.name.lower())
+            for f in sorted(d.iterdir()):
+                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                    files.append(f)
+                    labels.append(label)
+                    default_usage.append("PublicTest" if part.name == "test" else
+                                         "Training" if part.name == "train" else "")
+    if not files:
+        raise FerInputError("no images found in the class folders", file=root)
+    images = _decode_images(files, resize)
+    usage = np.array([next((p for p in SPLIT_PREFIXES if f.name.startswith(p + "_")), u)
+                      for f, u in zip(files, default_usage)], dtype="<U11")
+    ids = np.array([f"{f.parent.parent.name}/{f.parent.name}/{f.name}" for f in files])
+    return Dataset(images, np.array(labels, np.int64), ids, usage, str(root))
+
+
+def _decode_images(files, resize):
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = np.empty((len(files), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+    def one(i):
+        out[i] = read_image(files[i], resize=resize)
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as ex:
+        list(ex.map(one, range(len(files)), chunksize=256))
+    return out
+
+
+def read_image(path, *, resize=False):
+    """One image file -> uint8 ``(48, 48)``; RGB is converted to grey."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode not in ("L", "RGB", "RGBA", "P", "I;16", "LA"):
+                raise FerInputError(f"unsupported image mode {im.mode}", file=path)
+            im = im.convert("L")
+            if im.size != (IMAGE_SIZE, IMAGE_SIZE):
+                if not resize:
+                    raise FerInputError(f"image is {im.size[0]}x{im.size[1]}, expected 48x48 "
+                                        "(pass --resize to resize)", file=path)
+                im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+            return np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, FerInputError):
+            raise
+        raise FerInputError(f"unreadable image ({_short(e)})", file=path) from None
+
+
+# --------------------------------------------------------------------------- cache
+def cache_dir():
+    """Folder for parsed-data caches: ``$FER_KERAS_CACHE`` or ``~/.cache/fer_keras``."""
+    return Path(os.environ.get("FER_KERAS_CACHE", Path.home() / ".cache" / "fer_keras"))
+
+
+def _file_key(p):
+    st = p.stat()
+    return f"{_CACHE_VERSION}|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _folder_key(root):
+    h = hashlib.sha1(f"{_CACHE_VERSION}|{root.resolve()}".encode())
+    for dirpath, dirnames, filenames in sorted(os.walk(root)):
+        dirnames.sort()
+        for f in sorted(filenames):
+            st = os.stat(os.path.join(dirpath, f))
+            h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def cache_path(source, key):
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    return cache_dir() / f"{Path(source).name}-{digest}.npz"
+
+
+def _cached(source, key, build, enabled=True):
+    """Load from the ``.npz`` cache when its stored key matches the source; else build and store.
+
+    The key holds the source's size and mtime (files) or a hash of the listing (folders), so a
+    changed source is rebuilt, never silently reused.
+    """
+    if not enabled:
+        return build()
+    path = cache_path(source, key)
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if str(z["key"]) == key:
+                    labels = z["labels"] if z["has_labels"] else None
+                    return Dataset(z["images"], labels, z["ids"], z["usage"], str(source))
+        except Exception:  # a broken cache is rebuilt, never trusted
+            pass
+    ds = build()
+    from fer_keras.io import save_npz
+
+    try:
+        save_npz(path, key=np.array(key), images=ds.images,
+                 labels=ds.labels if ds.labels is not None else np.zeros(0, np.int64),
+                 has_labels=np.array(ds.labels is not None), ids=ds.ids, usage=ds.usage)
+    except OSError:
+        pass  # a read-only cache folder must not stop a load
+    return ds

@@ -1,0 +1,43 @@
+"""User-facing errors: one line that names the file, the row or entry, and what is wrong."""
+
+
+class FerInputError(ValueError):
+    """A user's input is wrong (bad file, bad row, bad argument).
+
+    ``str(err)`` is a single line ``<file>:<row>: <problem>`` (row omitted when not applicable), the
+    form editors and compilers use, so that the CLI can print it and exit with status 2.
+    ``row`` is 1-based as a text editor shows it (the header of a CSV is line 1).
+    """
+
+    def __init__(self, problem, file=None, row=None, entry=None):
+        self.problem = str(problem)
+        self.file = None if file is None else str(file)
+        self.row = row
+        self.entry = entry
+        super().__init__(self._format())
+
+    def _format(self):
+        where = []
+        if self.file is not None:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"line {self.row}")
+        if self.entry is not None:
+            where.append(str(self.entry))
+        text = " ".join(self.problem.split())  # always one line
+        return f"{': '.join(where)}: {text}" if where else text
+
+
+def require_tensorflow(feature):
+    """Import TensorFlow for ``feature`` or raise a one-line error naming the backend and the fix."""
+    try:
+        import tensorflow as tf  # noqa: F401
+    except ImportError:
+        import os
+
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        raise FerInputError(
+            f"{feature} needs TensorFlow, which is not installed (Keras backend: {backend}); "
+            "install it with `pip install tensorflow-cpu` or `pip install fer_keras[tensorflow]`"
+        ) from None
+    return tf
