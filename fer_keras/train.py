@@ -1,0 +1,415 @@
+"""Training with checkpoints you can resume from, on any Keras 3 backend.
+
+:func:`train` compiles and fits a registry model and writes into its run folder:
+
+* ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
+* ``best.keras`` - the classifier (no augmentation layer) at its best validation accuracy;
+* ``last.keras`` - the training model (augmentation + classifier + optimizer state) after the
+  last finished epoch, and ``state.json`` (epoch, callback states) beside it, for ``--resume``;
+* ``model.keras`` - the classifier after the last epoch;
+* ``history.csv`` / ``history.json`` - per-epoch metrics, learning rate and seconds;
+* ``curves.png`` - accuracy and loss, train vs validation (report 003 Q2).
+
+Every file is written atomically (temporary file + rename), so a kill at any moment leaves the
+previous good file. The order of each epoch depends only on ``(seed, epoch)`` and the random
+state of augmentation and dropout lives in the checkpoint, so a resumed run ends where an
+uninterrupted one would.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_keras.augment import RandomAffine
+from fer_keras.config import TrainConfig
+from fer_keras.errors import FerInputError
+from fer_keras.io import save_model, write_json, write_text
+
+STATE_FILE = "state.json"
+
+
+# --------------------------------------------------------------------------- setup helpers
+def set_determinism(seed, deterministic=True):
+    """Seed Python, numpy and the backend; with TensorFlow, make its ops deterministic."""
+    keras.utils.set_random_seed(int(seed))
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def mixed_policy_name():
+    """``mixed_bfloat16`` on CPU, ``mixed_float16`` on a GPU."""
+    backend = keras.backend.backend()
+    gpu = False
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpu = bool(tf.config.list_logical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+
+        gpu = jax.default_backend() in ("gpu", "cuda", "rocm")
+    return "mixed_float16" if gpu else "mixed_bfloat16"
+
+
+def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
+    """The optimizer with its learning-rate schedule (a serialisable Keras schedule, so the
+    optimizer's step counter restores the schedule exactly on resume)."""
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
+    if cfg.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(
+            cfg.lr if not warm else cfg.lr / 10, decay_steps=max(1, total - warm), alpha=0.0,
+            warmup_target=cfg.lr if warm else None, warmup_steps=warm)
+    elif cfg.schedule == "onecycle":
+        warm = warm or max(1, int(0.15 * total))
+        lr = keras.optimizers.schedules.CosineDecay(
+            cfg.lr / 25, decay_steps=max(1, total - warm), alpha=1e-3,
+            warmup_target=cfg.lr, warmup_steps=warm)
+    else:
+        lr = cfg.lr
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True,
+                                    weight_decay=cfg.weight_decay or None)
+    if cfg.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4)
+    return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
+
+
+@keras.saving.register_keras_serializable(package="fer_keras")
+class SmoothedSparseCE(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing (Szegedy et al. 2016)."""
+
+    def __init__(self, smoothing=0.1, name="smoothed_sparse_ce", **kw):
+        super().__init__(name=name, **kw)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        n = ops.shape(y_pred)[-1]
+        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
+        target = onehot * (1.0 - self.smoothing) + self.smoothing / n
+        return keras.losses.categorical_crossentropy(target, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+def make_loss(cfg: TrainConfig):
+    if cfg.label_smoothing:
+        return SmoothedSparseCE(cfg.label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def build_training_model(cfg: TrainConfig, net):
+    """``Sequential([augment, net])``: augmentation runs inside the compiled train step."""
+    aug_on = cfg.augment and cfg.input_pipeline == "numpy"
+    aug = RandomAffine(cfg.rotation if aug_on else 0.0, cfg.shift if aug_on else 0.0,
+                       cfg.zoom if aug_on else 0.0, cfg.flip and aug_on,
+                       cfg.erasing if aug_on else 0.0, seed=cfg.seed, name="augment")
+    return keras.Sequential([keras.Input(shape=net.input_shape[1:], name="image"), aug, net],
+                            name="trainer")
+
+
+def compile_model(model, cfg, steps_per_epoch):
+    model.compile(optimizer=make_optimizer(cfg, steps_per_epoch), loss=make_loss(cfg),
+                  metrics=["accuracy"])
+
+
+def load_training_model(path):
+    """Load a ``last.keras`` training checkpoint (augmentation + classifier + optimizer)."""
+    from fer_keras.models import load
+
+    return load(path, classifier=False)
+
+
+def classifier_of(model):
+    """The classifier inside a training model (``Sequential([augment, net])``), or the model."""
+    if model.name == "trainer":
+        return model.layers[-1]
+    return model
+
+
+# --------------------------------------------------------------------------- callbacks
+def _stateful(base):
+    """A Keras callback whose counters survive a resume (they are reset in on_train_begin)."""
+
+    class Stateful(base):
+        _fields = ("wait", "best", "cooldown_counter", "stopped_epoch")
+
+        def __init__(self, *a, state=None, **kw):
+            super().__init__(*a, **kw)
+            self._restore = state or {}
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            for k, v in self._restore.items():
+                setattr(self, k, v)
+
+        def get_state(self):
+            out = {}
+            for k in self._fields:
+                v = getattr(self, k, None)
+                if v is not None and not (isinstance(v, float) and math.isinf(v)):
+                    out[k] = float(v) if isinstance(v, (float, np.floating)) else v
+            return out
+
+    Stateful.__name__ = f"Stateful{base.__name__}"
+    return Stateful
+
+
+class RunRecorder:
+    """Writes history, checkpoints and state after every epoch, atomically, in this order:
+    history first, checkpoint last, so a kill in between repeats an epoch (its history row is
+    dropped on resume) but never skips one."""
+
+    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0):
+        self.out = Path(out)
+        self.cfg = cfg
+        self.history = history
+        self.best = best
+        self.stateful = stateful_callbacks
+        self.elapsed = t0_elapsed
+        self._t = time.perf_counter()
+        recorder = self
+
+        class _CB(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                recorder._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                recorder.epoch_end(self.model, epoch, logs or {})
+
+        self.callback = _CB()
+
+    def epoch_end(self, model, epoch, logs):
+        secs = time.perf_counter() - self._t
+        self.elapsed += secs
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if k != "learning_rate"},
+               "lr": lr, "seconds": round(secs, 3)}
+        self.history.append(row)
+        write_history(self.out, self.history)
+        net = classifier_of(model)
+        val = row.get("val_accuracy", row.get("accuracy", 0.0))
+        if self.best is None or val > self.best:
+            self.best = val
+            save_model(net, self.out / "best.keras")
+        save_model(model, self.out / "last.keras")
+        state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
+                 "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
+                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)]}
+        write_json(self.out / STATE_FILE, state)
+
+
+def rng_states(model):
+    """The model's random-generator state variables (dropout, augmentation), in layer order.
+
+    Keras does not save them in ``.keras`` files; restoring them on resume is what makes the
+    resumed run draw the same dropout masks and augmentations as an uninterrupted one.
+    """
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def write_history(out, history):
+    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically."""
+    out = Path(out)
+    write_json(out / "history.json", history)
+    keys = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(history)
+    write_text(out / "history.csv", buf.getvalue())
+
+
+# --------------------------------------------------------------------------- the run
+def resolve_config(cfg: TrainConfig) -> TrainConfig:
+    if not cfg.out:
+        cfg = cfg.replace(out=str(Path("runs") / cfg.model))
+    return cfg
+
+
+def check_out_dir(out):
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FerInputError(f"cannot create the output folder ({e.strerror})", file=out) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise FerInputError("output folder is not writable", file=out)
+    return out
+
+
+def _inputs(cfg, splits, initial_epoch):
+    """The training input for ``cfg.input_pipeline``: (train_data, steps_per_epoch)."""
+    tr = splits["train"]
+    if cfg.input_pipeline == "tfdata":
+        from fer_keras.data.tfdata import training_dataset
+
+        ds, steps = training_dataset(tr.images, tr.labels, cfg, initial_epoch=initial_epoch)
+        return ds, steps
+    if cfg.input_pipeline == "idg":
+        from fer_keras.data.oversample import idg_training_sequence
+
+        seq = idg_training_sequence(tr.images, tr.labels, cfg, initial_epoch=initial_epoch)
+        return seq, len(seq)
+    from fer_keras.data.pipeline import EpochBatches
+
+    seq = EpochBatches(tr.images, tr.labels, cfg.batch_size, cfg.seed, cfg.oversample,
+                       initial_epoch=initial_epoch)
+    return seq, len(seq)
+
+
+def _strategy_scope(cfg):
+    import contextlib
+
+    if cfg.strategy != "mirrored":
+        return contextlib.nullcontext()
+    from fer_keras.errors import require_tensorflow
+
+    tf = require_tensorflow("--strategy mirrored")
+    if keras.backend.backend() != "tensorflow":
+        raise FerInputError("--strategy mirrored needs KERAS_BACKEND=tensorflow")
+    return tf.distribute.MirroredStrategy().scope()
+
+
+def estimate_epochs(cfg, splits, budget_minutes):
+    """Epochs that fit ``budget_minutes`` of training here, from a timed burst of train steps."""
+    net = _build_net(cfg)
+    model = build_training_model(cfg, net)
+    compile_model(model, cfg, 100)
+    seq, steps = _inputs(cfg, splits, 0)
+    n = min(steps, 12)
+    x, y = seq[0]
+    model.train_on_batch(x, y)  # compile
+    t = time.perf_counter()
+    for i in range(1, n + 1):
+        x, y = seq[i % steps]
+        model.train_on_batch(x, y)
+    per_step = (time.perf_counter() - t) / n
+    val_n = len(splits["val"])
+    per_epoch = per_step * steps * 1.05 + per_step / 3 * val_n / cfg.batch_size
+    del model, net
+    keras.backend.clear_session()
+    return max(1, int(budget_minutes * 60 / per_epoch)), per_epoch
+
+
+def _build_net(cfg):
+    from fer_keras import models
+
+    return models.build(cfg.model)
+
+
+def train(cfg: TrainConfig, resume=False, splits=None):
+    """Train ``cfg.model`` on ``cfg.data`` and write the run folder ``cfg.out``.
+
+    Returns ``(classifier, history)``: the classifier after the last epoch and a list of per-epoch
+    dicts (``epoch`` 1-based, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
+    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch.
+    """
+    from fer_keras import data
+
+    cfg = resolve_config(cfg)
+    out = check_out_dir(cfg.out)
+    if resume:
+        saved = out / "config.json"
+        if not saved.is_file() or not (out / "last.keras").is_file():
+            raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
+        cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+    from fer_keras import models
+
+    models.get(cfg.model)  # a wrong name fails before any data is read
+    set_determinism(cfg.seed, cfg.deterministic)
+    if splits is None:
+        splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                                  n_synthetic=cfg.n_synthetic, resize=cfg.resize)
+    if cfg.budget_minutes and not resume:
+        epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
+        if cfg.verbose:
+            print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch -> {epochs} epochs")
+        cfg = cfg.replace(epochs=epochs)
+        set_determinism(cfg.seed, cfg.deterministic)
+
+    previous_policy = keras.config.dtype_policy()
+    if cfg.precision == "mixed":
+        keras.config.set_dtype_policy(mixed_policy_name())
+    try:
+        return _fit(cfg, out, resume, splits)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _fit(cfg, out, resume, splits):
+    state = {}
+    history = []
+    initial_epoch = 0
+    if resume:
+        state = json.loads((out / STATE_FILE).read_text())
+        initial_epoch = int(state["epoch"])
+        hist_path = out / "history.json"
+        if hist_path.is_file():
+            history = [r for r in json.loads(hist_path.read_text()) if r["epoch"] <= initial_epoch]
+    else:
+        cfg.save(out / "config.json")
+
+    train_data, steps = _inputs(cfg, splits, initial_epoch)
+    with _strategy_scope(cfg):
+        if resume:
+            model = load_training_model(out / "last.keras")
+            for var, value in zip(rng_states(model), state.get("rng", [])):
+                var.assign(np.asarray(value, dtype=var.dtype))
+        else:
+            model = build_training_model(cfg, _build_net(cfg))
+            compile_model(model, cfg, steps)
+
+    cb_state = state.get("callbacks", {})
+    stateful = []
+    callbacks = []
+    if cfg.schedule == "plateau":
+        cls = _stateful(keras.callbacks.ReduceLROnPlateau)
+        rl = cls(monitor="val_loss", factor=0.5, patience=cfg.reduce_lr_patience, min_lr=1e-6,
+                 verbose=cfg.verbose, state=cb_state.get(cls.__name__))
+        stateful.append(rl)
+        callbacks.append(rl)
+    if cfg.early_stopping:
+        cls = _stateful(keras.callbacks.EarlyStopping)
+        es = cls(monitor="val_accuracy", patience=cfg.early_stopping, verbose=cfg.verbose,
+                 state=cb_state.get(cls.__name__))
+        stateful.append(es)
+        callbacks.append(es)
+    if cfg.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
+                           state.get("elapsed_seconds", 0.0))
+    callbacks.insert(0, recorder.callback)
+
+    val = splits["val"]
+    validation = (val.x(), val.labels.astype(np.int32)) if len(val) else None
+    if initial_epoch < cfg.epochs:
+        # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
+        # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
+        model.fit(train_data, epochs=cfg.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else steps,
+                  shuffle=False, validation_data=validation,
+                  validation_batch_size=256, callbacks=callbacks, verbose=cfg.verbose)
+    net = classifier_of(model)
+    save_model(net, out / "model.keras")
+    try:
+        from fer_keras import plotting
+
+        plotting.training_curves(recorder.history, out / "curves.png", title=cfg.model)
+    except ImportError as e:  # matplotlib is optional
+        print(f"note: no curves.png ({e})")
+    return net, recorder.history
