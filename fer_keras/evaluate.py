@@ -1,0 +1,168 @@
+"""Evaluation: accuracy, per-class precision/recall, confusion matrices, test-time augmentation.
+
+Everything returns numpy arrays or plain dicts; :func:`evaluate_model` also writes them as JSON.
+Backend-neutral (``keras.ops`` only).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras import CLASS_NAMES, NUM_CLASSES
+from fer_keras.data import to_float
+
+TTA_MODES = ("none", "flip", "crops")
+
+
+def _tta_views(x, mode):
+    """Test-time views of float ``(N, 48, 48, 1)`` images: the image; + its mirror ("flip");
+    + 2-pixel shifts in four directions of both ("crops": 10 views, the ten-crop idea at 48x48
+    with edge padding)."""
+    views = [x]
+    if mode in ("flip", "crops"):
+        views.append(x[:, :, ::-1])
+    if mode == "crops":
+        pad = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+        h, w = x.shape[1:3]
+        for dy, dx in ((0, 0), (0, 4), (4, 0), (4, 4)):
+            v = pad[:, dy:dy + h, dx:dx + w]
+            views += [v, v[:, :, ::-1]]
+    return views
+
+
+def predict_proba(model, images, batch_size=256, tta="none"):
+    """Class probabilities float32 ``(N, 7)``; ``images`` uint8 ``(N, 48, 48)`` or float
+    ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the views are averaged."""
+    if tta not in TTA_MODES:
+        from fer_keras.errors import FerInputError
+
+        raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
+    probs = [model.predict(v, batch_size=batch_size, verbose=0) for v in _tta_views(x, tta)]
+    return np.mean(probs, axis=0).astype(np.float32)
+
+
+def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
+    """int64 ``(7, 7)`` counts; rows are true classes, columns predicted classes."""
+    cm = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(cm, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)
+    return cm
+
+
+def normalize_rows(cm):
+    """Row-normalised float64 ``(7, 7)``: each row sums to 1 (0 for an empty row)."""
+    cm = np.asarray(cm, np.float64)
+    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+
+
+def top_confusions(cm, k=5, class_names=CLASS_NAMES):
+    """The ``k`` largest off-diagonal entries of the row-normalised matrix, as
+    ``[(true_name, predicted_name, share), ...]`` sorted by share (descending)."""
+    norm = normalize_rows(cm)
+    np.fill_diagonal(norm, -1)
+    order = np.argsort(norm, axis=None)[::-1][:k]
+    out = []
+    for flat in order:
+        i, j = divmod(int(flat), norm.shape[1])
+        if norm[i, j] > 0:
+            out.append((class_names[i], class_names[j], float(norm[i, j])))
+    return out
+
+
+def metrics(y_true, probs):
+    """Accuracy, per-class precision/recall/F1/support and the confusion matrix, as a dict."""
+    y_true = np.asarray(y_true, np.int64)
+    y_pred = np.asarray(probs).argmax(axis=1)
+    cm = confusion_matrix(y_true, y_pred)
+    tp = np.diag(cm).astype(np.float64)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp),
+                   where=(precision + recall) > 0)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else float("nan"),
+        "per_class": {name: {"precision": float(precision[c]), "recall": float(recall[c]),
+                             "f1": float(f1[c]), "support": int(support[c])}
+                      for c, name in enumerate(CLASS_NAMES)},
+        "confusion": cm.tolist(),
+        "confusion_normalized": normalize_rows(cm).round(4).tolist(),
+        "top_confusions": top_confusions(cm),
+    }
+
+
+def evaluate_model(model, splits, tta="none", out=None, batch_size=256):
+    """Metrics per split (every split with labels and rows) without and, if asked, with TTA.
+
+    ``splits``: ``{"train": Dataset, "val": Dataset, ...}``. Returns
+    ``{split: {"plain": metrics, "tta_<mode>": metrics}}`` and writes ``out`` (JSON) if given.
+    """
+    result = {}
+    for name, ds in splits.items():
+        if ds is None or len(ds) == 0 or ds.labels is None:
+            continue
+        entry = {"plain": metrics(ds.labels, predict_proba(model, ds.images, batch_size))}
+        if tta != "none":
+            entry[f"tta_{tta}"] = metrics(ds.labels, predict_proba(model, ds.images, batch_size, tta))
+        result[name] = entry
+    if out is not None:
+        from fer_keras.io import write_json
+
+        write_json(out, result)
+    return result
+
+
+def write_submission(model, ds, out, tta="none", batch_size=256):
+    """Kaggle submission CSV ``id,label`` for every row of ``ds``; returns the labels ``(N,)``."""
+    from fer_keras.io import write_text
+
+    labels = predict_proba(model, ds.images, batch_size, tta).argmax(axis=1)
+    lines = ["id,label"] + [f"{i},{int(lab)}" for i, lab in zip(ds.ids, labels)]
+    write_text(Path(out), "\n".join(lines) + "\n")
+    return labels
+
+
+def layer_table(model):
+    """The reports' layer table: ``[(name, class, output shape, params), ...]``."""
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            shape = ()
+        rows.append((layer.name, type(layer).__name__, str(shape), int(layer.count_params())))
+    return rows
+
+
+def layer_table_markdown(model):
+    """:func:`layer_table` as a Markdown table, with the totals the reports print."""
+    lines = ["| layer | type | output shape | params |", "|---|---|---|---:|"]
+    lines += [f"| {n} | {t} | {s} | {p:,} |" for n, t, s, p in layer_table(model)]
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    total = int(model.count_params())
+    lines += ["", f"Total params: {total:,}  Trainable params: {trainable:,}  "
+                  f"Non-trainable params: {total - trainable:,}"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_model_diagram(model, path):
+    """The model diagram (Q1) with ``keras.utils.plot_model`` when Graphviz is installed.
+
+    Returns ``(path_or_None, note)``: without Graphviz, no file and a note saying so (the
+    Markdown layer table from :func:`layer_table_markdown` stands in).
+    """
+    import shutil
+
+    if shutil.which("dot") is None:
+        return None, ("Graphviz is not installed (no `dot` program), so no diagram: see the "
+                      "layer table instead (`apt-get install graphviz` for the diagram)")
+    import keras
+
+    try:
+        keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True)
+    except (ImportError, OSError) as e:
+        return None, f"plot_model failed ({e}); see the layer table instead"
+    return Path(path), "diagram drawn with keras.utils.plot_model"
