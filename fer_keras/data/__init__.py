@@ -103,7 +103,8 @@ def load(path, *, resize=False, cache=True, n_synthetic=3000, seed=0) -> Dataset
                 return load(p / name, resize=resize, cache=cache)
         if (p / "train.csv").is_file():
             return load(p / "train.csv", resize=resize, cache=cache)
-        return _cached(p, _folder_key(p), lambda: load_image_folder(p, resize=resize), cache)
+        key = _folder_key(p) + ("|resize" if resize else "")
+        return _cached(p, key, lambda: load_image_folder(p, resize=resize), cache)
     if not os.access(p, os.R_OK):
         raise FerInputError("file is not readable (permission denied)", file=p)
     name = p.name.lower()
@@ -164,8 +165,12 @@ def load_csv(path) -> Dataset:
 
     path = Path(path)
     try:
+        # header=None: the header is read as row 0, so a data row with more fields than the
+        # header is an error naming its line (with a header, pandas would silently turn the
+        # first column into an index when the first data row has one field too many).
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         compression="infer", skip_blank_lines=False)
+                         compression="infer", skip_blank_lines=False, header=None,
+                         index_col=False)
     except pd.errors.EmptyDataError:
         raise FerInputError("file is empty", file=path) from None
     except (EOFError, OSError) as e:  # truncated / corrupt gzip
@@ -174,8 +179,17 @@ def load_csv(path) -> Dataset:
     except UnicodeDecodeError:
         raise FerInputError("not a text CSV file (cannot decode as UTF-8)", file=path) from None
     except pd.errors.ParserError as e:
+        import re
+
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        if m:
+            raise FerInputError(f"expected {m[1]} comma-separated fields (as in the header), "
+                                f"found {m[3]}", file=path, row=int(m[2])) from None
         raise FerInputError(f"malformed CSV: {_short(e)}", file=path) from None
-    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise FerInputError("file is empty", file=path)
+    df.columns = [str(c).strip() for c in df.iloc[0]]
+    df = df.iloc[1:].reset_index(drop=True)
     cols = set(df.columns)
     lines = np.arange(len(df)) + 2  # 1-based editor lines; the header is line 1
     keep = (df != "").any(axis=1).to_numpy() if len(df) else np.zeros(0, bool)
@@ -206,7 +220,7 @@ def load_csv(path) -> Dataset:
         bad = ~np.isin(usage, SPLIT_PREFIXES)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise FerInputError(f"unknown Usage {usage[i]!r} (expected one of "
+            raise FerInputError(f"unknown Usage {str(usage[i])!r} (expected one of "
                                 f"{', '.join(SPLIT_PREFIXES)})", file=path, row=int(lines[i]))
     else:
         usage = np.full(len(df), "", dtype="<U11")
@@ -297,7 +311,7 @@ def load_image_folder(root, *, resize=False) -> Dataset:
     parts = [d for d in (root / "train", root / "test") if d.is_dir()] or [root]
     files, labels, default_usage = [], [], []
     for part in parts:
-        subdirs = sorted(d for d in part.iterdir() if d.is_dir())
+        subdirs = sorted(d for d in part.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not subdirs:
             raise FerInputError("no class folders (expected angry, disgust, fear, happy, sad, "
                                 "surprise, neutral)", file=part)
@@ -341,7 +355,7 @@ def read_image(path, *, resize=False):
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode not in ("L", "RGB", "RGBA", "P", "I;16", "LA"):
+            if im.mode not in ("L", "RGB", "RGBA", "P", "I;16", "LA", "PA", "CMYK", "YCbCr"):
                 raise FerInputError(f"unsupported image mode {im.mode}", file=path)
             im = im.convert("L")
             if im.size != (IMAGE_SIZE, IMAGE_SIZE):
@@ -363,8 +377,11 @@ def cache_dir():
 
 
 def _file_key(p):
+    # ctime and inode too: a rewrite that keeps the size and restores the mtime (cp -p, rsync -t,
+    # os.utime) or lands within a coarse timestamp tick still changes the ctime or the inode.
     st = p.stat()
-    return f"{_CACHE_VERSION}|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    return (f"{_CACHE_VERSION}|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+            f"|{st.st_ino}")
 
 
 def _folder_key(root):
@@ -373,7 +390,8 @@ def _folder_key(root):
         dirnames.sort()
         for f in sorted(filenames):
             st = os.stat(os.path.join(dirpath, f))
-            h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n"
+                     .encode())
     return h.hexdigest()
 
 
