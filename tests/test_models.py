@@ -1,0 +1,77 @@
+"""The model registry: every builder, the parameter counts the reports print, save/load."""
+import numpy as np
+import pytest
+
+import keras
+
+from fer_keras import models
+from fer_keras.errors import FerInputError
+
+pytestmark = pytest.mark.core
+
+CNNS = [n for n in models.list_models() if not n.startswith("dnn")]
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return np.random.default_rng(0).random((3, 48, 48, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_registry_model_contract(name, batch, tmp_path):
+    model = models.build(name)
+    assert isinstance(model, keras.Model)
+    assert model.layers[-1].name == "predictions" and model.layers[-2].name == "logits"
+    names = [layer.name for layer in model.layers]
+    assert len(set(names)) == len(names)
+    assert all(not n.startswith(("conv2d", "dense", "dropout", "activation")) for n in names)
+    probs = model.predict(batch, verbose=0)
+    assert probs.shape == (3, 7)
+    assert np.isfinite(probs).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    again = models.load(path)
+    np.testing.assert_allclose(again.predict(batch, verbose=0), probs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,reported,tol", [
+    ("dnn_001", 156_263, 0.0),
+    ("dnn_deep51", 42_809_407, 0.0),
+    ("hw3_cnn", 2_130_311, 0.01),
+    ("vgg_leaky", 44_305_991, 0.01),
+    ("dnn_000", 2_281_931, 0.02),
+])
+def test_reported_parameter_counts(name, reported, tol):
+    count = models.build(name).count_params()
+    assert abs(count - reported) <= tol * reported, (name, count, reported)
+
+
+@pytest.mark.parametrize("name", CNNS)
+def test_matched_dnn_within_2_percent_of_every_cnn(name):
+    cnn = models.build(name)
+    dnn = models.matched_dnn(cnn)
+    assert abs(dnn.count_params() - cnn.count_params()) <= 0.02 * cnn.count_params()
+    assert not any(isinstance(layer, keras.layers.Conv2D) for layer in dnn.layers)
+    widths = [layer.units for layer in dnn.layers if isinstance(layer, keras.layers.Dense)]
+    assert widths[0] == max(widths)  # first hidden layer as wide as possible (report 000)
+
+
+def test_matched_dnn_accepts_a_number():
+    assert abs(models.matched_dnn(500_000).count_params() - 500_000) <= 10_000
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(FerInputError, match="valid names: .*small_cnn"):
+        models.get("resnet9000")
+
+
+def test_attribute_access_and_list():
+    assert "vgg_leaky" in models.list_models()
+    assert models.vgg_leaky is models.get("vgg_leaky")
+    assert models.small_cnn().name == "small_cnn"
+
+
+def test_builders_accept_shape_and_classes():
+    m = models.small_cnn(input_shape=(48, 48, 1), num_classes=3)
+    assert m.output_shape == (None, 3)

@@ -1,0 +1,90 @@
+"""Training: the run folder, schedules, mixed precision, a distribution strategy, budgets."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import requires_tf
+from fer_keras.config import TrainConfig
+from fer_keras.train import train
+
+TINY = dict(model="small_cnn", n_synthetic=400, batch_size=64, verbose=0)
+
+
+@pytest.mark.core
+def test_run_folder_has_everything(tmp_path):
+    net, history = train(TrainConfig(epochs=2, out=str(tmp_path), **TINY))
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"config.json", "best.keras", "last.keras", "model.keras", "history.csv",
+            "history.json", "curves.png", "state.json"} <= names
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert all(0.0 <= r["val_accuracy"] <= 1.0 and np.isfinite(r["loss"]) for r in history)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["epochs"] == 2 and cfg["model"] == "small_cnn"
+    csv_rows = (tmp_path / "history.csv").read_text().strip().splitlines()
+    assert len(csv_rows) == 3 and csv_rows[0].startswith("epoch,")
+    assert net.name == "small_cnn"  # the classifier, without the augmentation wrapper
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("schedule,optimizer", [("cosine", "adamw"), ("onecycle", "sgd")])
+def test_schedules_decay_the_learning_rate(tmp_path, schedule, optimizer):
+    cfg = TrainConfig(epochs=3, out=str(tmp_path), schedule=schedule, optimizer=optimizer,
+                      lr=0.01, label_smoothing=0.1, **TINY)
+    _, history = train(cfg)
+    lrs = [r["lr"] for r in history]
+    assert lrs[-1] < 0.01 * 0.5, lrs
+
+
+@pytest.mark.core
+def test_oversampling_balances_each_epoch(tmp_path):
+    from fer_keras.data.pipeline import EpochBatches
+
+    labels = np.array([0] * 50 + [1] * 5 + [3] * 20)
+    seq = EpochBatches(np.zeros((75, 48, 48), np.uint8), labels, batch_size=16, oversample=True)
+    seen = np.concatenate([seq[i][1] for i in range(len(seq))])
+    assert np.bincount(seen, minlength=7)[[0, 1, 3]].tolist() == [50, 50, 50]
+
+
+@requires_tf
+def test_mixed_precision_bf16_trains_and_restores_policy(tmp_path):
+    import keras
+
+    net, history = train(TrainConfig(epochs=1, out=str(tmp_path), precision="mixed", **TINY))
+    assert keras.config.dtype_policy().name == "float32"
+    assert net.get_layer("conv1").compute_dtype == "bfloat16"
+    assert net.get_layer("predictions").compute_dtype == "float32"
+    assert np.isfinite(history[-1]["loss"])
+
+
+@requires_tf
+def test_budget_fits_epochs_to_the_time(tmp_path):
+    cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.1, **TINY)
+    _, history = train(cfg)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["epochs"] == len(history) < 100
+
+
+MIRRORED = r"""
+import sys, json, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from fer_keras.config import TrainConfig
+from fer_keras.train import train
+net, hist = train(TrainConfig(model="small_cnn", n_synthetic=300, batch_size=64, verbose=0,
+                              epochs=1, out=sys.argv[1], strategy="mirrored"))
+print(json.dumps({"devices": len(tf.config.list_logical_devices("CPU")),
+                  "replicas": net.distribute_strategy.num_replicas_in_sync,
+                  "loss": hist[-1]["loss"]}))
+"""
+
+
+@requires_tf
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    res = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2 and out["replicas"] == 2 and np.isfinite(out["loss"])
