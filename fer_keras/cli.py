@@ -65,6 +65,8 @@ def _add_train_args(p):
     p.add_argument("--resize", action="store_true", default=None,
                    help="resize images that are not 48x48 instead of rejecting them")
     p.add_argument("--preset", help="report | best | quick")
+    p.add_argument("--verbose", type=int, choices=[0, 1, 2],
+                   help="0 silent, 1 progress bar (default), 2 one line per epoch")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
 
 
@@ -84,6 +86,11 @@ def cmd_train(args):
 
     cfg = _train_config(args)
     if cfg.data == "synthetic" and not args.resume:
+        from fer_keras import models
+        from fer_keras.train import check_out_dir, resolve_config
+
+        models.get(cfg.model)  # a user error must be the only line on stderr: check first
+        check_out_dir(resolve_config(cfg).out)
         _synthetic_notice()
     net, history = train(cfg, resume=args.resume)
     from fer_keras.train import resolve_config
@@ -188,6 +195,26 @@ def _load_extra_commands():
                 raise
 
 
+def _quiet_backend_import():
+    """Import TensorFlow with file descriptor 2 silenced: its C++ start-up prints INFO lines
+    (the oneDNN notice) that TF_CPP_MIN_LOG_LEVEL does not stop, and a user error must be the
+    only line on stderr. Python-level import errors still propagate."""
+    if "tensorflow" in sys.modules or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _load_extra_commands()
@@ -199,6 +226,7 @@ def main(argv=None):
             return EXIT_USAGE
         if args.command == "predict" and not args.out:
             raise FerInputError("fer-keras predict: --out is required (the submission CSV)")
+        _quiet_backend_import()
         return args.func(args)
     except FerInputError as e:
         print(f"error: {e}", file=sys.stderr)
