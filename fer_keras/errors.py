@@ -28,6 +28,12 @@ class FerInputError(ValueError):
         return f"{': '.join(where)}: {text}" if where else text
 
 
+class FerOutputError(FerInputError, OSError):
+    """An output file cannot be written (a file in the way of its folder, no permission, disk
+    full): a user error like :class:`FerInputError`, and still an :class:`OSError` so that code
+    that tolerates an unwritable location (the data cache) keeps doing so."""
+
+
 def require_tensorflow(feature):
     """Import TensorFlow for ``feature`` or raise a one-line error naming the backend and the fix."""
     try:

@@ -5,6 +5,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from fer_keras.errors import FerOutputError
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
@@ -14,19 +16,37 @@ def atomic_path(path, suffix=None):
     given. On error the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp",
-                               dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.",
+                                   suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    except OSError as e:
+        raise _output_error(path, e) from e
     os.close(fd)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(e, OSError) and not isinstance(e, FerOutputError):
+            raise _output_error(path, e) from e
         raise
+
+
+def _output_error(path, e):
+    """A one-line :class:`FerOutputError` naming ``path`` and why it cannot be written."""
+    why = e.strerror or str(e)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                why = f"{parent} is a file, not a folder"
+            break
+    if path.is_dir():
+        why = "a folder of that name is in the way"
+    return FerOutputError(f"cannot write the file ({why})", file=path)
 
 
 def write_bytes(path, data):
