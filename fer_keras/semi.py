@@ -1,0 +1,358 @@
+"""Semi-supervised learning by self-training (HW3 bonus, report 000).
+
+Remove the labels of most of the training set, keep a stratified ``fraction`` of it labeled, and
+compare two models of the same architecture trained with the same budget (optimizer steps of the
+same batch size):
+
+* **labeled only** - supervised training on the labeled subset;
+* **self-training** - supervised training on the labeled subset (the warm start), then
+  ``rounds`` times: predict every unlabeled image, keep those whose top probability is at least
+  ``threshold`` as pseudo-labeled examples (at most as many per class as the labeled class
+  proportions allow, which stops the majority class from swallowing the rest), and continue
+  training on labeled + pseudo-labeled images. Pseudo-labels are recomputed each round, so a
+  wrong one can be corrected. Training sees augmented images while pseudo-labels come from
+  clean ones (the consistency that makes self-training work; Xie et al. 2020, "noisy student").
+
+Both runs keep the weights with the best validation accuracy, evaluated at the same step
+intervals, and both are scored on the held-out test split (validation when there is none).
+:func:`compare` runs both for each labeled fraction and writes ``semi.json`` and
+``config.json``; it returns numpy-free plain dicts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras import NUM_CLASSES
+from fer_keras.errors import FerInputError
+
+
+@dataclasses.dataclass(frozen=True)
+class SemiConfig:
+    """Settings of a labeled-only vs self-training comparison (``config.json`` holds them).
+
+    Budgets are in optimizer steps (batches of ``batch_size``): ``warm_steps`` of supervised
+    training before the first pseudo-labelling, ``round_steps`` after each of the ``rounds``
+    pseudo-labellings; the labeled-only run gets ``warm_steps + rounds * round_steps`` steps.
+    ``eval_every`` is the number of steps between validation checks (both runs).
+    """
+
+    model: str = "small_cnn"
+    data: str = "synthetic"
+    out: str = ""
+    fractions: tuple = (0.1, 0.25)
+    threshold: float = 0.9
+    rounds: int = 3
+    warm_steps: int = 300
+    round_steps: int = 150
+    batch_size: int = 64
+    lr: float = 1e-3
+    augment: bool = True
+    eval_every: int = 20
+    n_synthetic: int = 3000
+    val_fraction: float = 0.1
+    seed: int = 0
+    verbose: int = 0
+
+    def __post_init__(self):
+        fr = tuple(float(f) for f in self.fractions)
+        object.__setattr__(self, "fractions", fr)
+        checks = [
+            (len(fr) > 0 and all(0 < f < 1 for f in fr),
+             f"labeled fractions must be between 0 and 1 (exclusive), got {self.fractions}"),
+            (0 < self.threshold < 1, f"--threshold must be between 0 and 1, got {self.threshold}"),
+            (self.rounds >= 1, f"--rounds must be a positive integer, got {self.rounds}"),
+            (self.warm_steps >= 1, f"--warm-steps must be a positive integer, got {self.warm_steps}"),
+            (self.round_steps >= 1,
+             f"--round-steps must be a positive integer, got {self.round_steps}"),
+            (self.batch_size >= 1, f"--batch-size must be a positive integer, got {self.batch_size}"),
+            (self.eval_every >= 1, f"--eval-every must be a positive integer, got {self.eval_every}"),
+            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise FerInputError(msg)
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["fractions"] = list(self.fractions)
+        return d
+
+    def replace(self, **kw):
+        return dataclasses.replace(self, **kw)
+
+
+# --------------------------------------------------------------------------- pieces
+def split_labeled(labels, fraction, seed=0):
+    """Stratified ``(labeled_idx, unlabeled_idx)``: ``fraction`` of each class keeps its label
+    (at least one image per class present), the rest lose theirs. Sorted int64 arrays."""
+    labels = np.asarray(labels)
+    if not 0 < fraction < 1:
+        raise FerInputError(f"labeled fraction must be between 0 and 1, got {fraction}")
+    rng = np.random.default_rng([int(seed), int(round(fraction * 1e6))])
+    keep = []
+    for c in range(NUM_CLASSES):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) == 0:
+            continue
+        rng.shuffle(idx)
+        keep.append(idx[:max(1, int(round(len(idx) * fraction)))])
+    lab = np.sort(np.concatenate(keep)).astype(np.int64)
+    unl = np.setdiff1d(np.arange(len(labels)), lab).astype(np.int64)
+    return lab, unl
+
+
+def select_pseudo_labels(probs, threshold, class_cap=None):
+    """Which unlabeled images get a pseudo-label: ``(index, labels, confidence)``.
+
+    ``probs``: ``(N, 7)`` predicted probabilities. An image qualifies when its top probability
+    is at least ``threshold``; ``class_cap`` (``(7,)`` ints) keeps at most that many of the most
+    confident images per predicted class.
+    """
+    probs = np.asarray(probs)
+    conf = probs.max(axis=1)
+    pred = probs.argmax(axis=1)
+    chosen = []
+    for c in range(probs.shape[1]):
+        idx = np.flatnonzero((pred == c) & (conf >= threshold))
+        idx = idx[np.argsort(-conf[idx], kind="stable")]
+        if class_cap is not None:
+            idx = idx[:int(class_cap[c])]
+        chosen.append(idx)
+    index = np.sort(np.concatenate(chosen)).astype(np.int64)
+    return index, pred[index].astype(np.int64), conf[index].astype(np.float32)
+
+
+def class_caps(labeled_labels, n_unlabeled, slack=1.5):
+    """Per-class cap on pseudo-labels: ``slack`` x the labeled class share x ``n_unlabeled``."""
+    share = np.bincount(labeled_labels, minlength=NUM_CLASSES) / max(1, len(labeled_labels))
+    return np.ceil(share * n_unlabeled * slack).astype(np.int64)
+
+
+def _batches(images, labels, batch_size, seed, steps_per_epoch):
+    """A ``PyDataset`` of batches drawn from a seeded stream of permutations of the rows (every
+    row once per pass); an "epoch" is ``steps_per_epoch`` batches (one evaluation interval)."""
+    import keras
+
+    n = len(labels)
+
+    class StepBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = -1  # Keras calls on_epoch_begin before each epoch (after a peek)
+            self._perms = {}
+
+        def on_epoch_begin(self):
+            self.epoch += 1
+
+        def __len__(self):
+            return steps_per_epoch
+
+        def _perm(self, p):
+            if p not in self._perms:
+                self._perms = {**{k: v for k, v in self._perms.items() if k >= p - 1},
+                               p: np.random.default_rng([int(seed), p]).permutation(n)}
+            return self._perms[p]
+
+        def __getitem__(self, i):
+            start = (max(self.epoch, 0) * steps_per_epoch + i) * batch_size
+            idx = np.sort(np.array([self._perm(k // n)[k % n]
+                                    for k in range(start, start + batch_size)]))
+            x = images[idx].astype(np.float32)[..., None] * np.float32(1 / 255)
+            return x, labels[idx].astype(np.int32)
+
+    return StepBatches()
+
+
+class _Trainer:
+    """One model (augmentation + classifier), trained in stages of steps, keeping its best
+    validation weights (checked every ``cfg.eval_every`` steps)."""
+
+    def __init__(self, builder, cfg, val, seed):
+        import keras
+
+        from fer_keras.config import TrainConfig
+        from fer_keras.train import build_training_model, compile_model
+
+        keras.utils.set_random_seed(int(seed))
+        self.net = builder()
+        tcfg = TrainConfig(augment=cfg.augment, seed=int(seed), lr=cfg.lr, schedule="constant",
+                           batch_size=cfg.batch_size)
+        self.model = build_training_model(tcfg, self.net)
+        compile_model(self.model, tcfg, 100)
+        self.cfg = cfg
+        self.val_x = val.x()
+        self.val_y = val.labels
+        self.best_acc = -1.0
+        self.best_weights = None
+        self.best_step = 0
+        self.steps = 0
+        self.curve = []  # (step, val_accuracy)
+        self._stage = 0
+
+    def predict(self, images):
+        from fer_keras.evaluate import predict_proba
+
+        return predict_proba(self.net, images)
+
+    def _check(self, k):
+        self.steps += k
+        acc = float((self.predict(self.val_x).argmax(1) == self.val_y).mean())
+        self.curve.append((self.steps, acc))
+        if acc > self.best_acc:
+            self.best_acc, self.best_step = acc, self.steps
+            self.best_weights = [w.copy() for w in self.net.get_weights()]
+
+    def fit(self, images, labels, steps):
+        """Train ``steps`` batches on (images, labels), checking validation every ``eval_every``."""
+        import keras
+
+        every = min(self.cfg.eval_every, steps)
+        chunks, rest = divmod(steps, every)
+        trainer = self
+
+        class Check(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                trainer._check(every)
+
+        seed = 1000 * self.cfg.seed + self._stage
+        self._stage += 1
+        self.model.fit(_batches(images, labels, self.cfg.batch_size, seed, every), epochs=chunks,
+                       verbose=self.cfg.verbose, shuffle=False, callbacks=[Check()])
+        if rest:
+            self.model.fit(_batches(images, labels, self.cfg.batch_size, seed + 500, rest),
+                           epochs=1, verbose=self.cfg.verbose, shuffle=False)
+            self._check(rest)
+
+    def restore_best(self):
+        if self.best_weights is not None:
+            self.net.set_weights(self.best_weights)
+        return self.net
+
+
+def _score(net, ds):
+    from fer_keras.evaluate import predict_proba
+
+    if ds is None or len(ds) == 0 or ds.labels is None:
+        return None
+    return float((predict_proba(net, ds.images).argmax(1) == ds.labels).mean())
+
+
+def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
+    """Self-training with confidence-thresholded pseudo-labels, iterated ``cfg.rounds`` times.
+
+    ``labeled``/``unlabeled``/``val``: :class:`fer_keras.data.Dataset`; the unlabeled set's
+    labels, if present, are used only to report how accurate the pseudo-labels were. Returns
+    ``(classifier with its best validation weights, info dict)``.
+    """
+    tr = _Trainer(builder, cfg, val, seed)
+    tr.fit(labeled.images, labeled.labels, cfg.warm_steps)
+    rounds = [{"round": 0, "n_pseudo": 0, "pseudo_accuracy": None, "steps": tr.steps,
+               "val_accuracy": tr.curve[-1][1]}]
+    caps = class_caps(labeled.labels, len(unlabeled))
+    for r in range(1, cfg.rounds + 1):
+        probs = tr.predict(unlabeled.images)
+        idx, plabels, conf = select_pseudo_labels(probs, cfg.threshold, caps)
+        images = np.concatenate([labeled.images, unlabeled.images[idx]])
+        labels = np.concatenate([labeled.labels, plabels])
+        tr.fit(images, labels, cfg.round_steps)
+        truth = unlabeled.labels[idx] if unlabeled.labels is not None else None
+        rounds.append({
+            "round": r, "n_pseudo": int(len(idx)),
+            "pseudo_accuracy": None if truth is None or not len(idx)
+            else float((truth == plabels).mean()),
+            "pseudo_per_class": np.bincount(plabels, minlength=NUM_CLASSES).tolist(),
+            "mean_confidence": float(conf.mean()) if len(conf) else None,
+            "steps": tr.steps, "val_accuracy": tr.curve[-1][1]})
+    net = tr.restore_best()
+    return net, {"rounds": rounds, "steps": tr.steps, "best_step": tr.best_step,
+                 "best_val_accuracy": tr.best_acc, "curve": tr.curve}
+
+
+def supervised(builder, labeled, val, cfg, steps, seed=0):
+    """Supervised training on ``labeled`` only for ``steps`` batches; best validation weights."""
+    tr = _Trainer(builder, cfg, val, seed)
+    tr.fit(labeled.images, labeled.labels, steps)
+    net = tr.restore_best()
+    return net, {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
+                 "curve": tr.curve}
+
+
+def _builder(model):
+    from fer_keras import models
+
+    if callable(model):
+        return model, getattr(model, "__name__", "custom")
+    models.get(model)
+    return (lambda: models.build(model)), model
+
+
+def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
+    """For each labeled fraction: labeled-only vs self-training, same model, same step budget.
+
+    ``model``: a registry name (default ``cfg.model``) or a zero-argument callable returning an
+    uncompiled Keras classifier. ``splits``: ``{"train", "val", "test"}`` datasets (default:
+    ``fer_keras.data.load_splits(cfg.data)``). Writes ``semi.json`` and ``config.json`` into
+    ``cfg.out`` when set. Returns ``{"config", "results": [per fraction], "seconds"}``; each
+    result has ``fraction``, ``n_labeled``, ``n_unlabeled``, ``supervised`` and
+    ``self_training`` (``test_accuracy``, ``val_accuracy``, ``steps``, ...) and ``gain`` (test
+    accuracy of self-training minus labeled-only).
+    """
+    import keras
+
+    from fer_keras import data
+
+    builder, name = _builder(model if model is not None else cfg.model)
+    cfg = cfg.replace(model=name)
+    if splits is None:
+        splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                                  n_synthetic=cfg.n_synthetic)
+    train_ds, val = splits["train"], splits["val"]
+    test = splits.get("test")
+    if test is None or len(test) == 0 or test.labels is None:
+        test, scored_on = val, "val"
+    else:
+        scored_on = "test"
+    if len(val) == 0:
+        raise FerInputError("semi-supervised comparison needs a validation split")
+    out = Path(cfg.out) if cfg.out else None
+    if out is not None:
+        from fer_keras.io import write_json
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", cfg.to_dict())
+    t0 = time.perf_counter()
+    results = []
+    for fraction in cfg.fractions:
+        lab_idx, unl_idx = split_labeled(train_ds.labels, fraction, cfg.seed)
+        labeled, unlabeled = train_ds.subset(lab_idx), train_ds.subset(unl_idx)
+        t = time.perf_counter()
+        st_net, st = self_train(builder, labeled, unlabeled, val, cfg, seed=cfg.seed)
+        st_acc = _score(st_net, test)
+        t_st = time.perf_counter() - t
+        keras.backend.clear_session()
+        t = time.perf_counter()
+        sup_net, sup = supervised(builder, labeled, val, cfg, st["steps"], seed=cfg.seed)
+        sup_acc = _score(sup_net, test)
+        t_sup = time.perf_counter() - t
+        keras.backend.clear_session()
+        res = {
+            "fraction": fraction, "n_labeled": int(len(labeled)), "n_unlabeled": int(len(unlabeled)),
+            "scored_on": scored_on,
+            "supervised": {**sup, "test_accuracy": sup_acc, "seconds": round(t_sup, 1)},
+            "self_training": {**st, "test_accuracy": st_acc, "seconds": round(t_st, 1)},
+            "gain": st_acc - sup_acc,
+        }
+        results.append(res)
+        if progress:
+            progress(f"semi: {fraction:.0%} labeled ({len(labeled)} images): labeled-only "
+                     f"{sup_acc:.3f}, self-training {st_acc:.3f} on {scored_on} "
+                     f"({st['rounds'][-1]['n_pseudo']} pseudo-labels in the last round)")
+    summary = {"config": cfg.to_dict(), "results": results,
+               "seconds": round(time.perf_counter() - t0, 1)}
+    if out is not None:
+        write_json(out / "semi.json", summary)
+    return summary
