@@ -95,3 +95,48 @@ def image_grid(images, path, titles=None, ncols=8, cmap="gray", suptitle=None, v
     if suptitle:
         fig.suptitle(suptitle)
     return _save(fig, path)
+
+
+def model_comparison(names, params, train_acc, val_acc, path, title="CNN vs DNN"):
+    """HW3 Q2: parameter counts (left) and train vs validation accuracy with the gap (right)
+    of a few models. ``names``, ``params``, ``train_acc``, ``val_acc``: one entry per model."""
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 2]})
+    x = np.arange(len(names))
+    bars = ax1.bar(x, np.asarray(params) / 1e6, color="#8da0cb")
+    ax1.bar_label(bars, [f"{p:,}" for p in params], fontsize=8)
+    ax1.set_xticks(x, names, fontsize=8)
+    ax1.set_ylabel("parameters (millions)")
+    ax1.margins(y=0.2)
+    w = 0.38
+    b1 = ax2.bar(x - w / 2, train_acc, w, label="train", color="#66c2a5")
+    b2 = ax2.bar(x + w / 2, val_acc, w, label="validation", color="#fc8d62")
+    ax2.bar_label(b1, [f"{a:.1%}" for a in train_acc], fontsize=8)
+    ax2.bar_label(b2, [f"{a:.1%}" for a in val_acc], fontsize=8)
+    for xi, t, v in zip(x, train_acc, val_acc):
+        ax2.annotate(f"gap {100 * (t - v):+.1f} pt", (xi, max(t, v) + 0.08), ha="center",
+                     fontsize=8, color="#444")
+    ax2.set_xticks(x, names, fontsize=8)
+    ax2.set_ylim(0, 1.15)
+    ax2.set_ylabel("accuracy")
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def semi_comparison(fractions, supervised_acc, self_training_acc, path, title=""):
+    """HW3 bonus: accuracy of labeled-only vs self-training per labeled fraction."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    x = np.arange(len(fractions))
+    w = 0.38
+    b1 = ax.bar(x - w / 2, supervised_acc, w, label="labeled only", color="#8da0cb")
+    b2 = ax.bar(x + w / 2, self_training_acc, w, label="self-training", color="#66c2a5")
+    ax.bar_label(b1, [f"{a:.1%}" for a in supervised_acc], fontsize=8)
+    ax.bar_label(b2, [f"{a:.1%}" for a in self_training_acc], fontsize=8)
+    ax.set_xticks(x, [f"{f:.0%} labeled" for f in fractions])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("accuracy")
+    ax.legend(loc="lower right")
+    ax.set_title(title or "Semi-supervised learning")
+    return _save(fig, path)
