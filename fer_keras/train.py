@@ -291,14 +291,15 @@ def estimate_epochs(cfg, splits, budget_minutes):
     model = build_training_model(cfg, net)
     compile_model(model, cfg, 100)
     seq, steps = _inputs(cfg, splits, 0)
-    n = min(steps, 12)
-    x, y = seq[0]
-    model.train_on_batch(x, y)  # compile
-    t = time.perf_counter()
-    for i in range(1, n + 1):
-        x, y = seq[i % steps]
+    full = max(1, steps - 1)  # the last batch may be short (and would trigger a retrace)
+    times = []
+    for i in range(18):
+        x, y = seq[i % full]
+        t = time.perf_counter()
         model.train_on_batch(x, y)
-    per_step = (time.perf_counter() - t) / n
+        times.append(time.perf_counter() - t)
+    # the first steps compile and warm up oneDNN; the median ignores spikes from other jobs
+    per_step = float(np.median(times[3:]))
     val_n = len(splits["val"])
     per_epoch = per_step * steps * 1.05 + per_step / 3 * val_n / cfg.batch_size
     del model, net
