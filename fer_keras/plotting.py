@@ -140,3 +140,149 @@ def semi_comparison(fractions, supervised_acc, self_training_acc, path, title=""
     ax.legend(loc="lower right")
     ax.set_title(title or "Semi-supervised learning")
     return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- explanations
+def saliency_panels(images, maps, path, titles=None, keep=0.25, cmap="jet", suptitle=None):
+    """The reports' saliency figure (HW3 Q4, HW4 Q1): one column per image, rows: the original,
+    the map (``cmap`` heat map over [0, 1]) and the masked image (only the ``keep`` most salient
+    share of the pixels shown, the rest black).
+
+    ``images``: uint8 ``(N, 48, 48)`` or float ``(N, 48, 48[, 1])`` in [0, 1]; ``maps``: float
+    ``(N, 48, 48)`` in [0, 1] as :func:`fer_keras.explain.saliency_maps` returns them.
+    """
+    plt = _plt()
+    imgs = _grey(images)
+    maps = np.asarray(maps, np.float32)
+    n = len(imgs)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
+    for i in range(n):
+        thr = np.quantile(maps[i], 1 - keep)
+        masked = np.where(maps[i] >= thr, imgs[i], 0.0)
+        for r, (img, cm, vr) in enumerate(((imgs[i], "gray", (0, 1)), (maps[i], cmap, (0, 1)),
+                                           (masked, "gray", (0, 1)))):
+            ax = axes[r, i]
+            ax.imshow(img, cmap=cm, vmin=vr[0], vmax=vr[1])
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if titles is not None:
+            axes[0, i].set_title(str(titles[i]), fontsize=8)
+    for r, name in enumerate(("original", "saliency", f"top {keep:.0%} pixels")):
+        axes[r, 0].set_ylabel(name, fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return _save(fig, path)
+
+
+def filter_grid(images, path, title, filters=None, ncols=8):
+    """Gradient-ascent results (HW3 Q5, HW4 Q2): one cell per filter, each shown over its own
+    range so that faint patterns stay visible; ``title`` should name the layer and the number
+    of ascent steps. ``images``: float ``(F, 48, 48)`` in [0, 1]; ``filters``: their indices."""
+    titles = None if filters is None else [f"filter {int(f)}" for f in filters]
+    return image_grid(images, path, titles=titles, ncols=ncols, cmap="gray", suptitle=title)
+
+
+def feature_map_grid(maps, path, title, ncols=8):
+    """Every filter's output of one layer for one image (HW3 Q5, HW4 Q2): ``maps`` float
+    ``(C, h, w)`` as :func:`fer_keras.explain.feature_maps` returns them."""
+    maps = np.asarray(maps)
+    return image_grid(maps, path, titles=[f"filter {c}" for c in range(len(maps))], ncols=ncols,
+                      cmap="viridis", suptitle=title)
+
+
+def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None):
+    """LIME per class (HW4 Q3): the image with its superpixel boundaries, then one panel per
+    class with the superpixels coloured by their weight for that class (green for, red against;
+    the top positive ones outlined), titled with the class probability and the local fit R^2.
+
+    ``lime_result``: the dict of :func:`fer_keras.explain.lime_explanation`.
+    """
+    plt = _plt()
+    img = _grey(np.asarray(image)[None])[0]
+    seg = np.asarray(lime_result["segments"])
+    weights = np.asarray(lime_result["weights"])
+    masks = np.asarray(lime_result["masks"])
+    probs = np.asarray(lime_result["probs"])
+    score = lime_result.get("score")
+    k = len(weights)
+    fig, axes = plt.subplots(1, k + 1, figsize=(1.9 * (k + 1), 2.6), squeeze=False)
+    axes = axes[0]
+    edge = _boundaries(seg)
+    base = np.stack([img] * 3, axis=-1)
+    axes[0].imshow(np.where(edge[..., None], [1.0, 1.0, 0.0], base))
+    axes[0].set_title(f"{len(np.unique(seg))} superpixels", fontsize=8)
+    scale = np.abs(weights).max() or 1.0
+    for c in range(k):
+        w = weights[c][seg] / scale  # (48, 48) in [-1, 1]
+        rgb = base * 0.6
+        rgb[..., 1] += 0.4 * np.clip(w, 0, 1)
+        rgb[..., 0] += 0.4 * np.clip(-w, 0, 1)
+        outline = _boundaries(masks[c].astype(np.int64)) & masks[c]
+        rgb = np.where(outline[..., None], [1.0, 1.0, 0.0], np.clip(rgb, 0, 1))
+        axes[c + 1].imshow(rgb)
+        fit = "" if score is None else f", R²={float(score[c]):.2f}"
+        axes[c + 1].set_title(f"{class_names[c]}\np={float(probs[c]):.2f}{fit}", fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return _save(fig, path)
+
+
+def tsne_scatter(embedding, labels, path, title, score=None, class_names=CLASS_NAMES):
+    """t-SNE scatter coloured by class (HW4 Q4), with the silhouette ``score`` written beside
+    it. ``embedding``: float ``(N, 2)``; ``labels``: int ``(N,)``."""
+    plt = _plt()
+    emb = np.asarray(embedding)
+    labels = np.asarray(labels)
+    fig, ax = plt.subplots(figsize=(6.2, 5.0))
+    colors = plt.get_cmap("tab10")
+    for c, name in enumerate(class_names):
+        pick = labels == c
+        if pick.any():
+            ax.scatter(emb[pick, 0], emb[pick, 1], s=8, color=colors(c), label=name, alpha=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if score is not None:
+        ax.text(1.02, 0.02, f"silhouette\n{float(score):.3f}", transform=ax.transAxes, fontsize=9)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def deletion_insertion_curves(curves, path, title="Deletion / insertion (Petsiuk 2018)"):
+    """Mean deletion and insertion curves per method. ``curves``: ``{method: {"deletion_curve":
+    (S+1,), "insertion_curve": (S+1,), "deletion_auc": float, "insertion_auc": float}}``."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name, r in curves.items():
+        for ax, kind in zip(axes, ("deletion", "insertion")):
+            ys = np.asarray(r[f"{kind}_curve"])
+            xs = np.linspace(0, 1, len(ys))
+            ax.plot(xs, ys, "--" if name == "random" else "-",
+                    label=f"{name} (AUC {r[f'{kind}_auc']:.3f})")
+    for ax, kind in zip(axes, ("deletion", "insertion")):
+        ax.set_xlabel(f"share of pixels {'deleted' if kind == 'deletion' else 'inserted'}")
+        ax.set_ylabel("probability of the class")
+        ax.set_title(kind)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _grey(images):
+    """Images as float ``(N, H, W)`` in [0, 1] for display."""
+    a = np.asarray(images)
+    if a.ndim == 4:
+        a = a[..., 0]
+    return a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+
+
+def _boundaries(seg):
+    """bool ``(H, W)``: pixels whose right or lower neighbour lies in another segment."""
+    seg = np.asarray(seg)
+    edge = np.zeros(seg.shape, bool)
+    edge[:, :-1] |= seg[:, :-1] != seg[:, 1:]
+    edge[:-1, :] |= seg[:-1, :] != seg[1:, :]
+    return edge

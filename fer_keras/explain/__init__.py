@@ -1,0 +1,47 @@
+"""Explaining the model (HW3 Q3-Q5, HW4 Q1-Q4): functions that return numpy arrays.
+
+=====================================  ======================================================
+saliency_maps(model, images, ...)      vanilla gradient, SmoothGrad, Grad-CAM, Grad-CAM++
+                                       (Simonyan 2013, Smilkov 2017, Selvaraju 2017,
+                                       Chattopadhay 2018): float32 ``(N, 48, 48)`` in [0, 1]
+filter_ascent(model, layer, ...)       inputs that maximise each filter of a layer (Olah 2017)
+feature_maps(model, layer, image)      every filter's output for one image ``(C, h, w)``
+lime_explanation(model, image, ...)    LIME on SLIC superpixels (Ribeiro 2016)
+tsne_embedding(model, layer, ...)      t-SNE of a layer's outputs with a silhouette score
+sanity_check(model, images, ...)       model-randomisation test (Adebayo 2018)
+deletion_insertion(model, ...)         deletion / insertion AUC (Petsiuk 2018)
+mask_concentration(maps, masks)        saliency mass inside ground-truth parts / their area
+conv_layer_names, first_conv_layer,    layer helpers
+last_hidden_layer, gradcam_layer
+=====================================  ======================================================
+
+Every plot of these results is in :mod:`fer_keras.plotting`. Submodules load on first use, so
+``import fer_keras.explain`` stays cheap; lime, scikit-learn, scikit-image and tf-keras-vis are
+imported only by the functions that need them.
+"""
+import importlib
+
+_EXPORTS = {
+    "saliency_maps": "saliency", "METHODS": "saliency",
+    "filter_ascent": "ascent", "feature_maps": "ascent", "filter_activations": "ascent",
+    "lime_explanation": "lime_", "slic_segments": "lime_",
+    "tsne_embedding": "tsne", "layer_outputs": "tsne",
+    "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
+    "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
+    "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
+    "gradcam_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
+    "predict_proba": "_core",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fer_keras.explain' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

@@ -1,0 +1,164 @@
+"""Checks that an explanation explains the model (not the image, not the eye of the beholder).
+
+* :func:`sanity_check` - model-randomisation test (Adebayo et al. 2018, "Sanity Checks for
+  Saliency Maps"): re-initialise every weight and compare the maps with the trained model's by
+  Spearman rank correlation. A method that explains the model gives unrelated maps (low
+  correlation); an edge detector in disguise gives the same map either way.
+* :func:`deletion_insertion` - causal faithfulness (Petsiuk, Das & Saenko 2018, "RISE"):
+  delete the most salient pixels first and watch the class probability fall (low deletion AUC is
+  good), or insert them first into a blurred copy and watch it rise (high insertion AUC is good).
+  Compare with a random map's AUCs.
+* :func:`mask_concentration` - ground truth: on the synthetic faces the class lives only in
+  the mouth, eyebrows and eyes (:func:`fer_keras.data.synthetic.make_faces` returns their masks);
+  the share of saliency mass inside the mask divided by the mask's share of the image is > 1 when
+  the map points at the evidence (1 = no better than uniform).
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from fer_keras.errors import FerInputError
+from fer_keras.explain import _core
+
+
+#: Variables re-initialised by :func:`randomized_copy`, by the attribute that holds their
+#: initializer (``<name>_initializer``): kernels, biases, BN's scale/offset and moving stats.
+_REINIT = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance",
+           "depthwise_kernel", "pointwise_kernel", "embeddings")
+
+
+def randomized_copy(model, seed=0):
+    """A copy of ``model`` with every weight re-drawn from its layer's own initializer (same
+    architecture and layer names): Adebayo et al. 2018's full model randomisation.
+
+    Seeded per variable, so the copy is reproducible, without touching Keras' global random
+    state; the original model is untouched.
+    """
+    clone = keras.models.clone_model(model)
+    clone.build(model.input_shape)
+    k = 0
+    for layer in _core.layer_stack(clone):
+        for name in _REINIT:
+            var = getattr(layer, name, None)
+            init = getattr(layer, f"{name}_initializer", None)
+            if var is None or init is None or not hasattr(var, "assign"):
+                continue
+            config = init.get_config()
+            if "seed" in config:
+                config["seed"] = int(seed) * 1000 + k
+            fresh = type(init).from_config(config)
+            var.assign(fresh(tuple(var.shape), dtype=var.dtype))
+            k += 1
+    return clone
+
+
+def spearman_rows(a, b):
+    """float64 ``(N,)``: Spearman rank correlation of each pair of flattened maps (0 where a
+    map is constant)."""
+    from scipy.stats import rankdata
+
+    a = np.asarray(a, np.float64).reshape(len(a), -1)
+    b = np.asarray(b, np.float64).reshape(len(b), -1)
+    if a.shape != b.shape:
+        raise FerInputError(f"maps of different shapes: {a.shape} vs {b.shape}")
+    ra, rb = rankdata(a, axis=1), rankdata(b, axis=1)
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    den = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
+    return np.where(den > 0, (ra * rb).sum(axis=1) / np.where(den > 0, den, 1), 0.0)
+
+
+def sanity_check(model, images, labels, method, seed=0, **saliency_kw):
+    """Mean Spearman rank correlation between the maps of ``model`` and of a randomly
+    re-initialised copy (:func:`randomized_copy`), same images and target classes. Well below
+    0.5 for a method that depends on the learned weights."""
+    from fer_keras.explain.saliency import saliency_maps
+
+    labels = np.asarray(labels).astype(np.int32)
+    trained = saliency_maps(model, images, labels, method=method, seed=seed, **saliency_kw)
+    rand = randomized_copy(model, seed=seed + 1)
+    random_maps = saliency_maps(rand, images, labels, method=method, seed=seed, **saliency_kw)
+    return float(spearman_rows(trained, random_maps).mean())
+
+
+def _order(maps, rng):
+    """Pixel order per map, most salient first; ties broken at random."""
+    flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    jitter = rng.random(flat.shape) * 1e-9
+    return np.argsort(-(flat + jitter), axis=1, kind="stable")
+
+
+def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, seed=0,
+                       batch_size=512, fill="black"):
+    """Deletion and insertion AUC of saliency ``maps`` (Petsiuk et al. 2018).
+
+    Deletion: the pixels are set to 0 (black) in order of decreasing saliency, ``steps`` equal
+    chunks at a time; insertion: starting from a Gaussian-blurred copy (``blur_sigma`` px), the
+    original pixels are put back in the same order. The curve is the model's probability of
+    ``labels[i]`` after each step (``steps + 1`` points, from 0% to 100% of the pixels); the AUC is
+    its trapezoid mean over [0, 1], averaged over the images.
+
+    Returns dict with ``deletion_auc``, ``insertion_auc`` (floats) and the mean ``deletion_curve``
+    and ``insertion_curve`` (float64 ``(steps + 1,)``).
+    """
+    from fer_keras.explain.ascent import _gaussian_blur
+
+    x = _core.as_batch(images)
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    maps = np.asarray(maps, np.float32)
+    if maps.shape[0] != len(x) or maps.reshape(len(x), -1).shape[1] != x[0].size:
+        raise FerInputError(f"maps of shape {maps.shape} do not match images {x.shape}")
+    if len(labels) != len(x):
+        raise FerInputError(f"got {len(labels)} labels for {len(x)} images")
+    if steps < 1:
+        raise FerInputError("steps must be positive")
+    n, npix = len(x), x[0].size
+    order = _order(maps, np.random.default_rng(seed))
+    rank = np.empty_like(order)
+    rank[np.arange(n)[:, None], order] = np.arange(npix)[None]
+    counts = np.round(np.linspace(0, npix, steps + 1)).astype(np.int64)
+    flat = x.reshape(n, npix)
+    blurred = _gaussian_blur(x, blur_sigma).reshape(n, npix)
+    substrate = {"black": 0.0, "blur": blurred, "mean": flat.mean(axis=1, keepdims=True)}[fill]
+    curves = {}
+    for kind in ("deletion", "insertion"):
+        probs = np.empty((n, steps + 1))
+        for j, k in enumerate(counts):
+            top = rank < k  # (n, npix): the k most salient pixels of each image
+            if kind == "deletion":
+                v = np.where(top, substrate, flat)
+            else:
+                v = np.where(top, flat, blurred)
+            p = _core.predict_proba(model, v.reshape(x.shape).astype(np.float32), batch_size)
+            probs[:, j] = p[np.arange(n), labels]
+        curves[kind] = probs
+    auc = {k: float(np.trapezoid(c, dx=1.0 / steps, axis=1).mean()) for k, c in curves.items()}
+    return {"deletion_auc": auc["deletion"], "insertion_auc": auc["insertion"],
+            "deletion_curve": curves["deletion"].mean(axis=0),
+            "insertion_curve": curves["insertion"].mean(axis=0)}
+
+
+def random_maps(n, shape=(48, 48), seed=0):
+    """Uniform random maps float32 ``(n, *shape)``: the baseline of :func:`deletion_insertion`."""
+    return np.random.default_rng(seed).random((n,) + tuple(shape)).astype(np.float32)
+
+
+def mask_concentration(maps, masks):
+    """Mean over images of (share of the map's mass inside ``masks``) / (share of the image the
+    mask covers). 1 = no better than a uniform map; images with an empty mask or an all-zero
+    map are left out (NaN if none is left)."""
+    maps = np.asarray(maps, np.float64)
+    masks = np.asarray(masks, bool)
+    if maps.shape != masks.shape:
+        raise FerInputError(f"maps {maps.shape} and masks {masks.shape} differ in shape")
+    n = len(maps)
+    m = maps.reshape(n, -1)
+    k = masks.reshape(n, -1)
+    total = m.sum(axis=1)
+    area = k.mean(axis=1)
+    ok = (total > 0) & (area > 0)
+    if not ok.any():
+        return float("nan")
+    inside = (m * k).sum(axis=1)[ok] / total[ok]
+    return float((inside / area[ok]).mean())
