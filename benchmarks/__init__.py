@@ -27,3 +27,32 @@ def time_calls(fn, reps, warmup=1):
         fn()
         out.append(time.perf_counter() - t)
     return out
+
+
+def timeit(fn, reps, warmup=0):
+    """``time_calls`` with no warm-up by default."""
+    return time_calls(fn, reps, warmup=warmup)
+
+
+def rate(n, seconds):
+    """Stats of ``n / s`` for every ``s`` in ``seconds`` (e.g. images/s per timed step)."""
+    return stats([n / s for s in seconds])
+
+
+def fmt(x, digits=3):
+    """A number with SI suffix: 1.23k, 45.6M, 7.89G, 1.2T."""
+    if x is None:
+        return "-"
+    a = abs(x)
+    for div, suf in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:.{digits}g}{suf}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_stats(s, scale=1.0, digits=3, unit=""):
+    """``median (min-max)`` of a stats dict, each value times ``scale``."""
+    if s is None:
+        return "-"
+    return (f"{fmt(s['median'] * scale, digits)}{unit} "
+            f"({fmt(s['min'] * scale, digits)}-{fmt(s['max'] * scale, digits)})")
