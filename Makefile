@@ -47,3 +47,64 @@ bench: install
 
 clean:
 	rm -rf $(OUT) runs .pytest_cache
+
+# ---- the reports' questions (issue 5) -------------------------------------------------------
+# `make report` answers every question in OUT/report.html (+ report.md, report.json); each
+# question target writes OUT/<question>/. The models train once into OUT/runs/ and are reused.
+# On real data (DATA=path) training uses the reports' settings (--preset report) and the
+# reports' explanation settings (profile "full").
+DNN := dnn_matched_$(MODEL)
+DNN_RUN := $(OUT)/runs/$(DNN)
+PRESET := $(if $(filter synthetic,$(DATA)),,--preset report)
+EXPY := TF_CPP_MIN_LOG_LEVEL=2 $(PY) examples
+EXARGS := $(QARGS) --model $(MODEL) --epochs $(EPOCHS)
+QUESTION_TARGETS := report q1-train q2-dnn q3-confusion q4-saliency q5-filters q6-conv-shape \
+                    hw4-saliency hw4-filters hw4-lime hw4-tsne bonus-semi
+
+ifeq ($(DATA),synthetic)
+ifneq ($(filter $(QUESTION_TARGETS),$(MAKECMDGOALS)),)
+$(info note: DATA=synthetic, the built-in synthetic faces; for FER2013: make $(firstword $(filter $(QUESTION_TARGETS),$(MAKECMDGOALS))) DATA=/path/to/fer2013 (fer2013.csv, train.csv or an image folder))
+endif
+endif
+
+$(RUN)/best.keras: | install
+	$(FER) train --model $(MODEL) --data $(DATA) --epochs $(EPOCHS) --out $(RUN) $(PRESET) --verbose 2
+
+$(DNN_RUN)/best.keras: | install
+	$(FER) train --model $(DNN) --data $(DATA) --epochs $(EPOCHS) --out $(DNN_RUN) $(PRESET) --verbose 2
+
+report: $(RUN)/best.keras $(DNN_RUN)/best.keras
+	$(FER) report $(EXARGS)
+
+q1-train: $(RUN)/best.keras
+	$(EXPY)/hw3_q1_train.py $(EXARGS)
+
+q2-dnn: $(RUN)/best.keras $(DNN_RUN)/best.keras
+	$(EXPY)/hw3_q2_dnn.py $(EXARGS)
+
+q3-confusion: $(RUN)/best.keras
+	$(EXPY)/hw3_q3_confusion.py $(EXARGS)
+
+q4-saliency: $(RUN)/best.keras
+	$(EXPY)/hw3_q4_saliency.py $(EXARGS)
+
+q5-filters: $(RUN)/best.keras
+	$(EXPY)/hw3_q5_filters.py $(EXARGS)
+
+q6-conv-shape: | install
+	$(EXPY)/hw3_q6_conv_shape.py $(EXARGS)
+
+bonus-semi: | install
+	$(EXPY)/hw3_bonus_semi.py $(EXARGS)
+
+hw4-saliency: $(RUN)/best.keras
+	$(EXPY)/hw4_q1_saliency.py $(EXARGS)
+
+hw4-filters: $(RUN)/best.keras
+	$(EXPY)/hw4_q2_filters.py $(EXARGS)
+
+hw4-lime: $(RUN)/best.keras
+	$(EXPY)/hw4_q3_lime.py $(EXARGS)
+
+hw4-tsne: $(RUN)/best.keras
+	$(EXPY)/hw4_q4_tsne.py $(EXARGS)

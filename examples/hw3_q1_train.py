@@ -1,0 +1,15 @@
+"""HW3 Q1: the CNN - its layer table (or plot_model diagram), training curves and accuracy.
+
+    python examples/hw3_q1_train.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    make q1-train    # the same, with file dependencies
+
+Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
+OUT/q1-train/:
+model.png (with Graphviz), curves.png, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Library calls: fer_keras.train.train, fer_keras.evaluate.layer_table, fer_keras.evaluate.plot_model_diagram.
+"""
+from fer_keras import report
+
+ctx = report.example_context(__doc__)
+section = report.run_question("q1-train", ctx)
+print(section.answer_text)

@@ -1,0 +1,16 @@
+"""HW3 Q4: vanilla-gradient saliency maps, one panel per class (original, map, masked image), and
+how much of each map falls on the eyes and on the mouth.
+
+    python examples/hw3_q4_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    make q4-saliency    # the same, with file dependencies
+
+Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
+OUT/q4-saliency/:
+saliency_vanilla.png, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Library calls: fer_keras.explain.saliency_maps, fer_keras.plotting.saliency_panels.
+"""
+from fer_keras import report
+
+ctx = report.example_context(__doc__)
+section = report.run_question("q4-saliency", ctx)
+print(section.answer_text)

@@ -1,0 +1,16 @@
+"""HW3 Q5: gradient ascent on the filters of the second conv layer, from white noise and from a
+face, and that layer's filter outputs (feature maps) for the face.
+
+    python examples/hw3_q5_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    make q5-filters    # the same, with file dependencies
+
+Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
+OUT/q5-filters/:
+filters_from_noise.png, filters_from_image.png, feature_maps.png, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Library calls: fer_keras.explain.filter_ascent, fer_keras.explain.feature_maps, fer_keras.plotting.filter_grid.
+"""
+from fer_keras import report
+
+ctx = report.example_context(__doc__)
+section = report.run_question("q5-filters", ctx)
+print(section.answer_text)

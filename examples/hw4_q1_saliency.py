@@ -1,0 +1,16 @@
+"""HW4 Q1: SmoothGrad saliency maps for Happy, Sad, Surprise and Neutral, compared with what report
+002 saw (mouth, eyes, open mouth, whole face).
+
+    python examples/hw4_q1_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    make hw4-saliency    # the same, with file dependencies
+
+Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
+OUT/hw4-saliency/:
+saliency_smoothgrad.png, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Library calls: fer_keras.explain.saliency_maps(method="smoothgrad").
+"""
+from fer_keras import report
+
+ctx = report.example_context(__doc__)
+section = report.run_question("hw4-saliency", ctx)
+print(section.answer_text)

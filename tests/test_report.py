@@ -1,0 +1,212 @@
+"""The generated report: every question answered, every embedded figure decodes, the numbers in
+the text are the numbers in report.json, runs are reused, and (slow) Chromium renders every image.
+
+The report is built once per module on a tiny setup: a small registry CNN trained 2 epochs on 600
+synthetic faces, and explanation settings cut to a few filters, steps and samples.
+"""
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from fer_keras import report
+
+TINY = "tiny_report_cnn"
+SETTINGS = {"ascent_filters": 4, "ascent_steps": 3, "feature_map_filters": 4, "lime_samples": 40,
+            "lime_segments": 16, "tsne_images": 60, "saliency_images": 2, "smoothgrad_samples": 2,
+            "semi": {"model": "tiny_cnn", "fractions": (0.25,), "warm_steps": 6, "round_steps": 4,
+                     "rounds": 1, "eval_every": 10, "batch_size": 32}}
+
+
+def _register_tiny():
+    import keras
+    from keras import layers
+
+    from fer_keras import models
+
+    if TINY in models.list_models():
+        return
+
+    def tiny_report_cnn(input_shape=(48, 48, 1), num_classes=7):
+        """A tiny CNN for the report test."""
+        return keras.Sequential([
+            keras.Input(shape=input_shape, name="image"),
+            layers.Conv2D(8, 3, strides=2, name="conv1"), layers.Activation("relu", name="relu1"),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Conv2D(8, 3, padding="same", name="conv2"),
+            layers.Activation("relu", name="relu2"), layers.MaxPooling2D(2, name="pool2"),
+            layers.Flatten(name="flatten"), layers.Dense(16, name="fc1"),
+            layers.Activation("relu", name="fc1_relu"),
+            layers.Dense(num_classes, name="logits"),
+            layers.Activation("softmax", name="predictions", dtype="float32")], name=TINY)
+
+    models.register(tiny_report_cnn)
+
+
+def _config(out, **kw):
+    return report.ReportConfig(data="synthetic", model=TINY, epochs=2, out=str(out),
+                               n_synthetic=600, profile="quick", settings=SETTINGS,
+                               command="pytest tests/test_report.py", verbose=0, **kw)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    _register_tiny()
+    out = tmp_path_factory.mktemp("report")
+    res = report.build_report(_config(out), log=None)
+    doc = json.loads((out / "report.json").read_text())
+    return out, res, doc
+
+
+def _section_md(md, qid):
+    start = md.index(f'<a id="{qid}"></a>')
+    nxt = md.find('<a id="', start + 5)
+    return md[start:nxt if nxt > 0 else len(md)]
+
+
+def test_every_question_answered(built):
+    out, res, doc = built
+    assert res["failed"] == [], [(s.id, s.error) for s in res["sections"] if s.error]
+    assert list(doc["sections"]) == list(report.QUESTIONS)
+    for q in report.QUESTIONS:
+        for f in ("numbers.json", "answer.md", "config.json"):
+            assert (out / q / f).is_file(), (q, f)
+
+
+def test_every_embedded_image_decodes(built):
+    from PIL import Image
+
+    out, res, _ = built
+    page = (out / "report.html").read_text()
+    uris = re.findall(r'<img [^>]*src="data:image/png;base64,([^"]+)"', page)
+    figures = sum(b["kind"] == "figure" for s in res["sections"] for b in s.blocks)
+    assert figures >= 15 and len(uris) == figures
+    assert "src=\"http" not in page and "src='http" not in page  # self-contained
+    for data in uris:
+        img = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
+        img.load()
+        assert img.size[0] > 50 and img.size[1] > 50
+
+
+def test_markdown_twin_links_existing_figures(built):
+    out, res, _ = built
+    md = (out / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == sum(b["kind"] == "figure" for s in res["sections"] for b in s.blocks)
+    assert all((out / link).is_file() for link in links)
+    for s in res["sections"]:
+        assert s.title in md
+
+
+def test_header_says_data_date_versions_command(built):
+    out, _, doc = built
+    for text in ((out / "report.md").read_text(), (out / "report.html").read_text()):
+        assert "synthetic faces" in text and "not FER2013" in text
+        assert doc["meta"]["date"] in text
+        assert "pytest tests/test_report.py" in text
+        assert f"Keras {doc['meta']['versions']['keras']}" in text
+
+
+def test_numbers_in_text_match_json(built):
+    out, _, doc = built
+    md = (out / "report.md").read_text()
+    num = {q: doc["sections"][q]["numbers"] for q in doc["sections"]}
+    q1 = _section_md(md, "q1-train")
+    assert report.pct(num["q1-train"]["val_accuracy"]) in q1
+    assert report.pct(num["q1-train"]["best_val_accuracy_history"]) in q1
+    assert f"{num['q1-train']['params']:,} parameters" in q1
+    q2 = _section_md(md, "q2-dnn")
+    for m in ("cnn", "dnn"):
+        r = num["q2-dnn"][m]
+        assert f"{r['params']:,}" in q2
+        assert report.pct(r["val_accuracy"]) in q2 and report.points(r["gap"]) in q2
+    assert abs(num["q2-dnn"]["dnn"]["params"] / num["q2-dnn"]["cnn"]["params"] - 1) < 0.02
+    q3 = _section_md(md, "q3-confusion")
+    for c in num["q3-confusion"]["top_confusions"]:
+        assert f"{c['true']} -> {c['predicted']}: {report.pct(c['share'])}" in q3
+    assert report.pct(num["q3-confusion"]["accuracy"]) in q3
+    cm = np.asarray(num["q3-confusion"]["confusion"])
+    assert cm.sum() == num["q3-confusion"]["n"]
+    semi = _section_md(md, "bonus-semi")
+    for r in num["bonus-semi"]["results"]:
+        assert report.pct(r["supervised"]["test_accuracy"]) in semi
+        assert report.pct(r["self_training"]["test_accuracy"]) in semi
+    tsne = _section_md(md, "hw4-tsne")
+    assert report.fnum(num["hw4-tsne"]["first"]["silhouette"]) in tsne
+    assert report.fnum(num["hw4-tsne"]["last"]["silhouette"]) in tsne
+    q6 = num["q6-conv-shape"]
+    assert all(m["all_match"] for m in q6["models"])
+    for qid in ("q4-saliency", "hw4-saliency"):
+        sec = _section_md(md, qid)
+        for cname, e in num[qid]["classes"].items():
+            assert f"{cname} | {e['images']} | {report.fnum(e['eyes'])} | " \
+                   f"{report.fnum(e['mouth'])} | {e['focus']}" in sec
+
+
+def test_observations_follow_the_numbers():
+    """The same sentence-making code, fed opposite numbers, says opposite things."""
+    assert report.focus_of({"eyes": 1.0, "mouth": 2.0}) == "mouth"
+    assert report.focus_of({"eyes": 2.0, "mouth": 1.0}) == "eyes"
+    assert report.focus_of({"eyes": 1.05, "mouth": 1.1}) == "whole face"
+    assert report.focus_of({"eyes": 1.6, "mouth": 1.7}) == "eyes and mouth"
+    maps = np.zeros((2, 48, 48))
+    maps[:, 30:40, 15:33] = 1  # all the mass in the mouth region
+    conc = report.region_concentration(maps)
+    assert conc["mouth"] > 2 and conc["eyes"] == 0
+
+
+def test_runs_are_reused_and_stale_runs_retrained(built, tmp_path):
+    out, _, _ = built
+    best = out / "runs" / TINY / "best.keras"
+    before = best.stat().st_mtime_ns
+    ctx = report.Context(_config(out, questions=("q1-train",)), log=None)
+    assert report._run_state(best.parent, ctx.train_config(TINY)) == "done"
+    report.run_question("q1-train", ctx, log=None)
+    assert best.stat().st_mtime_ns == before
+    other = report.Context(_config(out).replace(epochs=3), log=None)
+    assert report._run_state(best.parent, other.train_config(TINY)) == "stale"
+
+
+def test_bad_question_is_a_user_error():
+    from fer_keras.errors import FerInputError
+
+    with pytest.raises(FerInputError, match="unknown question"):
+        report.ReportConfig(questions=("q9",))
+    with pytest.raises(FerInputError, match="unknown report setting"):
+        report.Context(report.ReportConfig(settings={"nope": 1}))
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.slow
+def test_chromium_renders_every_image(built, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    out, res, _ = built
+    page = (out / "report.html").read_text()
+    probe = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
+             "const ok=i.filter(x=>x.complete&&x.naturalWidth>0).length;"
+             "const p=document.createElement('pre');p.id='probe';"
+             "p.textContent='RENDERED '+ok+' OF '+i.length;document.body.appendChild(p);});"
+             "</script></body>")
+    probed = tmp_path / "probe.html"
+    probed.write_text(page.replace("</body>", probe))
+    run = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+                         capture_output=True, text=True, timeout=180)
+    m = re.search(r"RENDERED (\d+) OF (\d+)", run.stdout)
+    assert m, run.stderr[-2000:]
+    figures = sum(b["kind"] == "figure" for s in res["sections"] for b in s.blocks)
+    assert int(m.group(2)) == figures and int(m.group(1)) == figures
