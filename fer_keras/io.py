@@ -8,6 +8,15 @@ from pathlib import Path
 from fer_keras.errors import FerOutputError
 
 
+def _umask():
+    mask = os.umask(0o022)  # read it (at import, before any threads) and put it back
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path in the same folder as ``path``; rename it over ``path`` on success.
@@ -27,6 +36,12 @@ def atomic_path(path, suffix=None):
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        # mkstemp makes the file 0600; give it the mode a plain open() would (or the old file's)
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = _NEW_FILE_MODE
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):

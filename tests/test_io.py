@@ -288,3 +288,17 @@ def test_read_only_folder(tmp_path):
             fio.write_text(d / "x.txt", "data")
     finally:
         d.chmod(0o700)
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    """Not mkstemp's 0600: a new file gets 0666 & ~umask, a replaced file keeps its mode."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    fio.write_text(tmp_path / "new.txt", "x")
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    (tmp_path / "old.txt").write_text("x")
+    (tmp_path / "old.txt").chmod(0o640)
+    fio.write_text(tmp_path / "old.txt", "y")
+    assert (tmp_path / "old.txt").stat().st_mode & 0o777 == 0o640
+    fio.save_npz(tmp_path / "z.npz", a=np.arange(2))
+    assert (tmp_path / "z.npz").stat().st_mode & 0o777 == 0o666 & ~mask
