@@ -1,0 +1,132 @@
+"""Data-loading timings: the Kaggle CSV (35,887 rows, ~290 MB) parsed without and with the
+``.npz`` cache, and the FER2013 image folder loaded cold (decoding every JPEG) and cached.
+
+The CSV is synthesised once into a temporary folder from the real images in
+``/work/shared/data/fer2013`` (``$FER2013_DIR``) when present, else from random pixels, tiled to
+35,887 rows with Kaggle's split sizes (28,709 Training, 3,589 PublicTest, 3,589 PrivateTest).
+Caches go to a temporary ``$FER_KERAS_CACHE`` so that the user's cache is left alone.
+
+``run(reps=3)`` returns one dict row per measurement (seconds: median with min/max).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import stats
+
+N_ROWS = 35_887
+SPLITS = (("Training", 28_709), ("PublicTest", 3_589), ("PrivateTest", 3_589))
+FOLDER = Path(os.environ.get("FER2013_DIR", "/work/shared/data/fer2013"))
+WORK = Path(tempfile.gettempdir()) / "fer_keras_bench"
+TARGET_PARSE_S = 5.0
+TARGET_CACHED_S = 0.5
+
+
+@contextlib.contextmanager
+def _cache_env(path):
+    old = os.environ.get("FER_KERAS_CACHE")
+    os.environ["FER_KERAS_CACHE"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("FER_KERAS_CACHE", None)
+        else:
+            os.environ["FER_KERAS_CACHE"] = old
+
+
+def _source_images():
+    """(uint8 images, labels, where they came from)."""
+    from fer_keras.data import load
+
+    if (FOLDER / "train").is_dir() or (FOLDER / "test").is_dir():
+        with _cache_env(WORK / "cache-src"):
+            ds = load(FOLDER)
+        return ds.images, ds.labels, f"the {len(ds):,} images of {FOLDER}, tiled"
+    rng = np.random.default_rng(0)
+    return (rng.integers(0, 256, (N_ROWS, 48, 48), dtype=np.uint8),
+            rng.integers(0, 7, N_ROWS), "random pixels")
+
+
+def kaggle_csv():
+    """Path of the synthetic 35,887-row Kaggle CSV (written once, reused) and its origin."""
+    path = WORK / "fer2013.csv"
+    marker = WORK / "fer2013.csv.origin"
+    if path.is_file() and marker.is_file():
+        return path, marker.read_text()
+    WORK.mkdir(parents=True, exist_ok=True)
+    images, labels, origin = _source_images()
+    idx = np.arange(N_ROWS) % len(images)
+    flat = images[idx].reshape(N_ROWS, -1)
+    labels = np.asarray(labels)[idx]
+    usage = np.concatenate([[name] * n for name, n in SPLITS])
+    table = np.array([str(v).encode() for v in range(256)], dtype=object)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(b"emotion,pixels,Usage\n")
+        for i in range(N_ROWS):
+            f.write(b"%d," % labels[i] + b" ".join(table[flat[i]]) + b"," + usage[i].encode()
+                    + b"\n")
+    os.replace(tmp, path)
+    marker.write_text(origin)
+    return path, origin
+
+
+def _time(fn, reps):
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        n = len(fn())
+        out.append(time.perf_counter() - t)
+    return stats(out), n
+
+
+def _row(what, source, n, secs, target=None):
+    row = {"measurement": what, "source": source, "rows": f"{n:,}", "seconds": secs,
+           "rows/s": f"{n / secs['median']:,.0f}"}
+    if target is not None:
+        row["target"] = f"< {target} s"
+        row["met"] = "met" if secs["median"] < target else "NOT met"
+    return row
+
+
+def run(reps=3, log=print):
+    """CSV parse (uncached, cached) and image-folder load (cold, cached): a list of dict rows."""
+    from fer_keras.data import load
+
+    rows = []
+    t = time.perf_counter()
+    csv, origin = kaggle_csv()
+    size = csv.stat().st_size
+    src = f"synthetic Kaggle CSV, {size / 1e6:.0f} MB ({origin})"
+    log(f"  CSV ready in {time.perf_counter() - t:.0f} s: {csv} ({size / 1e6:.0f} MB)")
+    with tempfile.TemporaryDirectory(prefix="fer_bench_cache_") as cache, _cache_env(cache):
+        secs, n = _time(lambda: load(csv, cache=False), reps)
+        rows.append(_row("CSV first parse (no cache)", src, n, secs, TARGET_PARSE_S))
+        secs1, n = _time(lambda: load(csv, cache=True), 1)  # parse + write the cache
+        rows.append(_row("CSV parse + cache write (first cached load)", src, n, secs1))
+        secs, n = _time(lambda: load(csv, cache=True), reps)
+        rows.append(_row("CSV cached load", src, n, secs, TARGET_CACHED_S))
+        if FOLDER.is_dir():
+            fsrc = f"image folder {FOLDER}"
+            secs, n = _time(lambda: load(FOLDER, cache=False), reps)
+            rows.append(_row("image folder cold (decode every image)", fsrc, n, secs))
+            _time(lambda: load(FOLDER, cache=True), 1)
+            secs, n = _time(lambda: load(FOLDER, cache=True), reps)
+            rows.append(_row("image folder cached (listing stat + .npz)", fsrc, n, secs,
+                             TARGET_CACHED_S))
+        else:
+            rows.append({"measurement": "image folder", "source": f"{FOLDER} absent",
+                         "rows": "-", "seconds": "skipped"})
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for r in run():
+        print(r)
