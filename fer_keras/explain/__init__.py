@@ -12,6 +12,7 @@ sanity_check(model, images, ...)       model-randomisation test (Adebayo 2018)
 deletion_insertion(model, ...)         deletion / insertion AUC (Petsiuk 2018)
 mask_concentration(maps, masks)        saliency mass inside ground-truth parts / their area
 conv_layer_names, first_conv_layer,    layer helpers
+first_activation_layer,
 last_hidden_layer, gradcam_layer
 =====================================  ======================================================
 
@@ -29,7 +30,7 @@ _EXPORTS = {
     "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
-    "gradcam_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
+    "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
     "predict_proba": "_core",
 }
 

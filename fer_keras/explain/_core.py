@@ -185,10 +185,22 @@ def gradcam_layer(model):
     if not convs:
         raise FerInputError(f"Grad-CAM needs a convolution layer, and model {model.name!r} has "
                             f"none; its layers: {', '.join(layer_names(model))}")
-    i = convs[-1]
+    return _rectified(stack, convs[-1])
+
+
+def _rectified(stack, i):
+    """Name of the last of the elementwise layers (BN, activation) that follow layer ``i``."""
     while i + 1 < len(stack) and type(stack[i + 1]).__name__ in _ELEMENTWISE:
         i += 1
     return stack[i].name
+
+
+def first_activation_layer(model):
+    """The first convolution's output after its BN and activation (HW4 Q2's "first activation
+    layer"), the default layer for gradient ascent and feature maps."""
+    stack = layer_stack(model)
+    names = [layer.name for layer in stack]
+    return _rectified(stack, names.index(first_conv_layer(model)))
 
 
 def layer_index(model, name, need_spatial=False, what="layer"):

@@ -5,8 +5,9 @@
   Spearman rank correlation. A method that explains the model gives unrelated maps (low
   correlation); an edge detector in disguise gives the same map either way.
 * :func:`deletion_insertion` - causal faithfulness (Petsiuk, Das & Saenko 2018, "RISE"):
-  delete the most salient pixels first and watch the class probability fall (low deletion AUC is
-  good), or insert them first into a blurred copy and watch it rise (high insertion AUC is good).
+  delete the most salient pixels first (replacing them with a blurred copy's) and watch the
+  class probability fall (low deletion AUC is good), or insert them first into the blurred copy
+  and watch it rise (high insertion AUC is good).
   Compare with a random map's AUCs.
 * :func:`mask_concentration` - ground truth: on the synthetic faces the class lives only in
   the mouth, eyebrows and eyes (:func:`fer_keras.data.synthetic.make_faces` returns their masks);
@@ -90,14 +91,21 @@ def _order(maps, rng):
 
 
 def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, seed=0,
-                       batch_size=512, fill="black"):
+                       batch_size=512, fill="blur"):
     """Deletion and insertion AUC of saliency ``maps`` (Petsiuk et al. 2018).
 
-    Deletion: the pixels are set to 0 (black) in order of decreasing saliency, ``steps`` equal
-    chunks at a time; insertion: starting from a Gaussian-blurred copy (``blur_sigma`` px), the
-    original pixels are put back in the same order. The curve is the model's probability of
-    ``labels[i]`` after each step (``steps + 1`` points, from 0% to 100% of the pixels); the AUC is
-    its trapezoid mean over [0, 1], averaged over the images.
+    Deletion: the pixels are replaced, in order of decreasing saliency, ``steps`` equal chunks
+    at a time, by those of a Gaussian-blurred copy (``blur_sigma`` px; ``fill="blur"``), by the
+    image's mean grey (``"mean"``) or by black (``"black"``, Petsiuk et al.'s choice). Insertion:
+    starting from the blurred copy, the original pixels are put back in the same order. The curve
+    is the model's probability of ``labels[i]`` after each step (``steps + 1`` points, from 0% to
+    100% of the pixels); the AUC is its trapezoid mean over [0, 1], averaged over the images.
+
+    Why blur by default: at 48x48 a scatter of black pixels is itself strong (out-of-distribution)
+    evidence, and deleting pixels at random destroys the prediction faster than deleting the
+    true evidence: with black fill, the synthetic faces' ground-truth part masks score a worse
+    deletion AUC (0.201) than random maps (0.185) on a model trained on them, which makes the
+    test meaningless. With blur fill they score 0.184 against random's 0.409.
 
     Returns dict with ``deletion_auc``, ``insertion_auc`` (floats) and the mean ``deletion_curve``
     and ``insertion_curve`` (float64 ``(steps + 1,)``).
@@ -113,6 +121,8 @@ def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, se
         raise FerInputError(f"got {len(labels)} labels for {len(x)} images")
     if steps < 1:
         raise FerInputError("steps must be positive")
+    if fill not in ("blur", "mean", "black"):
+        raise FerInputError(f"fill must be blur, mean or black, got {fill!r}")
     n, npix = len(x), x[0].size
     order = _order(maps, np.random.default_rng(seed))
     rank = np.empty_like(order)
@@ -133,7 +143,9 @@ def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, se
             p = _core.predict_proba(model, v.reshape(x.shape).astype(np.float32), batch_size)
             probs[:, j] = p[np.arange(n), labels]
         curves[kind] = probs
-    auc = {k: float(np.trapezoid(c, dx=1.0 / steps, axis=1).mean()) for k, c in curves.items()}
+    # trapezoid rule by hand: np.trapezoid is numpy >= 2 only, np.trapz is gone in numpy 2
+    auc = {k: float(((c[:, 1:] + c[:, :-1]) / 2).sum(axis=1).mean() / steps)
+           for k, c in curves.items()}
     return {"deletion_auc": auc["deletion"], "insertion_auc": auc["insertion"],
             "deletion_curve": curves["deletion"].mean(axis=0),
             "insertion_curve": curves["insertion"].mean(axis=0)}
