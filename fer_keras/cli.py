@@ -195,16 +195,18 @@ def _load_extra_commands():
                 raise
 
 
-def _quiet_backend_import():
-    """Import TensorFlow with file descriptor 2 silenced: its C++ start-up prints INFO lines
-    (the oneDNN notice) that TF_CPP_MIN_LOG_LEVEL does not stop, and a user error must be the
-    only line on stderr. Python-level import errors still propagate."""
+def _quiet_backend_import(load=None):
+    """Import TensorFlow (and run ``load``, which may import it) with file descriptor 2 silenced:
+    its C++ start-up prints INFO lines (the oneDNN notice) that TF_CPP_MIN_LOG_LEVEL does not
+    stop, and a user error must be the only line on stderr. Python-level errors still propagate."""
     if "tensorflow" in sys.modules or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
+        return load() if load else None
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
+        if load:
+            return load()
         try:
             import tensorflow  # noqa: F401
         except ImportError:
@@ -217,7 +219,7 @@ def _quiet_backend_import():
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _load_extra_commands()
+    _quiet_backend_import(_load_extra_commands)  # they may import TensorFlow
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

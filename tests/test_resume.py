@@ -114,7 +114,8 @@ def test_ctrl_c_exits_130_and_resumes(tmp_path):
         pytest.skip("the run finished before Ctrl-C arrived")
     assert rc == 130, err
     assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    # the start-of-run note about the synthetic faces aside, Ctrl-C adds exactly one line
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("note: ")]
     assert len(lines) == 1, err
     assert "interrupted" in lines[0] and "--resume" in lines[0]
     done = _state_epoch(c)
@@ -136,8 +137,8 @@ def test_same_seed_twice_same_history(tmp_path):
     _, h2 = train(TrainConfig(out=str(tmp_path / "two"), **cfg))
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(h1) == strip(h2)  # to the last digit
-    _, h3 = train(TrainConfig(out=str(tmp_path / "three"), **{**cfg, "seed": 4}))
-    assert strip(h3) != strip(h1)
+    _, h3 = train(TrainConfig(out=str(tmp_path / "three"), **{**cfg, "seed": 4, "epochs": 1}))
+    assert strip(h3)[0] != strip(h1)[0]
 
 
 @requires_tf
