@@ -192,8 +192,8 @@ def feature_map_grid(maps, path, title, ncols=8):
 
 def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None):
     """LIME per class (HW4 Q3): the image with its superpixel boundaries, then one panel per
-    class with the superpixels coloured by their weight for that class (green for, red against;
-    the top positive ones outlined), titled with the class probability and the local fit R^2.
+    class with the superpixels coloured by their weight for that class (green for, red against,
+    each class on its own scale; the top positive ones outlined), titled with the class probability and the local fit R^2.
 
     ``lime_result``: the dict of :func:`fer_keras.explain.lime_explanation`.
     """
@@ -211,12 +211,13 @@ def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None
     base = np.stack([img] * 3, axis=-1)
     axes[0].imshow(np.where(edge[..., None], [1.0, 1.0, 0.0], base))
     axes[0].set_title(f"{len(np.unique(seg))} superpixels", fontsize=8)
-    scale = np.abs(weights).max() or 1.0
     for c in range(k):
-        w = weights[c][seg] / scale  # (48, 48) in [-1, 1]
-        rgb = base * 0.6
-        rgb[..., 1] += 0.4 * np.clip(w, 0, 1)
-        rgb[..., 0] += 0.4 * np.clip(-w, 0, 1)
+        # each class on its own scale: the unlikely classes' weights are tiny but still show
+        # which parts argue for or against them
+        w = weights[c][seg] / (np.abs(weights[c]).max() or 1.0)  # (48, 48) in [-1, 1]
+        rgb = base * 0.55
+        rgb[..., 1] += 0.45 * np.clip(w, 0, 1)
+        rgb[..., 0] += 0.45 * np.clip(-w, 0, 1)
         outline = _boundaries(masks[c].astype(np.int64)) & masks[c]
         rgb = np.where(outline[..., None], [1.0, 1.0, 0.0], np.clip(rgb, 0, 1))
         axes[c + 1].imshow(rgb)
