@@ -191,10 +191,15 @@ def example_context(doc="", argv=None):
     a = p.parse_args(argv)
     cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
                        seed=a.seed, command=command_line())
-    if cfg.synthetic:
+    if cfg.synthetic and _notice_wanted():
         print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
               "or an image folder) for FER2013", file=sys.stderr)
     return Context(cfg)
+
+
+def _notice_wanted():
+    """The synthetic-data notice, unless the caller (the Makefile) printed it already."""
+    return os.environ.get("FER_KERAS_SYNTHETIC_NOTICE", "1") != "0"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -1335,7 +1340,7 @@ def build_report(cfg: ReportConfig, log=print):
     started = datetime.datetime.now().astimezone()
     ctx = Context(cfg, log=log)
     write_json(out / "report_config.json", {**cfg.to_dict(), "profile_settings": ctx.profile})
-    if cfg.synthetic and log:
+    if cfg.synthetic and log and _notice_wanted():
         log("note: the report runs on the built-in synthetic faces; pass --data PATH "
             "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
     sections = [run_question(q, ctx, log=log, raise_errors=False) for q in cfg.questions]
@@ -1346,7 +1351,7 @@ def build_report(cfg: ReportConfig, log=print):
             "profile": cfg.resolved_profile, "model": cfg.model, "epochs": cfg.epochs,
             "seconds": round(total, 1), "cpu_count": os.cpu_count(),
             "splits": {k: (0 if v is None else len(v)) for k, v in ctx.splits.items()}}
-    doc = {"meta": meta, "config": cfg.to_dict(),
+    doc = {"meta": meta, "config": cfg.to_dict(), "order": [s.id for s in sections],
            "sections": {s.id: {"title": s.title, "numbers": s.numbers, "seconds": s.seconds,
                                "error": s.error} for s in sections}}
     write_json(out / "report.json", doc)
