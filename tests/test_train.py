@@ -28,7 +28,6 @@ def test_run_folder_has_everything(tmp_path):
     assert net.name == "small_cnn"  # the classifier, without the augmentation wrapper
 
 
-@pytest.mark.core
 @pytest.mark.parametrize("schedule,optimizer", [("cosine", "adamw"), ("onecycle", "sgd")])
 def test_schedules_decay_the_learning_rate(tmp_path, schedule, optimizer):
     cfg = TrainConfig(epochs=3, out=str(tmp_path), schedule=schedule, optimizer=optimizer,
