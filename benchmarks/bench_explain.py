@@ -1,0 +1,104 @@
+"""Explanation timings (issue 4): ``python -m benchmarks.bench_explain``.
+
+Report-sized CNN (``simple_cnn3``: [64, 128, 512] filters, 793,863 parameters, untrained: the
+cost does not depend on the weights) on synthetic faces:
+
+* saliency (vanilla, Grad-CAM, Grad-CAM++) for 3,589 images (one FER2013 PublicTest split);
+* SmoothGrad with 20 noisy samples, on fewer images (the note gives the time per image);
+* LIME for one image with 1,000 perturbed samples (target ~1 s of model time);
+* gradient ascent on 64 filters x 200 steps (one batch of 64 images per step);
+* t-SNE of 3,000 points (the last hidden layer's 4,608 values per image).
+
+``run(reps=3)`` returns ``[{"name", "median_s", "min_s", "max_s", "note"}, ...]``.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+N_SALIENCY = 3589
+N_SMOOTH = 64
+N_TSNE = 3000
+
+
+def _time(fn, reps, warmup=1):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def _row(name, secs, note=""):
+    s = sorted(secs)
+    return {"name": name, "median_s": s[len(s) // 2] if len(s) % 2 else
+            (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2, "min_s": s[0], "max_s": s[-1], "note": note}
+
+
+def run(reps=3, log=print):
+    import keras
+
+    from fer_keras import explain as ex
+    from fer_keras import models
+    from fer_keras.data.synthetic import make_faces
+
+    keras.utils.set_random_seed(0)
+    net = models.build("simple_cnn3")
+    x, y, _ = make_faces(N_SALIENCY, seed=0)
+    rows = []
+    for method in ("vanilla", "gradcam", "gradcam++"):
+        # warm-up on a small batch only: compiles the graph without a full extra pass
+        ex.saliency_maps(net, x[:128], y[:128], method=method)
+        secs = _time(lambda m=method: ex.saliency_maps(net, x, y, method=m), reps, warmup=0)
+        r = _row(f"saliency {method}, {N_SALIENCY} images", secs,
+                 f"simple_cnn3, batch 128; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image")
+        rows.append(r)
+        log(r)
+    xs, ys = x[:N_SMOOTH], y[:N_SMOOTH]
+    ex.saliency_maps(net, xs[:8], ys[:8], method="smoothgrad", samples=2)
+    secs = _time(lambda: ex.saliency_maps(net, xs, ys, method="smoothgrad", samples=20), reps,
+                 warmup=0)
+    rows.append(_row(f"SmoothGrad 20 samples, {N_SMOOTH} images", secs,
+                     f"{1e3 * min(secs) / N_SMOOTH:.1f} ms/image"))
+    log(rows[-1])
+    secs = _time(lambda: ex.lime_explanation(net, x[0], num_samples=1000), reps)
+    rows.append(_row("LIME, 1 image, 1,000 samples, SLIC ~50", secs,
+                     "model called in one batch of 1,000"))
+    log(rows[-1])
+    # LIME's time is mostly the model's: simple_cnn3 costs ~0.26 GFLOP per 48x48 image
+    secs = _time(lambda: ex.predict_proba(net, x[:1000], batch_size=1000), reps)
+    rows.append(_row("forward pass, 1,000 images (LIME's model share)", secs,
+                     "simple_cnn3, one batch of 1,000"))
+    log(rows[-1])
+    ex.filter_ascent(net, "conv1", filters=64, steps=2, progress=False)
+    secs = _time(lambda: ex.filter_ascent(net, "conv1", filters=64, steps=200, progress=False),
+                 reps, warmup=0)
+    rows.append(_row("gradient ascent conv1, 64 filters x 200 steps", secs,
+                     "all filters as one batch"))
+    log(rows[-1])
+    xt, yt, _ = make_faces(N_TSNE, seed=1)
+    layer = ex.last_hidden_layer(net)
+    secs = _time(lambda: ex.tsne_embedding(net, layer, xt, yt), reps, warmup=0)
+    rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread"))
+    log(rows[-1])
+    return rows
+
+
+def main():
+    import sys
+
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    rows = run(reps, log=lambda r: None)
+    print(f"{'benchmark':55s} {'median s':>9s} {'min s':>8s} {'max s':>8s}  note")
+    for r in rows:
+        print(f"{r['name']:55s} {r['median_s']:9.3f} {r['min_s']:8.3f} {r['max_s']:8.3f}  "
+              f"{r['note']}")
+
+
+if __name__ == "__main__":
+    main()
