@@ -132,3 +132,20 @@ def test_import_stays_lazy():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_compiled_functions_follow_weight_changes(faces):
+    """Compiled gradients are cached per model; they must read the current weights (JAX's jit
+    would otherwise freeze them at the first call)."""
+    x, y, _ = faces
+    keras.utils.set_random_seed(4)
+    m = keras.Sequential([keras.Input((48, 48, 1)), layers.Conv2D(4, 3, name="conv1"),
+                          layers.Activation("relu", name="relu1"), layers.Flatten(name="flatten"),
+                          layers.Dense(7, name="logits"),
+                          layers.Activation("softmax", name="predictions")])
+    before = ex.saliency_maps(m, x, y)
+    p_before = ex.predict_proba(m, x)
+    m.set_weights(ex.randomized_copy(m, seed=9).get_weights())
+    after = ex.saliency_maps(m, x, y)
+    assert ex.spearman_rows(before, after).mean() < 0.9
+    assert not np.allclose(p_before, ex.predict_proba(m, x))

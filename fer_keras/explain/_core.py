@@ -218,21 +218,40 @@ def layer_index(model, name, need_spatial=False, what="layer"):
 
 
 # --------------------------------------------------------------------------- compiled functions
-# Compiled functions are cached per model (weakly, so a dropped model frees its graphs). Under
-# TensorFlow a tf.function reads the model's variables by reference, so a cached graph stays
-# right when the weights change; under JAX jit would freeze the weights as constants, so JAX
-# functions are compiled per call instead of cached.
+# Compiled functions are cached per model (weakly, so a dropped model frees its graphs) and stay
+# right when the weights change: a tf.function reads the variables by reference, and under JAX
+# the variables' current values are passed in on every call and substituted with a
+# StatelessScope (jit would otherwise bake the weights in as constants at trace time).
 _CACHE = weakref.WeakKeyDictionary()
 
 
 def cached(model, key, build):
-    """``build()`` once per ``(model, key)`` under TensorFlow; every time otherwise."""
-    if keras.backend.backend() != "tensorflow":
-        return build()
+    """``build()`` once per ``(model, key)``."""
     per_model = _CACHE.setdefault(model, {})
     if key not in per_model:
         per_model[key] = build()
     return per_model[key]
+
+
+def cached_forward(model, key, fn):
+    """:func:`compile_forward` of ``fn`` over ``model``'s variables, cached under ``key``."""
+    return cached(model, ("forward",) + tuple(key), lambda: compile_forward(fn, model))
+
+
+def cached_grad(model, key, fn):
+    """:func:`compile_grad` of ``fn`` over ``model``'s variables, cached under ``key``."""
+    return cached(model, ("grad",) + tuple(key), lambda: compile_grad(fn, model))
+
+
+def _jax_stateless(fn, model):
+    """``fn`` as a pure function of (the model's variable values, *args), and the values."""
+    variables = list(model.variables) if model is not None else []
+
+    def pure(values, *args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn(*args)
+
+    return pure, lambda: [v.value for v in variables]
 
 
 def _tf_function(fn):
@@ -253,25 +272,27 @@ def _tf_function(fn):
     return call
 
 
-def compile_forward(fn):
-    """``fn(*tensors) -> tensor`` compiled for the backend; the result takes and returns numpy."""
+def compile_forward(fn, model=None):
+    """``fn(*tensors) -> tensor`` compiled for the backend; the result takes and returns numpy.
+    ``model``: whose variables ``fn`` reads (needed under JAX to keep them up to date)."""
     backend = check_backend("this explanation")
     if backend == "tensorflow":
         g = _tf_function(fn)
         return lambda *a: g(*a).numpy()
     import jax
 
-    g = jax.jit(fn)
-    return lambda *a: np.asarray(g(*a))
+    pure, values = _jax_stateless(fn, model)
+    g = jax.jit(pure)
+    return lambda *a: np.asarray(g(values(), *a))
 
 
-def compile_grad(score_fn):
+def compile_grad(score_fn, model=None):
     """Compile ``score_fn(x, *args) -> (N,) scores`` into ``g(x, *args) -> (scores, grads)``.
 
     ``grads`` is the gradient of ``sum(scores)`` with respect to ``x`` (numpy, ``x``'s shape): as
     each score depends only on its own sample, that is every sample's own gradient, for a whole
     batch in one backward pass. ``args`` (labels, filter indices, transforms) are not
-    differentiated.
+    differentiated. ``model``: whose variables ``score_fn`` reads (see :func:`compile_forward`).
     """
     backend = check_backend("gradient-based explanation")
     if backend == "tensorflow":
@@ -293,14 +314,16 @@ def compile_grad(score_fn):
     import jax
     import jax.numpy as jnp
 
-    def total(x, *args):
-        s = score_fn(x, *args)
+    pure, values = _jax_stateless(score_fn, model)
+
+    def total(x, vals, *args):
+        s = pure(vals, x, *args)
         return jnp.sum(s), s
 
     vg = jax.jit(jax.value_and_grad(total, has_aux=True))
 
     def run(x, *args):
-        (_, s), d = vg(jnp.asarray(x), *[jnp.asarray(a) for a in args])
+        (_, s), d = vg(jnp.asarray(x), values(), *[jnp.asarray(a) for a in args])
         return np.asarray(s), np.asarray(d)
 
     return run
@@ -319,8 +342,8 @@ def predict_layer(model, name, images, batch_size=256):
     stack = layer_stack(model)
     i = [layer.name for layer in stack].index(name)
     head = stack[:i + 1]
-    fwd = cached(model, ("forward", name), lambda: compile_forward(
-        lambda x: keras.ops.cast(run_layers(head, x), "float32")))
+    fwd = cached_forward(model, ("layer", name),
+                         lambda x: keras.ops.cast(run_layers(head, x), "float32"))
     x = as_batch(images)
     outs = [fwd(x[lo:lo + batch_size]) for lo in range(0, len(x), batch_size)]
     return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0,), np.float32)
@@ -329,8 +352,8 @@ def predict_layer(model, name, images, batch_size=256):
 def predict_proba(model, images, batch_size=256):
     """The model's output (class probabilities) float32 ``(N, 7)``, compiled and batched
     (faster than ``model.predict`` for the many small calls LIME and the checks make)."""
-    fwd = cached(model, ("proba",), lambda: compile_forward(
-        lambda x: keras.ops.cast(model(x, training=False), "float32")))
+    fwd = cached_forward(model, ("proba",),
+                         lambda x: keras.ops.cast(model(x, training=False), "float32"))
     x = as_batch(images)
     outs = [fwd(x[lo:lo + batch_size]) for lo in range(0, len(x), batch_size)]
     return np.concatenate(outs).astype(np.float32)

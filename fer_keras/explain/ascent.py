@@ -151,7 +151,7 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
             obj = obj - tv * ops.stop_gradient(ops.abs(obj) + 1.0) * (dx + dy)
         return obj
 
-    grad = _core.cached(model, ("ascent", layer, float(tv)), lambda: _core.compile_grad(score))
+    grad = _core.cached_grad(model, ("ascent", layer, float(tv)), score)
     for step in _core.progress(range(steps), progress, f"ascent {layer}", steps):
         dy, dx = (rng.integers(-jitter, jitter + 1, 2) if jitter else (0, 0))
         xr = np.roll(x, (dy, dx), axis=(1, 2))

@@ -98,8 +98,8 @@ def saliency_maps(model, images, labels=None, method="vanilla", batch_size=128, 
 def _input_grad_fn(model):
     stack = _core.layer_stack(model)
     upto = stack[:_core.logits_index(stack) + 1]
-    return _core.cached(model, ("input_grad",), lambda: _core.compile_grad(
-        lambda x, y: _core.class_score(_core.run_layers(upto, x), y)))
+    return _core.cached_grad(model, ("input",),
+                             lambda x, y: _core.class_score(_core.run_layers(upto, x), y))
 
 
 def _input_gradients(model, x, y, batch_size, samples, noise, seed):
@@ -129,8 +129,8 @@ def _cam(model, x, y, layer, batch_size, plus):
     stack = _core.layer_stack(model)
     i = _core.layer_index(model, layer, need_spatial=True, what="Grad-CAM")
     tail = stack[i + 1:_core.logits_index(stack) + 1]
-    grad = _core.cached(model, ("tail_grad", layer), lambda: _core.compile_grad(
-        lambda a, yy: _core.class_score(_core.run_layers(tail, a), yy)))
+    grad = _core.cached_grad(model, ("tail", layer),
+                             lambda a, yy: _core.class_score(_core.run_layers(tail, a), yy))
     cams = []
     for lo in range(0, len(x), batch_size):
         a = _core.predict_layer(model, layer, x[lo:lo + batch_size], batch_size)
