@@ -260,6 +260,7 @@ def _tf_function(fn):
     retrace per new shape."""
     import tensorflow as tf
 
+    _quiet_retracing_warning()
     state = {}
 
     def call(*arrays):
@@ -270,6 +271,27 @@ def _tf_function(fn):
         return state["g"](*arrays)
 
     return call
+
+
+_OURS = ("predict_layer.<locals>", "predict_proba.<locals>", "compile_grad.<locals>")
+
+
+class _RetracingFilter:
+    """Drops TensorFlow's "triggered tf.function retracing" warning for our own functions:
+    TF counts traces per Python code object, so one graph per (model, layer) - each traced
+    exactly once - reads to it as retracing."""
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("tf.function retracing" in msg and any(o in msg for o in _OURS))
+
+
+def _quiet_retracing_warning():
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
+        logger.addFilter(_RetracingFilter())
 
 
 def compile_forward(fn, model=None):
