@@ -56,7 +56,8 @@ clean:
 DNN := dnn_matched_$(MODEL)
 DNN_RUN := $(OUT)/runs/$(DNN)
 PRESET := $(if $(filter synthetic,$(DATA)),,--preset report)
-EXPY := TF_CPP_MIN_LOG_LEVEL=2 $(PY) examples
+QUIET := FER_KERAS_SYNTHETIC_NOTICE=0
+EXPY := $(QUIET) TF_CPP_MIN_LOG_LEVEL=2 $(PY) examples
 EXARGS := $(QARGS) --model $(MODEL) --epochs $(EPOCHS)
 QUESTION_TARGETS := report q1-train q2-dnn q3-confusion q4-saliency q5-filters q6-conv-shape \
                     hw4-saliency hw4-filters hw4-lime hw4-tsne bonus-semi
@@ -74,7 +75,7 @@ $(DNN_RUN)/best.keras: | install
 	$(FER) train --model $(DNN) --data $(DATA) --epochs $(EPOCHS) --out $(DNN_RUN) $(PRESET) --verbose 2
 
 report: $(RUN)/best.keras $(DNN_RUN)/best.keras
-	$(FER) report $(EXARGS)
+	$(QUIET) $(FER) report $(EXARGS)
 
 q1-train: $(RUN)/best.keras
 	$(EXPY)/hw3_q1_train.py $(EXARGS)

@@ -104,7 +104,7 @@ PROFILES = {
                             eval_every=25)),
     "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
                  lime_segments=50, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
-                 semi=dict(model=None, fractions=(0.1, 0.25), warm_steps=3000, round_steps=1500,
+                 semi=dict(model=None, fractions=(0.1, 0.25), warm_steps=1000, round_steps=500,
                            rounds=3, threshold=0.9, batch_size=64, eval_every=250)),
 }
 
@@ -700,9 +700,14 @@ def q2_dnn(ctx):
                      "widths": [int(layer.units) for layer in net.layers
                                 if type(layer).__name__ == "Dense"][:-1]})
     cnn, dnn = rows
+    counts = np.bincount(ctx.val.labels, minlength=NUM_CLASSES)
+    majority = float(counts.max() / max(1, counts.sum()))
+    for r in rows:
+        r["learned"] = bool(r["val_accuracy"] > majority + 0.02)
     num = {"cnn": cnn, "dnn": dnn, "param_ratio": dnn["params"] / cnn["params"],
            "accuracy_difference": cnn["val_accuracy"] - dnn["val_accuracy"],
-           "gap_difference": dnn["gap"] - cnn["gap"]}
+           "gap_difference": dnn["gap"] - cnn["gap"], "majority_share": majority,
+           "majority_class": CLASS_NAMES[int(counts.argmax())]}
     sec.numbers = num
     widths = " - ".join(f"Dense({w}) - ReLU - Dropout(0.5)" for w in dnn["widths"])
     sec.text(f"The DNN `{dnn_name}` is `matched_dnn({cnn_name})`: Flatten(2304) - {widths} - "
@@ -738,7 +743,15 @@ def q2_dnn(ctx):
         verdict = (f"The two are about equally accurate on validation ({pct(cnn['val_accuracy'])} "
                    f"vs {pct(dnn['val_accuracy'])}).")
     g = num["gap_difference"]
-    if g > 0.01:
+    stuck = [r for r in rows if not r["learned"]]
+    if stuck:
+        names = _names(["`{}`".format(r["model"]) for r in stuck])
+        over = (f"{names} did not learn beyond always answering the most frequent class "
+                f"({num['majority_class']}, {pct(majority)} of the validation images) within "
+                f"the {ctx.cfg.epochs} epochs, so its train - validation gap "
+                f"({_names([points(r['gap']) for r in stuck])}) says nothing about overfitting: "
+                "it underfits.")
+    elif g > 0.01:
         over = (f"The DNN overfits more: its train - validation gap is {points(dnn['gap'])} "
                 f"against the CNN's {points(cnn['gap'])}, as all the reports observed.")
     elif g < -0.01:
@@ -796,8 +809,8 @@ def q3_confusion(ctx):
 
     sec.text(f"**Per class.** Recognised best: {with_recall(by_recall[:2])}; "
              f"worst: {with_recall(by_recall[-2:])}. "
-             + (f"{len(low)} of {len(present)} classes are below 60% recall "
-                f"({_names(low)})." if low else "Every class is above 60% recall."))
+             + (f"{len(low)} of {len(present)} classes {'is' if len(low) == 1 else 'are'} below "
+                f"60% recall ({_names(low)})." if low else "Every class is above 60% recall."))
     if top:
         sec.text("**Most confused pairs** (share of the true class's images given the wrong "
                  "label):")
@@ -949,8 +962,8 @@ def _ascent_block(ctx, sec, layer, image, image_label):
     sec.figure(f2, f"Gradient ascent from {image_label}", ctx.out)
     sec.figure(f3, f"Output of each filter of `{layer}` for {image_label}", ctx.out)
     img = explain.as_batch(image)[0, ..., 0] if hasattr(explain, "as_batch") else None
-    gain_noise = _ratio(res_noise["final_activation"], res_noise["start_activation"])
-    gain_img = _ratio(res_img["final_activation"], res_img["start_activation"])
+    up_noise = np.asarray(res_noise["final_activation"]) > np.asarray(res_noise["start_activation"])
+    up_img = np.asarray(res_img["final_activation"]) > np.asarray(res_img["start_activation"])
     # how alike are the patterns found from noise and the ones added to the face?
     start = np.asarray(image, np.float32) / (255.0 if np.asarray(image).dtype == np.uint8 else 1.0)
     added = res_img["images"] - start[None]
@@ -962,10 +975,10 @@ def _ascent_block(ctx, sec, layer, image, image_label):
     num = {"layer": layer, "filters": int(len(res_noise["filters"])), "steps": steps,
            "noise": {"start_activation": float(np.mean(res_noise["start_activation"])),
                      "final_activation": float(np.mean(res_noise["final_activation"])),
-                     "median_gain": gain_noise},
+                     "share_increased": float(up_noise.mean())},
            "image": {"start_activation": float(np.mean(res_img["start_activation"])),
                      "final_activation": float(np.mean(res_img["final_activation"])),
-                     "median_gain": gain_img},
+                     "share_increased": float(up_img.mean())},
            "noise_vs_image_pattern_correlation": float(np.nanmean(corr)),
            "feature_maps": {"channels": int(len(fm)), "shape": list(fm.shape[1:]),
                             "dead": dead,
@@ -974,12 +987,6 @@ def _ascent_block(ctx, sec, layer, image, image_label):
                             "other": int(np.sum(np.abs(fm_corr) <= 0.5) - dead)}}
     del img
     return num
-
-
-def _ratio(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    ok = np.abs(b) > 1e-8
-    return float(np.median(a[ok] / b[ok])) if ok.any() else float("nan")
 
 
 def _corr(a, b):
@@ -1003,11 +1010,12 @@ def _filters_text(sec, num, image_label):
     fmn = num["feature_maps"]
     sec.text(f"**Gradient ascent** on the first {num['filters']} filters of `{num['layer']}`, "
              f"{num['steps']} steps each (with jitter, blur and total-variation regularisers). "
-             f"From noise, the median filter's mean activation grew {fnum(num['noise']['median_gain'])}x "
-             f"({fnum(num['noise']['start_activation'], 3)} -> "
-             f"{fnum(num['noise']['final_activation'], 3)}); from {image_label}, "
-             f"{fnum(num['image']['median_gain'])}x ({fnum(num['image']['start_activation'], 3)} -> "
-             f"{fnum(num['image']['final_activation'], 3)}).")
+             f"From noise, the filters' mean activation went from "
+             f"{fnum(num['noise']['start_activation'], 3)} to "
+             f"{fnum(num['noise']['final_activation'], 3)} ({pct(num['noise']['share_increased'], 0)} "
+             f"of the filters increased); from {image_label}, from "
+             f"{fnum(num['image']['start_activation'], 3)} to "
+             f"{fnum(num['image']['final_activation'], 3)} ({pct(num['image']['share_increased'], 0)}).")
     r = num["noise_vs_image_pattern_correlation"]
     similar = r > 0.3
     sec.text(f"The patterns found from noise and those added to the face correlate "
@@ -1229,8 +1237,9 @@ def hw4_lime(ctx):
         mean_other = float(np.mean([stats[c]["recall"] for c in other])) if other else float("nan")
         sec.numbers["mean_recall_mouth_focus"] = mean_mouth
         sec.numbers["mean_recall_other_focus"] = mean_other
-        sec.text(f"Classes whose evidence is the mouth have a mean recall of {pct(mean_mouth)}, "
-                 f"the others {pct(mean_other)}"
+        sec.text(f"The {len(mouth)} {'class' if len(mouth) == 1 else 'classes'} whose evidence "
+                 f"is the mouth ({_names(mouth)}) {'has' if len(mouth) == 1 else 'have'} a mean "
+                 f"recall of {pct(mean_mouth)}, the other {len(other)} {pct(mean_other)}"
                  + (": a clear mouth shape is the easiest cue, as report 002 concluded for Happy "
                     "and Surprise." if mean_mouth > mean_other else
                     ": here a mouth-based explanation does not go with a higher recall."))
