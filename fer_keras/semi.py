@@ -9,7 +9,8 @@ same batch size):
   ``rounds`` times: predict every unlabeled image, keep those whose top probability is at least
   ``threshold`` as pseudo-labeled examples (at most as many per class as the labeled class
   proportions allow, which stops the majority class from swallowing the rest), and continue
-  training on labeled + pseudo-labeled images. Pseudo-labels are recomputed each round, so a
+  training on labeled + pseudo-labeled images. Pseudo-labels are recomputed each round by
+  the best validation checkpoint so far (the teacher; training continues from it), so a
   wrong one can be corrected. Training sees augmented images while pseudo-labels come from
   clean ones (the consistency that makes self-training work; Xie et al. 2020, "noisy student").
 
@@ -254,6 +255,9 @@ def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
                "val_accuracy": tr.curve[-1][1]}]
     caps = class_caps(labeled.labels, len(unlabeled))
     for r in range(1, cfg.rounds + 1):
+        # the teacher is the best checkpoint so far: pseudo-labels from a model caught in a bad
+        # step would teach its mistakes (confirmation bias); training continues from it
+        tr.restore_best()
         probs = tr.predict(unlabeled.images)
         idx, plabels, conf = select_pseudo_labels(probs, cfg.threshold, caps)
         images = np.concatenate([labeled.images, unlabeled.images[idx]])
