@@ -10,7 +10,15 @@ from fer_keras.shapes import (conv2d_output_shape, conv_output_size, layer_shape
 
 pytestmark = pytest.mark.core
 
-SETTINGS = settings(max_examples=60, deadline=None,
+def _examples():
+    import keras
+
+    # JAX compiles every new shape (~0.1 s each): fewer examples there (hypothesis draws new ones
+    # each run)
+    return 60 if keras.backend.backend() == "tensorflow" else 20
+
+
+SETTINGS = settings(max_examples=_examples(), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
