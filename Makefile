@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 FER := TF_CPP_MIN_LOG_LEVEL=2 $(VENV)/bin/fer-keras
 DATA ?= synthetic
 MODEL ?= small_cnn
-EPOCHS ?= 15
+EPOCHS ?= 10
 OUT ?= out
 RUN := $(OUT)/runs/$(MODEL)
 QARGS := --data $(DATA) --out $(OUT)
