@@ -6,7 +6,9 @@ The CSV is synthesised once into a temporary folder from the real images in
 35,887 rows with Kaggle's split sizes (28,709 Training, 3,589 PublicTest, 3,589 PrivateTest).
 Caches go to a temporary ``$FER_KERAS_CACHE`` so that the user's cache is left alone.
 
-``run(reps=3)`` returns one dict row per measurement (seconds: median with min/max).
+``run(reps=3)`` returns one dict row per measurement: ``name``, ``median_s``, ``min_s``,
+``max_s`` (seconds over ``reps`` repetitions), ``items`` and ``items_per_s``, the target and
+whether it was met.
 """
 from __future__ import annotations
 
@@ -88,10 +90,12 @@ def _time(fn, reps):
 
 
 def _row(what, source, n, secs, target=None):
-    row = {"measurement": what, "source": source, "rows": f"{n:,}", "seconds": secs,
-           "rows/s": f"{n / secs['median']:,.0f}"}
+    """One result: name, median/min/max seconds over the repetitions, items (rows) per second."""
+    row = {"name": what, "median_s": round(secs["median"], 3), "min_s": round(secs["min"], 3),
+           "max_s": round(secs["max"], 3), "reps": secs["n"], "items": n,
+           "items_per_s": round(n / secs["median"]), "source": source}
     if target is not None:
-        row["target"] = f"< {target} s"
+        row["target_s"] = target
         row["met"] = "met" if secs["median"] < target else "NOT met"
     return row
 
@@ -153,8 +157,7 @@ def run(reps=3, log=print):
             rows.append(_row("image folder cached (listing stat + .npz)", fsrc, n, secs,
                              TARGET_CACHED_S))
         else:
-            rows.append({"measurement": "image folder", "source": f"{FOLDER} absent",
-                         "rows": "-", "seconds": "skipped"})
+            rows.append({"name": "image folder", "source": f"{FOLDER} absent (skipped)"})
     return rows
 
 

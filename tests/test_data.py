@@ -507,3 +507,37 @@ def test_load_csv_direct(tmp_path):
     images, labels, usage = make_images(7)
     ds = load_csv(write_kaggle_csv(tmp_path / "k.csv", images, labels, usage))
     np.testing.assert_array_equal(ds.images, images)
+
+
+def test_parse_pixels_fast_path_agrees_with_exact_path():
+    rng = np.random.default_rng(21)
+    imgs = rng.integers(0, 256, (30, 48, 48), dtype=np.uint8)
+    imgs[:, 0, :3] = [0, 255, 9]
+    strings = [pixel_string(im) for im in imgs]
+    strings[4] = " ".join(f"{v:03d}" if i % 5 == 0 else str(v)  # zero-padded values
+                          for i, v in enumerate(imgs[4].ravel().tolist()))
+    buf = np.frombuffer(("\n".join(strings) + "\n").encode(), np.uint8)
+    fast = data._parse_regular(buf, len(strings))
+    assert fast is not None  # the regular layout takes the fast path
+    np.testing.assert_array_equal(fast, imgs)
+    # one irregular row (a tab) sends the whole batch through the exact parser: same pixels
+    exact = parse_pixels(strings + [pixel_string(imgs[0]).replace(" ", "\t", 7)])
+    np.testing.assert_array_equal(exact[:-1], imgs)
+    np.testing.assert_array_equal(parse_pixels(strings), imgs)
+
+
+@pytest.mark.parametrize("bad,problem", [
+    ("256", "out of range"), ("-3", "negative"), ("1.5", "non-numeric"), ("x7", "non-numeric"),
+    ("", "found 2303"), ("1 2", "found 2305"), ("0256", "out of range"), ("+5", "non-numeric")])
+def test_parse_pixels_rejects_in_the_regular_layout(bad, problem):
+    """A bad value inside otherwise regular rows: never slips through the fast path."""
+    img = np.arange(2304) % 256
+    strings = [pixel_string(img)] * 5
+    vals = img.astype(str).tolist()
+    vals[100] = bad
+    strings[3] = " ".join(v for v in vals if v != "") if bad else " ".join(vals[:100] + vals[101:])
+    assert data._parse_regular(np.frombuffer(("\n".join(strings) + "\n").encode(), np.uint8),
+                               5) is None
+    with pytest.raises(FerInputError, match=problem) as e:
+        parse_pixels(strings, "f.csv", np.arange(5) + 2)
+    assert e.value.row == 5

@@ -243,6 +243,11 @@ def parse_pixels(strings, path="<pixels>", lines=None):
         row = text.count("\n", 0, e.start)
         raise FerInputError(f"non-numeric pixel value {text[e.start]!r} (pixels must be integers "
                             "0..255)", file=path, row=int(lines[row])) from None
+    out = _parse_regular(buf, n)
+    if out is not None:
+        return out
+    # Irregular whitespace (tabs, runs of spaces, CR) or a bad value: the exact parser below,
+    # which also finds the first problem and its line.
     newline = buf == 10
     digit = (buf >= 48) & (buf <= 57)
     bad = ~(digit | newline | (buf == 32) | (buf == 9) | (buf == 13))
@@ -279,6 +284,48 @@ def parse_pixels(strings, path="<pixels>", lines=None):
         row = k // NUM_PIXELS
         raise FerInputError(f"pixel value {text[starts[k]:ends[k] + 1]} out of range 0..255",
                             file=path, row=int(lines[row]))
+    return val.astype(np.uint8).reshape(n, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def _parse_regular(buf, n):
+    """Fast path of :func:`parse_pixels` for the usual layout: one space between values, one
+    newline after each row. ``buf``: the rows' ASCII bytes, each row ended by a newline.
+
+    One pass finds the separators (bytes below ``'0'``); everything else works on the 83 M
+    values of a full FER2013 file, not on its 300 M bytes: each value's 1..3 digits are
+    gathered just before its separator and checked to be digits there. Returns ``None``
+    (use the exact parser) for any other layout or any bad value.
+    """
+    sep = np.flatnonzero(buf < 48)
+    if len(sep) != n * NUM_PIXELS or n == 0:
+        return None
+    sep = sep.astype(np.int32) if len(buf) < 2**31 else sep
+    kind = buf[sep]
+    # exactly n newlines, each the 2304th separator of its row, all the others spaces:
+    # then every row holds exactly 2304 values (none empty: checked by the lengths below)
+    if not (kind[NUM_PIXELS - 1::NUM_PIXELS] == 10).all():
+        return None
+    if np.count_nonzero(kind == 32) != len(kind) - n:
+        return None
+    length = np.diff(sep, prepend=sep.dtype.type(-1))
+    length -= 1
+    if length.min() < 1 or length.max() > 3:
+        return None
+    idx = sep - 1
+    val = buf[idx].astype(np.uint16)
+    val -= 48
+    bad = val > 9
+    for weight, min_len in ((10, 2), (100, 3)):
+        idx -= 1
+        digit = buf[idx].astype(np.uint16)
+        digit -= 48
+        has = length >= min_len
+        bad |= (digit > 9) & has
+        digit *= has
+        digit *= weight
+        val += digit
+    if bad.any() or val.max() > 255:
+        return None
     return val.astype(np.uint8).reshape(n, IMAGE_SIZE, IMAGE_SIZE)
 
 
