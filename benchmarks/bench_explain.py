@@ -9,7 +9,8 @@ cost does not depend on the weights) on synthetic faces:
 * gradient ascent on 64 filters x 200 steps (one batch of 64 images per step);
 * t-SNE of 3,000 points (the last hidden layer's 4,608 values per image).
 
-``run(reps=3)`` returns ``[{"name", "median_s", "min_s", "max_s", "note"}, ...]``.
+``run(reps=3)`` returns ``[{"name", "seconds_median", "min_s", "max_s", "note"[, "items",
+"per_item_ms"]}, ...]`` (``median_s`` repeats ``seconds_median`` for older callers).
 """
 from __future__ import annotations
 
@@ -34,10 +35,15 @@ def _time(fn, reps, warmup=1):
     return out
 
 
-def _row(name, secs, note=""):
+def _row(name, secs, note="", items=None):
     s = sorted(secs)
-    return {"name": name, "median_s": s[len(s) // 2] if len(s) % 2 else
-            (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2, "min_s": s[0], "max_s": s[-1], "note": note}
+    med = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+    row = {"name": name, "seconds_median": med, "median_s": med, "min_s": s[0], "max_s": s[-1],
+           "note": note}
+    if items:
+        row["items"] = int(items)
+        row["per_item_ms"] = 1e3 * med / items
+    return row
 
 
 def run(reps=3, log=print):
@@ -56,7 +62,7 @@ def run(reps=3, log=print):
         ex.saliency_maps(net, x[:128], y[:128], method=method)
         secs = _time(lambda m=method: ex.saliency_maps(net, x, y, method=m), reps, warmup=0)
         r = _row(f"saliency {method}, {N_SALIENCY} images", secs,
-                 f"simple_cnn3, batch 128; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image")
+                 f"simple_cnn3, batch 128; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image", N_SALIENCY)
         rows.append(r)
         log(r)
     xs, ys = x[:N_SMOOTH], y[:N_SMOOTH]
@@ -64,11 +70,11 @@ def run(reps=3, log=print):
     secs = _time(lambda: ex.saliency_maps(net, xs, ys, method="smoothgrad", samples=20), reps,
                  warmup=0)
     rows.append(_row(f"SmoothGrad 20 samples, {N_SMOOTH} images", secs,
-                     f"{1e3 * min(secs) / N_SMOOTH:.1f} ms/image"))
+                     f"{1e3 * min(secs) / N_SMOOTH:.1f} ms/image", N_SMOOTH))
     log(rows[-1])
     secs = _time(lambda: ex.lime_explanation(net, x[0], num_samples=1000), reps)
     rows.append(_row("LIME, 1 image, 1,000 samples, SLIC ~50", secs,
-                     "model called in one batch of 1,000"))
+                     "model called in one batch of 1,000", 1))
     log(rows[-1])
     # LIME's time is mostly the model's: simple_cnn3 costs ~0.26 GFLOP per 48x48 image
     secs = _time(lambda: ex.predict_proba(net, x[:1000], batch_size=1000), reps)
@@ -79,12 +85,13 @@ def run(reps=3, log=print):
     secs = _time(lambda: ex.filter_ascent(net, "conv1", filters=64, steps=200, progress=False),
                  reps, warmup=0)
     rows.append(_row("gradient ascent conv1, 64 filters x 200 steps", secs,
-                     "all filters as one batch"))
+                     "all filters as one batch", 64))
     log(rows[-1])
     xt, yt, _ = make_faces(N_TSNE, seed=1)
     layer = ex.last_hidden_layer(net)
     secs = _time(lambda: ex.tsne_embedding(net, layer, xt, yt), reps, warmup=0)
-    rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread"))
+    rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread",
+                     N_TSNE))
     log(rows[-1])
     return rows
 
