@@ -134,10 +134,10 @@ def _cam(model, x, y, layer, batch_size, plus):
     cams = []
     for lo in range(0, len(x), batch_size):
         a = _core.predict_layer(model, layer, x[lo:lo + batch_size], batch_size)
-        s, g = grad(a, y[lo:lo + batch_size])
+        _, g = grad(a, y[lo:lo + batch_size])
         a, g = a.astype(np.float32), g.astype(np.float32)
         if plus:
-            cams.append(_gradcam_plus_plus(a, g, s))
+            cams.append(_gradcam_plus_plus(a, g))
         else:
             weights = g.mean(axis=(1, 2), keepdims=True)
             cams.append(np.maximum((a * weights).sum(axis=-1), 0))
@@ -146,7 +146,7 @@ def _cam(model, x, y, layer, batch_size, plus):
     return np.maximum(keras.ops.convert_to_numpy(up)[..., 0], 0).astype(np.float32)
 
 
-def _gradcam_plus_plus(a, g, scores):
+def _gradcam_plus_plus(a, g):
     """Chattopadhay et al. 2018, eq. 19: with ``S = exp(score)`` and a piecewise-linear network,
     dS/dA = S g, d2S/dA2 = S g^2, d3S/dA3 = S g^3, so the pixel weights alpha need only ``g``.
 
@@ -162,6 +162,5 @@ def _gradcam_plus_plus(a, g, scores):
     # channels are weighted by a weighted mean rather than a sum of their positive gradients.
     norm = alpha.sum(axis=(1, 2), keepdims=True)
     alpha = alpha / np.where(norm != 0, norm, 1)
-    del scores
     weights = (alpha * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)
     return np.maximum((a * weights).sum(axis=-1), 0)
