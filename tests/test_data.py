@@ -541,3 +541,22 @@ def test_parse_pixels_rejects_in_the_regular_layout(bad, problem):
     with pytest.raises(FerInputError, match=problem) as e:
         parse_pixels(strings, "f.csv", np.arange(5) + 2)
     assert e.value.row == 5
+
+
+def test_parse_pixels_across_chunks(monkeypatch):
+    """Chunk boundaries change nothing; an irregular or bad row in a later chunk is found with
+    its own line."""
+    monkeypatch.setattr(data, "_CHUNK_ROWS", 7)
+    rng = np.random.default_rng(22)
+    imgs = rng.integers(0, 256, (30, 48, 48), dtype=np.uint8)
+    strings = np.array([pixel_string(im) for im in imgs], dtype=object)
+    np.testing.assert_array_equal(parse_pixels(strings), imgs)
+    irregular = strings.copy()
+    irregular[17] = "  " + irregular[17].replace(" ", "\t", 30)
+    np.testing.assert_array_equal(parse_pixels(irregular), imgs)
+    bad = strings.copy()
+    bad[23] = bad[23] + " 1"
+    with pytest.raises(FerInputError, match="found 2305") as e:
+        parse_pixels(bad, "f.csv", np.arange(30) + 2)
+    assert e.value.row == 25
+    assert parse_pixels(strings[:0]).shape == (0, 48, 48)

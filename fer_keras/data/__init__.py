@@ -30,6 +30,7 @@ FOLDER_NAMES = tuple(c.lower() for c in CLASS_NAMES)
 SPLIT_PREFIXES = ("Training", "PublicTest", "PrivateTest")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _CACHE_VERSION = "1"
+_CHUNK_ROWS = 256  # rows per fast-path chunk of parse_pixels (~2 MB of text)
 
 
 @dataclasses.dataclass
@@ -228,7 +229,8 @@ def load_csv(path) -> Dataset:
 
 
 def parse_pixels(strings, path="<pixels>", lines=None):
-    """Space-separated pixel strings -> uint8 ``(N, 48, 48)``, vectorised (no per-row loop).
+    """Space-separated pixel strings -> uint8 ``(N, 48, 48)``, vectorised (no per-row loop:
+    numpy works on chunks of 256 rows at a time).
 
     Each string must hold exactly 2,304 integers in 0..255. ``lines`` gives each string's 1-based
     line in ``path`` for the error message.
@@ -236,6 +238,21 @@ def parse_pixels(strings, path="<pixels>", lines=None):
     n = len(strings)
     if lines is None:
         lines = np.arange(n) + 1
+    out = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    # Fast path, in chunks of rows (a few MB: the temporaries stay in the CPU caches, which
+    # makes it several times faster than one pass over a 300 MB buffer).
+    for r0 in range(0, n, _CHUNK_ROWS):
+        part = strings[r0:r0 + _CHUNK_ROWS]
+        try:
+            raw = ("\n".join(part) + "\n").encode("ascii")
+        except UnicodeEncodeError:
+            break
+        got = _parse_regular(np.frombuffer(raw, np.uint8), len(part))
+        if got is None:
+            break
+        out[r0:r0 + len(part)] = got
+    else:
+        return out
     text = "\n".join(strings) + "\n"
     try:
         buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
@@ -243,9 +260,6 @@ def parse_pixels(strings, path="<pixels>", lines=None):
         row = text.count("\n", 0, e.start)
         raise FerInputError(f"non-numeric pixel value {text[e.start]!r} (pixels must be integers "
                             "0..255)", file=path, row=int(lines[row])) from None
-    out = _parse_regular(buf, n)
-    if out is not None:
-        return out
     # Irregular whitespace (tabs, runs of spaces, CR) or a bad value: the exact parser below,
     # which also finds the first problem and its line.
     newline = buf == 10
