@@ -31,7 +31,7 @@ _EXPORTS = {
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
     "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
-    "predict_proba": "_core",
+    "predict_proba": "_core", "as_batch": "_core",
 }
 
 __all__ = sorted(_EXPORTS)
