@@ -217,7 +217,11 @@ def _rate(fn, n_images, reps):
 
 def bench_inputs(batch=BATCH, reps=5, quick=False):
     """Rows ``{"pipeline", "img_s", "note"}`` for the idg, tfdata and numpy inputs on
-    FER2013-sized data (28,709 images, oversampled to 50,505 per epoch), report 001's knobs."""
+    FER2013-sized data (28,709 images, oversampled to 50,505 per epoch), report 001's knobs.
+
+    The timed runs of the pipelines alternate (idg, tfdata, numpy slicing, numpy augmentation,
+    idg, ...), so the ratios between them see the same load from other processes.
+    """
     import keras
     import tensorflow as tf
 
@@ -229,7 +233,7 @@ def bench_inputs(batch=BATCH, reps=5, quick=False):
 
     images, labels = fer_like_data()
     cfg = TrainConfig(batch_size=batch, oversample=True)
-    rows = []
+    runs = {}  # name -> (callable, images per call)
 
     # ImageDataGenerator: one warp per image, in the PyDataset's __getitem__
     seq = idg_training_sequence(images, labels, cfg)
@@ -241,24 +245,32 @@ def bench_inputs(batch=BATCH, reps=5, quick=False):
         for _ in range(k_idg):
             seq[next(pos)]
 
-    idg_batches()
-    rows.append({"pipeline": "idg", "img_s": _rate(idg_batches, k_idg * batch, reps),
-                 "note": "ImageDataGenerator.get_random_transform/apply_transform per image "
-                         "(scipy), 1 worker"})
+    runs["idg"] = (idg_batches, k_idg * batch)
 
     # tf.data: whole-batch map, parallel, prefetched
     ds, _ = training_dataset(images, labels, cfg)
-    it = iter(ds)
-    k_tf = 15 if quick else 40
+    k_tf = 20 if quick else 40
+    live = {}
+
+    def tf_start():
+        # untimed, just before each timed run: a fresh iterator, past its start-up (first
+        # batches); it is dropped after the run, so it does not keep prefetching (and taking
+        # CPU) while the other pipelines are timed
+        live["it"] = iter(ds)
+        for _ in range(2):
+            next(live["it"])
 
     def tf_batches():
+        it = live["it"]
         for _ in range(k_tf):
             next(it)
 
-    for _ in range(5):
-        next(it)
-    rows.append({"pipeline": "tfdata", "img_s": _rate(tf_batches, k_tf * batch, reps),
-                 "note": "gather + RandomAffine per batch in a parallel tf.data map, prefetch"})
+    def tf_stop():
+        live.pop("it", None)
+
+    runs["tfdata"] = (tf_batches, k_tf * batch)
+    pre = {"tfdata": tf_start}
+    post = {"tfdata": tf_stop}
 
     # numpy: slicing in the PyDataset + RandomAffine inside the compiled train step
     eb = EpochBatches(images, labels, batch, cfg.seed, cfg.oversample)
@@ -270,25 +282,45 @@ def bench_inputs(batch=BATCH, reps=5, quick=False):
         for _ in range(k_np):
             eb[next(pos_np)]
 
-    slicing = _rate(np_batches, k_np * batch, reps)
+    runs["slicing"] = (np_batches, k_np * batch)
     layer = RandomAffine(cfg.rotation, cfg.shift, cfg.zoom, cfg.flip, cfg.erasing, seed=0)
     aug = tf.function(lambda v: layer(v, training=True))
     x = eb[0][0]
-    aug(x)
-    k_aug = 20
+    k_aug = 15
 
     def aug_batches():
         for _ in range(k_aug):
             aug(x)
         keras.ops.convert_to_numpy(aug(x))
 
-    affine = _rate(aug_batches, (k_aug + 1) * batch, reps)
-    combined = 1.0 / (1.0 / slicing["median"] + 1.0 / affine["median"])
-    rows.append({"pipeline": "numpy", "img_s": {"median": combined, "min": None, "max": None,
-                                                 "n": reps},
-                 "slicing_img_s": slicing, "affine_img_s": affine,
-                 "note": "EpochBatches slicing + RandomAffine in the train step (1/(1/a+1/b))"})
-    return rows
+    runs["affine"] = (aug_batches, (k_aug + 1) * batch)
+
+    for k, (fn, _) in runs.items():  # warm-up: tracing, the tf.data threads, first batches
+        pre.get(k, lambda: None)()
+        fn()
+        post.get(k, lambda: None)()
+    rates = {k: [] for k in runs}
+    for _ in range(reps):
+        for k, (fn, n) in runs.items():
+            if k in pre:
+                pre[k]()
+            t = time.perf_counter()
+            fn()
+            rates[k].append(n / (time.perf_counter() - t))
+            if k in post:
+                post[k]()
+    s = {k: stats(v) for k, v in rates.items()}
+    combined = [1.0 / (1.0 / a + 1.0 / b) for a, b in zip(rates["slicing"], rates["affine"])]
+    return [
+        {"pipeline": "idg", "img_s": s["idg"],
+         "note": "ImageDataGenerator.get_random_transform/apply_transform per image (scipy), "
+                 "1 worker"},
+        {"pipeline": "tfdata", "img_s": s["tfdata"],
+         "note": "gather + RandomAffine per batch in a parallel tf.data map, prefetch"},
+        {"pipeline": "numpy", "img_s": stats(combined), "slicing_img_s": s["slicing"],
+         "affine_img_s": s["affine"],
+         "note": "EpochBatches slicing + RandomAffine in the train step (1/(1/a+1/b))"},
+    ]
 
 
 def _keras_layers_pipeline(rotation=10.0, shift=0.1, zoom=0.1, seed=0):

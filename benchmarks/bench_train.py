@@ -133,15 +133,16 @@ def _matmul_steps(n=2048, chain=2):
     return fns, chain * 2.0 * n ** 3
 
 
-def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, with_peak=False):
+def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, with_peak=True):
     """Training and inference images/s of one registry model, fp32 and mixed bf16 alternated.
 
-    Step counts adapt to the model's cost: one compile step, one warm-up step (which also
-    estimates the step time), then 5 timed steps when a step takes under ``budget_s / 5``
-    seconds, else 3 (``quick``: 3 and 2). ``variants`` maps a label to ``(policy, jit)``.
-    ``with_peak``: a matmul of each precision joins the alternation of the training steps, so
-    each row also gets ``peak_gflop_s``, the matmul rate measured under the same load.
-    Returns one row per variant.
+    Step counts adapt to the model's cost: one compile step (which also builds oneDNN's
+    primitives), one more warm-up step when the compile step was quick, then 5 timed steps when
+    a step takes under ``budget_s / 5`` seconds, else 3 (``quick``: 3 and 2). ``variants`` maps
+    a label to ``(policy, jit)``. ``with_peak``: a 1536x1536 matmul of each precision joins
+    the alternation of the training (and inference) steps, so each row also gets
+    ``train_peak_gflop_s`` / ``infer_peak_gflop_s``, the matmul rate measured under the same
+    load from other processes. Returns one row per variant.
     """
     import keras
 
@@ -153,66 +154,60 @@ def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, wit
     some = next(iter(built.values()))
     flops = model_flops(some)
     params = some.count_params()
-
-    def timed_reps(est):
-        many, few = (3, 2) if quick else (5, 3)
-        return many if est * many <= budget_s else few
+    many, few = (3, 2) if quick else (5, 3)
+    mm, mm_flops = _matmul_steps(n=1536) if with_peak else ({}, 0.0)
 
     rows = {k: {"model": name, "variant": k, "policy": variants[k][0],
                 "jit_compile": variants[k][1], "params": params,
                 "fwd_gflop_per_img": flops / 1e9, "batch": batch} for k in built}
-    # training
-    train_steps = {k: (lambda m=m: m.train_on_batch(x, y)) for k, m in built.items()}
-    mm_flops = 0.0
-    if with_peak:
-        mm, mm_flops = _matmul_steps()
-        train_steps.update(mm)
-    warm = _alternate(train_steps, 1)  # compile
-    for k, v in warm.items():
-        if k in rows:
-            rows[k]["compile_s"] = v[0]
-    est = _alternate(train_steps, 1)
-    reps = timed_reps(max(v[0] for k, v in est.items() if k in rows))
-    timed = _alternate(train_steps, reps)
-    for k, v in timed.items():
-        if k in rows:
-            rows[k]["train_img_s"] = stats([batch / s for s in v])
-    if with_peak:
+
+    def measure(kind, step_of):
+        steps = {k: (lambda m=m: step_of(m)) for k, m in built.items()}
+        steps.update(mm)
+        first = _alternate(steps, 1)  # compile (+ oneDNN primitive creation)
+        slowest = max(v[0] for k, v in first.items() if k in rows)
+        if slowest * many <= budget_s * 2:  # cheap: one more warm-up step, also an estimate
+            again = _alternate(steps, 1)
+            slowest = max(v[0] for k, v in again.items() if k in rows)
+        reps = many if slowest * many <= budget_s else few
+        timed = _alternate(steps, reps)
         for k, r in rows.items():
-            key = "matmul bf16" if "bfloat16" in r["policy"] else "matmul fp32"
-            r["peak_gflop_s"] = stats([mm_flops / s / 1e9 for s in timed[key]])
-    # inference
-    infer_steps = {k: (lambda m=m: m.predict_on_batch(x)) for k, m in built.items()}
-    _alternate(infer_steps, 1)
-    est = _alternate(infer_steps, 1)
-    reps = timed_reps(max(v[0] for v in est.values()))
-    for k, v in _alternate(infer_steps, reps).items():
-        rows[k]["infer_img_s"] = stats([batch / s for s in v])
+            if kind == "train":
+                r["compile_s"] = first[k][0]
+            r[f"{kind}_img_s"] = stats([batch / s for s in timed[k]])
+            if mm:
+                key = "matmul bf16" if "bfloat16" in r["policy"] else "matmul fp32"
+                r[f"{kind}_peak_gflop_s"] = stats([mm_flops / s / 1e9 for s in timed[key]])
+
+    measure("train", lambda m: m.train_on_batch(x, y))
+    measure("infer", lambda m: m.predict_on_batch(x))
     for r in rows.values():
         r["train_gflop_s"] = 3 * r["fwd_gflop_per_img"] * r["train_img_s"]["median"]
         r["infer_gflop_s"] = r["fwd_gflop_per_img"] * r["infer_img_s"]["median"]
+        for kind in ("train", "infer"):
+            pk = r.get(f"{kind}_peak_gflop_s")
+            r[f"{kind}_frac_peak"] = r[f"{kind}_gflop_s"] / pk["median"] if pk else None
     del built, some
     keras.backend.clear_session()
     gc.collect()
     return list(rows.values())
 
 
-def bench_models(names=None, batch=BATCH, quick=False, log=print, peak_for=("deep_cnn",)):
-    """:func:`bench_model` for each name (default: every registry model); the models in
-    ``peak_for`` are timed alongside the matmul peak."""
+def bench_models(names=None, batch=BATCH, quick=False, log=print):
+    """:func:`bench_model` for each name (default: every registry model)."""
     from fer_keras import models
 
     rows = []
     for name in names or models.list_models():
         t = time.perf_counter()
-        rows += bench_model(name, batch=batch, quick=quick, with_peak=name in peak_for)
+        rows += bench_model(name, batch=batch, quick=quick)
         log(f"  {name}: {time.perf_counter() - t:.0f} s")
     return rows
 
 
 def bench_xla(name="deep_cnn", batch=BATCH, quick=False):
     """The same model with and without ``jit_compile=True`` (XLA on CPU), fp32, alternated."""
-    return bench_model(name, batch=batch, quick=quick,
+    return bench_model(name, batch=batch, quick=quick, with_peak=False,
                        variants={"fp32": ("float32", False), "fp32+XLA": ("float32", True)})
 
 
@@ -282,9 +277,10 @@ def bench_torch(names=("small_cnn",), batch=BATCH, quick=False, budget_s=6.0):
 
         km = _build(name, "float32")
         steps = {"keras": lambda: km.train_on_batch(x, y), "torch": torch_step}
-        _alternate(steps, 1)
+        many, few = (3, 2) if quick else (5, 2)
         est = _alternate(steps, 1)
-        many, few = (3, 2) if quick else (5, 3)
+        if max(v[0] for v in est.values()) * many <= budget_s * 2:
+            est = _alternate(steps, 1)
         reps = many if max(v[0] for v in est.values()) * many <= budget_s else few
         t = _alternate(steps, reps)
         k_rate = stats([batch / s for s in t["keras"]])
