@@ -1150,13 +1150,14 @@ def bonus_semi(ctx):
     sec.text(f"We keep the labels of a stratified {fracs} "
              f"of the {len(ctx.splits['train']):,} training images and hide the rest. "
              f"**Self-training**: train `{scfg.model}` on the labeled images for {scfg.warm_steps} "
-             f"steps, then {_times(scfg.rounds)}: label every unlabeled image the model is at least "
-             f"{scfg.threshold:.0%} sure of (capped per class by the labeled class shares), and "
-             f"train {scfg.round_steps} more steps on labeled + pseudo-labeled images "
-             "(pseudo-labels from clean images, training on augmented ones). **Labeled only**: the "
-             f"same model trained on the labeled images alone for the same {budget} steps of "
-             f"batch {scfg.batch_size}. Both keep their best-validation weights and are scored on "
-             f"the held-out {results[0]['scored_on']} split.")
+             f"steps, then {_times(scfg.rounds)}: let the best checkpoint so far label every "
+             f"unlabeled image it is at least {scfg.threshold:.0%} sure of (capped per class by "
+             f"the labeled class shares), and train {scfg.round_steps} more steps on labeled + "
+             "pseudo-labeled images (pseudo-labels from clean images, training on augmented "
+             "ones). **Labeled only**: the same model trained on the labeled images alone for the "
+             f"same {budget} steps of batch {scfg.batch_size}. The two share the first "
+             f"{scfg.warm_steps} steps (one run, then two branches), keep their best-validation "
+             f"weights and are scored on the held-out {results[0]['scored_on']} split.")
     rows = []
     for r in results:
         last = r["self_training"]["rounds"][-1]
@@ -1177,9 +1178,16 @@ def bonus_semi(ctx):
     for r in results:
         g = r["gain"]
         verdict = "helps" if g > 0.01 else "hurts" if g < -0.01 else "makes no clear difference"
+        last = r["self_training"]["rounds"][-1]
+        teacher = last.get("teacher_val_accuracy")
+        why = (f"; the last round's teacher had {pct(teacher)} validation accuracy and its "
+               f"{last['n_pseudo']:,} pseudo-labels were {pct(last['pseudo_accuracy'])} right"
+               if last["n_pseudo"] else
+               f"; the teacher ({pct(teacher)} validation accuracy) was never "
+               f"{scfg.threshold:.0%} sure of any unlabeled image, so no pseudo-label was used")
         lines.append(f"{r['fraction']:.0%} labels: self-training {verdict} "
                      f"({pct(r['self_training']['test_accuracy'])} vs "
-                     f"{pct(r['supervised']['test_accuracy'])}, {points(g)})")
+                     f"{pct(r['supervised']['test_accuracy'])}, {points(g)}){why}.")
     sec.bullets(lines)
     return sec
 
@@ -1438,4 +1446,5 @@ def command_line(argv=None):
         prog = "fer-keras"
     elif prog.endswith(".py"):
         prog = f"python {argv[0]}"
-    return " ".join([prog] + [shlex.quote(a) for a in argv[1:]])
+    line = " ".join([prog] + [shlex.quote(a) for a in argv[1:]])
+    return line + (" (run by make)" if os.environ.get("MAKELEVEL") else "")

@@ -14,8 +14,9 @@ same batch size):
   wrong one can be corrected. Training sees augmented images while pseudo-labels come from
   clean ones (the consistency that makes self-training work; Xie et al. 2020, "noisy student").
 
-Both runs keep the weights with the best validation accuracy, evaluated at the same step
-intervals, and both are scored on the held-out test split (validation when there is none).
+Both runs share the supervised warm start (one run up to ``warm_steps``, then two branches),
+keep the weights with the best validation accuracy, evaluated at the same step intervals, and
+are scored on the held-out test split (validation when there is none).
 :func:`compare` runs both for each labeled fraction and writes ``semi.json`` and
 ``config.json``; it returns numpy-free plain dicts.
 """
@@ -38,6 +39,7 @@ class SemiConfig:
     Budgets are in optimizer steps (batches of ``batch_size``): ``warm_steps`` of supervised
     training before the first pseudo-labelling, ``round_steps`` after each of the ``rounds``
     pseudo-labellings; the labeled-only run gets ``warm_steps + rounds * round_steps`` steps.
+    Adam at ``lr``, with ``schedule="cosine"`` decayed to 0 over that budget (both runs).
     ``eval_every`` is the number of steps between validation checks (both runs).
     """
 
@@ -50,7 +52,8 @@ class SemiConfig:
     warm_steps: int = 300
     round_steps: int = 150
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 3e-3
+    schedule: str = "cosine"
     augment: bool = True
     eval_every: int = 20
     n_synthetic: int = 3000
@@ -72,6 +75,8 @@ class SemiConfig:
             (self.batch_size >= 1, f"--batch-size must be a positive integer, got {self.batch_size}"),
             (self.eval_every >= 1, f"--eval-every must be a positive integer, got {self.eval_every}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (self.schedule in ("cosine", "constant"),
+             f"--schedule must be cosine or constant, got {self.schedule!r}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -172,7 +177,7 @@ class _Trainer:
     """One model (augmentation + classifier), trained in stages of steps, keeping its best
     validation weights (checked every ``cfg.eval_every`` steps)."""
 
-    def __init__(self, builder, cfg, val, seed):
+    def __init__(self, builder, cfg, val, seed, total_steps=None):
         import keras
 
         from fer_keras.config import TrainConfig
@@ -180,10 +185,11 @@ class _Trainer:
 
         keras.utils.set_random_seed(int(seed))
         self.net = builder()
-        tcfg = TrainConfig(augment=cfg.augment, seed=int(seed), lr=cfg.lr, schedule="constant",
-                           batch_size=cfg.batch_size)
+        total = total_steps or cfg.warm_steps + cfg.rounds * cfg.round_steps
+        tcfg = TrainConfig(augment=cfg.augment, seed=int(seed), lr=cfg.lr, schedule=cfg.schedule,
+                           batch_size=cfg.batch_size, epochs=1)
         self.model = build_training_model(tcfg, self.net)
-        compile_model(self.model, tcfg, 100)
+        compile_model(self.model, tcfg, total)  # a cosine schedule decays over the whole budget
         self.cfg = cfg
         self.val_x = val.x()
         self.val_y = val.labels
@@ -233,6 +239,20 @@ class _Trainer:
             self.net.set_weights(self.best_weights)
         return self.net
 
+    def snapshot(self):
+        """Weights, optimizer state and bookkeeping, to branch two runs from one point."""
+        return {"weights": [w.copy() for w in self.model.get_weights()],
+                "optimizer": [np.array(v) for v in self.model.optimizer.variables],
+                "best": (self.best_acc, self.best_weights, self.best_step),
+                "steps": self.steps, "curve": list(self.curve), "stage": self._stage}
+
+    def restore(self, snap):
+        self.model.set_weights(snap["weights"])
+        for var, value in zip(self.model.optimizer.variables, snap["optimizer"]):
+            var.assign(value)
+        self.best_acc, self.best_weights, self.best_step = snap["best"]
+        self.steps, self.curve, self._stage = snap["steps"], list(snap["curve"]), snap["stage"]
+
 
 def _score(net, ds):
     from fer_keras.evaluate import predict_proba
@@ -251,6 +271,11 @@ def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
     """
     tr = _Trainer(builder, cfg, val, seed)
     tr.fit(labeled.images, labeled.labels, cfg.warm_steps)
+    return _pseudo_rounds(tr, labeled, unlabeled, cfg)
+
+
+def _pseudo_rounds(tr, labeled, unlabeled, cfg):
+    """The pseudo-labelling rounds of :func:`self_train`, from a warm-started trainer."""
     rounds = [{"round": 0, "n_pseudo": 0, "pseudo_accuracy": None, "steps": tr.steps,
                "val_accuracy": tr.curve[-1][1]}]
     caps = class_caps(labeled.labels, len(unlabeled))
@@ -258,6 +283,7 @@ def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
         # the teacher is the best checkpoint so far: pseudo-labels from a model caught in a bad
         # step would teach its mistakes (confirmation bias); training continues from it
         tr.restore_best()
+        teacher = tr.best_acc
         probs = tr.predict(unlabeled.images)
         idx, plabels, conf = select_pseudo_labels(probs, cfg.threshold, caps)
         images = np.concatenate([labeled.images, unlabeled.images[idx]])
@@ -265,7 +291,7 @@ def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
         tr.fit(images, labels, cfg.round_steps)
         truth = unlabeled.labels[idx] if unlabeled.labels is not None else None
         rounds.append({
-            "round": r, "n_pseudo": int(len(idx)),
+            "round": r, "teacher_val_accuracy": float(teacher), "n_pseudo": int(len(idx)),
             "pseudo_accuracy": None if truth is None or not len(idx)
             else float((truth == plabels).mean()),
             "pseudo_per_class": np.bincount(plabels, minlength=NUM_CLASSES).tolist(),
@@ -278,7 +304,7 @@ def self_train(builder, labeled, unlabeled, val, cfg, seed=0):
 
 def supervised(builder, labeled, val, cfg, steps, seed=0):
     """Supervised training on ``labeled`` only for ``steps`` batches; best validation weights."""
-    tr = _Trainer(builder, cfg, val, seed)
+    tr = _Trainer(builder, cfg, val, seed, total_steps=steps)
     tr.fit(labeled.images, labeled.labels, steps)
     net = tr.restore_best()
     return net, {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
@@ -356,15 +382,26 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     for fraction in cfg.fractions:
         lab_idx, unl_idx = split_labeled(train_ds.labels, fraction, cfg.seed)
         labeled, unlabeled = train_ds.subset(lab_idx), train_ds.subset(unl_idx)
+        # Both runs share the supervised warm start (identical up to there), then branch:
+        # self-training rounds, or as many more steps on the labeled images alone.
         t = time.perf_counter()
-        st_net, st = self_train(builder, labeled, unlabeled, val, cfg, seed=cfg.seed)
+        tr = _Trainer(builder, cfg, val, cfg.seed)
+        tr.fit(labeled.images, labeled.labels, cfg.warm_steps)
+        snap = tr.snapshot()
+        t_warm = time.perf_counter() - t
+        t = time.perf_counter()
+        st_net, st = _pseudo_rounds(tr, labeled, unlabeled, cfg)
         st_acc = _score(st_net, test)
-        t_st = time.perf_counter() - t
-        keras.backend.clear_session()
+        t_st = time.perf_counter() - t + t_warm
         t = time.perf_counter()
-        sup_net, sup = supervised(builder, labeled, val, cfg, st["steps"], seed=cfg.seed)
+        tr.restore(snap)
+        tr.fit(labeled.images, labeled.labels, st["steps"] - cfg.warm_steps)
+        sup_net = tr.restore_best()
+        sup = {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
+               "curve": tr.curve}
         sup_acc = _score(sup_net, test)
-        t_sup = time.perf_counter() - t
+        t_sup = time.perf_counter() - t + t_warm
+        del tr, snap
         keras.backend.clear_session()
         res = {
             "fraction": fraction, "n_labeled": int(len(labeled)), "n_unlabeled": int(len(unlabeled)),

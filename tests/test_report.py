@@ -210,3 +210,11 @@ def test_chromium_renders_every_image(built, tmp_path):
     assert m, run.stderr[-2000:]
     figures = sum(b["kind"] == "figure" for s in res["sections"] for b in s.blocks)
     assert int(m.group(2)) == figures and int(m.group(1)) == figures
+
+
+def test_conv_shape_command(capsys):
+    from fer_keras import cli
+
+    assert cli.main(["conv-shape", "--input", "48", "48", "--kernel", "5", "--padding", "2"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("-> 48x48")
+    assert cli.main(["conv-shape", "--kernel", "3", "--stride", "2", "--padding", "full"]) == 2
