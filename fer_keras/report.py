@@ -99,13 +99,13 @@ REGIONS = {"eyes": (slice(8, 27), slice(6, 42)), "mouth": (slice(28, 45), slice(
 PROFILES = {
     "quick": dict(ascent_filters=32, ascent_steps=80, feature_map_filters=32, lime_samples=500,
                   lime_segments=40, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
-                  semi=dict(model="tiny_cnn", fractions=(0.1, 0.25), warm_steps=300,
-                            round_steps=150, rounds=3, threshold=0.9, batch_size=32,
-                            eval_every=25)),
+                  semi=dict(model="tiny_cnn", fractions=(0.1, 0.25), warm_steps=500,
+                            round_steps=250, rounds=2, threshold=0.9, batch_size=32,
+                            eval_every=50, lr=3e-3)),
     "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
                  lime_segments=50, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
                  semi=dict(model=None, fractions=(0.1, 0.25), warm_steps=1000, round_steps=500,
-                           rounds=3, threshold=0.9, batch_size=64, eval_every=250)),
+                           rounds=3, threshold=0.9, batch_size=64, eval_every=250, lr=1e-3)),
 }
 
 

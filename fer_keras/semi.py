@@ -209,7 +209,7 @@ class _Trainer:
         self.steps += k
         acc = float((self.predict(self.val_x).argmax(1) == self.val_y).mean())
         self.curve.append((self.steps, acc))
-        if acc > self.best_acc:
+        if acc >= self.best_acc:  # ties: the later (more trained) checkpoint
             self.best_acc, self.best_step = acc, self.steps
             self.best_weights = [w.copy() for w in self.net.get_weights()]
 
