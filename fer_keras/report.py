@@ -961,11 +961,10 @@ def _ascent_block(ctx, sec, layer, image, image_label):
                    f"first {len(res_noise['filters'])} filters of `{layer}`", ctx.out)
     sec.figure(f2, f"Gradient ascent from {image_label}", ctx.out)
     sec.figure(f3, f"Output of each filter of `{layer}` for {image_label}", ctx.out)
-    img = explain.as_batch(image)[0, ..., 0] if hasattr(explain, "as_batch") else None
     up_noise = np.asarray(res_noise["final_activation"]) > np.asarray(res_noise["start_activation"])
     up_img = np.asarray(res_img["final_activation"]) > np.asarray(res_img["start_activation"])
     # how alike are the patterns found from noise and the ones added to the face?
-    start = np.asarray(image, np.float32) / (255.0 if np.asarray(image).dtype == np.uint8 else 1.0)
+    start = explain.as_batch(image)[0, ..., 0]  # the face as float in [0, 1]
     added = res_img["images"] - start[None]
     corr = [_corr(a, b) for a, b in zip(res_noise["images"], added)]
     fm = np.asarray(fmaps, np.float64)
@@ -985,7 +984,6 @@ def _ascent_block(ctx, sec, layer, image, image_label):
                             "keep_face": int(np.sum(fm_corr > 0.5)),
                             "invert_face": int(np.sum(fm_corr < -0.5)),
                             "other": int(np.sum(np.abs(fm_corr) <= 0.5) - dead)}}
-    del img
     return num
 
 
