@@ -1,7 +1,7 @@
 """HW3 bonus: semi-supervised learning. Keep 10% / 25% of the training labels; self-training with
 confidence-thresholded pseudo-labels vs the same model trained on the labeled images only.
 
-    python examples/hw3_bonus_semi.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_bonus_semi.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make bonus-semi    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

@@ -1,6 +1,6 @@
 """HW3 Q1: the CNN - its layer table (or plot_model diagram), training curves and accuracy.
 
-    python examples/hw3_q1_train.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q1_train.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q1-train    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

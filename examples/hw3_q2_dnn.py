@@ -1,7 +1,7 @@
 """HW3 Q2: a DNN with the CNN's parameter count (matched_dnn), trained the same way; parameters,
 accuracies and the train/validation gap of both.
 
-    python examples/hw3_q2_dnn.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q2_dnn.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q2-dnn    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

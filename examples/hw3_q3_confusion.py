@@ -1,7 +1,7 @@
 """HW3 Q3: the row-normalised confusion matrix on the validation split, with and without its
 diagonal, and the most confused pairs read from it.
 
-    python examples/hw3_q3_confusion.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q3_confusion.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q3-confusion    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

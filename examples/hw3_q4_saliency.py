@@ -1,7 +1,7 @@
 """HW3 Q4: vanilla-gradient saliency maps, one panel per class (original, map, masked image), and
 how much of each map falls on the eyes and on the mouth.
 
-    python examples/hw3_q4_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q4_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q4-saliency    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

@@ -1,7 +1,7 @@
 """HW3 Q5: gradient ascent on the filters of the second conv layer, from white noise and from a
 face, and that layer's filter outputs (feature maps) for the face.
 
-    python examples/hw3_q5_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q5_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q5-filters    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

@@ -1,7 +1,7 @@
 """HW3 Q6 (report 003): out = floor((W + 2P - K) / S) + 1, checked against every conv and pooling
 layer of the CNN and of report 003's deep CNN.
 
-    python examples/hw3_q6_conv_shape.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw3_q6_conv_shape.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make q6-conv-shape    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

@@ -1,7 +1,7 @@
 """HW4 Q1: SmoothGrad saliency maps for Happy, Sad, Surprise and Neutral, compared with what report
 002 saw (mouth, eyes, open mouth, whole face).
 
-    python examples/hw4_q1_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw4_q1_saliency.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make hw4-saliency    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

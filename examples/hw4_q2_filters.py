@@ -1,7 +1,7 @@
 """HW4 Q2: gradient ascent on the filters of the first activation layer, and that layer's outputs
 for validation image #307.
 
-    python examples/hw4_q2_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw4_q2_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make hw4-filters    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

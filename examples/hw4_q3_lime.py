@@ -1,6 +1,6 @@
 """HW4 Q3: LIME superpixel explanations for one image per class, related to each class's recall.
 
-    python examples/hw4_q3_lime.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw4_q3_lime.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make hw4-lime    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

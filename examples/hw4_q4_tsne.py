@@ -1,7 +1,7 @@
 """HW4 Q4: t-SNE of 200 validation images in the first conv layer and in the last hidden layer,
 with silhouette scores.
 
-    python examples/hw4_q4_tsne.py [--data synthetic|PATH] [--model small_cnn] [--epochs 15] [--out out]
+    python examples/hw4_q4_tsne.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]
     make hw4-tsne    # the same, with file dependencies
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes

@@ -89,7 +89,8 @@ def _add(sub):
     r = sub.add_parser("report", help="answer every question of the reports (HTML + Markdown)")
     r.add_argument("--data", default="synthetic", help="'synthetic' or a FER2013 CSV/folder path")
     r.add_argument("--model", default="small_cnn", help="the CNN of Q1 (a registry name)")
-    r.add_argument("--epochs", type=_positive_int, default=15)
+    r.add_argument("--epochs", type=_positive_int, default=10,
+                   help="training epochs of the CNN and the DNN (default 10, as make report)")
     r.add_argument("--out", default="out", help="output folder (runs/, one folder per question, "
                                                  "report.html/.md/.json)")
     r.add_argument("--profile", choices=["auto", "quick", "full"], default="auto",

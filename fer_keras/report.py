@@ -122,7 +122,7 @@ class ReportConfig:
 
     data: str = "synthetic"
     model: str = "small_cnn"
-    epochs: int = 15
+    epochs: int = 10
     out: str = "out"
     profile: str = "auto"
     questions: tuple = QUESTIONS
