@@ -40,6 +40,8 @@ class SemiConfig:
     training before the first pseudo-labelling, ``round_steps`` after each of the ``rounds``
     pseudo-labellings; the labeled-only run gets ``warm_steps + rounds * round_steps`` steps.
     Adam at ``lr``, with ``schedule="cosine"`` decayed to 0 over that budget (both runs).
+    ``mix``: share of each self-training batch taken from the pseudo-labeled images (the rest
+    from the labeled ones); 0 pools them, so that many pseudo-labels drown the labeled images.
     ``eval_every`` is the number of steps between validation checks (both runs).
     """
 
@@ -54,6 +56,7 @@ class SemiConfig:
     batch_size: int = 64
     lr: float = 3e-3
     schedule: str = "cosine"
+    mix: float = 0.5
     augment: bool = True
     eval_every: int = 20
     n_synthetic: int = 3000
@@ -75,6 +78,7 @@ class SemiConfig:
             (self.batch_size >= 1, f"--batch-size must be a positive integer, got {self.batch_size}"),
             (self.eval_every >= 1, f"--eval-every must be a positive integer, got {self.eval_every}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (0 <= self.mix < 1, f"--mix must be in [0, 1), got {self.mix}"),
             (self.schedule in ("cosine", "constant"),
              f"--schedule must be cosine or constant, got {self.schedule!r}"),
         ]
@@ -138,12 +142,21 @@ def class_caps(labeled_labels, n_unlabeled, slack=1.5):
     return np.ceil(share * n_unlabeled * slack).astype(np.int64)
 
 
-def _batches(images, labels, batch_size, seed, steps_per_epoch):
+def _batches(images, labels, batch_size, seed, steps_per_epoch, extra=None, extra_share=0.0):
     """A ``PyDataset`` of batches drawn from a seeded stream of permutations of the rows (every
-    row once per pass); an "epoch" is ``steps_per_epoch`` batches (one evaluation interval)."""
+    row once per pass); an "epoch" is ``steps_per_epoch`` batches (one evaluation interval).
+
+    With ``extra=(images, labels)`` (the pseudo-labeled images), ``round(extra_share *
+    batch_size)`` rows of every batch come from ``extra`` (its own stream of permutations) and
+    the rest from ``images``/``labels``, so the labeled images keep their weight however many
+    pseudo-labels there are.
+    """
     import keras
 
-    n = len(labels)
+    k_extra = int(round(extra_share * batch_size)) if extra is not None and len(extra[1]) else 0
+    sources = [(np.asarray(images), np.asarray(labels), batch_size - k_extra)]
+    if k_extra:
+        sources.append((np.asarray(extra[0]), np.asarray(extra[1]), k_extra))
 
     class StepBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -157,18 +170,25 @@ def _batches(images, labels, batch_size, seed, steps_per_epoch):
         def __len__(self):
             return steps_per_epoch
 
-        def _perm(self, p):
-            if p not in self._perms:
-                self._perms = {**{k: v for k, v in self._perms.items() if k >= p - 1},
-                               p: np.random.default_rng([int(seed), p]).permutation(n)}
-            return self._perms[p]
+        def _perm(self, src, p, n):
+            key = (src, p)
+            if key not in self._perms:
+                keep = {k: v for k, v in self._perms.items() if k[0] != src or k[1] >= p - 1}
+                self._perms = {**keep,
+                               key: np.random.default_rng([int(seed), src, p]).permutation(n)}
+            return self._perms[key]
 
         def __getitem__(self, i):
-            start = (max(self.epoch, 0) * steps_per_epoch + i) * batch_size
-            idx = np.sort(np.array([self._perm(k // n)[k % n]
-                                    for k in range(start, start + batch_size)]))
-            x = images[idx].astype(np.float32)[..., None] * np.float32(1 / 255)
-            return x, labels[idx].astype(np.int32)
+            step = max(self.epoch, 0) * steps_per_epoch + i
+            xs, ys = [], []
+            for src, (imgs, labs, k) in enumerate(sources):
+                n = len(labs)
+                idx = np.sort(np.array([self._perm(src, j // n, n)[j % n]
+                                        for j in range(step * k, (step + 1) * k)]))
+                xs.append(imgs[idx])
+                ys.append(labs[idx])
+            x = np.concatenate(xs).astype(np.float32)[..., None] * np.float32(1 / 255)
+            return x, np.concatenate(ys).astype(np.int32)
 
     return StepBatches()
 
@@ -213,8 +233,9 @@ class _Trainer:
             self.best_acc, self.best_step = acc, self.steps
             self.best_weights = [w.copy() for w in self.net.get_weights()]
 
-    def fit(self, images, labels, steps):
-        """Train ``steps`` batches on (images, labels), checking validation every ``eval_every``."""
+    def fit(self, images, labels, steps, extra=None, extra_share=0.0):
+        """Train ``steps`` batches on (images, labels) (and ``extra``, see :func:`_batches`),
+        checking validation every ``eval_every``."""
         import keras
 
         every = min(self.cfg.eval_every, steps)
@@ -227,10 +248,12 @@ class _Trainer:
 
         seed = 1000 * self.cfg.seed + self._stage
         self._stage += 1
-        self.model.fit(_batches(images, labels, self.cfg.batch_size, seed, every), epochs=chunks,
+        self.model.fit(_batches(images, labels, self.cfg.batch_size, seed, every, extra,
+                                extra_share), epochs=chunks,
                        verbose=self.cfg.verbose, shuffle=False, callbacks=[Check()])
         if rest:
-            self.model.fit(_batches(images, labels, self.cfg.batch_size, seed + 500, rest),
+            self.model.fit(_batches(images, labels, self.cfg.batch_size, seed + 500, rest, extra,
+                                    extra_share),
                            epochs=1, verbose=self.cfg.verbose, shuffle=False)
             self._check(rest)
 
@@ -286,9 +309,12 @@ def _pseudo_rounds(tr, labeled, unlabeled, cfg):
         teacher = tr.best_acc
         probs = tr.predict(unlabeled.images)
         idx, plabels, conf = select_pseudo_labels(probs, cfg.threshold, caps)
-        images = np.concatenate([labeled.images, unlabeled.images[idx]])
-        labels = np.concatenate([labeled.labels, plabels])
-        tr.fit(images, labels, cfg.round_steps)
+        if cfg.mix:  # fixed share of each batch: labeled images keep their weight
+            tr.fit(labeled.images, labeled.labels, cfg.round_steps,
+                   extra=(unlabeled.images[idx], plabels), extra_share=cfg.mix)
+        else:  # one pool: pseudo-labels weigh by their number
+            tr.fit(np.concatenate([labeled.images, unlabeled.images[idx]]),
+                   np.concatenate([labeled.labels, plabels]), cfg.round_steps)
         truth = unlabeled.labels[idx] if unlabeled.labels is not None else None
         rounds.append({
             "round": r, "teacher_val_accuracy": float(teacher), "n_pseudo": int(len(idx)),
