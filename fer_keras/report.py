@@ -1150,9 +1150,11 @@ def bonus_semi(ctx):
              f"**Self-training**: train `{scfg.model}` on the labeled images for {scfg.warm_steps} "
              f"steps, then {_times(scfg.rounds)}: let the best checkpoint so far label every "
              f"unlabeled image it is at least {scfg.threshold:.0%} sure of (capped per class by "
-             f"the labeled class shares), and train {scfg.round_steps} more steps on labeled + "
-             "pseudo-labeled images (pseudo-labels from clean images, training on augmented "
-             "ones). **Labeled only**: the same model trained on the labeled images alone for the "
+             f"the labeled class shares), and train {scfg.round_steps} more steps on "
+             + (f"batches {scfg.mix:.0%} pseudo-labeled, {1 - scfg.mix:.0%} labeled"
+                if scfg.mix else "labeled + pseudo-labeled images")
+             + " (pseudo-labels from clean images, training on augmented ones). **Labeled "
+             "only**: the same model trained on the labeled images alone for the "
              f"same {budget} steps of batch {scfg.batch_size}. The two share the first "
              f"{scfg.warm_steps} steps (one run, then two branches), keep their best-validation "
              f"weights and are scored on the held-out {results[0]['scored_on']} split.")

@@ -198,12 +198,10 @@ class _Trainer:
     validation weights (checked every ``cfg.eval_every`` steps)."""
 
     def __init__(self, builder, cfg, val, seed, total_steps=None):
-        import keras
-
         from fer_keras.config import TrainConfig
-        from fer_keras.train import build_training_model, compile_model
+        from fer_keras.train import build_training_model, compile_model, set_determinism
 
-        keras.utils.set_random_seed(int(seed))
+        set_determinism(int(seed))  # seeds, and deterministic ops under TensorFlow
         self.net = builder()
         total = total_steps or cfg.warm_steps + cfg.rounds * cfg.round_steps
         tcfg = TrainConfig(augment=cfg.augment, seed=int(seed), lr=cfg.lr, schedule=cfg.schedule,

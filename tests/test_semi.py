@@ -1,5 +1,5 @@
-"""Bonus (report 000): self-training with confidence-thresholded pseudo-labels beats training on
-the labeled images alone, on the synthetic faces, with a tiny model and a fixed step budget."""
+"""Bonus (report 000): self-training with confidence-thresholded pseudo-labels against training
+on the labeled images alone, on the synthetic faces, with a tiny model and equal step budgets."""
 import json
 
 import numpy as np
@@ -47,6 +47,19 @@ def test_step_batches_cover_every_row_once_per_pass():
     assert counts.tolist() == [4] * 10
 
 
+def test_mixed_batches_take_a_fixed_share_of_pseudo_labels():
+    from fer_keras.semi import _batches
+
+    lab = np.zeros((6, 48, 48), np.uint8)
+    pseudo = np.full((50, 48, 48), 255, np.uint8)
+    ds = _batches(lab, np.zeros(6, int), batch_size=8, seed=0, steps_per_epoch=3,
+                  extra=(pseudo, np.ones(50, int)), extra_share=0.25)
+    ds.on_epoch_begin()
+    for i in range(len(ds)):
+        x, y = ds[i]
+        assert x.shape == (8, 48, 48, 1) and int(y.sum()) == 2 and x[:, 0, 0, 0].sum() == 2
+
+
 def _three_class_splits(n=900, seed=3):
     """Synthetic faces of three classes (Happy, Surprise, Neutral) with their own split."""
     from fer_keras.data.synthetic import synthetic_dataset
@@ -66,20 +79,47 @@ def test_compare_runs_both_with_the_same_budget(tmp_path):
     assert r["n_labeled"] + r["n_unlabeled"] == 720 and r["scored_on"] == "test"
     assert abs(r["gain"] - (r["self_training"]["test_accuracy"]
                             - r["supervised"]["test_accuracy"])) < 1e-12
+    # one run up to the warm start, then two branches: identical validation curves until there
+    assert r["supervised"]["curve"][:2] == r["self_training"]["curve"][:2]
     saved = json.loads((tmp_path / "semi.json").read_text())
     assert saved["results"][0]["gain"] == r["gain"]
     assert json.loads((tmp_path / "config.json").read_text())["model"] == "tiny_cnn"
 
 
+def _ten_percent_run(tmp_path, rounds=2, round_steps=250):
+    from fer_keras.data.synthetic import synthetic_dataset
+
+    ds = synthetic_dataset(3000, seed=3)
+    splits = {"train": ds.subset(ds.usage == "Training"), "val": ds.subset(ds.usage != "Training"),
+              "test": synthetic_dataset(3000, seed=11)}
+    cfg = SemiConfig(out=str(tmp_path), fractions=(0.1,), warm_steps=500, round_steps=round_steps,
+                     rounds=rounds, eval_every=50, threshold=0.9, batch_size=32, seed=0)
+    return compare(cfg, splits=splits, model="tiny_cnn", progress=None)["results"][0]
+
+
+def test_confident_pseudo_labels_beat_their_teacher(tmp_path):
+    """10% of the labels of 2,400 synthetic faces (7 classes), the report's quick budget (500
+    shared warm-up steps, then 2 x 250), scored on 3,000 fresh faces: the 0.9-confident
+    pseudo-labels are far more accurate than the teacher that made them (the premise of
+    self-training), and self-training is at least as accurate as labeled-only training, within
+    the noise of the comparison (a 3,000-face test set; one seed)."""
+    r = _ten_percent_run(tmp_path)
+    st = r["self_training"]
+    assert r["supervised"]["steps"] == st["steps"] == 1000
+    for rnd in st["rounds"][1:]:
+        assert rnd["n_pseudo"] > 300
+        assert rnd["pseudo_accuracy"] > rnd["teacher_val_accuracy"] + 0.05, rnd
+    assert r["gain"] > -0.02, (r["supervised"]["test_accuracy"], st["test_accuracy"])
+
+
 @pytest.mark.slow
-def test_self_training_beats_labeled_only(tmp_path):
-    """The report's quick-profile setting at 25% labels (about 3 minutes on a busy 2-core CPU):
-    a teacher good enough for 0.9-confident pseudo-labels, then self-training wins. At 10%
-    labels and this budget it loses (the teacher is too weak): see the report's bonus section."""
-    cfg = SemiConfig(out=str(tmp_path), fractions=(0.25,), n_synthetic=3000, warm_steps=300,
-                     round_steps=150, rounds=3, eval_every=25, threshold=0.9, batch_size=32,
-                     seed=0)
-    r = compare(cfg, model="tiny_cnn", progress=None)["results"][0]
-    assert r["supervised"]["steps"] == r["self_training"]["steps"]
+@pytest.mark.xfail(strict=False, reason=(
+    "not achieved: at equal step budgets self-training does not beat labeled-only training on "
+    "the synthetic faces by a real margin. Measured at 10% labels on 3,000 fresh faces: +0.4 "
+    "points (500 + 2 x 250 steps), -2.9 and +1.7 points (500 + 3 x 500 steps, two runs, with "
+    "and without deterministic ops): the confident pseudo-labels are the easy faces the model gets "
+    "right already, and the budget, not the data, limits the labeled-only model"))
+def test_self_training_beats_labeled_only_by_a_real_margin(tmp_path):
+    r = _ten_percent_run(tmp_path, rounds=3, round_steps=500)
     assert r["gain"] >= 0.02, (r["supervised"]["test_accuracy"],
-                               r["self_training"]["test_accuracy"], r["self_training"]["rounds"])
+                               r["self_training"]["test_accuracy"])
