@@ -1,4 +1,4 @@
-"""HW3 Q5: gradient ascent on the filters of the second conv layer, from white noise and from a
+"""HW3 Q5: gradient ascent on the filters of the last conv layer (after its ReLU), from white noise and from a
 face, and that layer's filter outputs (feature maps) for the face.
 
     python examples/hw3_q5_filters.py [--data synthetic|PATH] [--model small_cnn] [--epochs 10] [--out out]

@@ -960,7 +960,8 @@ def _ascent_block(ctx, sec, layer, image, image_label):
     sec.figure(f1, f"Gradient ascent from white noise: the input that maximises each of the "
                    f"first {len(res_noise['filters'])} filters of `{layer}`", ctx.out)
     sec.figure(f2, f"Gradient ascent from {image_label}", ctx.out)
-    sec.figure(f3, f"Output of each filter of `{layer}` for {image_label}", ctx.out)
+    shown = "each filter" if nfm == len(fmaps) else f"the first {nfm} of its {len(fmaps)} filters"
+    sec.figure(f3, f"Output of {shown} of `{layer}` for {image_label}", ctx.out)
     up_noise = np.asarray(res_noise["final_activation"]) > np.asarray(res_noise["start_activation"])
     up_img = np.asarray(res_img["final_activation"]) > np.asarray(res_img["start_activation"])
     # how alike are the patterns found from noise and the ones added to the face?
@@ -1030,14 +1031,16 @@ def _filters_text(sec, num, image_label):
 
 
 def _conv_for_q5(net):
+    """The last convolution's rectified output (report 003 asks for "the last layer's filters";
+    a raw conv output can be a linear function of the image, e.g. ``small_cnn``'s conv2 follows
+    conv1 with no activation between, and its ascent just saturates the image)."""
     from fer_keras import explain
 
-    convs = explain.conv_layer_names(net)
-    return convs[1] if len(convs) > 1 else convs[0]
+    return explain.gradcam_layer(net)
 
 
 def q5_filters(ctx):
-    """HW3 Q5: gradient ascent on the second conv layer (report 000's conv2d_2), from noise and
+    """HW3 Q5: gradient ascent on the last conv layer's activation (report 003), from noise and
     from a face, and that layer's feature maps for the face."""
     sec = Section("q5-filters")
     name = ctx.cnn_name()
@@ -1049,6 +1052,8 @@ def q5_filters(ctx):
     num = _ascent_block(ctx, sec, layer, ctx.val.images[i], label)
     num["image_index"] = i
     sec.numbers = num
+    sec.text(f"The layer is `{layer}`, the rectified output of the last convolution (report 003 "
+             "asks for the last layer's filters; report 000 used its second conv layer).")
     _filters_text(sec, num, label)
     return sec
 
