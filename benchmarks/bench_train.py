@@ -139,7 +139,7 @@ def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, wit
     Step counts adapt to the model's cost: one compile step (which also builds oneDNN's
     primitives), one more warm-up step when the compile step was quick, then 5 timed steps when
     a step takes under ``budget_s / 5`` seconds, else 3 (``quick``: 3 and 2). ``variants`` maps
-    a label to ``(policy, jit)``. ``with_peak``: a 1536x1536 matmul of each precision joins
+    a label to ``(policy, jit)``. ``with_peak``: a 2048x2048 matmul (x2) of each precision joins
     the alternation of the training (and inference) steps, so each row also gets
     ``train_peak_gflop_s`` / ``infer_peak_gflop_s``, the matmul rate measured under the same
     load from other processes. Returns one row per variant.
@@ -155,7 +155,7 @@ def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, wit
     flops = model_flops(some)
     params = some.count_params()
     many, few = (3, 2) if quick else (5, 3)
-    mm, mm_flops = _matmul_steps(n=1536) if with_peak else ({}, 0.0)
+    mm, mm_flops = _matmul_steps(n=2048) if with_peak else ({}, 0.0)
 
     rows = {k: {"model": name, "variant": k, "policy": variants[k][0],
                 "jit_compile": variants[k][1], "params": params,

@@ -1,4 +1,4 @@
-"""Run every benchmark and write one Markdown report: ``python -m benchmarks.run --out BENCHMARKS.md``.
+"""Run every benchmark and write one Markdown report (``python -m benchmarks.run --out FILE``).
 
 Sections: the machine; this CPU's measured matmul peak (TensorFlow, fp32 and bf16); training and
 inference throughput of every registry model (batch 128, fp32 and mixed bfloat16) with FLOPs
@@ -248,7 +248,8 @@ def models_section(rep, names, quick):
              "(compiled `tf.function`, no XLA: Keras's default on a CPU-only machine). "
              "Per model: a compile step, one more warm-up step for cheap models, then 5 timed "
              "steps (3 for models whose step takes over ~1 s; `--quick`: 3 and 2). The fp32 "
-             "step, the bf16 step and a 1536x1536 matmul of each precision alternate, so "
+             "step, the bf16 step and two chained 2048x2048 matmuls of each precision (the "
+             "peak section's size) alternate, so "
              "*% of peak* = the model's GFLOP/s over the matmul GFLOP/s of its precision "
              "measured in the same rounds (*matmul GFLOP/s meanwhile*; the peak section's "
              "figure was taken at another moment, under another load). img/s: median "
@@ -376,8 +377,11 @@ def targets(rep):
     if deep and deep_bf:
         sp = deep_bf["train_img_s"]["median"] / deep["train_img_s"]["median"]
         bf_flag = "avx512_bf16" in rep.machine["flags"]
-        others = [f"{m} {r['train_img_s']['median'] / models[(m, 'fp32')]['train_img_s']['median']:.2f}x"
-                  for (m, v), r in models.items() if v == "bf16" and m != "deep_cnn"]
+        others = []
+        for (name, v), r in models.items():
+            if v == "bf16" and name != "deep_cnn":
+                base = models[(name, "fp32")]["train_img_s"]["median"]
+                others.append(f"{name} {r['train_img_s']['median'] / base:.2f}x")
         why = ""
         if sp < TARGET_BF16_SPEEDUP:
             why = (" bf16 only pays where time goes to large matmuls/convolutions; casts, "
@@ -459,7 +463,8 @@ def main(argv=None):
         skip.add("xla")
     for key, title, fn in sections:
         if key in skip:
-            rep.add(f"## {title}\n\nSkipped (`--skip {key}`{' or --quick' if key == 'xla' else ''}).\n")
+            why = f"`--skip {key}`" + (" or `--quick`" if key == "xla" else "")
+            rep.add(f"## {title}\n\nSkipped ({why}).\n")
             continue
         rep.section(key, title, fn)
     load1 = loadavg()

@@ -64,7 +64,7 @@ def image_data_generator_class():
 
 
 def _knobs(cfg=None, **overrides):
-    """rotation (deg), shift (fraction), zoom (fraction), flip from a config object and/or kwargs."""
+    """rotation (deg), shift (fraction), zoom (fraction), flip from a config and/or kwargs."""
     knobs = dict(_DEFAULTS)
     if cfg is not None:
         for k in _KNOBS:
