@@ -60,7 +60,9 @@ def test_mixed_precision_bf16_trains_and_restores_policy(tmp_path):
 
 @requires_tf
 def test_budget_fits_epochs_to_the_time(tmp_path):
-    cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.1, **TINY)
+    # early stopping off: the run must last exactly the epochs the budget gave it
+    cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.1, early_stopping=0,
+                      **TINY)
     _, history = train(cfg)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["epochs"] == len(history) < 100
