@@ -405,7 +405,7 @@ def targets(rep):
             f"{'met' if r >= TARGET_INPUT_SPEEDUP else 'not met'}, {r:.1f}x** "
             f"({f3(inputs['tfdata']['img_s']['median'])} vs "
             f"{f3(inputs['idg']['img_s']['median'])} img/s)."
-            + (" The margin is small: the fast path is bound by TensorFlow's "
+            + (" What bounds it: the fast path is limited by TensorFlow's "
                "ImageProjectiveTransformV3 kernel (RandomAffine alone: "
                f"{f3(inputs['numpy']['affine_img_s']['median'])} img/s on both cores), and "
                "ImageDataGenerator's scipy warp of one 48x48 image is cheap, so its single "
