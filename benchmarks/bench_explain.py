@@ -15,24 +15,14 @@ cost does not depend on the weights) on synthetic faces:
 from __future__ import annotations
 
 import os
-import time
+
+from benchmarks import time_calls
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 N_SALIENCY = 3589
 N_SMOOTH = 64
 N_TSNE = 3000
-
-
-def _time(fn, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def _row(name, secs, note="", items=None):
@@ -60,36 +50,36 @@ def run(reps=3, log=print):
     for method in ("vanilla", "gradcam", "gradcam++"):
         # warm-up on a small batch only: compiles the graph without a full extra pass
         ex.saliency_maps(net, x[:128], y[:128], method=method)
-        secs = _time(lambda m=method: ex.saliency_maps(net, x, y, method=m), reps, warmup=0)
+        secs = time_calls(lambda m=method: ex.saliency_maps(net, x, y, method=m), reps, warmup=0)
         r = _row(f"saliency {method}, {N_SALIENCY} images", secs,
                  f"simple_cnn3, batch 128; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image", N_SALIENCY)
         rows.append(r)
         log(r)
     xs, ys = x[:N_SMOOTH], y[:N_SMOOTH]
     ex.saliency_maps(net, xs[:8], ys[:8], method="smoothgrad", samples=2)
-    secs = _time(lambda: ex.saliency_maps(net, xs, ys, method="smoothgrad", samples=20), reps,
+    secs = time_calls(lambda: ex.saliency_maps(net, xs, ys, method="smoothgrad", samples=20), reps,
                  warmup=0)
     rows.append(_row(f"SmoothGrad 20 samples, {N_SMOOTH} images", secs,
                      f"{1e3 * min(secs) / N_SMOOTH:.1f} ms/image", N_SMOOTH))
     log(rows[-1])
-    secs = _time(lambda: ex.lime_explanation(net, x[0], num_samples=1000), reps)
+    secs = time_calls(lambda: ex.lime_explanation(net, x[0], num_samples=1000), reps)
     rows.append(_row("LIME, 1 image, 1,000 samples, SLIC ~50", secs,
                      "model called in one batch of 1,000", 1))
     log(rows[-1])
     # LIME's time is mostly the model's: simple_cnn3 costs ~0.26 GFLOP per 48x48 image
-    secs = _time(lambda: ex.predict_proba(net, x[:1000], batch_size=1000), reps)
+    secs = time_calls(lambda: ex.predict_proba(net, x[:1000], batch_size=1000), reps)
     rows.append(_row("forward pass, 1,000 images (LIME's model share)", secs,
                      "simple_cnn3, one batch of 1,000"))
     log(rows[-1])
     ex.filter_ascent(net, "conv1", filters=64, steps=2, progress=False)
-    secs = _time(lambda: ex.filter_ascent(net, "conv1", filters=64, steps=200, progress=False),
+    secs = time_calls(lambda: ex.filter_ascent(net, "conv1", filters=64, steps=200, progress=False),
                  reps, warmup=0)
     rows.append(_row("gradient ascent conv1, 64 filters x 200 steps", secs,
                      "all filters as one batch", 64))
     log(rows[-1])
     xt, yt, _ = make_faces(N_TSNE, seed=1)
     layer = ex.last_hidden_layer(net)
-    secs = _time(lambda: ex.tsne_embedding(net, layer, xt, yt), reps, warmup=0)
+    secs = time_calls(lambda: ex.tsne_embedding(net, layer, xt, yt), reps, warmup=0)
     rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread",
                      N_TSNE))
     log(rows[-1])
