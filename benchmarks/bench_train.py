@@ -59,30 +59,11 @@ def peak_matmul(reps=5, n=2048, chain=4):
 
 
 # --------------------------------------------------------------------------- FLOPs
-def _layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _layers(layer)
-        else:
-            yield layer
-
-
 def model_flops(model):
     """Forward FLOPs per image of ``model``'s Conv2D and Dense layers (see module docstring)."""
-    import keras
+    from fer_keras.models import flops
 
-    total = 0
-    for layer in _layers(model):
-        if isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c_out = layer.output.shape
-            c_in = layer.input.shape[-1]
-            kh, kw = layer.kernel_size
-            total += 2 * h * w * kh * kw * c_in * c_out // (layer.groups or 1)
-        elif isinstance(layer, keras.layers.Dense):
-            n_in = layer.input.shape[-1]
-            positions = int(np.prod(layer.input.shape[1:-1])) if len(layer.input.shape) > 2 else 1
-            total += 2 * positions * n_in * layer.units
-    return int(total)
+    return flops(model)
 
 
 # --------------------------------------------------------------------------- models

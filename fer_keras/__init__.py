@@ -14,7 +14,7 @@ CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 NUM_CLASSES = len(CLASS_NAMES)
 
 _SUBMODULES = {
-    "augment", "cli", "config", "data", "errors", "evaluate", "explain", "io", "models",
+    "augment", "cli", "config", "data", "errors", "evaluate", "explain", "io", "layers", "models",
     "plotting", "report", "semi", "shapes", "train",
 }
 

@@ -135,6 +135,19 @@ def cmd_predict(args):
     return 0
 
 
+def cmd_summary(args):
+    from fer_keras import data, evaluate
+
+    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
+                              n_synthetic=args.n_synthetic)
+    if len(splits["val"]) == 0:
+        raise FerInputError("no validation split to score the runs on", file=args.data)
+    tta = [] if args.tta == "none" else ["flip", "crops"][: 1 + (args.tta == "crops")]
+    rows = [evaluate.summarize_run(run, splits, tta_modes=tta) for run in args.runs]
+    print(evaluate.summary_markdown(rows), end="")
+    return 0
+
+
 def cmd_models(args):
     from fer_keras import models
 
@@ -167,6 +180,16 @@ def build_parser():
         e.add_argument("--resize", action="store_true")
         e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
         e.set_defaults(func=func)
+    s = sub.add_parser("summary", help="accuracy table of run folders (best.keras, with TTA)")
+    s.add_argument("runs", nargs="+", help="run folders written by fer-keras train")
+    s.add_argument("--data", default="synthetic", help="the data the runs were trained on")
+    s.add_argument("--tta", choices=["none", "flip", "crops"], default="crops",
+                   help="score with test-time augmentation up to this mode (default crops: "
+                        "none, flip and crops)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-synthetic", type=_positive_int, default=3000)
+    s.add_argument("--resize", action="store_true")
+    s.set_defaults(func=cmd_summary)
     m = sub.add_parser("models", help="list the registry with parameter counts")
     m.set_defaults(func=cmd_models)
     for extra in _EXTRA_COMMANDS:

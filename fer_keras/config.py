@@ -100,9 +100,13 @@ PRESETS = {
     "report": dict(model="small_cnn", epochs=10, batch_size=80, optimizer="adam", lr=1e-3,
                    schedule="plateau", oversample=True),
     # Our recipe: accuracy per CPU-hour (see RESULTS.md).
-    "best": dict(model="fer_net", epochs=40, batch_size=128, optimizer="sgd", lr=0.05,
-                 weight_decay=5e-4, schedule="onecycle", warmup_epochs=2, label_smoothing=0.1,
-                 rotation=10.0, shift=0.1, zoom=0.1, flip=True, erasing=0.25, early_stopping=0),
+    # Keras applies weight decay as w -= lr * wd * w after the momentum step, so wd=5e-3 here
+    # is the classic SGD recipe's coupled 5e-4 (its decay is amplified 1 / (1 - 0.9) = 10x by
+    # momentum).
+    "best": dict(model="fer_net", epochs=40, batch_size=128, optimizer="sgd", lr=0.1,
+                 weight_decay=5e-3, schedule="onecycle", warmup_epochs=0, label_smoothing=0.1,
+                 rotation=10.0, shift=0.1, zoom=0.1, flip=True, erasing=0.25, early_stopping=0,
+                 precision="mixed"),
     # A minute on a laptop CPU: for smoke runs and the synthetic faces.
     "quick": dict(model="small_cnn", epochs=3, batch_size=64),
 }

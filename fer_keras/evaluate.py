@@ -166,3 +166,60 @@ def plot_model_diagram(model, path):
     except (ImportError, OSError) as e:
         return None, f"plot_model failed ({e}); see the layer table instead"
     return Path(path), "diagram drawn with keras.utils.plot_model"
+
+
+def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256):
+    """One accuracy-table row for a training run folder: what was trained, for how long, and its
+    ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
+    test-time augmentation mode.
+
+    Returns a dict (also written as ``summary.json`` in the run folder): ``model``, ``params``,
+    ``gflop_per_image`` (forward, :func:`fer_keras.models.flops`), ``epochs``, ``best_epoch``,
+    ``train_minutes`` (wall time of the epochs, validation included, from ``state.json``),
+    ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
+    """
+    import json
+
+    from fer_keras import models
+    from fer_keras.errors import FerInputError
+    from fer_keras.io import write_json
+
+    run = Path(run_dir)
+    try:
+        cfg = json.loads((run / "config.json").read_text())
+        state = json.loads((run / "state.json").read_text())
+        history = json.loads((run / "history.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise FerInputError(f"not a finished run folder ({e})", file=run) from None
+    net = models.load(run / "best.keras")
+    ds = splits[split]
+    accs = {}
+    for mode in ("none", *tta_modes):
+        accs[mode] = metrics(ds.labels, predict_proba(net, ds.images, batch_size, mode))["accuracy"]
+    best = max(history, key=lambda r: r.get("val_accuracy", -1.0)) if history else {}
+    out = {
+        "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
+        "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
+        "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
+        "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),
+        "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
+        "split": split, "n": int(len(ds)), "accuracy": accs,
+    }
+    write_json(run / "summary.json", out)
+    return out
+
+
+def summary_markdown(rows):
+    """:func:`summarize_run` dicts as a Markdown table (accuracies in percent)."""
+    modes = []
+    for r in rows:
+        modes += [m for m in r["accuracy"] if m not in modes]
+    head = ["run", "model", "params", "GFLOP/img", "epochs (best)", "train min"]
+    head += ["acc" if m == "none" else f"+{m} TTA" for m in modes]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
+    for r in rows:
+        cells = [r["run"], f"`{r['model']}`", f"{r['params']:,}", f"{r['gflop_per_image']:.3f}",
+                 f"{r['epochs']} ({r['best_epoch']})", f"{r['train_minutes']:.1f}"]
+        cells += [f"{100 * r['accuracy'][m]:.2f}%" if m in r["accuracy"] else "" for m in modes]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

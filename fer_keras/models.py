@@ -17,6 +17,7 @@ import keras
 from keras import layers
 
 from fer_keras.errors import FerInputError
+from fer_keras.layers import BatchNorm
 
 _REGISTRY = {}
 
@@ -75,7 +76,7 @@ def _conv_block(prefix, filters, kernel, activation="relu", bn=True, bn_after_ac
            else layers.Activation(activation, name=f"{prefix}_act"))
     if not bn:
         return [conv, act]
-    norm = layers.BatchNormalization(name=f"{prefix}_bn")
+    norm = BatchNorm(name=f"{prefix}_bn")
     return [conv, act, norm] if bn_after_act else [conv, norm, act]
 
 
@@ -141,7 +142,7 @@ def hw3_cnn(input_shape=(48, 48, 1), num_classes=7):
         body += [layers.MaxPooling2D(2, name=f"b{i}_pool"), layers.Dropout(0.25, name=f"b{i}_drop")]
     body += [layers.Flatten(name="flatten"),
              layers.Dense(_HW3_DENSE, name="fc1"),
-             layers.BatchNormalization(name="fc1_bn"),
+             BatchNorm(name="fc1_bn"),
              layers.Activation("relu", name="fc1_relu"),
              layers.Dropout(0.5, name="fc1_drop")]
     return _seq(input_shape, body, num_classes, "hw3_cnn")
@@ -177,7 +178,7 @@ def deep_cnn(input_shape=(48, 48, 1), num_classes=7, leak=0.05):
     body += [layers.Flatten(name="flatten"),
              layers.Dense(512, name="fc1"),
              layers.Activation("relu", name="fc1_relu"),
-             layers.BatchNormalization(name="fc1_bn")]
+             BatchNorm(name="fc1_bn")]
     return _seq(input_shape, body, num_classes, "deep_cnn")
 
 
@@ -215,7 +216,7 @@ def vgg_leaky(input_shape=(48, 48, 1), num_classes=7, leak=0.2, dropout=0.5):
     body.append(layers.Flatten(name="flatten"))
     for i, units in enumerate((4096, 4096, 2048, 1024), start=1):
         body += [layers.Dense(units, name=f"fc{i}"),
-                 layers.BatchNormalization(name=f"fc{i}_bn"),
+                 BatchNorm(name=f"fc{i}_bn"),
                  layers.LeakyReLU(negative_slope=leak, name=f"fc{i}_act"),
                  layers.Dropout(dropout, name=f"fc{i}_drop")]
     return _seq(input_shape, body, num_classes, "vgg_leaky")
@@ -230,7 +231,7 @@ def dnn_deep51(input_shape=(48, 48, 1), num_classes=7, units=900, depth=51, leak
     body = [layers.Flatten(name="flatten")]
     for i in range(1, depth + 1):
         body += [layers.Dense(units, name=f"fc{i}"),
-                 layers.BatchNormalization(name=f"fc{i}_bn"),
+                 BatchNorm(name=f"fc{i}_bn"),
                  layers.LeakyReLU(negative_slope=leak, name=f"fc{i}_act"),
                  layers.Dropout(dropout, name=f"fc{i}_drop")]
     return _seq(input_shape, body, num_classes, "dnn_deep51")
@@ -305,6 +306,38 @@ def matched_dnn(target, input_shape=(48, 48, 1), num_classes=7, dropout=0.5, nam
                  layers.Activation("relu", name=f"fc{i}_relu"),
                  layers.Dropout(dropout, name=f"fc{i}_drop")]
     return _seq(input_shape, body, num_classes, name or f"dnn_matched_{int(target)}")
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if getattr(layer, "layers", None):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def flops(model):
+    """Forward FLOPs per image (multiply-adds x 2) of ``model``'s Conv2D and Dense layers.
+
+    A convolution costs ``2 * H_out * W_out * K_h * K_w * C_in * C_out / groups``, a Dense layer
+    ``2 * in * out`` per position; batch norm, activations, pooling and the optimizer are not
+    counted (they are a few percent of the total for the conv nets). Training costs about 3x
+    this (forward, and the gradients with respect to inputs and weights).
+    """
+    import numpy as np
+
+    total = 0
+    for layer in _leaf_layers(model):
+        if isinstance(layer, layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            c_in = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * kh * kw * c_in * c_out // (layer.groups or 1)
+        elif isinstance(layer, layers.Dense):
+            n_in = layer.input.shape[-1]
+            positions = int(np.prod(layer.input.shape[1:-1])) if len(layer.input.shape) > 2 else 1
+            total += 2 * positions * n_in * layer.units
+    return int(total)
 
 
 def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):

@@ -343,10 +343,12 @@ def tiny_cnn(input_shape=(48, 48, 1), num_classes=7, width=16):
     import keras
     from keras import layers
 
+    from fer_keras.layers import BatchNorm
+
     body = []
     for i, (f, s) in enumerate(((width, 2), (2 * width, 1), (4 * width, 1)), start=1):
         body += [layers.Conv2D(f, 3, strides=s, padding="same", use_bias=False, name=f"conv{i}"),
-                 layers.BatchNormalization(name=f"bn{i}"), layers.Activation("relu", name=f"relu{i}")]
+                 BatchNorm(name=f"bn{i}"), layers.Activation("relu", name=f"relu{i}")]
         if i < 3:
             body.append(layers.MaxPooling2D(2, name=f"pool{i}"))
     return keras.Sequential([keras.Input(shape=input_shape, name="image"), *body,
@@ -378,9 +380,8 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     ``self_training`` (``test_accuracy``, ``val_accuracy``, ``steps``, ...) and ``gain`` (test
     accuracy of self-training minus labeled-only).
     """
-    import keras
-
     from fer_keras import data
+    from fer_keras.train import clear_session
 
     builder, name = _builder(model if model is not None else cfg.model)
     cfg = cfg.replace(model=name)
@@ -426,7 +427,7 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
         sup_acc = _score(sup_net, test)
         t_sup = time.perf_counter() - t + t_warm
         del tr, snap
-        keras.backend.clear_session()
+        clear_session()
         res = {
             "fraction": fraction, "n_labeled": int(len(labeled)), "n_unlabeled": int(len(unlabeled)),
             "scored_on": scored_on,

@@ -46,6 +46,17 @@ def set_determinism(seed, deterministic=True):
         tf.config.experimental.enable_op_determinism()
 
 
+def clear_session():
+    """``keras.backend.clear_session()`` that keeps the global dtype policy.
+
+    Keras's clear_session resets the policy to float32 as well, which silently turned a
+    mixed-precision run into a float32 one (1.7x slower) after the budget estimate.
+    """
+    policy = keras.config.dtype_policy()
+    keras.backend.clear_session()
+    keras.config.set_dtype_policy(policy)
+
+
 def mixed_policy_name():
     """``mixed_bfloat16`` on CPU, ``mixed_float16`` on a GPU."""
     backend = keras.backend.backend()
@@ -61,22 +72,62 @@ def mixed_policy_name():
     return "mixed_float16" if gpu else "mixed_bfloat16"
 
 
-def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
-    """The optimizer with its learning-rate schedule (a serialisable Keras schedule, so the
-    optimizer's step counter restores the schedule exactly on resume)."""
-    total = max(1, cfg.epochs * steps_per_epoch)
+@keras.saving.register_keras_serializable(package="fer_keras")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from ``initial_lr`` to ``peak_lr`` over ``warmup_steps``, then cosine decay
+    to ``alpha * peak_lr`` at ``total_steps`` (and flat after it); a function of the optimizer's
+    step alone, so a resumed run continues on the same curve.
+
+    With ``initial_lr = peak_lr / 25`` and 15% warm-up this is the one-cycle policy (Smith &
+    Topin 2019) in its cosine form; with no warm-up it is SGDR's single cycle (Loshchilov &
+    Hutter 2017). Same numbers as ``keras.optimizers.schedules.CosineDecay`` with a warm-up.
+    """
+
+    def __init__(self, peak_lr, total_steps, warmup_steps=0, initial_lr=None, alpha=0.0,
+                 name="warmup_cosine"):
+        self.peak_lr = float(peak_lr)
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+        self.initial_lr = float(peak_lr if initial_lr is None else initial_lr)
+        self.alpha = float(alpha)
+        self.name = name
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        warm = float(self.warmup_steps)
+        ramp = self.initial_lr + (self.peak_lr - self.initial_lr) * step / max(warm, 1.0)
+        span = float(max(1, self.total_steps - self.warmup_steps))
+        progress = ops.clip((step - warm) / span, 0.0, 1.0)
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
+        decayed = self.peak_lr * ((1.0 - self.alpha) * cosine + self.alpha)
+        return ops.where(step < warm, ramp, decayed)
+
+    def get_config(self):
+        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
+                "warmup_steps": self.warmup_steps, "initial_lr": self.initial_lr,
+                "alpha": self.alpha, "name": self.name}
+
+
+def make_schedule(cfg: TrainConfig, steps_per_epoch: int, epochs=None, warmup_steps=None):
+    """The learning rate for ``cfg.schedule`` over ``epochs`` (default ``cfg.epochs``): a
+    :class:`WarmupCosine` for ``cosine`` and ``onecycle``, else the constant ``cfg.lr``.
+    ``warmup_steps`` overrides the warm-up length (a budget re-plan keeps the one it started)."""
+    total = max(1, (epochs or cfg.epochs) * steps_per_epoch)
     warm = int(round(cfg.warmup_epochs * steps_per_epoch))
     if cfg.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(
-            cfg.lr if not warm else cfg.lr / 10, decay_steps=max(1, total - warm), alpha=0.0,
-            warmup_target=cfg.lr if warm else None, warmup_steps=warm)
-    elif cfg.schedule == "onecycle":
-        warm = warm or max(1, int(0.15 * total))
-        lr = keras.optimizers.schedules.CosineDecay(
-            cfg.lr / 25, decay_steps=max(1, total - warm), alpha=1e-3,
-            warmup_target=cfg.lr, warmup_steps=warm)
-    else:
-        lr = cfg.lr
+        warm = warm if warmup_steps is None else warmup_steps
+        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 10 if warm else cfg.lr, alpha=0.0)
+    if cfg.schedule == "onecycle":
+        warm = (warm or max(1, int(0.15 * total))) if warmup_steps is None else warmup_steps
+        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 25, alpha=1e-3)
+    return cfg.lr
+
+
+def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
+    """The optimizer with its learning-rate schedule (a serialisable schedule of the step
+    counter, so the optimizer's step counter restores the schedule exactly on resume)."""
+    lr = make_schedule(cfg, steps_per_epoch)
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True,
                                     weight_decay=cfg.weight_decay or None)
@@ -172,13 +223,14 @@ class RunRecorder:
     history first, checkpoint last, so a kill in between repeats an epoch (its history row is
     dropped on resume) but never skips one."""
 
-    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0):
+    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
         self.out = Path(out)
         self.cfg = cfg
         self.history = history
         self.best = best
         self.stateful = stateful_callbacks
         self.elapsed = t0_elapsed
+        self.budget = budget
         self._t = time.perf_counter()
         recorder = self
 
@@ -204,11 +256,86 @@ class RunRecorder:
         if self.best is None or val > self.best:
             self.best = val
             save_model(net, self.out / "best.keras")
+        if self.budget is not None:
+            # re-planned before the checkpoint, so last.keras holds the schedule that goes on
+            model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
+                                                          self.history) or model.stop_training
         save_model(model, self.out / "last.keras")
         state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
                  "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
                  "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)]}
+        if self.budget is not None:
+            state["planned_epochs"] = self.budget.planned
+            state["budget_replans"] = self.budget.replans
         write_json(self.out / STATE_FILE, state)
+        # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
+        self.elapsed += time.perf_counter() - self._t - secs
+
+
+class BudgetPlan:
+    """Keeps a run inside ``cfg.budget_minutes`` of training time on a machine whose speed
+    changes (other jobs, thermal limits).
+
+    The run starts with the epochs that :func:`estimate_epochs` fitted. After every epoch the
+    plan compares the time left with the median time of the last five epochs (validation and
+    checkpoints included): if the planned epochs no longer fit, or if at least two more would, it
+    re-plans to what fits, gives the learning-rate schedule that many epochs (same warm-up, same
+    peak; the decay is stretched or shortened from where it is, so it still ends near zero), and
+    retraces the train step. The run stops when the plan is done or the next epoch would not fit.
+    """
+
+    def __init__(self, cfg: TrainConfig, steps_per_epoch, planned, verbose=0):
+        self.cfg = cfg
+        self.steps = int(steps_per_epoch)
+        self.planned = int(planned)
+        self.budget_s = cfg.budget_minutes * 60.0
+        self.verbose = verbose
+        self.cap = self.planned + max(3, self.planned // 4)  # the epochs model.fit is given
+        self.replans = []
+        self.session_start = None  # epochs done when this process began
+
+    def after_epoch(self, model, done, elapsed, history):
+        """Re-plan after epoch ``done`` (1-based); True when the run should stop now."""
+        if self.session_start is None:
+            self.session_start = done - 1
+        if elapsed >= self.budget_s:
+            if done < self.planned:
+                self._replan(model, done, done, self._per_epoch(history, done, elapsed),
+                            elapsed)
+            return True
+        # a session's first epoch also traces the train step: re-plan from the second one on
+        if done - self.session_start >= 2:
+            per_epoch = self._per_epoch(history, done, elapsed)
+            left = self.planned - done
+            fit = min(int((self.budget_s - elapsed) // per_epoch), self.cap - done)
+            if fit < left or fit > left + 1:
+                self._replan(model, done, done + (fit if fit < left else fit - 1), per_epoch,
+                             elapsed)
+        return done >= self.planned
+
+    def _per_epoch(self, history, done, elapsed):
+        first = self.session_start + 1
+        rows = [r for r in history if r["epoch"] > first or done == first]
+        # the rows' seconds leave out the checkpoint writes, which elapsed includes
+        overhead = max(1.0, elapsed / max(sum(r["seconds"] for r in history), 1e-9))
+        return float(np.median([r["seconds"] for r in rows[-5:]])) * overhead
+
+    def _replan(self, model, done, new, per_epoch, elapsed):
+        old, self.planned = self.planned, new
+        if new == old:
+            return
+        self.replans.append({"after_epoch": done, "from": old, "to": new,
+                             "epoch_seconds": round(per_epoch, 2)})
+        if self.verbose:
+            print(f"budget: {elapsed / 60:.1f} of {self.cfg.budget_minutes:g} min used at "
+                  f"~{per_epoch:.0f} s/epoch -> {new} epochs instead of {old}", flush=True)
+        if new <= done:
+            return
+        start = make_schedule(self.cfg, self.steps)  # cfg.epochs: the plan the run began with
+        if isinstance(start, WarmupCosine):
+            model.optimizer.learning_rate = make_schedule(
+                self.cfg, self.steps, epochs=new, warmup_steps=start.warmup_steps)
+            model.make_train_function(force=True)
 
 
 def rng_states(model):
@@ -303,7 +430,7 @@ def estimate_epochs(cfg, splits, budget_minutes):
     val_n = len(splits["val"])
     per_epoch = per_step * steps * 1.05 + per_step / 3 * val_n / cfg.batch_size
     del model, net
-    keras.backend.clear_session()
+    clear_session()
     return max(1, int(budget_minutes * 60 / per_epoch)), per_epoch
 
 
@@ -336,17 +463,21 @@ def train(cfg: TrainConfig, resume=False, splits=None):
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
                                   n_synthetic=cfg.n_synthetic, resize=cfg.resize)
-    if cfg.budget_minutes and not resume:
-        epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
-        if cfg.verbose:
-            print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch -> {epochs} epochs")
-        cfg = cfg.replace(epochs=epochs)
-        set_determinism(cfg.seed, cfg.deterministic)
-
     previous_policy = keras.config.dtype_policy()
     if cfg.precision == "mixed":
         keras.config.set_dtype_policy(mixed_policy_name())
     try:
+        if cfg.budget_minutes and not resume:
+            # timed under the run's own precision policy (bf16 steps are ~1.5-2x faster)
+            epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
+            if cfg.verbose:
+                print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch "
+                      f"-> {epochs} epochs")
+            cfg = cfg.replace(epochs=epochs)
+            set_determinism(cfg.seed, cfg.deterministic)
+            if cfg.verbose:
+                print(f"budget: the plan is re-fitted to the time left after every epoch "
+                      f"(Keras counts up to a cap of {BudgetPlan(cfg, 1, epochs).cap})")
         return _fit(cfg, out, resume, splits)
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -392,16 +523,21 @@ def _fit(cfg, out, resume, splits):
         callbacks.append(es)
     if cfg.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+    budget, fit_epochs = None, cfg.epochs
+    if cfg.budget_minutes:
+        budget = BudgetPlan(cfg, steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
+        budget.replans = list(state.get("budget_replans", []))
+        fit_epochs = budget.cap if initial_epoch < budget.planned else initial_epoch
     recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
-                           state.get("elapsed_seconds", 0.0))
+                           state.get("elapsed_seconds", 0.0), budget=budget)
     callbacks.insert(0, recorder.callback)
 
     val = splits["val"]
     validation = (val.x(), val.labels.astype(np.int32)) if len(val) else None
-    if initial_epoch < cfg.epochs:
+    if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
-        model.fit(train_data, epochs=cfg.epochs, initial_epoch=initial_epoch,
+        model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else steps,
                   shuffle=False, validation_data=validation,
                   validation_batch_size=256, callbacks=callbacks, verbose=cfg.verbose)

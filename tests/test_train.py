@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -60,12 +61,74 @@ def test_mixed_precision_bf16_trains_and_restores_policy(tmp_path):
 
 @requires_tf
 def test_budget_fits_epochs_to_the_time(tmp_path):
-    # early stopping off: the run must last exactly the epochs the budget gave it
+    # early stopping off: the run must last exactly the epochs its plan ends with
     cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.1, early_stopping=0,
                       **TINY)
     _, history = train(cfg)
     saved = json.loads((tmp_path / "config.json").read_text())
-    assert saved["epochs"] == len(history) < 100
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert saved["epochs"] < 100  # the first plan, from the timed burst
+    assert state["planned_epochs"] == len(history) == state["epoch"]
+    assert state["elapsed_seconds"] <= 6.0 + max(r["seconds"] for r in history) + 1.0
+
+
+def _plan(planned=10, budget_s=100.0, steps=4):
+    from fer_keras.train import BudgetPlan, compile_model
+
+    cfg = TrainConfig(epochs=planned, budget_minutes=budget_s / 60, optimizer="sgd",
+                      schedule="onecycle", **TINY)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+    compile_model(model, cfg, steps)
+    return BudgetPlan(cfg, steps, planned), model
+
+
+def _rows(seconds):
+    return [{"epoch": i + 1, "seconds": s} for i, s in enumerate(seconds)]
+
+
+@pytest.mark.core
+def test_budget_plan_shrinks_when_epochs_get_slower():
+    plan, model = _plan()
+    assert not plan.after_epoch(model, 1, 12.0, _rows([12.0]))  # first epoch: no re-plan
+    assert plan.planned == 10
+    # 15 s an epoch: 70 s left fit 4 more, not 8
+    assert not plan.after_epoch(model, 2, 27.0, _rows([12.0, 15.0]))
+    assert plan.planned == 6 and plan.replans[-1] == {"after_epoch": 2, "from": 10, "to": 6,
+                                                      "epoch_seconds": 15.0}
+    sched = model.optimizer.learning_rate  # evaluated at the current step
+    cfg_sched = model.optimizer.get_config()["learning_rate"]["config"]
+    assert cfg_sched["total_steps"] == 6 * 4 and cfg_sched["warmup_steps"] == 6  # 15% of 40
+    assert float(keras.ops.convert_to_numpy(sched)) > 0
+
+
+@pytest.mark.core
+def test_budget_plan_extends_when_epochs_get_faster_and_stops_at_the_end():
+    plan, model = _plan()
+    plan.after_epoch(model, 1, 5.0, _rows([5.0]))
+    # 5 s an epoch: 90 s left fit 18 more; the cap (10 + 3) allows 11; one is kept in reserve
+    plan.after_epoch(model, 2, 10.0, _rows([5.0, 5.0]))
+    assert plan.planned == 12
+    rows = _rows([5.0] * 12)
+    assert not plan.after_epoch(model, 11, 55.0, rows[:11])
+    assert plan.after_epoch(model, 12, 60.0, rows)  # the plan is done
+
+
+@pytest.mark.core
+def test_budget_plan_stops_when_the_time_is_up():
+    plan, model = _plan()
+    assert plan.after_epoch(model, 1, 101.0, _rows([101.0]))
+    assert plan.planned == 1
+
+
+@pytest.mark.core
+def test_budget_estimate_keeps_mixed_precision(tmp_path):
+    # the estimate's clear_session used to reset the global policy, so a mixed run trained in
+    # float32 after it (1.7x slower on this CPU)
+    cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.05, early_stopping=0,
+                      precision="mixed", **TINY)
+    net, _ = train(cfg)
+    assert net.dtype_policy.name == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
 
 
 MIRRORED = r"""

@@ -19,7 +19,8 @@ from fer_keras.errors import FerInputError
 
 IMAGE_SHAPE = (48, 48, 1)
 _SUPPORTED_BACKENDS = ("tensorflow", "jax")
-_ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "BatchNormalization")
+_ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "BatchNormalization",
+                "BatchNorm")
 _CONV = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
 
