@@ -67,7 +67,21 @@ def model_flops(model):
 
 
 # --------------------------------------------------------------------------- models
-def _build(name, policy, jit_compile=False):
+def _with_keras_batchnorm(model):
+    """``model`` with every :class:`fer_keras.layers.BatchNorm` replaced by Keras's own
+    ``BatchNormalization`` (same config): the layer before the fused kernel."""
+    import keras
+
+    from fer_keras.layers import BatchNorm
+
+    def clone(layer):
+        cls = keras.layers.BatchNormalization if isinstance(layer, BatchNorm) else type(layer)
+        return cls.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def _build(name, policy, jit_compile=False, keras_bn=False):
     import keras
 
     from fer_keras import models
@@ -76,6 +90,8 @@ def _build(name, policy, jit_compile=False):
     keras.config.set_dtype_policy(policy)
     try:
         m = models.build(name)
+        if keras_bn:
+            m = _with_keras_batchnorm(m)
         m.compile(optimizer=keras.optimizers.Adam(1e-4),
                   loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=jit_compile)
     finally:
@@ -131,7 +147,7 @@ def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, wit
     rng = np.random.default_rng(0)
     x = rng.random((batch, 48, 48, 1), dtype=np.float32)
     y = rng.integers(0, 7, batch).astype(np.int32)
-    built = {k: _build(name, p, j) for k, (p, j) in variants.items()}
+    built = {k: _build(name, *v) for k, v in variants.items()}
     some = next(iter(built.values()))
     flops = model_flops(some)
     params = some.count_params()
@@ -190,6 +206,15 @@ def bench_xla(name="deep_cnn", batch=BATCH, quick=False):
     """The same model with and without ``jit_compile=True`` (XLA on CPU), fp32, alternated."""
     return bench_model(name, batch=batch, quick=quick, with_peak=False,
                        variants={"fp32": ("float32", False), "fp32+XLA": ("float32", True)})
+
+
+def bench_batchnorm(name="fer_net", batch=BATCH, quick=False):
+    """``name`` with :class:`fer_keras.layers.BatchNorm` (TensorFlow's fused kernel) and with
+    Keras 3's ``BatchNormalization``, fp32 and mixed bf16, alternated step by step."""
+    return bench_model(name, batch=batch, quick=quick, with_peak=False, variants={
+        "fp32, fused BN": ("float32", False, False), "fp32, Keras BN": ("float32", False, True),
+        "bf16, fused BN": ("mixed_bfloat16", False, False),
+        "bf16, Keras BN": ("mixed_bfloat16", False, True)})
 
 
 # --------------------------------------------------------------------------- PyTorch

@@ -280,6 +280,30 @@ def xla_section(rep, quick, name="fer_net"):
                  "is slower; consider `jit_compile=True`."))
 
 
+def batchnorm_section(rep, quick, name="fer_net"):
+    from benchmarks.bench_train import bench_batchnorm
+
+    rows = bench_batchnorm(name, quick=quick)
+    rep.results["batchnorm"] = rows
+    by = {r["variant"]: r for r in rows}
+    out = []
+    for r in rows:
+        keras_row = by[r["variant"].replace("fused", "Keras")]
+        speedup = r["train_img_s"]["median"] / keras_row["train_img_s"]["median"]
+        out.append([r["model"], r["variant"], fs(r["train_img_s"]), fs(r["infer_img_s"]),
+                    f"{speedup:.2f}x" if "fused" in r["variant"] else "-"])
+    ratio = by["bf16, fused BN"]["train_img_s"]["median"] / by["bf16, Keras BN"]["train_img_s"]["median"]
+    rep.results["batchnorm_ratio_bf16"] = ratio
+    return (table(["model", "variant", "train img/s", "inference img/s",
+                   "fused / Keras (train)"], out)
+            + "\n\nEvery registry model normalises with `fer_keras.layers.BatchNorm`, which on "
+              "TensorFlow runs the fused `FusedBatchNormV3` kernel (one oneDNN pass, bf16 "
+              "activations with float32 statistics); Keras 3's `BatchNormalization` computes the "
+              "moments and the normalisation as separate float32 ops with casts around them. "
+              f"Same weights and results (tests/test_layers.py); bf16 training {ratio:.2f}x "
+              "faster with the fused kernel.")
+
+
 def torch_section(rep, names, quick):
     from benchmarks.bench_train import bench_torch, torch_available
 
@@ -460,6 +484,8 @@ def main(argv=None):
         ("models", "Models: training and inference throughput",
          lambda: models_section(rep, names, args.quick)),
         ("torch", "PyTorch comparison", lambda: torch_section(rep, torch_names, args.quick)),
+        ("batchnorm", "Batch norm: fused kernel vs Keras 3's layer",
+         lambda: batchnorm_section(rep, args.quick)),
         ("xla", "XLA on the CPU (investigation)", lambda: xla_section(rep, args.quick)),
         ("inputs", "Input pipelines", lambda: inputs_section(rep, reps, args.quick)),
         ("augment", "Augmentation per backend", lambda: augment_section(rep, reps)),

@@ -527,7 +527,8 @@ def _fit(cfg, out, resume, splits):
     if cfg.budget_minutes:
         budget = BudgetPlan(cfg, steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
         budget.replans = list(state.get("budget_replans", []))
-        fit_epochs = budget.cap if initial_epoch < budget.planned else initial_epoch
+        spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
+        fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
     recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
                            state.get("elapsed_seconds", 0.0), budget=budget)
     callbacks.insert(0, recorder.callback)
