@@ -12,7 +12,7 @@ OUT ?= out
 RUN := $(OUT)/runs/$(MODEL)
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax test test-core-jax test-slow bench report q1-train q2-dnn \
+.PHONY: install install-jax test test-core-jax test-slow bench recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi clean
 
@@ -44,6 +44,17 @@ test-slow: install
 
 bench: install
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run --out BENCHMARKS.md
+
+# ---- our recipe (issue 6): the best model that BUDGET minutes of training allow -----------
+BUDGET ?= 60
+RECIPE_MODEL ?= fer_net
+RECIPE_RUN := $(OUT)/runs/$(RECIPE_MODEL)_$(BUDGET)min
+
+recipe: | install
+	$(FER) train --preset best --model $(RECIPE_MODEL) --data $(DATA) --budget-minutes $(BUDGET) --out $(RECIPE_RUN) --verbose 2
+
+recipe-summary: | install
+	$(FER) summary $(RECIPE_RUN) --data $(DATA)
 
 clean:
 	rm -rf $(OUT) runs .pytest_cache

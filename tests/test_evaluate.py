@@ -69,3 +69,22 @@ def test_summarize_run_scores_best_checkpoint(tiny_run):
 def test_summarize_run_rejects_a_folder_that_is_no_run(tmp_path):
     with pytest.raises(FerInputError, match="not a finished run folder"):
         evaluate.summarize_run(tmp_path, {"val": None})
+
+
+def test_summary_command_prints_the_table(tiny_run, capsys):
+    from fer_keras.cli import main
+
+    assert main(["summary", str(tiny_run), "--data", "synthetic", "--n-synthetic", "300",
+                 "--tta", "flip"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| run | model |") and "+flip TTA" in lines[0]
+    assert "+crops TTA" not in lines[0]
+    assert len(lines) == 3 and "`small_cnn`" in lines[2]
+
+
+def test_summary_command_rejects_a_folder_that_is_no_run(tmp_path, capsys):
+    from fer_keras.cli import main
+
+    assert main(["summary", str(tmp_path), "--data", "synthetic", "--n-synthetic", "300"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0] and "not a finished run folder" in err[0]
