@@ -57,19 +57,37 @@ def clear_session():
     keras.config.set_dtype_policy(policy)
 
 
-def mixed_policy_name():
-    """``mixed_bfloat16`` on CPU, ``mixed_float16`` on a GPU."""
+def gpu_compute_capability():
+    """``(major, minor)`` of the first GPU the backend uses, or None on a CPU."""
     backend = keras.backend.backend()
-    gpu = False
     if backend == "tensorflow":
         import tensorflow as tf
 
-        gpu = bool(tf.config.list_logical_devices("GPU"))
-    elif backend == "jax":
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return tuple(cc) if cc else (0, 0)
+    if backend == "jax":
         import jax
 
-        gpu = jax.default_backend() in ("gpu", "cuda", "rocm")
-    return "mixed_float16" if gpu else "mixed_bfloat16"
+        if jax.default_backend() not in ("gpu", "cuda", "rocm"):
+            return None
+        cc = getattr(jax.devices()[0], "compute_capability", None)
+        try:
+            return tuple(int(v) for v in str(cc).split(".")[:2])
+        except ValueError:  # ROCm and unknown devices: no bf16 assumption
+            return (0, 0)
+    return None
+
+
+def mixed_policy_name(capability="auto"):
+    """``mixed_bfloat16`` on a CPU and on GPUs of compute capability 8.0 or later (Ampere,
+    Hopper: bf16 tensor cores at the fp16 rate, and no loss scaling, whose skipped steps and
+    scale search fp16 needs); ``mixed_float16`` on older GPUs. ``capability``: ``(major, minor)``,
+    None for a CPU, or "auto" to ask the backend."""
+    cc = gpu_compute_capability() if capability == "auto" else capability
+    return "mixed_float16" if cc is not None and cc < (8, 0) else "mixed_bfloat16"
 
 
 @keras.saving.register_keras_serializable(package="fer_keras")
@@ -315,7 +333,10 @@ class BudgetPlan:
 
     def _per_epoch(self, history, done, elapsed):
         first = self.session_start + 1
-        rows = [r for r in history if r["epoch"] > first or done == first]
+        # a resumed run times its recent past across sessions, not its first timed epoch alone
+        # (one noisy epoch once cut a 103-epoch plan to 83); run and session each traced the
+        # train step in their first epoch
+        rows = [r for r in history if r["epoch"] not in (1, first)] or history[-1:]
         # the rows' seconds leave out the checkpoint writes, which elapsed includes
         overhead = max(1.0, elapsed / max(sum(r["seconds"] for r in history), 1e-9))
         return float(np.median([r["seconds"] for r in rows[-5:]])) * overhead

@@ -102,6 +102,20 @@ def test_budget_plan_shrinks_when_epochs_get_slower():
 
 
 @pytest.mark.core
+def test_budget_plan_after_resume_times_epochs_of_earlier_sessions_too():
+    plan, model = _plan(planned=10, budget_s=82.0)
+    rows = _rows([12.0, 5.0, 5.0, 5.0, 5.0])  # an earlier session: 5 epochs, 32 s
+    # resumed: epoch 6 traces again, epoch 7 is slowed by another job
+    assert not plan.after_epoch(model, 6, 44.0, rows + [{"epoch": 6, "seconds": 12.0}])
+    assert plan.planned == 10
+    rows += [{"epoch": 6, "seconds": 12.0}, {"epoch": 7, "seconds": 20.0}]
+    assert not plan.after_epoch(model, 7, 64.0, rows)
+    # median of epochs 2-5 and 7 = 5 s (x 64/64 overhead): the 3 left fit in the 18 s left;
+    # epoch 7's 20 s alone would have cut the plan to 7
+    assert plan.planned == 10 and plan.replans == []
+
+
+@pytest.mark.core
 def test_budget_plan_extends_when_epochs_get_faster_and_stops_at_the_end():
     plan, model = _plan()
     plan.after_epoch(model, 1, 5.0, _rows([5.0]))
@@ -152,3 +166,16 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["devices"] == 2 and out["replicas"] == 2 and np.isfinite(out["loss"])
+
+
+@pytest.mark.core
+def test_mixed_policy_bf16_on_cpu_and_ampere_fp16_on_older_gpus():
+    from fer_keras import train as train_mod
+
+    assert train_mod.mixed_policy_name(None) == "mixed_bfloat16"
+    assert train_mod.mixed_policy_name((9, 0)) == "mixed_bfloat16"
+    assert train_mod.mixed_policy_name((8, 0)) == "mixed_bfloat16"
+    assert train_mod.mixed_policy_name((7, 5)) == "mixed_float16"
+    # this machine has no GPU: "auto" asks the backend and gets the CPU answer
+    assert train_mod.gpu_compute_capability() is None
+    assert train_mod.mixed_policy_name() == "mixed_bfloat16"
