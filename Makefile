@@ -47,7 +47,7 @@ bench: install
 
 # ---- our recipe (issue 6): the best model that BUDGET minutes of training allow -----------
 BUDGET ?= 60
-RECIPE_MODEL ?= fer_net
+RECIPE_MODEL ?= auto
 RECIPE_RUN := $(OUT)/runs/$(RECIPE_MODEL)_$(BUDGET)min
 
 recipe: | install

@@ -34,7 +34,8 @@ def _add_train_args(p):
     from fer_keras.config import TrainConfig
 
     d = TrainConfig()
-    p.add_argument("--model", help=f"registry name (default {d.model}); `fer-keras models` lists them")
+    p.add_argument("--model", help=f"registry name (default {d.model}); `fer-keras models` lists "
+                   "them; 'auto' with --budget-minutes: the recipe model the budget suits")
     p.add_argument("--data", help="'synthetic' (default) or a FER2013 CSV / image-folder path")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument("--epochs", type=_positive_int)
@@ -89,7 +90,8 @@ def cmd_train(args):
         from fer_keras import models
         from fer_keras.train import check_out_dir, resolve_config
 
-        models.get(cfg.model)  # a user error must be the only line on stderr: check first
+        if cfg.model != "auto":
+            models.get(cfg.model)  # a user error must be the only line on stderr: check first
         check_out_dir(resolve_config(cfg).out)
         _synthetic_notice()
     net, history = train(cfg, resume=args.resume)

@@ -66,6 +66,8 @@ class TrainConfig:
              f"--strategy must be default or mirrored, got {self.strategy!r}"),
             (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
             (self.budget_minutes >= 0, "--budget-minutes must not be negative"),
+            (self.model != "auto" or self.budget_minutes > 0,
+             "--model auto picks the model the time allows: it needs --budget-minutes"),
             (0 < self.val_fraction < 1, "--val-fraction must be between 0 and 1"),
         ]
         for ok, msg in checks:

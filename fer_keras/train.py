@@ -455,6 +455,23 @@ def estimate_epochs(cfg, splits, budget_minutes):
     return max(1, int(budget_minutes * 60 / per_epoch)), per_epoch
 
 
+#: ``model="auto"``: the recipe's models, widest first, each with the fewest epochs the budget must
+#: give it. Measured with preset best (RESULTS.md, GPU runs in the CPU's time ratio: fer_net
+#: trains 2.05x faster than fer_net_large here): at the time of 53 epochs of fer_net_large,
+#: fer_net (109 epochs) is as good or better; at 103 epochs fer_net_large wins by 1.1-1.4 points.
+AUTO_MODELS = (("fer_net_large", 80), ("fer_net", 0))
+
+
+def choose_model(cfg, splits, budget_minutes):
+    """The model for ``model="auto"``: the first of :data:`AUTO_MODELS` whose timed burst plans at
+    least its minimum epochs into ``budget_minutes``. Returns ``(name, epochs, seconds_per_epoch)``."""
+    for name, min_epochs in AUTO_MODELS:
+        epochs, per_epoch = estimate_epochs(cfg.replace(model=name), splits, budget_minutes)
+        if epochs >= min_epochs:
+            return name, epochs, per_epoch
+    return name, epochs, per_epoch
+
+
 def _build_net(cfg):
     from fer_keras import models
 
@@ -479,7 +496,8 @@ def train(cfg: TrainConfig, resume=False, splits=None):
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
     from fer_keras import models
 
-    models.get(cfg.model)  # a wrong name fails before any data is read
+    if cfg.model != "auto":
+        models.get(cfg.model)  # a wrong name fails before any data is read
     set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
@@ -490,7 +508,13 @@ def train(cfg: TrainConfig, resume=False, splits=None):
     try:
         if cfg.budget_minutes and not resume:
             # timed under the run's own precision policy (bf16 steps are ~1.5-2x faster)
-            epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
+            if cfg.model == "auto":
+                model, epochs, per_epoch = choose_model(cfg, splits, cfg.budget_minutes)
+                if cfg.verbose:
+                    print(f"--model auto: {model}")
+                cfg = cfg.replace(model=model)
+            else:
+                epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
             if cfg.verbose:
                 print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch "
                       f"-> {epochs} epochs")

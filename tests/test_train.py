@@ -72,6 +72,30 @@ def test_budget_fits_epochs_to_the_time(tmp_path):
     assert state["elapsed_seconds"] <= 6.0 + max(r["seconds"] for r in history) + 1.0
 
 
+@pytest.mark.core
+def test_model_auto_picks_the_widest_model_the_budget_gives_enough_epochs(tmp_path, monkeypatch):
+    import fer_keras.train as train_mod
+
+    tiny = {**TINY, "model": "auto"}
+    # no budget can give small_cnn a million epochs: auto falls back to the next model
+    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("small_cnn", 10**6), ("dnn_001", 0)))
+    cfg = TrainConfig(epochs=100, out=str(tmp_path / "a"), budget_minutes=0.05,
+                      early_stopping=0, **tiny)
+    net, _ = train(cfg)
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert saved["model"] == "dnn_001" and net.name == "dnn_001"
+    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("small_cnn", 1), ("dnn_001", 0)))
+    train(cfg.replace(out=str(tmp_path / "b")))
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["model"] == "small_cnn"
+
+
+def test_model_auto_needs_a_budget():
+    from fer_keras.errors import FerInputError
+
+    with pytest.raises(FerInputError, match="--model auto .* needs --budget-minutes"):
+        TrainConfig(model="auto")
+
+
 def _plan(planned=10, budget_s=100.0, steps=4):
     from fer_keras.train import BudgetPlan, compile_model
 
