@@ -77,16 +77,21 @@ def test_model_auto_picks_the_widest_model_the_budget_gives_enough_epochs(tmp_pa
     import fer_keras.train as train_mod
 
     tiny = {**TINY, "model": "auto"}
-    # no budget can give small_cnn a million epochs: auto falls back to the next model
-    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("small_cnn", 10**6), ("dnn_001", 0)))
+    # no budget can give dnn_000 a million epochs: auto falls back to the next model
+    # (dense models: a convolution burst takes a minute on a loaded 2-core CPU under JAX)
+    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("dnn_000", 10**6), ("dnn_001", 0)))
     cfg = TrainConfig(epochs=100, out=str(tmp_path / "a"), budget_minutes=0.05,
                       early_stopping=0, **tiny)
     net, _ = train(cfg)
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert saved["model"] == "dnn_001" and net.name == "dnn_001"
-    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("small_cnn", 1), ("dnn_001", 0)))
-    train(cfg.replace(out=str(tmp_path / "b")))
-    assert json.loads((tmp_path / "b" / "config.json").read_text())["model"] == "small_cnn"
+    # the choice itself, with the timed burst replaced: 90 s/epoch for the wide model
+    monkeypatch.setattr(train_mod, "AUTO_MODELS", (("wide", 80), ("narrow", 0)))
+    per = {"wide": 90.0, "narrow": 45.0}
+    monkeypatch.setattr(train_mod, "estimate_epochs",
+                        lambda c, splits, minutes: (int(minutes * 60 // per[c.model]), per[c.model]))
+    assert train_mod.choose_model(cfg, None, 240) == ("wide", 160, 90.0)
+    assert train_mod.choose_model(cfg, None, 60) == ("narrow", 80, 45.0)
 
 
 def test_model_auto_needs_a_budget():
