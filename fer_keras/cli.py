@@ -87,11 +87,9 @@ def cmd_train(args):
 
     cfg = _train_config(args)
     if cfg.data == "synthetic" and not args.resume:
-        from fer_keras import models
-        from fer_keras.train import check_out_dir, resolve_config
+        from fer_keras.train import check_model_name, check_out_dir, resolve_config
 
-        if cfg.model != "auto":
-            models.get(cfg.model)  # a user error must be the only line on stderr: check first
+        check_model_name(cfg.model)  # a user error must be the only line on stderr: check first
         check_out_dir(resolve_config(cfg).out)
         _synthetic_notice()
     net, history = train(cfg, resume=args.resume)

@@ -472,6 +472,15 @@ def choose_model(cfg, splits, budget_minutes):
     return name, epochs, per_epoch
 
 
+def check_model_name(name):
+    """Raise :class:`FerInputError` for a name that is neither in the registry nor ``"auto"``
+    (which the budget resolves to a registry model, :func:`choose_model`)."""
+    if name != "auto":
+        from fer_keras import models
+
+        models.get(name)
+
+
 def _build_net(cfg):
     from fer_keras import models
 
@@ -494,10 +503,7 @@ def train(cfg: TrainConfig, resume=False, splits=None):
         if not saved.is_file() or not (out / "last.keras").is_file():
             raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
-    from fer_keras import models
-
-    if cfg.model != "auto":
-        models.get(cfg.model)  # a wrong name fails before any data is read
+    check_model_name(cfg.model)  # a wrong name fails before any data is read
     set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
