@@ -16,11 +16,20 @@ QARGS := --data $(DATA) --out $(OUT)
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi clean
 
+# A GPU that nvidia-smi sees: TensorFlow with CUDA from PyPI instead of the CPU-only wheel.
+GPU ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+TF_VERSION := $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
+
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
+ifeq ($(GPU),1)
+	grep -v '^tensorflow-cpu' requirements.txt > $(VENV)/requirements-gpu.txt
+	$(VENV)/bin/pip install -q -r $(VENV)/requirements-gpu.txt "tensorflow[and-cuda]==$(TF_VERSION)"
+else
 	$(VENV)/bin/pip install -q -r requirements.txt
+endif
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 

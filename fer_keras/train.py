@@ -81,6 +81,37 @@ def gpu_compute_capability():
     return None
 
 
+def training_device():
+    """One line naming the device training runs on: the backend's first GPU (its name) or the CPU.
+
+    E.g. ``"GPU NVIDIA H200 (tensorflow backend)"`` or ``"CPU, 2 cores (jax backend)"``; it asks
+    the backend, so it is the device a model built now would use.
+    """
+    import os
+
+    backend = keras.backend.backend()
+    name = None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            name = tf.config.experimental.get_device_details(gpus[0]).get("device_name") or gpus[0].name
+    elif backend == "jax":
+        import jax
+
+        if jax.default_backend() not in ("cpu",):
+            name = getattr(jax.devices()[0], "device_kind", None) or str(jax.devices()[0])
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            name = torch.cuda.get_device_name(0)
+    if name:
+        return f"GPU {name} ({backend} backend)"
+    return f"CPU, {os.cpu_count()} cores ({backend} backend)"
+
+
 def mixed_policy_name(capability="auto"):
     """``mixed_bfloat16`` on a CPU and on GPUs of compute capability 8.0 or later (Ampere,
     Hopper: bf16 tensor cores at the fp16 rate, and no loss scaling, whose skipped steps and
@@ -504,6 +535,8 @@ def train(cfg: TrainConfig, resume=False, splits=None):
             raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
+    if cfg.verbose:
+        print(f"training on {training_device()}", flush=True)
     set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
