@@ -1,4 +1,4 @@
-"""Semi-supervised learning by self-training (HW3 bonus, report 000).
+"""Semi-supervised learning by self-training and FixMatch (HW3 bonus, report 000).
 
 Remove the labels of most of the training set, keep a stratified ``fraction`` of it labeled, and
 compare two models of the same architecture trained with the same budget (optimizer steps of the
@@ -16,7 +16,11 @@ same batch size):
 
 Both runs share the supervised warm start (one run up to ``warm_steps``, then two branches),
 keep the weights with the best validation accuracy, evaluated at the same step intervals, and
-are scored on the held-out test split (validation when there is none).
+are scored on a split that no choice has seen (:func:`selection_and_score_splits`: the test split
+when there is one, else the validation split, the weights then being chosen on a part of train).
+
+``method="fixmatch"`` compares labeled-only training with FixMatch (Sohn et al. 2020,
+:func:`fixmatch`) instead, at equal compute.
 :func:`compare` runs both for each labeled fraction and writes ``semi.json`` and
 ``config.json``; it returns numpy-free plain dicts.
 """
@@ -43,6 +47,11 @@ class SemiConfig:
     ``mix``: share of each self-training batch taken from the pseudo-labeled images (the rest
     from the labeled ones); 0 pools them, so that many pseudo-labels drown the labeled images.
     ``eval_every`` is the number of steps between validation checks (both runs).
+    ``method="fixmatch"`` replaces self-training by :func:`fixmatch` (Sohn et al. 2020) for the
+    same ``warm_steps + rounds * round_steps`` steps, each with ``batch_size`` labeled and
+    ``mu * batch_size`` unlabeled images, pseudo-labels kept at ``fixmatch_threshold``, the
+    unlabeled loss weighted by ``lambda_u``; labeled-only then gets the same compute
+    (:func:`fixmatch_cost`) rather than the same steps.
     """
 
     model: str = "small_cnn"
@@ -63,6 +72,10 @@ class SemiConfig:
     val_fraction: float = 0.1
     seed: int = 0
     verbose: int = 0
+    method: str = "self_training"  # self_training | fixmatch
+    fixmatch_threshold: float = 0.95
+    mu: int = 2
+    lambda_u: float = 1.0
 
     def __post_init__(self):
         fr = tuple(float(f) for f in self.fractions)
@@ -79,6 +92,12 @@ class SemiConfig:
             (self.eval_every >= 1, f"--eval-every must be a positive integer, got {self.eval_every}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
             (0 <= self.mix < 1, f"--mix must be in [0, 1), got {self.mix}"),
+            (self.method in ("self_training", "fixmatch"),
+             f"--method must be self_training or fixmatch, got {self.method!r}"),
+            (0 < self.fixmatch_threshold < 1,
+             f"--fixmatch-threshold must be between 0 and 1, got {self.fixmatch_threshold}"),
+            (self.mu >= 1, f"--mu must be a positive integer, got {self.mu}"),
+            (self.lambda_u >= 0, f"--lambda-u must not be negative, got {self.lambda_u}"),
             (self.schedule in ("cosine", "constant"),
              f"--schedule must be cosine or constant, got {self.schedule!r}"),
         ]
@@ -199,16 +218,15 @@ class _Trainer:
 
     def __init__(self, builder, cfg, val, seed, total_steps=None):
         from fer_keras.config import TrainConfig
-        from fer_keras.train import build_training_model, compile_model, set_determinism
+        from fer_keras.train import set_determinism
 
         set_determinism(int(seed))  # seeds, and deterministic ops under TensorFlow
         self.net = builder()
         total = total_steps or cfg.warm_steps + cfg.rounds * cfg.round_steps
         tcfg = TrainConfig(augment=cfg.augment, seed=int(seed), lr=cfg.lr, schedule=cfg.schedule,
                            batch_size=cfg.batch_size, epochs=1)
-        self.model = build_training_model(tcfg, self.net)
-        compile_model(self.model, tcfg, total)  # a cosine schedule decays over the whole budget
         self.cfg = cfg
+        self.model = self._training_model(tcfg, total)
         self.val_x = val.x()
         self.val_y = val.labels
         self.best_acc = -1.0
@@ -217,6 +235,13 @@ class _Trainer:
         self.steps = 0
         self.curve = []  # (step, val_accuracy)
         self._stage = 0
+
+    def _training_model(self, tcfg, total):
+        from fer_keras.train import build_training_model, compile_model
+
+        model = build_training_model(tcfg, self.net)
+        compile_model(model, tcfg, total)  # a cosine schedule decays over the whole budget
+        return model
 
     def predict(self, images):
         from fer_keras.evaluate import predict_proba
@@ -234,6 +259,12 @@ class _Trainer:
     def fit(self, images, labels, steps, extra=None, extra_share=0.0):
         """Train ``steps`` batches on (images, labels) (and ``extra``, see :func:`_batches`),
         checking validation every ``eval_every``."""
+        self.fit_stream(lambda seed, k: _batches(images, labels, self.cfg.batch_size, seed, k,
+                                                 extra, extra_share), steps)
+
+    def fit_stream(self, make_batches, steps, callbacks=()):
+        """Train ``steps`` batches of ``make_batches(seed, steps_per_epoch)`` (a PyDataset),
+        checking validation every ``eval_every`` (after ``callbacks``' epoch ends)."""
         import keras
 
         every = min(self.cfg.eval_every, steps)
@@ -246,13 +277,11 @@ class _Trainer:
 
         seed = 1000 * self.cfg.seed + self._stage
         self._stage += 1
-        self.model.fit(_batches(images, labels, self.cfg.batch_size, seed, every, extra,
-                                extra_share), epochs=chunks,
-                       verbose=self.cfg.verbose, shuffle=False, callbacks=[Check()])
+        self.model.fit(make_batches(seed, every), epochs=chunks,
+                       verbose=self.cfg.verbose, shuffle=False, callbacks=[*callbacks, Check()])
         if rest:
-            self.model.fit(_batches(images, labels, self.cfg.batch_size, seed + 500, rest, extra,
-                                    extra_share),
-                           epochs=1, verbose=self.cfg.verbose, shuffle=False)
+            self.model.fit(make_batches(seed + 500, rest), epochs=1, verbose=self.cfg.verbose,
+                           shuffle=False, callbacks=list(callbacks))
             self._check(rest)
 
     def restore_best(self):
@@ -273,6 +302,186 @@ class _Trainer:
             var.assign(value)
         self.best_acc, self.best_weights, self.best_step = snap["best"]
         self.steps, self.curve, self._stage = snap["steps"], list(snap["curve"]), snap["stage"]
+
+
+# --------------------------------------------------------------------------- FixMatch
+def fixmatch_cost(mu):
+    """Compute of one FixMatch step in labeled-only steps of the same batch size.
+
+    A forward pass counts 1 and a backward pass 2 (gradients for inputs and weights): a
+    labeled-only step costs ``3 B``; a FixMatch step ``3 B`` (labeled) + ``3 mu B`` (strong view)
+    + ``mu B`` (weak view, forward only), i.e. ``(3 + 4 mu) / 3`` labeled-only steps.
+    """
+    return (3.0 + 4.0 * mu) / 3.0
+
+
+def fixmatch_loss(labels, probs, n_labeled, threshold=0.95, lambda_u=1.0):
+    """FixMatch's loss (Sohn et al. 2020, eq. 2-4) on one concatenated batch of probabilities.
+
+    ``probs``: ``(n_labeled + 2 M, 7)`` softmax outputs, in this order: the labeled images, the
+    weakly augmented unlabeled images, the same images strongly augmented (``M`` of each);
+    ``labels``: ``(n_labeled,)`` ints. The weak view's argmax is the pseudo-label (no gradient
+    flows through it); it counts only where the weak view's top probability is at least
+    ``threshold``. Returns ``(loss, mask_rate)``: the labeled cross-entropy plus ``lambda_u``
+    times the masked cross-entropy of the strong view averaged over all ``M`` unlabeled images
+    (scalars), and the share of unlabeled images above the threshold, in [0, 1].
+    """
+    import keras
+    from keras import ops
+
+    eps = 1e-7
+    probs = ops.cast(probs, "float32")
+    p_lab = probs[:n_labeled]
+    m = (ops.shape(probs)[0] - n_labeled) // 2
+    p_weak = ops.stop_gradient(probs[n_labeled:n_labeled + m])
+    p_strong = probs[n_labeled + m:]
+    sup = ops.mean(keras.losses.sparse_categorical_crossentropy(
+        ops.cast(ops.reshape(labels, (-1,)), "int32"), p_lab))
+    pseudo = ops.argmax(p_weak, axis=-1)
+    mask = ops.cast(ops.max(p_weak, axis=-1) >= threshold, "float32")
+    onehot = ops.one_hot(pseudo, ops.shape(probs)[-1])
+    ce = -ops.sum(onehot * ops.log(ops.clip(p_strong, eps, 1.0)), axis=-1)
+    unsup = ops.mean(ce * mask)
+    return sup + lambda_u * unsup, ops.mean(mask)
+
+
+def _intensity_jitter(images, seed_generator, strength=0.4):
+    """Per-image contrast (x [1 - s, 1 + s] about the image mean) and brightness (+- s / 2)
+    jitter, clipped to [0, 1]: the photometric part of FixMatch's strong augmentation for
+    grey images. ``images``: float ``(N, H, W, 1)`` in [0, 1]."""
+    import keras
+    from keras import ops
+
+    n = ops.shape(images)[0]
+    c = keras.random.uniform((n, 1, 1, 1), 1 - strength, 1 + strength, seed=seed_generator)
+    b = keras.random.uniform((n, 1, 1, 1), -strength / 2, strength / 2, seed=seed_generator)
+    mean = ops.mean(images, axis=(1, 2, 3), keepdims=True)
+    return ops.clip((images - mean) * c + mean + b, 0.0, 1.0)
+
+
+def _fixmatch_model_class():
+    import keras
+
+    from fer_keras.augment import RandomAffine
+
+    class FixMatchModel(keras.Model):
+        """Training wrapper: ``((x_labeled, x_unlabeled), y)`` -> one forward pass of the
+        classifier on [labeled (default augmentation), weak view, strong view], trained with
+        :func:`fixmatch_loss`. The classifier is ``self.net``; inference uses it alone."""
+
+        def __init__(self, net, label_aug, threshold=0.95, lambda_u=1.0, seed=0, **kw):
+            super().__init__(name="fixmatch", **kw)
+            self.net = net
+            self.label_aug = label_aug
+            # weak: flip and a shift of up to 12.5% (the paper's); strong: the project's
+            # affine augmentation at twice its default strength, cut-out erasing on every
+            # image, and contrast/brightness jitter (RandAugment's photometric operations)
+            self.weak = RandomAffine(0.0, 0.125, 0.0, True, 0.0, seed=seed + 1, name="weak")
+            self.strong = RandomAffine(20.0, 0.2, 0.2, True, 1.0, seed=seed + 2, name="strong")
+            self.jitter_seed = keras.random.SeedGenerator(seed + 3)
+            self.threshold = float(threshold)
+            self.lambda_u = float(lambda_u)
+            self.mask_rate = keras.metrics.Mean(name="mask_rate")
+
+        def call(self, inputs, training=False):
+            from keras import ops
+
+            if not isinstance(inputs, (tuple, list)):
+                return self.net(inputs, training=training)
+            x_lab, x_unl = inputs
+            views = [self.label_aug(x_lab, training=training),
+                     self.weak(x_unl, training=training),
+                     _intensity_jitter(self.strong(x_unl, training=training), self.jitter_seed)]
+            return self.net(ops.concatenate(views, axis=0), training=training)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            from keras import ops
+
+            loss, rate = fixmatch_loss(y, y_pred, ops.shape(y)[0], self.threshold,
+                                       self.lambda_u)
+            self.mask_rate.update_state(rate)
+            if self.losses:
+                loss = loss + ops.sum(self.losses)
+            return loss
+
+        @property
+        def metrics(self):
+            return [*super().metrics, self.mask_rate]
+
+    return FixMatchModel
+
+
+def _pair_batches(labeled, unlabeled, batch_size, mu, seed, steps_per_epoch):
+    """A ``PyDataset`` of ``((x_labeled, x_unlabeled), y_labeled)`` for FixMatch: ``batch_size``
+    labeled and ``mu * batch_size`` unlabeled images per step, each from its own seeded stream
+    of permutations (:func:`_batches`). ``labeled``/``unlabeled``: :class:`fer_keras.data.Dataset`."""
+    import keras
+
+    lab = _batches(labeled.images, labeled.labels, batch_size, seed, steps_per_epoch)
+    unl = _batches(unlabeled.images, np.zeros(len(unlabeled), np.int64), mu * batch_size,
+                   seed + 7919, steps_per_epoch)
+
+    class PairBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+
+        def on_epoch_begin(self):
+            lab.on_epoch_begin()
+            unl.on_epoch_begin()
+
+        def __len__(self):
+            return steps_per_epoch
+
+        def __getitem__(self, i):
+            x_lab, y = lab[i]
+            return (x_lab, unl[i][0]), y
+
+    return PairBatches()
+
+
+class _FixMatchTrainer(_Trainer):
+    """A :class:`_Trainer` whose training model is FixMatch's (see :func:`fixmatch`)."""
+
+    def _training_model(self, tcfg, total):
+        from fer_keras.train import build_training_model, make_optimizer
+
+        label_aug = build_training_model(tcfg, self.net).get_layer("augment")
+        model = _fixmatch_model_class()(self.net, label_aug, self.cfg.fixmatch_threshold,
+                                        self.cfg.lambda_u, seed=tcfg.seed)
+        model.compile(optimizer=make_optimizer(tcfg, total))
+        return model
+
+
+def fixmatch(builder, labeled, unlabeled, val, cfg, steps=None, seed=0):
+    """FixMatch (Sohn et al. 2020, "FixMatch: simplifying semi-supervised learning with
+    consistency and confidence"): each step takes ``cfg.batch_size`` labeled images (the
+    default augmentation, cross-entropy) and ``cfg.mu`` times as many unlabeled ones; an
+    unlabeled image's pseudo-label is the model's argmax on a weakly augmented view (flip,
+    shift), kept only when its probability is at least ``cfg.fixmatch_threshold``, and the
+    model is trained to predict it on a strongly augmented view (:func:`fixmatch_loss`).
+    ``steps`` defaults to ``warm_steps + rounds * round_steps``. Returns ``(classifier with its
+    best validation weights, info dict)``; ``info["curve"]`` holds ``(step, val_accuracy)`` and
+    ``info["mask_rate"]`` and ``info["loss"]`` the share of unlabeled images above the threshold
+    and the mean training loss over each interval between checks.
+    """
+    import keras
+
+    steps = steps or cfg.warm_steps + cfg.rounds * cfg.round_steps
+    tr = _FixMatchTrainer(builder, cfg, val, seed, total_steps=steps)
+    rates, losses = [], []
+
+    class Rate(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            rates.append(float((logs or {}).get("mask_rate", float("nan"))))
+            losses.append(float((logs or {}).get("loss", float("nan"))))
+
+    tr.fit_stream(lambda s, k: _pair_batches(labeled, unlabeled, cfg.batch_size, cfg.mu, s, k),
+                  steps, callbacks=[Rate()])
+    net = tr.restore_best()
+    return net, {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
+                 "curve": tr.curve, "mask_rate": rates, "loss": losses, "mu": cfg.mu,
+                 "threshold": cfg.fixmatch_threshold,
+                 "compute_in_labeled_steps": round(steps * fixmatch_cost(cfg.mu))}
 
 
 def _score(net, ds):
@@ -369,6 +578,51 @@ def _builder(model):
     return (lambda: models.build(model)), model
 
 
+def selection_and_score_splits(splits, val_fraction=0.1, seed=0):
+    """``(train, selection, score, scored_on)``: where the weights are chosen and where they are
+    scored, never the same images.
+
+    With a labeled ``test`` split, the weights are chosen on ``val`` and scored on ``test``.
+    Without one (FER2013's image folders, whose PrivateTest is held back; a single CSV; the
+    synthetic faces), a stratified ``val_fraction`` of ``train`` (seeded) chooses the weights
+    and ``val`` (PublicTest), which no choice has seen, scores them.
+    """
+    from fer_keras.data import stratified_split
+
+    train_ds, val, test = splits["train"], splits["val"], splits.get("test")
+    if len(val) == 0:
+        raise FerInputError("semi-supervised comparison needs a validation split")
+    if test is not None and len(test) and test.labels is not None:
+        return train_ds, val, test, "test"
+    fit_idx, sel_idx = stratified_split(train_ds.labels, val_fraction, seed)
+    return train_ds.subset(fit_idx), train_ds.subset(sel_idx), val, "val"
+
+
+def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg):
+    """Labeled-only vs FixMatch at equal compute: FixMatch for ``warm_steps + rounds *
+    round_steps`` steps, labeled-only for :func:`fixmatch_cost` times as many, each from its
+    own start with the same seed; both keep their best ``val`` weights and are scored on
+    ``test``."""
+    from fer_keras.train import clear_session
+
+    steps = cfg.warm_steps + cfg.rounds * cfg.round_steps
+    t = time.perf_counter()
+    fm_net, fm = fixmatch(builder, labeled, unlabeled, val, cfg, steps=steps, seed=cfg.seed)
+    fm_acc = _score(fm_net, test)
+    t_fm = time.perf_counter() - t
+    clear_session()
+    t = time.perf_counter()
+    sup_net, sup = supervised(builder, labeled, val, cfg, round(steps * fixmatch_cost(cfg.mu)),
+                              seed=cfg.seed)
+    sup_acc = _score(sup_net, test)
+    t_sup = time.perf_counter() - t
+    clear_session()
+    return {"n_labeled": int(len(labeled)), "n_unlabeled": int(len(unlabeled)),
+            "supervised": {**sup, "test_accuracy": sup_acc, "seconds": round(t_sup, 1)},
+            "fixmatch": {**fm, "test_accuracy": fm_acc, "seconds": round(t_fm, 1)},
+            "gain": fm_acc - sup_acc}
+
+
 def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     """For each labeled fraction: labeled-only vs self-training, same model, same step budget.
 
@@ -388,14 +642,7 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
                                   n_synthetic=cfg.n_synthetic)
-    train_ds, val = splits["train"], splits["val"]
-    test = splits.get("test")
-    if test is None or len(test) == 0 or test.labels is None:
-        test, scored_on = val, "val"
-    else:
-        scored_on = "test"
-    if len(val) == 0:
-        raise FerInputError("semi-supervised comparison needs a validation split")
+    train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
     out = Path(cfg.out) if cfg.out else None
     if out is not None:
         from fer_keras.io import write_json
@@ -407,6 +654,15 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     for fraction in cfg.fractions:
         lab_idx, unl_idx = split_labeled(train_ds.labels, fraction, cfg.seed)
         labeled, unlabeled = train_ds.subset(lab_idx), train_ds.subset(unl_idx)
+        if cfg.method == "fixmatch":
+            res = _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg)
+            res = {"fraction": fraction, "scored_on": scored_on, **res}
+            results.append(res)
+            if progress:
+                progress(f"semi: {fraction:.0%} labeled ({len(labeled)} images): labeled-only "
+                         f"{res['supervised']['test_accuracy']:.3f}, FixMatch "
+                         f"{res['fixmatch']['test_accuracy']:.3f} on {scored_on} (equal compute)")
+            continue
         # Both runs share the supervised warm start (identical up to there), then branch:
         # self-training rounds, or as many more steps on the labeled images alone.
         t = time.perf_counter()
