@@ -62,7 +62,8 @@ def cmd_semi(args):
         _synthetic_notice()
     cfg = SemiConfig(model=args.model, data=args.data, out=args.out, fractions=_fractions(args.fractions),
                      threshold=args.threshold, rounds=args.rounds, warm_steps=args.warm_steps,
-                     round_steps=args.round_steps, n_synthetic=args.n_synthetic, seed=args.seed)
+                     round_steps=args.round_steps, n_synthetic=args.n_synthetic, seed=args.seed,
+                     method=args.method, fixmatch_threshold=args.fixmatch_threshold, mu=args.mu)
     res = compare(cfg)
     print(f"semi: {args.out}/semi.json ({res['seconds']:.0f} s)")
     return 0
@@ -101,12 +102,17 @@ def _add(sub):
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=cmd_report)
 
-    s = sub.add_parser("semi", help="self-training vs labeled-only (HW3 bonus)")
+    s = sub.add_parser("semi", help="self-training or FixMatch vs labeled-only (HW3 bonus)")
     s.add_argument("--data", default="synthetic")
     s.add_argument("--model", default="small_cnn", help="registry name or tiny_cnn")
     s.add_argument("--out", default="out/semi")
     s.add_argument("--fractions", default="0.1,0.25")
     s.add_argument("--threshold", type=float, default=0.9)
+    s.add_argument("--method", choices=("self_training", "fixmatch"), default="self_training",
+                   help="fixmatch: FixMatch (Sohn 2020) for warm + rounds x round steps, "
+                        "labeled-only at equal compute")
+    s.add_argument("--fixmatch-threshold", type=float, default=0.95)
+    s.add_argument("--mu", type=_positive_int, default=2, help="FixMatch unlabeled/labeled ratio")
     s.add_argument("--rounds", type=_positive_int, default=3)
     s.add_argument("--warm-steps", type=_positive_int, default=300)
     s.add_argument("--round-steps", type=_positive_int, default=150)
