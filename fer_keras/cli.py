@@ -69,9 +69,12 @@ def _add_train_args(p):
     p.add_argument("--verbose", type=int, choices=[0, 1, 2],
                    help="0 silent, 1 progress bar (default), 2 one line per epoch")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--force", action="store_true",
+                   help="start a new run in --out even if a run is already there (overwrites it)")
 
 
-def _train_config(args):
+def _train_values(args):
+    """The config fields the user set: the preset's, then the flags given explicitly."""
     from fer_keras.config import TrainConfig, preset
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -79,20 +82,34 @@ def _train_config(args):
     values.update({k: v for k, v in vars(args).items() if k in fields and v is not None})
     if args.preset:
         values["preset"] = args.preset
-    return TrainConfig(**values)
+    return values
+
+
+def _train_config(args):
+    from fer_keras.config import TrainConfig
+
+    return TrainConfig(**_train_values(args))
 
 
 def cmd_train(args):
     from fer_keras.train import train
 
     cfg = _train_config(args)
+    if args.resume and args.force:
+        raise FerInputError("fer-keras train: --resume and --force exclude each other")
+    if args.resume:
+        from fer_keras.train import check_resume_flags
+
+        check_resume_flags(cfg, _train_values(args))
     if cfg.data == "synthetic" and not args.resume:
-        from fer_keras.train import check_model_name, check_out_dir, resolve_config
+        from fer_keras.train import check_model_name, check_no_run, check_out_dir, resolve_config
 
         check_model_name(cfg.model)  # a user error must be the only line on stderr: check first
-        check_out_dir(resolve_config(cfg).out)
+        out = check_out_dir(resolve_config(cfg).out)
+        if not args.force:
+            check_no_run(out)
         _synthetic_notice()
-    net, history = train(cfg, resume=args.resume)
+    net, history = train(cfg, resume=args.resume, force=args.force)
     from fer_keras.train import resolve_config
 
     out = resolve_config(cfg).out

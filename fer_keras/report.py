@@ -450,7 +450,7 @@ class Context:
             for f in ("last.keras", "state.json", "best.keras", "model.keras"):
                 (run / f).unlink(missing_ok=True)
         self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run}")
-        train(cfg, splits=self.splits)
+        train(cfg, splits=self.splits, force=True)  # a stale run is replaced on purpose
         return run
 
     def model(self, name):

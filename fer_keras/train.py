@@ -31,7 +31,7 @@ import numpy as np
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import save_model, write_json, write_text
+from fer_keras.io import atomic_path, save_model, write_json, write_text
 
 STATE_FILE = "state.json"
 
@@ -237,9 +237,20 @@ def _stateful(base):
 
 
 class RunRecorder:
-    """Writes history, checkpoints and state after every epoch, atomically, in this order:
-    history first, checkpoint last, so a kill in between repeats an epoch (its history row is
-    dropped on resume) but never skips one."""
+    """Writes history, checkpoints and state after every epoch, each file atomically, in this
+    order (see :func:`save_checkpoint`):
+
+    1. ``history.json`` / ``history.csv`` (outputs; a resume takes the rows from the checkpoint);
+    2. ``best.keras`` when the epoch is the best so far;
+    3. ``last.keras`` with the run state (epoch, best, callbacks, random state, history, config)
+       inside it: the commit point, one rename;
+    4. ``state.json``, a readable copy of that state.
+
+    A kill before step 3 leaves the previous epoch's checkpoint with its own state, so the resumed
+    run repeats the epoch (deterministically, which rewrites step 1-2 files with the same
+    content); a kill after it loses nothing. No kill can pair one epoch's weights with another
+    epoch's state.
+    """
 
     def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
         self.out = Path(out)
@@ -267,6 +278,7 @@ class RunRecorder:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if k != "learning_rate"},
                "lr": lr, "seconds": round(secs, 3)}
+        check_finite(row, self.out)
         self.history.append(row)
         write_history(self.out, self.history)
         net = classifier_of(model)
@@ -278,16 +290,83 @@ class RunRecorder:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
                                                           self.history) or model.stop_training
-        save_model(model, self.out / "last.keras")
         state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
+                 "iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
                  "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
-                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)]}
+                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)],
+                 "config": self.cfg.to_dict(), "history": self.history}
         if self.budget is not None:
             state["planned_epochs"] = self.budget.planned
             state["budget_replans"] = self.budget.replans
-        write_json(self.out / STATE_FILE, state)
+        save_checkpoint(model, self.out / "last.keras", state)
+        write_json(self.out / STATE_FILE, {k: v for k, v in state.items() if k != "history"})
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
+
+
+def check_finite(row, out):
+    """Stop the run (one-line :class:`FerInputError`) when an epoch's loss or metrics are NaN or
+    infinite: the epoch is not recorded, so ``best.keras`` and ``last.keras`` keep the last good
+    epoch."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise FerInputError(f"training diverged at epoch {row['epoch']} ({', '.join(bad)} "
+                            f"{row[bad[0]]}); the last good epoch is kept; lower --lr", file=out)
+
+
+#: The member of ``last.keras`` (a zip) that holds the run state.
+CHECKPOINT_STATE = "fer_keras_state.json"
+
+
+def save_checkpoint(model, path, state):
+    """Save the training model with the run ``state`` (a JSON-able dict) inside the same
+    ``.keras`` zip, atomically: one rename publishes weights, optimizer and state together."""
+    import zipfile
+
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as z:
+            z.writestr(CHECKPOINT_STATE, json.dumps(state, sort_keys=True))
+
+
+def checkpoint_state(path):
+    """The run state stored in the checkpoint ``path`` by :func:`save_checkpoint`, or None for a
+    checkpoint written before the state moved inside it. Raises a one-line
+    :class:`FerInputError` naming the file when it is not a readable checkpoint."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if CHECKPOINT_STATE not in z.namelist():
+                return None
+            state = json.loads(z.read(CHECKPOINT_STATE).decode("utf-8"))
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, EOFError) as e:
+        raise FerInputError(f"corrupt checkpoint ({type(e).__name__}); start again without "
+                            "--resume", file=path) from None
+    return check_state(state, path)
+
+
+def check_state(state, path):
+    """Check the types of a run state (from a checkpoint or a legacy ``state.json``); one line
+    naming ``path`` for a truncated or hand-edited one."""
+    if not isinstance(state, dict):
+        raise FerInputError(f"the run state must be an object, found {type(state).__name__}",
+                            file=path)
+    expect = {"epoch": int, "best": (int, float, type(None)), "elapsed_seconds": (int, float),
+              "iterations": int, "callbacks": dict, "rng": list, "config": dict, "history": list,
+              "planned_epochs": int, "budget_replans": list}
+    for key, kind in expect.items():
+        if key in state and (not isinstance(state[key], kind) or isinstance(state[key], bool)):
+            raise FerInputError(f"run state field {key!r} has the wrong type "
+                                f"({type(state[key]).__name__}); truncated or edited by hand?",
+                                file=path)
+    if not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
+        raise FerInputError("run state has no valid 'epoch'", file=path)
+    for row in state.get("history", []):
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+            raise FerInputError("run state history rows must be objects with an integer "
+                                "'epoch'", file=path)
+    return state
 
 
 class BudgetPlan:
@@ -487,12 +566,44 @@ def _build_net(cfg):
     return models.build(cfg.model)
 
 
-def train(cfg: TrainConfig, resume=False, splits=None):
+#: Files whose presence makes a folder a run folder (``train`` without --resume refuses it).
+RUN_FILES = ("config.json", "last.keras", "best.keras", "model.keras", STATE_FILE,
+             "history.json")
+
+
+def check_no_run(out):
+    """Refuse (one line) to start a new run in a folder that holds another run's files."""
+    found = [f for f in RUN_FILES if (Path(out) / f).exists()]
+    if found:
+        raise FerInputError(f"a run is already here ({', '.join(found)}); continue it with "
+                            "--resume, overwrite it with --force, or choose a new --out",
+                            file=out)
+
+
+def check_resume_flags(cfg, given):
+    """``--resume`` keeps the run's own config.json: refuse (one line) flags in ``given``
+    (``{field: value}`` set by the user) that differ from it, naming each with both values."""
+    from fer_keras.config import resume_conflicts
+
+    out = Path(resolve_config(cfg).out)
+    if not (out / "config.json").is_file():
+        raise FerInputError("nothing to resume: no config.json here", file=out)
+    saved = TrainConfig.load(out / "config.json")
+    diff = resume_conflicts(saved, given)
+    if diff:
+        raise FerInputError(f"--resume continues the run with its own config.json; these flags "
+                            f"differ from it: {'; '.join(diff)}; drop them, or start a new "
+                            "--out", file=out)
+
+
+def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     """Train ``cfg.model`` on ``cfg.data`` and write the run folder ``cfg.out``.
 
     Returns ``(classifier, history)``: the classifier after the last epoch and a list of per-epoch
     dicts (``epoch`` 1-based, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
-    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch.
+    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch (from the
+    start when the run was stopped before its first checkpoint). Without it, a folder that
+    already holds a run is refused unless ``force=True``.
     """
     from fer_keras import data
 
@@ -500,9 +611,11 @@ def train(cfg: TrainConfig, resume=False, splits=None):
     out = check_out_dir(cfg.out)
     if resume:
         saved = out / "config.json"
-        if not saved.is_file() or not (out / "last.keras").is_file():
-            raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
+        if not saved.is_file():
+            raise FerInputError("nothing to resume: no config.json here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+    elif not force:
+        check_no_run(out)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
     set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
@@ -534,23 +647,62 @@ def train(cfg: TrainConfig, resume=False, splits=None):
         keras.config.set_dtype_policy(previous_policy)
 
 
+def read_resume_state(out, cfg):
+    """The state to resume the run in ``out`` from: the one inside ``last.keras`` (a legacy
+    checkpoint: ``state.json`` and ``history.json`` beside it). Refuses, with one line, a
+    checkpoint that another configuration (another model) wrote."""
+    from fer_keras.io import read_json
+
+    ckpt = out / "last.keras"
+    state = checkpoint_state(ckpt)
+    if state is None:  # written by a version without the state inside the checkpoint
+        state = check_state(read_json(out / STATE_FILE, dict, "run state"), out / STATE_FILE)
+        hist = out / "history.json"
+        rows = read_json(hist, list, "history") if hist.is_file() else []
+        state["history"] = check_state({"epoch": 0, "history": rows}, hist)["history"]
+    saved = state.get("config")
+    if saved is not None:
+        keep = ("out", "verbose")
+        diff = [k for k, v in saved.items()
+                if k not in keep and hasattr(cfg, k) and getattr(cfg, k) != v]
+        if diff:
+            k = diff[0]
+            raise FerInputError(
+                f"the checkpoint was trained with {k}={saved[k]!r} but config.json says "
+                f"{getattr(cfg, k)!r}: they belong to different runs; start a new folder",
+                file=ckpt)
+    return state
+
+
+def check_resumed_model(model, state, ckpt, steps):
+    """The loaded checkpoint must be this run's training model at the state's epoch."""
+    if model.name != "trainer" or not getattr(model, "optimizer", None):
+        raise FerInputError("not a training checkpoint of fer_keras (no augmentation + optimizer)",
+                            file=ckpt)
+    it = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    want = state.get("iterations", state["epoch"] * steps)
+    if it != want:
+        raise FerInputError(f"the checkpoint holds {it} optimizer steps but its state says epoch "
+                            f"{state['epoch']} ({want} steps): they do not belong together; "
+                            "start again without --resume", file=ckpt)
+
+
 def _fit(cfg, out, resume, splits):
-    state = {}
-    history = []
-    initial_epoch = 0
+    state, history, initial_epoch = {}, [], 0
+    ckpt = out / "last.keras"
+    resume = resume and ckpt.is_file()  # a run killed in its first epoch starts again
     if resume:
-        state = json.loads((out / STATE_FILE).read_text())
-        initial_epoch = int(state["epoch"])
-        hist_path = out / "history.json"
-        if hist_path.is_file():
-            history = [r for r in json.loads(hist_path.read_text()) if r["epoch"] <= initial_epoch]
+        state = read_resume_state(out, cfg)
+        initial_epoch = state["epoch"]
+        history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
     else:
         cfg.save(out / "config.json")
 
     train_data, steps = _inputs(cfg, splits, initial_epoch)
     with _strategy_scope(cfg):
         if resume:
-            model = load_training_model(out / "last.keras")
+            model = load_training_model(ckpt)
+            check_resumed_model(model, state, ckpt, steps)
             for var, value in zip(rng_states(model), state.get("rng", [])):
                 var.assign(np.asarray(value, dtype=var.dtype))
         else:
@@ -584,15 +736,17 @@ def _fit(cfg, out, resume, splits):
                            state.get("elapsed_seconds", 0.0), budget=budget)
     callbacks.insert(0, recorder.callback)
 
+    from fer_keras.data.pipeline import ArrayBatches
+
     val = splits["val"]
-    validation = (val.x(), val.labels.astype(np.int32)) if len(val) else None
+    validation = ArrayBatches(val.images, val.labels) if len(val) else None
     if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
         model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else steps,
-                  shuffle=False, validation_data=validation,
-                  validation_batch_size=256, callbacks=callbacks, verbose=cfg.verbose)
+                  shuffle=False, validation_data=validation, callbacks=callbacks,
+                  verbose=cfg.verbose)
     net = classifier_of(model)
     save_model(net, out / "model.keras")
     try:

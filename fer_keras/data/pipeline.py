@@ -82,3 +82,27 @@ class EpochBatches(_py_dataset_base()):
         idx = np.sort(self._order[i * self.batch_size:(i + 1) * self.batch_size])
         x = self.images[idx].astype(np.float32)[..., None] * np.float32(1 / 255)
         return x, self.labels[idx]
+
+
+class ArrayBatches(_py_dataset_base()):
+    """A ``keras.utils.PyDataset`` of ``(x, y)`` batches in the arrays' own order (validation).
+
+    images: uint8 ``(N, 48, 48)``; labels: int ``(N,)``. Yields float32 ``(B, 48, 48, 1)`` in
+    [0, 1] and int32 ``(B,)``. Why not numpy arrays: Keras feeds arrays through a parallel
+    ``tf.data`` map, which TensorFlow's op-determinism rewrite turns into a sequential map that
+    keeps the parallel op's ``use_unbounded_threadpool`` attribute, and TF 2.21 then prints an
+    ``E0000 ... use_unbounded_threadpool`` line on stderr in every deterministic training run.
+    """
+
+    def __init__(self, images, labels, batch_size=256):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.images = np.asarray(images)
+        self.labels = np.asarray(labels).astype(np.int32)
+        self.batch_size = int(batch_size)
+
+    def __len__(self):
+        return -(-len(self.labels) // self.batch_size)
+
+    def __getitem__(self, i):
+        sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.images[sl].astype(np.float32)[..., None] * np.float32(1 / 255), self.labels[sl]
