@@ -121,10 +121,11 @@ def cmd_train(args):
 
 
 def _load_eval_data(args, default_splits=("val", "test")):
-    from fer_keras import data
+    from fer_keras.evaluate import run_splits
 
-    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
-                              n_synthetic=args.n_synthetic)
+    # the split of the run that holds the model (its config.json), not the defaults
+    splits = run_splits(os.path.dirname(os.path.abspath(args.model)), args.data, args.seed,
+                        args.resize or None, args.n_synthetic)
     return {k: v for k, v in splits.items() if k in default_splits or args.all_splits}
 
 
@@ -134,6 +135,9 @@ def cmd_evaluate(args):
     model = models.load(args.model)
     splits = _load_eval_data(args)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
+    from fer_keras.io import check_not_input
+
+    check_not_input(out, args.data, args.model)
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
     for split, entry in res.items():
         for kind, m in entry.items():
@@ -145,22 +149,28 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     from fer_keras import data, evaluate, models
 
+    from fer_keras.io import check_not_input
+
+    args.data = args.data or "synthetic"
+    check_not_input(args.out, args.data, args.model)
+    ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
     model = models.load(args.model)
-    ds = data.load(args.data, resize=args.resize)
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0
 
 
 def cmd_summary(args):
-    from fer_keras import data, evaluate
+    from fer_keras import evaluate
 
-    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
-                              n_synthetic=args.n_synthetic)
-    if len(splits["val"]) == 0:
-        raise FerInputError("no validation split to score the runs on", file=args.data)
     tta = [] if args.tta == "none" else ["flip", "crops"][: 1 + (args.tta == "crops")]
-    rows = [evaluate.summarize_run(run, splits, tta_modes=tta) for run in args.runs]
+    rows, cache = [], {}
+    for run in args.runs:  # each run scored on its own validation split (its config.json)
+        splits = evaluate.run_splits(run, args.data, args.seed, args.resize or None,
+                                     args.n_synthetic, cache)
+        if len(splits["val"]) == 0:
+            raise FerInputError("no validation split to score the run on", file=run)
+        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta))
     print(evaluate.summary_markdown(rows), end="")
     return 0
 
@@ -189,22 +199,24 @@ def build_parser():
                                  ("predict", cmd_predict, "write a Kaggle submission id,label")):
         e = sub.add_parser(name, help=helptext)
         e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
-        e.add_argument("--data", default="synthetic")
+        e.add_argument("--data", help="default: the data in the model's run folder's "
+                       "config.json, else synthetic")
         e.add_argument("--out")
         e.add_argument("--tta", choices=["none", "flip", "crops"], default="none")
-        e.add_argument("--seed", type=int, default=0)
-        e.add_argument("--n-synthetic", type=_positive_int, default=3000)
+        e.add_argument("--seed", type=int, help="split seed (default: the run's)")
+        e.add_argument("--n-synthetic", type=_positive_int)
         e.add_argument("--resize", action="store_true")
         e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
         e.set_defaults(func=func)
     s = sub.add_parser("summary", help="accuracy table of run folders (best.keras, with TTA)")
     s.add_argument("runs", nargs="+", help="run folders written by fer-keras train")
-    s.add_argument("--data", default="synthetic", help="the data the runs were trained on")
+    s.add_argument("--data", help="the data the runs were trained on (default: each run's "
+                   "config.json)")
     s.add_argument("--tta", choices=["none", "flip", "crops"], default="crops",
                    help="score with test-time augmentation up to this mode (default crops: "
                         "none, flip and crops)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--n-synthetic", type=_positive_int, default=3000)
+    s.add_argument("--seed", type=int, help="split seed (default: each run's)")
+    s.add_argument("--n-synthetic", type=_positive_int)
     s.add_argument("--resize", action="store_true")
     s.set_defaults(func=cmd_summary)
     m = sub.add_parser("models", help="list the registry with parameter counts")
@@ -268,6 +280,9 @@ def main(argv=None):
             return EXIT_USAGE
         if args.command == "predict" and not args.out:
             raise FerInputError("fer-keras predict: --out is required (the submission CSV)")
+        from fer_keras.config import check_flags
+
+        check_flags(args.command, vars(args))  # every numeric flag: finite and in range
         _quiet_backend_import()
         return args.func(args)
     except FerInputError as e:

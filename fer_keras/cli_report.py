@@ -51,6 +51,9 @@ def cmd_report(args):
     from fer_keras import models
 
     models.get(cfg.model)  # a wrong name fails before anything is trained
+    from fer_keras.train import check_out_dir
+
+    check_out_dir(cfg.out)  # a file in the way: one line, before any work
     res = build_report(cfg)
     return 1 if res["failed"] else 0
 
@@ -58,6 +61,9 @@ def cmd_report(args):
 def cmd_semi(args):
     from fer_keras.semi import SemiConfig, compare
 
+    from fer_keras.train import check_out_dir
+
+    check_out_dir(args.out)  # a file in the way: one line, before any work
     if args.data == "synthetic":
         _synthetic_notice()
     cfg = SemiConfig(model=args.model, data=args.data, out=args.out, fractions=_fractions(args.fractions),

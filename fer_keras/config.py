@@ -99,6 +99,32 @@ RANGES = {
     "verbose": (0, 2, True, True),
 }
 
+#: Numeric flags of the other subcommands (same form as :data:`RANGES`).
+FLAG_RANGES = {
+    "seed": RANGES["seed"],
+    "perplexity": (0, 10_000, False, True),
+    "threshold": (0, 1, True, True),
+    "index": (0, 10**9, True, True),
+}
+
+
+def check_flags(command, values):
+    """Check the numeric flags a command line gave (``values``: ``{field: value}``, None for
+    absent): every float finite, each named one in its range (:data:`RANGES` for ``train``,
+    :data:`FLAG_RANGES` for the other subcommands). The CLI calls it once after parsing."""
+    import math
+
+    table = RANGES if command == "train" else FLAG_RANGES
+    for name, v in values.items():
+        items = v if isinstance(v, list) else [v]
+        for item in items:
+            if name in table and isinstance(item, (int, float)) and not isinstance(item, bool):
+                lo, hi, lo_in, hi_in = table[name]
+                check_number(name, item, lo, hi, lo_in, hi_in)
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise FerInputError(f"{flag(name)} must be a finite number, got {item!r}")
+
+
 #: String fields with a fixed set of values.
 CHOICES = {
     "optimizer": ("adam", "adamw", "sgd"),

@@ -168,6 +168,29 @@ def plot_model_diagram(model, path):
     return Path(path), "diagram drawn with keras.utils.plot_model"
 
 
+def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cache=None):
+    """The splits a run in ``run_dir`` was trained with: rebuilt from its own ``config.json``
+    (data, seed, validation fraction, synthetic count, resize), so that its validation rows are
+    scored and none of its training rows. Arguments that are not None override the config (a
+    folder without one uses the defaults). ``cache``: a dict shared between calls, so runs with
+    the same split load it once."""
+    from fer_keras import data as fer_data
+    from fer_keras.config import TrainConfig
+
+    cfg_path = Path(run_dir) / "config.json"
+    cfg = TrainConfig.load(cfg_path) if cfg_path.is_file() else TrainConfig()
+    key = (data if data is not None else cfg.data,
+           cfg.seed if seed is None else seed,
+           cfg.val_fraction,
+           cfg.n_synthetic if n_synthetic is None else n_synthetic,
+           cfg.resize if resize is None else resize)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = fer_data.load_splits(key[0], seed=key[1], val_fraction=key[2],
+                                          n_synthetic=key[3], resize=key[4])
+    return cache[key]
+
+
 def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its
     ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
@@ -178,19 +201,17 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     ``train_minutes`` (wall time of the epochs, validation included, from ``state.json``),
     ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
     """
-    import json
-
     from fer_keras import models
     from fer_keras.errors import FerInputError
-    from fer_keras.io import write_json
+    from fer_keras.io import read_json, write_json
 
     run = Path(run_dir)
-    try:
-        cfg = json.loads((run / "config.json").read_text())
-        state = json.loads((run / "state.json").read_text())
-        history = json.loads((run / "history.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise FerInputError(f"not a finished run folder ({e})", file=run) from None
+    for f in ("config.json", "state.json", "history.json", "best.keras"):
+        if not (run / f).is_file():
+            raise FerInputError(f"not a finished run folder (no {f})", file=run)
+    cfg = read_json(run / "config.json", dict, "run config")
+    state = read_json(run / "state.json", dict, "run state")
+    history = [r for r in read_json(run / "history.json", list, "history") if isinstance(r, dict)]
     net = models.load(run / "best.keras")
     ds = splits[split]
     accs = {}

@@ -127,3 +127,22 @@ def read_json(path, kind=dict, what="file"):
         raise FerInputError(f"the {what} must be {want}, found a JSON {type(raw).__name__}",
                             file=path)
     return raw
+
+
+def check_not_input(out, *inputs, flag="--out"):
+    """Refuse (one-line :class:`~fer_keras.errors.FerOutputError`) an output path that is one of
+    the ``inputs`` (the same file, by path or by hard/symbolic link) or lies inside an input
+    folder's data: an output must never overwrite what the command reads."""
+    out = Path(out)
+    for src in inputs:
+        if src is None or str(src) == "synthetic":
+            continue
+        src = Path(src)
+        try:
+            same = out.exists() and src.exists() and os.path.samefile(out, src)
+        except OSError:
+            same = False
+        if same or out.resolve() == src.resolve():
+            raise FerOutputError(f"{flag} is the input file {str(src)!r}: it would be "
+                                 "overwritten; choose another output", file=out)
+    return out

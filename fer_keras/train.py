@@ -470,6 +470,9 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
 
 def check_out_dir(out):
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FerInputError("the output folder is an existing file; choose another --out",
+                            file=out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -614,6 +617,8 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
         if not saved.is_file():
             raise FerInputError("nothing to resume: no config.json here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+        if (out / "last.keras").is_file():
+            read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
     elif not force:
         check_no_run(out)
     check_model_name(cfg.model)  # a wrong name fails before any data is read

@@ -249,7 +249,7 @@ def test_kill_anywhere_in_the_epoch_end_sequence_then_resume(epoch, name, during
             train(TrainConfig(out=str(out), verbose=0), resume=True)
         _, history = train(TrainConfig(out=str(out), **KILL_CFG))
     else:
-        if k > 1:  # a killed run is not overwritten by a fresh start
+        if k >= 1:  # a killed run is not overwritten by a fresh start
             with pytest.raises(FerInputError, match="a run is already here"):
                 train(TrainConfig(out=str(out), **KILL_CFG))
         _, history = train(TrainConfig(out=str(out), verbose=0), resume=True)
