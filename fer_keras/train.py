@@ -5,13 +5,17 @@
 * ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
 * ``best.keras`` - the classifier (no augmentation layer) at its best validation accuracy;
 * ``last.keras`` - the training model (augmentation + classifier + optimizer state) after the
-  last finished epoch, and ``state.json`` (epoch, callback states) beside it, for ``--resume``;
+  last finished epoch with the run state (epoch, callback states, random state, history) inside
+  the same file, for ``--resume``; ``state.json`` is a readable copy of that state;
 * ``model.keras`` - the classifier after the last epoch;
 * ``history.csv`` / ``history.json`` - per-epoch metrics, learning rate and seconds;
 * ``curves.png`` - accuracy and loss, train vs validation (report 003 Q2).
 
 Every file is written atomically (temporary file + rename), so a kill at any moment leaves the
-previous good file. The order of each epoch depends only on ``(seed, epoch)`` and the random
+previous good file, and the checkpoint and its state are one file, so a kill between two writes
+can never pair one epoch's weights with another epoch's state (:class:`RunRecorder`). A folder
+that already holds a run is refused unless it is resumed or ``force``-d; an epoch whose loss is
+NaN stops the run with the last good epoch kept. The order of each epoch depends only on ``(seed, epoch)`` and the random
 state of augmentation and dropout lives in the checkpoint, so a resumed run ends where an
 uninterrupted one would.
 """

@@ -282,8 +282,8 @@ def bad_run_folder(draw):
     is wrong in one way, and the command that meets it."""
     cfg = TrainConfig(n_synthetic=70, epochs=2).to_dict()
     kind = draw(st.sampled_from(["config_not_object", "config_field_type", "config_truncated",
-                                 "state_bad", "checkpoint_bad", "train_over_run",
-                                 "resume_other_flags"]))
+                                 "state_bad", "checkpoint_bad", "checkpoint_other_run",
+                                 "train_over_run", "resume_other_flags"]))
     files = {"config.json": json.dumps(cfg).encode()}
     if kind == "config_not_object":
         files["config.json"] = json.dumps(draw(_json.filter(lambda v: not isinstance(v, dict)))
@@ -313,6 +313,17 @@ def bad_run_folder(draw):
             z.writestr("fer_keras_state.json", json.dumps(state))
         files["last.keras"] = buf.getvalue()
         return kind, files, ["last.keras"]
+    if kind == "checkpoint_other_run":  # last.keras copied from a run with another config
+        import zipfile
+
+        field, value = draw(st.sampled_from([("model", "fer_net"), ("lr", 0.5), ("seed", 3),
+                                             ("data", "/elsewhere.csv"), ("epochs", 9)]))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("fer_keras_state.json", json.dumps(
+                {"epoch": 1, "history": [], "config": {**cfg, field: value}}))
+        files["last.keras"] = buf.getvalue()
+        return kind, files, ["last.keras", field, "different runs"]
     if kind == "checkpoint_bad":
         files["last.keras"] = draw(st.binary(max_size=200))
         return kind, files, ["last.keras"]
@@ -396,3 +407,35 @@ def test_too_few_rows_for_a_split(tmp_path):
     data = write_lines(tmp_path / "seven.csv", [lines[0]] + [ln.rsplit(",", 1)[0] + ",Training"
                                                              for ln in lines[1:]])
     one_line_exit_2(_train(data, tmp_path / "out"), tmp_path, data, "too few")
+
+
+def test_huge_dimensions_are_refused_before_decoding(tmp_path):
+    root = tmp_path / "data"
+    d = root / "train" / "happy"
+    d.mkdir(parents=True)
+    Image.fromarray(_images(1)[0][0]).save(d / "Training_00000.png")
+    Image.new("L", (6000, 3000)).save(d / "Training_00001.png")  # 18 M pixels, 20 kB
+    one_line_exit_2(_train(root, tmp_path / "out") + ["--resize"], tmp_path,
+                    d / "Training_00001.png", "6000x3000", "limit")
+
+
+def test_links_and_loops_in_a_folder_are_not_images(tmp_path):
+    """Links to folders, a link to its own folder (a loop), a broken link and a FIFO with image
+    suffixes are skipped, without hanging; the real images load unchanged."""
+    from fer_keras.data import load
+
+    images, labels = _images(14)
+    root = tmp_path / "data"
+    for i, (img, lab) in enumerate(zip(images, labels)):
+        f = root / "train" / FOLDER_NAMES[lab] / f"Training_{i:05d}.png"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(f)
+    sad = root / "train" / "sad"
+    os.symlink(sad, sad / "loop.png")
+    os.symlink(root, sad / "up.jpg")
+    os.symlink(tmp_path / "gone.png", sad / "broken.png")
+    os.mkfifo(sad / "pipe.png")
+    ds = load(root, cache=False)
+    assert len(ds) == 14
+    order = [int(str(s).rsplit("_", 1)[1][:5]) for s in ds.ids]
+    np.testing.assert_array_equal(ds.images, images[order])

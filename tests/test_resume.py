@@ -267,3 +267,61 @@ def _assert_same_weights(a, b):
     assert len(wa) == len(wb)
     for x, y in zip(wa, wb):
         np.testing.assert_array_equal(x, y)
+
+
+@requires_tf
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_epoch(tmp_path, monkeypatch):
+    """An epoch whose loss is NaN ends the run with one line; best.keras and last.keras stay
+    those of the last finite epoch, and history has no NaN row."""
+    import fer_keras.train as tr
+    from fer_keras.config import TrainConfig
+    from fer_keras.errors import FerInputError
+
+    real = tr.RunRecorder.epoch_end
+
+    def poisoned(self, model, epoch, logs):
+        if epoch == 1:
+            logs = {**logs, "loss": float("nan")}
+        return real(self, model, epoch, logs)
+
+    monkeypatch.setattr(tr.RunRecorder, "epoch_end", poisoned)
+    out = tmp_path / "nan"
+    with pytest.raises(FerInputError, match="diverged at epoch 2") as e:
+        tr.train(TrainConfig(model="small_cnn", n_synthetic=140, epochs=3, verbose=0,
+                             out=str(out)))
+    assert "\n" not in str(e.value) and str(out) in str(e.value)
+    assert [r["epoch"] for r in _history(out)] == [1]
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 1
+    for w in _weights(out / "best.keras") + _weights(out / "last.keras"):
+        assert np.isfinite(w).all()
+    from fer_keras.train import checkpoint_state
+
+    assert checkpoint_state(out / "last.keras")["epoch"] == 1
+
+
+@requires_tf
+def test_a_training_run_writes_nothing_on_stderr(tmp_path):
+    """No ``E0000 ... use_unbounded_threadpool`` line (nor any other) from TensorFlow: the
+    only stderr line of a synthetic run is the note about the synthetic faces."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # what a user gets
+    p = subprocess.run([sys.executable, "-m", "fer_keras", "train", "--data", "synthetic",
+                        "--epochs", "1", "--n-synthetic", "70", "--verbose", "0",
+                        "--out", str(tmp_path / "run")], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: "), p.stderr
+
+
+def test_state_checks_name_the_file(tmp_path):
+    from fer_keras.errors import FerInputError
+    from fer_keras.train import check_state
+
+    for bad in ([], {"epoch": "3"}, {"epoch": -1}, {"epoch": 2, "history": {}},
+                {"epoch": 2, "history": [[1]]}, {"epoch": True}, {"epoch": 1, "rng": 3}):
+        with pytest.raises(FerInputError) as e:
+            check_state(bad, tmp_path / "state.json")
+        assert str(tmp_path / "state.json") in str(e.value) and "\n" not in str(e.value)
+    assert check_state({"epoch": 2, "history": [{"epoch": 1}]}, "x")["epoch"] == 2
