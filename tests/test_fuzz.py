@@ -439,3 +439,15 @@ def test_links_and_loops_in_a_folder_are_not_images(tmp_path):
     assert len(ds) == 14
     order = [int(str(s).rsplit("_", 1)[1][:5]) for s in ds.ids]
     np.testing.assert_array_equal(ds.images, images[order])
+
+
+def test_gzip_bomb_stops_at_the_limit(tmp_path, monkeypatch):
+    import gzip
+
+    import fer_keras.data as fd
+
+    monkeypatch.setattr(fd, "MAX_CSV_BYTES", 200_000)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"emotion,pixels,Usage\n" + b"0," + b"0 " * 2_000_000))
+    assert bomb.stat().st_size < 20_000
+    one_line_exit_2(_train(bomb, tmp_path / "out"), tmp_path, bomb, "decompresses to over")

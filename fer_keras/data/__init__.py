@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -177,12 +178,17 @@ def load_csv(path) -> Dataset:
     import pandas as pd
 
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise FerInputError(f"file is {size:,} bytes, over the {MAX_CSV_BYTES:,}-byte limit for "
+                            "a CSV", file=path)
+    source = _BoundedReader(path, MAX_CSV_BYTES) if path.name.lower().endswith(".gz") else path
     try:
         # header=None: the header is read as row 0, so a data row with more fields than the
         # header is an error naming its line (with a header, pandas would silently turn the
         # first column into an index when the first data row has one field too many).
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         compression="infer", skip_blank_lines=False, header=None,
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         compression=None, skip_blank_lines=False, header=None,
                          index_col=False)
     except pd.errors.EmptyDataError:
         raise FerInputError("file is empty", file=path) from None
@@ -199,6 +205,9 @@ def load_csv(path) -> Dataset:
             raise FerInputError(f"expected {m[1]} comma-separated fields (as in the header), "
                                 f"found {m[3]}", file=path, row=int(m[2])) from None
         raise FerInputError(f"malformed CSV: {_short(e)}", file=path) from None
+    finally:
+        if source is not path:
+            source.close()
     if len(df) == 0:
         raise FerInputError("file is empty", file=path)
     df.columns = [str(c).strip() for c in df.iloc[0]]
@@ -238,6 +247,36 @@ def load_csv(path) -> Dataset:
     else:
         usage = np.full(len(df), "", dtype="<U11")
     return Dataset(images, labels, ids, usage, str(path))
+
+
+#: The most text a CSV may hold (FER2013's full CSV is 287 MB), plain or after decompression:
+#: a gzip bomb stops there instead of filling the memory.
+MAX_CSV_BYTES = 2 * 2**30
+
+
+class _BoundedReader(io.RawIOBase):
+    """A gzip file's decompressed bytes, raising :class:`FerInputError` past ``limit`` bytes."""
+
+    def __init__(self, path, limit):
+        import gzip
+
+        self.path, self.limit, self.count = path, limit, 0
+        self.raw = gzip.open(path, "rb")
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        n = self.raw.readinto(buf)
+        self.count += n
+        if self.count > self.limit:
+            raise FerInputError(f"decompresses to over {self.limit:,} bytes (the limit for a "
+                                "CSV); not a FER2013 file", file=self.path)
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
 
 
 def parse_pixels(strings, path="<pixels>", lines=None):
