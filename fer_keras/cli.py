@@ -132,12 +132,12 @@ def _load_eval_data(args, default_splits=("val", "test")):
 def cmd_evaluate(args):
     from fer_keras import evaluate, models
 
-    model = models.load(args.model)
-    splits = _load_eval_data(args)
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
     from fer_keras.io import check_not_input
 
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
     check_not_input(out, args.data, args.model)
+    model = models.load(args.model)
+    splits = _load_eval_data(args)
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
     for split, entry in res.items():
         for kind, m in entry.items():

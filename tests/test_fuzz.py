@@ -29,9 +29,9 @@ from fer_keras.data import FOLDER_NAMES
 
 from test_bad_inputs import _images, kaggle_lines, write_lines
 
-FEW = settings(max_examples=12, deadline=None, derandomize=True, database=None,
+FEW = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                suppress_health_check=list(HealthCheck))
-MANY = settings(max_examples=150, deadline=None, database=None,
+MANY = settings(max_examples=400, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 
 
@@ -270,10 +270,31 @@ def test_fuzz_numeric_flags_many(case):
     _flag_case(case)
 
 
+_other_flag = st.sampled_from([
+    (["semi", "--out", "{d}/semi"], "threshold", (0, 1, True, True)),
+    (["explain", "tsne", "--model", "{d}/m.keras"], "perplexity", (0, 10_000, False, True)),
+    (["evaluate", "--model", "{d}/m.keras"], "seed", RANGES["seed"]),
+]).flatmap(lambda c: st.tuples(st.just(c), st.one_of(
+    st.sampled_from(["nan", "inf", "-inf"]),
+    st.floats(min_value=c[2][1], exclude_min=c[2][3], allow_infinity=False).map(
+        lambda v: repr(int(v)) if c[1] == "seed" else repr(v)),
+    st.floats(max_value=c[2][0], exclude_max=c[2][2], allow_infinity=False).map(
+        lambda v: repr(int(v) - 1) if c[1] == "seed" else repr(v)))))
+
+
+@FEW
+@given(_other_flag)
+def test_fuzz_numeric_flags_of_other_commands(case):
+    (argv, name, _), value = case
+    with _scratch() as d:
+        (d / "m.keras").write_bytes(b"an earlier model")
+        one_line_exit_2([a.format(d=d) for a in argv] + [flag(name), value], d, flag(name))
+
+
 # --------------------------------------------------------------------------- run folders
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                         st.text(max_size=5), inner, max_size=3), max_leaves=6)
+_scalar = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+_json = _scalar | st.lists(_scalar, max_size=3) | st.dictionaries(st.text(max_size=5), _scalar,
+                                                                    max_size=3)
 
 
 @st.composite
@@ -283,7 +304,8 @@ def bad_run_folder(draw):
     cfg = TrainConfig(n_synthetic=70, epochs=2).to_dict()
     kind = draw(st.sampled_from(["config_not_object", "config_field_type", "config_truncated",
                                  "state_bad", "checkpoint_bad", "checkpoint_other_run",
-                                 "train_over_run", "resume_other_flags"]))
+                                 "train_over_run", "resume_other_flags",
+                                 "evaluate_bad_config"]))
     files = {"config.json": json.dumps(cfg).encode()}
     if kind == "config_not_object":
         files["config.json"] = json.dumps(draw(_json.filter(lambda v: not isinstance(v, dict)))
@@ -330,6 +352,10 @@ def bad_run_folder(draw):
     if kind == "train_over_run":
         files["best.keras"] = b"an earlier run's model"
         return kind, files, ["a run is already here", "--force"]
+    if kind == "evaluate_bad_config":  # evaluate rebuilds the split from config.json
+        files["config.json"] = draw(st.sampled_from([b"[]", b"{", b'{"seed": "x"}',
+                                                     b'{"val_fraction": 2}']))
+        return kind, files, ["config.json"]
     field = draw(st.sampled_from(["lr", "epochs", "model", "batch_size"]))
     value = {"lr": "0.5", "epochs": "7", "model": "dnn_000", "batch_size": "32"}[field]
     return kind, files, [flag(field), "--resume"], flag(field), value
@@ -344,6 +370,11 @@ def _run_folder_case(case):
             (run / name).write_bytes(data)
         if kind == "train_over_run":
             argv = ["train", "--out", run, "--n-synthetic", "70", "--epochs", "1"]
+        elif kind == "evaluate_bad_config":
+            from test_bad_inputs import save_tiny_model
+
+            save_tiny_model(run / "best.keras")
+            argv = ["evaluate", "--model", run / "best.keras"]
         elif kind == "resume_other_flags":
             argv = ["train", "--resume", "--out", run, case[3], case[4]]
         else:
