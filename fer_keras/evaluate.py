@@ -39,7 +39,11 @@ def predict_proba(model, images, batch_size=256, tta="none"):
 
         raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
     x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
-    probs = [model.predict(v, batch_size=batch_size, verbose=0) for v in _tta_views(x, tta)]
+    from fer_keras.data.pipeline import ArrayBatches
+
+    # batches from a PyDataset, not arrays: no E0000 line under op determinism (ArrayBatches)
+    probs = [model.predict(ArrayBatches(v, batch_size=batch_size), verbose=0)
+             for v in _tta_views(x, tta)]
     return np.mean(probs, axis=0).astype(np.float32)
 
 
