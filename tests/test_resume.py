@@ -325,3 +325,44 @@ def test_state_checks_name_the_file(tmp_path):
             check_state(bad, tmp_path / "state.json")
         assert str(tmp_path / "state.json") in str(e.value) and "\n" not in str(e.value)
     assert check_state({"epoch": 2, "history": [{"epoch": 1}]}, "x")["epoch"] == 2
+
+
+_KILL_SCRIPT = """
+import os, sys
+from pathlib import Path
+import fer_keras.io as fio
+from fer_keras.config import TrainConfig
+from fer_keras.train import train
+out, kill_at = Path(sys.argv[1]), int(sys.argv[2])
+seen, real = [], os.replace
+def replace(src, dst, *a, **k):
+    if Path(dst).parent == out:
+        if len(seen) == kill_at:
+            os._exit(9)  # no finally, no cleanup: the temporary file stays, as after SIGKILL
+        seen.append(Path(dst).name)
+    return real(src, dst, *a, **k)
+fio.os.replace = replace
+train(TrainConfig(out=str(out), **%r))
+"""
+
+
+@pytest.mark.slow
+@requires_tf
+@pytest.mark.parametrize("name", ["history.json", "best.keras", "last.keras", "state.json"])
+def test_process_death_in_the_epoch_end_sequence_then_resume(name, tmp_path, uninterrupted):
+    """The same as the kill-anywhere test with a real process death (``os._exit``) in a
+    subprocess, resumed by the CLI."""
+    ref, seen = uninterrupted
+    epoch = 1 if name == "best.keras" else 2
+    k = _kill_index(seen, epoch, name)
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    p = subprocess.run([sys.executable, "-c", _KILL_SCRIPT % KILL_CFG, str(out), str(k)],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 9, p.stderr
+    rc, _, err = _finish(_cli("train", "--resume", "--out", out))
+    assert rc == 0, err
+    _assert_same_run(ref, out)  # another process: to 1e-5, as the SIGKILL test
+    for file in ("best.keras", "last.keras"):
+        for x, y in zip(_weights(ref / file), _weights(out / file)):
+            np.testing.assert_allclose(x, y, atol=1e-5, rtol=0)
