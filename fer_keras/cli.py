@@ -131,7 +131,6 @@ def _load_eval_data(args, default_splits=("val", "test")):
 
 def cmd_evaluate(args):
     from fer_keras import evaluate, models
-
     from fer_keras.io import check_not_input
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
@@ -148,7 +147,6 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     from fer_keras import data, evaluate, models
-
     from fer_keras.io import check_not_input
 
     args.data = args.data or "synthetic"
@@ -199,8 +197,8 @@ def build_parser():
                                  ("predict", cmd_predict, "write a Kaggle submission id,label")):
         e = sub.add_parser(name, help=helptext)
         e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
-        e.add_argument("--data", help="default: the data in the model's run folder's "
-                       "config.json, else synthetic")
+        e.add_argument("--data", help="evaluate: default the data of the model's run folder "
+                       "(its config.json); predict: default synthetic")
         e.add_argument("--out")
         e.add_argument("--tta", choices=["none", "flip", "crops"], default="none")
         e.add_argument("--seed", type=int, help="split seed (default: the run's)")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from fer_keras.errors import FerInputError
 
@@ -155,7 +154,8 @@ def check_number(name, value, low, high, low_in=True, high_in=True, integer=Fals
         raise FerInputError(f"{flag(name)} must be {what}, got {value!r}")
     if not math.isfinite(value):
         raise FerInputError(f"{flag(name)} must be a finite number, got {value!r}")
-    if (value < low or (value == low and not low_in)) or (value > high or (value == high and not high_in)):
+    below = value < low or (value == low and not low_in)
+    if below or value > high or (value == high and not high_in):
         if low == 0 and not low_in:
             rng = f"positive and {'at most' if high_in else 'below'} {high}"
         else:

@@ -213,9 +213,14 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     for f in ("config.json", "state.json", "history.json", "best.keras"):
         if not (run / f).is_file():
             raise FerInputError(f"not a finished run folder (no {f})", file=run)
+    from fer_keras.train import check_state
+
     cfg = read_json(run / "config.json", dict, "run config")
-    state = read_json(run / "state.json", dict, "run state")
-    history = [r for r in read_json(run / "history.json", list, "history") if isinstance(r, dict)]
+    state = check_state(read_json(run / "state.json", dict, "run state"), run / "state.json")
+    history = check_state({"epoch": 0, "history": read_json(run / "history.json", list,
+                                                            "history")},
+                          run / "history.json")["history"]
+    history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
     net = models.load(run / "best.keras")
     ds = splits[split]
     accs = {}

@@ -15,9 +15,9 @@ Every file is written atomically (temporary file + rename), so a kill at any mom
 previous good file, and the checkpoint and its state are one file, so a kill between two writes
 can never pair one epoch's weights with another epoch's state (:class:`RunRecorder`). A folder
 that already holds a run is refused unless it is resumed or ``force``-d; an epoch whose loss is
-NaN stops the run with the last good epoch kept. The order of each epoch depends only on ``(seed, epoch)`` and the random
-state of augmentation and dropout lives in the checkpoint, so a resumed run ends where an
-uninterrupted one would.
+NaN stops the run with the last good epoch kept. The order of each epoch depends only on
+``(seed, epoch)`` and the random state of augmentation and dropout lives in the checkpoint, so a
+resumed run ends where an uninterrupted one would.
 """
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ from fer_keras.data import FOLDER_NAMES
 
 from test_bad_inputs import _images, kaggle_lines, write_lines
 
+pytestmark = pytest.mark.core  # no training: holds on every backend (checked on JAX)
+
 FEW = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                suppress_health_check=list(HealthCheck))
 MANY = settings(max_examples=400, deadline=None, database=None,
@@ -237,7 +239,8 @@ def _bad_value(name):
         getattr(TrainConfig(), name), bool)
     outside = [st.sampled_from(["nan", "inf", "-inf", "NaN", "1e999"])]
     if integer:
-        outside += [st.integers(hi + 1, hi + 10**6).map(str), st.integers(lo - 10**6, lo - 1).map(str)]
+        outside += [st.integers(hi + 1, hi + 10**6).map(str),
+                    st.integers(lo - 10**6, lo - 1).map(str)]
     else:
         outside += [st.floats(min_value=hi, exclude_min=hi_in, allow_infinity=False).map(repr),
                     st.floats(max_value=lo, exclude_max=lo_in, allow_infinity=False).map(repr)]
@@ -305,7 +308,7 @@ def bad_run_folder(draw):
     kind = draw(st.sampled_from(["config_not_object", "config_field_type", "config_truncated",
                                  "state_bad", "checkpoint_bad", "checkpoint_other_run",
                                  "train_over_run", "resume_other_flags",
-                                 "evaluate_bad_config"]))
+                                 "evaluate_bad_config", "summary_bad_state"]))
     files = {"config.json": json.dumps(cfg).encode()}
     if kind == "config_not_object":
         files["config.json"] = json.dumps(draw(_json.filter(lambda v: not isinstance(v, dict)))
@@ -352,6 +355,14 @@ def bad_run_folder(draw):
     if kind == "train_over_run":
         files["best.keras"] = b"an earlier run's model"
         return kind, files, ["a run is already here", "--force"]
+    if kind == "summary_bad_state":  # summary reads state.json and history.json
+        name = draw(st.sampled_from(["state.json", "history.json"]))
+        files["state.json"] = b'{"epoch": 2}'
+        files["history.json"] = b'[{"epoch": 1}]'
+        files[name] = draw(st.sampled_from([b"{", b"[]" if name == "state.json" else b"{}",
+                                            b'{"epoch": "x"}' if name == "state.json" else
+                                            b'[{"epoch": "one"}]', b'"text"']))
+        return kind, files, [name]
     if kind == "evaluate_bad_config":  # evaluate rebuilds the split from config.json
         files["config.json"] = draw(st.sampled_from([b"[]", b"{", b'{"seed": "x"}',
                                                      b'{"val_fraction": 2}']))
@@ -370,11 +381,12 @@ def _run_folder_case(case):
             (run / name).write_bytes(data)
         if kind == "train_over_run":
             argv = ["train", "--out", run, "--n-synthetic", "70", "--epochs", "1"]
-        elif kind == "evaluate_bad_config":
+        elif kind in ("evaluate_bad_config", "summary_bad_state"):
             from test_bad_inputs import save_tiny_model
 
             save_tiny_model(run / "best.keras")
-            argv = ["evaluate", "--model", run / "best.keras"]
+            argv = (["evaluate", "--model", run / "best.keras"] if kind == "evaluate_bad_config"
+                    else ["summary", run, "--tta", "none"])
         elif kind == "resume_other_flags":
             argv = ["train", "--resume", "--out", run, case[3], case[4]]
         else:

@@ -160,7 +160,8 @@ class _Killed(BaseException):
     """Stands for SIGKILL: no ``except Exception`` catches it, nothing runs after it."""
 
 
-KILL_CFG = dict(model="small_cnn", n_synthetic=140, epochs=3, batch_size=64, seed=5, verbose=0)
+KILL_CFG = dict(model="small_cnn", n_synthetic=140, epochs=3, batch_size=64, seed=8, verbose=0)
+# seed 8: val accuracy improves in epochs 1 and 2, so both write best.keras before last.keras
 
 
 def _publications(monkeypatch, out, kill_at=None, during=False):
