@@ -242,7 +242,13 @@ def test_plots(tmp_path, untrained):
              plotting.feature_map_grid(ex.feature_maps(untrained, "conv1", x[0]),
                                        tmp_path / "m.png", "conv1"),
              plotting.tsne_scatter(np.random.default_rng(0).random((20, 2)), np.arange(20) % 7,
-                                   tmp_path / "t.png", "t-SNE", score=0.1)]
+                                   tmp_path / "t.png", "t-SNE", score=0.1),
+             plotting.road_curves({"vanilla": {"road_shares": [0.1, 0.5], "road_morf_curve": [0.5, 0.2],
+                                               "road_lerf_curve": [0.9, 0.8], "road_morf": 0.35,
+                                               "road_lerf": 0.85}}, tmp_path / "r.png"),
+             plotting.cascading_randomization({"vanilla": {"layers": ["logits", "conv1"],
+                                                           "spearman": [0.4, None]}},
+                                              tmp_path / "c.png", threshold=0.3)]
     for p in paths:
         assert os.path.getsize(p) > 1000
 
@@ -262,5 +268,8 @@ def test_cli_explain(tmp_path, trained):
         assert main(["explain", what, *base, "--out", str(out), *extra]) == 0
         assert json.loads((out / f"{what}.json").read_text())
         assert list(out.glob("*.png"))
+    checks = json.loads((tmp_path / "checks" / "checks.json").read_text())
+    assert set(checks["verdicts"]["vanilla"]) >= {"sanity", "cascade", "road", "ground_truth"}
+    assert (tmp_path / "checks" / "road.png").exists()
     assert main(["explain", "saliency", *base, "--out", str(tmp_path / "x"),
                  "--method", "nope"]) == 2
