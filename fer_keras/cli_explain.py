@@ -319,8 +319,10 @@ def _checks(args, model, ds, out):
 
     labels = _need_labels(ds, "checks")
     n = min(args.n or 100, len(ds))
-    masks = ds.masks[:n] if ds.masks is not None else None
-    result = explain.run_checks(model, ds.images[:n], labels[:n], methods=_methods(args),
+    # a seeded sample: the first rows of an image folder are all of one class
+    rows = np.sort(np.random.default_rng(args.seed).choice(len(ds), n, replace=False))
+    masks = ds.masks[rows] if ds.masks is not None else None
+    result = explain.run_checks(model, ds.images[rows], labels[rows], methods=_methods(args),
                                 masks=masks, samples=args.samples, seed=args.seed,
                                 log=lambda line: print(line, flush=True))
     print(explain.checks_table(result))
