@@ -183,17 +183,16 @@ def _against(value, controls, key, better, margin, what):
                                         f"{ref:.3f} {sign} {margin} ({better} is better)")
 
 
-#: Why a method fails a randomisation check when it does, from how the method is built; added
-#: to the reason of a failed check (the numbers decide the verdict, this only explains it).
+#: Why a method fails a randomisation check, by ``(method, what went wrong)``, from how the
+#: method is built; added to the reason of a failed check (the numbers decide the verdict, this
+#: only explains it).
 CAUSES = {
-    ("gradcam++", "sanity"): "Grad-CAM++ weighs channels by rectified gradients, never "
-                             "negatively, so its map is a positive mix of the layer's "
-                             "activations, which follow the face in a random network too",
-    ("gradcam", "sanity"): "Grad-CAM's rectified channel sum is empty (an all-zero map) for "
-                           "many images of a random network",
+    ("gradcam++", "correlated"): "Grad-CAM++ weighs channels by rectified gradients, never "
+                                 "negatively, so its map is a positive mix of the layer's "
+                                 "activations, which follow the face in a random network too",
+    ("gradcam", "constant"): "Grad-CAM's rectified channel sum is empty (an all-zero map) for "
+                             "many images of a random network",
 }
-CAUSES[("gradcam++", "cascade")] = CAUSES[("gradcam++", "sanity")]
-CAUSES[("gradcam", "cascade")] = CAUSES[("gradcam", "sanity")]
 
 
 def method_verdicts(result, rules=CheckRules()):
@@ -225,9 +224,11 @@ def method_verdicts(result, rules=CheckRules()):
                 ratio >= need, ratio, refs[best],
                 f"mass in the parts {ratio:.2f}x their area {verb} {rules.mask_ratio} x the "
                 f"{best} map's {refs[best]:.2f}x = {need:.2f}x")
-        for check, verdict in v.items():
-            if not verdict["passed"] and (method, check) in CAUSES:
-                verdict["reason"] += f" ({CAUSES[method, check]})"
+        for check in ("sanity", "cascade"):
+            verdict = v[check]
+            why = "constant" if "constant for" in verdict["reason"] else "correlated"
+            if not verdict["passed"] and (method, why) in CAUSES:
+                verdict["reason"] += f" ({CAUSES[method, why]})"
         v["passed"] = all(c["passed"] for c in v.values())
         out[method] = v
     return out
