@@ -52,7 +52,8 @@ def add_explain(sub):
         q.add_argument("--n-synthetic", type=_positive_int, default=3000)
         q.add_argument("--resize", action="store_true")
         q.add_argument("--layer", action="append",
-                       help="layer name (tsne: repeat for several layers)")
+                       help="layer name (tsne: repeat for several layers; checks: also check "
+                            "Grad-CAM and Grad-CAM++ at this layer)")
         q.add_argument("--n", type=_positive_int,
                        help="images: per class (saliency, lime) or in all (tsne, checks)")
         q.add_argument("--index", type=int, action="append",
@@ -324,6 +325,7 @@ def _checks(args, model, ds, out):
     masks = ds.masks[rows] if ds.masks is not None else None
     result = explain.run_checks(model, ds.images[rows], labels[rows], methods=_methods(args),
                                 masks=masks, samples=args.samples, seed=args.seed,
+                                cam_layers=args.layer or (),
                                 log=lambda line: print(line, flush=True))
     print(explain.checks_table(result))
     curves = {k: {**e, **e["curves"]} for k, e in {**result["methods"],

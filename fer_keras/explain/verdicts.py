@@ -62,7 +62,7 @@ def _removal_numbers(model, x, y, maps, seed, shares):
 
 
 def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, seed=0,
-               shares=SHARES, cascade_n=64, rules=CheckRules(), log=None):
+               shares=SHARES, cascade_n=64, cam_layers=(), rules=CheckRules(), log=None):
     """Every check for every method and control on ``images``; see the module docstring.
 
     Args:
@@ -77,6 +77,9 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         shares: ROAD's removal shares.
         cascade_n: images for the cascading randomisation (the first ``cascade_n``; it costs a
             full set of maps per weight group).
+        cam_layers: layer names at which Grad-CAM and Grad-CAM++ (those of ``methods``) are
+            also checked, as extra rows ``"gradcam++ @ layer"`` (the default rows use
+            :func:`~fer_keras.explain.gradcam_layer`).
         rules: the verdicts' thresholds.
         log: callable taking one progress line, or None.
 
@@ -105,21 +108,25 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         result["controls"][name] = {**numbers, "curves": curves}
         say(f"control {name}: " + _short(numbers))
     nc = result["cascade_n"]
-    for method in methods:
-        maps = saliency_maps(model, x, y, method=method, seed=seed, **kw)
-        full = _checks.model_randomization(model, x, y, method, seed=seed, trained_maps=maps, **kw)
+    rows = {m: (m, kw) for m in methods}
+    rows.update({f"{m} @ {layer}": (m, {**kw, "layer": layer}) for layer in cam_layers
+                 for m in methods if m.startswith("gradcam")})
+    for label, (method, mkw) in rows.items():
+        maps = saliency_maps(model, x, y, method=method, seed=seed, **mkw)
+        full = _checks.model_randomization(model, x, y, method, seed=seed, trained_maps=maps,
+                                           **mkw)
         cascade = _checks.cascading_randomization(model, x[:nc], y[:nc], method, seed=seed,
-                                                  trained_maps=maps[:nc], **kw)
+                                                  trained_maps=maps[:nc], **mkw)
         numbers, curves = _removal_numbers(model, x, y, maps, seed, shares)
         numbers.update(sanity_spearman=full["spearman"],
                        sanity_constant_share=full["constant_share"])
         if masks is not None:
             numbers["mask_concentration"] = _checks.mask_concentration(maps, masks)
-        result["methods"][method] = {
+        result["methods"][label] = {
             **numbers, "curves": curves,
             "cascade": {"layers": cascade["layers"], "spearman": cascade["spearman"].tolist(),
                         "constant_share": cascade["constant_share"].tolist()}}
-        say(f"{method}: " + _short(numbers))
+        say(f"{label}: " + _short(numbers))
     result["verdicts"] = method_verdicts(result, rules)
     return result
 
@@ -227,8 +234,9 @@ def method_verdicts(result, rules=CheckRules()):
         for check in ("sanity", "cascade"):
             verdict = v[check]
             why = "constant" if "constant for" in verdict["reason"] else "correlated"
-            if not verdict["passed"] and (method, why) in CAUSES:
-                verdict["reason"] += f" ({CAUSES[method, why]})"
+            base = method.split(" @ ")[0]
+            if not verdict["passed"] and (base, why) in CAUSES:
+                verdict["reason"] += f" ({CAUSES[base, why]})"
         v["passed"] = all(c["passed"] for c in v.values())
         out[method] = v
     return out
@@ -252,6 +260,11 @@ def checks_table(result, markdown=False):
     have_mask = any("mask_concentration" in e for e in result["methods"].values())
     cols = [c for c in _COLUMNS if have_mask or c[0] != "mask_concentration"]
     rows = []
+    # stored JSON has its keys sorted: put methods and controls back in their usual order
+    order = {k: i for i, k in enumerate(METHODS + CONTROLS)}
+    verdicts = dict(sorted(verdicts.items(), key=lambda kv: order.get(kv[0], len(order))))
+    result = {k: dict(sorted(result[k].items(), key=lambda kv: order.get(kv[0], len(order))))
+              for k in ("methods", "controls")}
     for method, e in result["methods"].items():
         mid = verdicts[method]["cascade"]["value"]
         values = {**e, "cascade_mid": mid}
