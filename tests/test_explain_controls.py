@@ -152,3 +152,33 @@ def test_verdicts_against_the_controls():
     assert not late["cascade"]["passed"] and "at conv2 (step 3 of 4)" in late["cascade"]["reason"]
     table = verdicts.checks_table({**_result(), "verdicts": {"m": bad}})
     assert "FAILED" in table and "recommended: none" in table and "edge (control)" in table
+
+
+def test_run_checks_rows_and_stored_verdicts():
+    """Every method, the extra Grad-CAM layer rows and every control get their numbers; the
+    verdicts are recomputed the same from the stored JSON (what a report reads)."""
+    import json
+
+    from fer_keras.data.synthetic import make_faces
+
+    keras.utils.set_random_seed(2)
+    net = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Conv2D(4, 3, name="conv1"),
+                            keras.layers.Activation("relu", name="relu1"),
+                            keras.layers.Conv2D(4, 3, name="conv2"),
+                            keras.layers.Activation("relu", name="relu2"),
+                            keras.layers.GlobalAveragePooling2D(name="gap"),
+                            keras.layers.Dense(7, name="logits"),
+                            keras.layers.Activation("softmax", name="predictions")])
+    x, y, masks = make_faces(6, seed=3)
+    r = verdicts.run_checks(net, x, y, masks=masks, samples=2, shares=(0.5,), cascade_n=3,
+                            cam_layers=["relu1"])
+    assert list(r["methods"]) == ["vanilla", "smoothgrad", "gradcam", "gradcam++",
+                                  "gradcam @ relu1", "gradcam++ @ relu1"]
+    assert list(r["controls"]) == list(controls.CONTROLS)
+    assert r["methods"]["vanilla"]["cascade"]["layers"] == ["logits", "conv2", "conv1"]
+    stored = json.loads(json.dumps(r, default=float))
+    assert verdicts.method_verdicts(stored) == r["verdicts"]
+    assert set(r["verdicts"]["gradcam"]) == {"sanity", "cascade", "deletion", "insertion", "road",
+                                             "ground_truth", "passed"}
+    table = verdicts.checks_table(stored, markdown=True)
+    assert table.count("\n| ") == 10  # after the header and the rule: 6 methods, 4 controls
