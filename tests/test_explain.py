@@ -168,6 +168,10 @@ def test_saliency_mass_in_ground_truth_parts(trained):
     assert ratio["vanilla"] > need, (ratio, need)  # measured 2.95 against 2.51
     assert ratio["smoothgrad"] > need, (ratio, need)  # 2.96 (2.51 with the mean of |gradient|)
     assert ratio["gradcam++"] < need, (ratio, need)  # measured 2.00: no better than the edges
+    # the one-call form the report uses says the same
+    v = ex.ground_truth_check(ex.saliency_maps(net, x, y, method="gradcam++"), x, masks)
+    assert not v["passed"] and v["controls"]["edge"] == pytest.approx(ctrl["edge"])
+    assert "edge map's 2.0" in v["reason"] or "edge map's 2.1" in v["reason"]
     # a uniform map scores exactly 1, a map equal to the mask 1 / area
     assert ex.mask_concentration(np.ones(masks.shape, np.float32), masks) == pytest.approx(1.0)
 

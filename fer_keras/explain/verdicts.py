@@ -221,16 +221,9 @@ def method_verdicts(result, rules=CheckRules()):
              "road": _against(e["road_gap"], controls, "road_gap", "higher", rules.road_margin,
                               "ROAD LeRF-MoRF gap")}
         if e.get("mask_concentration") is not None:
-            free = {k: controls[k] for k in ("edge", "centre") if k in controls}
-            refs = {k: c["mask_concentration"] for k, c in free.items()}
-            best = max(refs, key=refs.get)
-            need = rules.mask_ratio * refs[best]
-            ratio = e["mask_concentration"]
-            verb = "beats" if ratio >= need else "does not beat"
-            v["ground_truth"] = _verdict(
-                ratio >= need, ratio, refs[best],
-                f"mass in the parts {ratio:.2f}x their area {verb} {rules.mask_ratio} x the "
-                f"{best} map's {refs[best]:.2f}x = {need:.2f}x")
+            refs = {k: controls[k]["mask_concentration"] for k in ("edge", "centre")
+                    if k in controls}
+            v["ground_truth"] = _mask_verdict(e["mask_concentration"], refs, rules)
         for check in ("sanity", "cascade"):
             verdict = v[check]
             why = "constant" if "constant for" in verdict["reason"] else "correlated"
@@ -239,6 +232,32 @@ def method_verdicts(result, rules=CheckRules()):
                 verdict["reason"] += f" ({CAUSES[base, why]})"
         v["passed"] = all(c["passed"] for c in v.values())
         out[method] = v
+    return out
+
+
+def _mask_verdict(ratio, refs, rules):
+    best = max(refs, key=refs.get)
+    need = rules.mask_ratio * refs[best]
+    verb = "beats" if ratio >= need else "does not beat"
+    return _verdict(ratio >= need, ratio, refs[best],
+                    f"mass in the parts {ratio:.2f}x their area {verb} {rules.mask_ratio} x the "
+                    f"{best} map's {refs[best]:.2f}x = {need:.2f}x")
+
+
+def ground_truth_check(maps, images, masks, rules=CheckRules()):
+    """The ground-truth check alone, for a caller that already has the maps (the report's
+    saliency questions): the mass-in-parts ratio of ``maps`` (float ``(N, H, W)``) against
+    the edge map's and the centre prior's on the same ``images`` and ``masks``.
+
+    Returns dict: ``passed``, ``value`` (the maps' ratio), ``reference`` (the better
+    control's), ``reason`` (one sentence with the numbers) and ``controls``
+    (``{"edge": ratio, "centre": ratio}``). "The model looks at the expression" may be said
+    only when ``passed``.
+    """
+    ctrl = control_maps(images, names=("edge", "centre"))
+    refs = {k: _checks.mask_concentration(m, masks) for k, m in ctrl.items()}
+    out = _mask_verdict(_checks.mask_concentration(maps, masks), refs, rules)
+    out["controls"] = refs
     return out
 
 
