@@ -7,7 +7,9 @@ cost does not depend on the weights) on synthetic faces:
 * SmoothGrad with 20 noisy samples, on fewer images (the note gives the time per image);
 * LIME for one image with 1,000 perturbed samples (target ~1 s of model time);
 * gradient ascent on 64 filters x 200 steps (one batch of 64 images per step);
-* t-SNE of 3,000 points (the last hidden layer's 4,608 values per image).
+* t-SNE of 3,000 points (the last hidden layer's 4,608 values per image);
+* ROAD (Rong et al. 2022) for 200 images: 9 removal shares x 2 orders of noisy linear
+  imputation (one sparse solve per 64 images) and the model calls.
 
 ``run(reps=3)`` returns ``[{"name", "seconds_median", "min_s", "max_s", "note"[, "items",
 "per_item_ms"]}, ...]`` (``median_s`` repeats ``seconds_median`` for older callers).
@@ -23,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 N_SALIENCY = 3589
 N_SMOOTH = 64
 N_TSNE = 3000
+N_ROAD = 200
 
 
 def _row(name, secs, note="", items=None):
@@ -83,7 +86,21 @@ def run(reps=3, log=print):
     rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread",
                      N_TSNE))
     log(rows[-1])
+    rows.append(road_row(net, x, y))
+    log(rows[-1])
     return rows
+
+
+def road_row(net, x, y, reps=1):
+    """ROAD of one map set for :data:`N_ROAD` images (once by default: about a minute)."""
+    from fer_keras import explain as ex
+
+    xs, ys = x[:N_ROAD], y[:N_ROAD]
+    maps = ex.smooth_random_maps(N_ROAD)
+    ex.predict_proba(net, xs[:8])  # compile the forward pass outside the timing
+    secs = time_calls(lambda: ex.road(net, xs, ys, maps), reps, warmup=0)
+    return _row(f"ROAD, {N_ROAD} images, 9 shares x MoRF/LeRF", secs,
+                "simple_cnn3; noisy linear imputation, scipy spsolve per 64 images", N_ROAD)
 
 
 def main():

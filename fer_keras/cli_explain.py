@@ -38,7 +38,8 @@ def add_explain(sub):
              "features": "every filter's output of a layer for one image",
              "lime": "LIME superpixel explanations, one panel per class",
              "tsne": "t-SNE of layer outputs (first conv vs last hidden) with silhouette",
-             "checks": "sanity check, deletion/insertion AUC and mask concentration per method"}
+             "checks": "sanity (full, cascading), deletion/insertion, ROAD and mask concentration "
+                       "per method, against model-free controls, with verdicts"}
     for name in WHATS:
         q = what.add_parser(name, help=helps[name])
         q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
@@ -51,7 +52,8 @@ def add_explain(sub):
         q.add_argument("--n-synthetic", type=_positive_int, default=3000)
         q.add_argument("--resize", action="store_true")
         q.add_argument("--layer", action="append",
-                       help="layer name (tsne: repeat for several layers)")
+                       help="layer name (tsne: repeat for several layers; checks: also check "
+                            "Grad-CAM and Grad-CAM++ at this layer)")
         q.add_argument("--n", type=_positive_int,
                        help="images: per class (saliency, lime) or in all (tsne, checks)")
         q.add_argument("--index", type=int, action="append",
@@ -318,30 +320,22 @@ def _checks(args, model, ds, out):
 
     labels = _need_labels(ds, "checks")
     n = min(args.n or 100, len(ds))
-    x, y = ds.images[:n], labels[:n]
-    base = explain.deletion_insertion(model, x, y, explain.random_maps(n, seed=args.seed),
-                                      seed=args.seed)
-    result = {"n": int(n), "random": {k: base[k] for k in ("deletion_auc", "insertion_auc")},
-              "methods": {}}
-    curves = {"random": base}
-    print(f"{'method':10s} {'spearman':>9s} {'deletion':>9s} {'insertion':>9s} {'mask':>6s}")
-    for method in _methods(args):
-        maps = explain.saliency_maps(model, x, y, method=method, samples=args.samples,
-                                     seed=args.seed)
-        di = explain.deletion_insertion(model, x, y, maps, seed=args.seed)
-        curves[method] = di
-        entry = {"sanity_spearman": explain.sanity_check(model, x, y, method, seed=args.seed,
-                                                         samples=args.samples),
-                 "deletion_auc": di["deletion_auc"], "insertion_auc": di["insertion_auc"]}
-        if ds.masks is not None:
-            entry["mask_concentration"] = explain.mask_concentration(maps, ds.masks[:n])
-        result["methods"][method] = entry
-        mask = f"{entry['mask_concentration']:6.2f}" if "mask_concentration" in entry else "     -"
-        print(f"{method:10s} {entry['sanity_spearman']:9.3f} {entry['deletion_auc']:9.3f} "
-              f"{entry['insertion_auc']:9.3f} {mask}")
-    print(f"{'random':10s} {'':9s} {base['deletion_auc']:9.3f} {base['insertion_auc']:9.3f}")
-    p = plotting.deletion_insertion_curves(curves, out / "deletion_insertion.png")
-    return [p, _write(out, "checks.json", result)]
+    # a seeded sample: the first rows of an image folder are all of one class
+    rows = np.sort(np.random.default_rng(args.seed).choice(len(ds), n, replace=False))
+    masks = ds.masks[rows] if ds.masks is not None else None
+    result = explain.run_checks(model, ds.images[rows], labels[rows], methods=_methods(args),
+                                masks=masks, samples=args.samples, seed=args.seed,
+                                cam_layers=args.layer or (),
+                                log=lambda line: print(line, flush=True))
+    print(explain.checks_table(result))
+    curves = {k: {**e, **e["curves"]} for k, e in {**result["methods"],
+                                                   **result["controls"]}.items()}
+    return [plotting.deletion_insertion_curves(curves, out / "deletion_insertion.png"),
+            plotting.road_curves(curves, out / "road.png"),
+            plotting.cascading_randomization(
+                {m: e["cascade"] for m, e in result["methods"].items()},
+                out / "cascading_randomization.png", result["rules"]["sanity_max_spearman"]),
+            _write(out, "checks.json", result)]
 
 
 def _slug(name):

@@ -254,21 +254,73 @@ def tsne_scatter(embedding, labels, path, title, score=None, class_names=CLASS_N
 def deletion_insertion_curves(curves, path, title="Deletion / insertion (Petsiuk 2018)"):
     """Mean deletion and insertion curves per method. ``curves``: ``{method: {"deletion_curve":
     (S+1,), "insertion_curve": (S+1,), "deletion_auc": float, "insertion_auc": float}}``."""
+    panels = []
+    for kind in ("deletion", "insertion"):
+        lines = {name: (np.linspace(0, 1, len(r[f"{kind}_curve"])), r[f"{kind}_curve"],
+                        f"AUC {r[f'{kind}_auc']:.3f}") for name, r in curves.items()}
+        verb = "deleted" if kind == "deletion" else "inserted"
+        panels.append((kind, f"share of pixels {verb}", lines))
+    return _curve_panels(panels, path, title)
+
+
+def road_curves(curves, path, title="ROAD, noisy linear imputation (Rong et al. 2022)"):
+    """ROAD's mean probability of the class against the share of pixels removed, most relevant
+    first (left, lower is better) and least relevant first (right, higher is better).
+    ``curves``: ``{name: {"road_shares": (S,), "road_morf_curve": (S,), "road_lerf_curve": (S,),
+    "road_morf": float, "road_lerf": float}}`` (the ``curves`` and numbers of
+    :func:`fer_keras.explain.run_checks`, merged)."""
+    panels = []
+    for kind, label in (("morf", "most relevant first"), ("lerf", "least relevant first")):
+        lines = {name: (r["road_shares"], r[f"road_{kind}_curve"], f"mean {r[f'road_{kind}']:.3f}")
+                 for name, r in curves.items()}
+        panels.append((label, "share of pixels removed", lines))
+    return _curve_panels(panels, path, title)
+
+
+def _curve_panels(panels, path, title):
+    """One panel per ``(title, x label, {name: (xs, ys, legend note)})``; controls (names in
+    :data:`fer_keras.explain.controls.CONTROLS`) dashed."""
+    from fer_keras.explain.controls import CONTROLS
+
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, r in curves.items():
-        for ax, kind in zip(axes, ("deletion", "insertion")):
-            ys = np.asarray(r[f"{kind}_curve"])
-            xs = np.linspace(0, 1, len(ys))
-            ax.plot(xs, ys, "--" if name == "random" else "-",
-                    label=f"{name} (AUC {r[f'{kind}_auc']:.3f})")
-    for ax, kind in zip(axes, ("deletion", "insertion")):
-        ax.set_xlabel(f"share of pixels {'deleted' if kind == 'deletion' else 'inserted'}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    for ax, (name, xlabel, lines) in zip(axes[0], panels):
+        for label, (xs, ys, note) in lines.items():
+            ax.plot(np.asarray(xs), np.asarray(ys), "--" if label in CONTROLS else "-",
+                    label=f"{label} ({note})")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("probability of the class")
-        ax.set_title(kind)
+        ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def cascading_randomization(cascades, path, threshold=None,
+                            title="Cascading randomisation (Adebayo et al. 2018)"):
+    """Spearman rank correlation between the trained model's maps and the maps after
+    randomising the weights from the top layer down. ``cascades``: ``{method: {"layers": [top
+    layer first], "spearman": (L,)}}`` (:func:`fer_keras.explain.cascading_randomization`);
+    NaN points (randomised maps constant too often) are left out. ``threshold``: the
+    verdict's bound, drawn as a dotted line."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    layers = []
+    for method, c in cascades.items():
+        layers = c["layers"] if len(c["layers"]) > len(layers) else layers
+        ys = np.asarray([np.nan if v is None else v for v in c["spearman"]], np.float64)
+        ax.plot(np.arange(len(ys)), ys, "o-", label=method)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"verdict bound {threshold}")
+    ax.set_xticks(np.arange(len(layers)))
+    ax.set_xticklabels([f"+{name}" for name in layers], rotation=45, ha="right", fontsize=7)
+    ax.set_xlabel("randomised down to (cumulative, top layer first)")
+    ax.set_ylabel("Spearman vs trained maps")
+    ax.set_ylim(-0.2, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
     return _save(fig, path)
 
 

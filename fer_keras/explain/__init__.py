@@ -9,6 +9,11 @@ feature_maps(model, layer, image)      every filter's output for one image ``(C,
 lime_explanation(model, image, ...)    LIME on SLIC superpixels (Ribeiro 2016)
 tsne_embedding(model, layer, ...)      t-SNE of a layer's outputs with a silhouette score
 sanity_check(model, images, ...)       model-randomisation test (Adebayo 2018)
+cascading_randomization(model, ...)    the same, top layer down, one layer at a time: a curve
+road(model, images, labels, maps)      ROAD: MoRF/LeRF under noisy linear imputation (Rong 2022)
+control_maps(images)                   model-free controls: random, smooth random, edge, centre
+run_checks(model, images, labels)      every method through every check vs the controls, with
+                                       verdicts (method_verdicts) and a table (checks_table)
 deletion_insertion(model, ...)         deletion / insertion AUC (Petsiuk 2018)
 mask_concentration(maps, masks)        saliency mass inside ground-truth parts / their area
 conv_layer_names, first_conv_layer,    layer helpers
@@ -29,6 +34,13 @@ _EXPORTS = {
     "tsne_embedding": "tsne", "layer_outputs": "tsne",
     "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
+    "model_randomization": "checks", "cascading_randomization": "checks",
+    "weight_groups": "checks",
+    "road": "road", "noisy_linear_impute": "road",
+    "control_maps": "controls", "edge_maps": "controls", "centre_prior": "controls",
+    "smooth_random_maps": "controls", "CONTROLS": "controls",
+    "run_checks": "verdicts", "method_verdicts": "verdicts", "checks_table": "verdicts",
+    "recommended": "verdicts", "CheckRules": "verdicts", "ground_truth_check": "verdicts",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
     "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
     "predict_proba": "_core", "as_batch": "_core",

@@ -4,7 +4,7 @@ Four methods, all batched over many images and all on the pre-softmax class scor
 
 * ``"vanilla"`` - absolute input gradient (Simonyan, Vedaldi & Zisserman 2013, "Deep Inside
   Convolutional Networks: Visualising Image Classification Models and Saliency Maps").
-* ``"smoothgrad"`` - the mean absolute gradient over ``samples`` noisy copies of the image, noise
+* ``"smoothgrad"`` - the absolute mean gradient over ``samples`` noisy copies of the image, noise
   standard deviation ``noise`` times the image's value range (Smilkov et al. 2017, "SmoothGrad:
   removing noise by adding noise"; 10-20% noise and ~20 samples as they recommend).
 * ``"gradcam"`` - class activation map of a convolutional layer, channels weighted by their
@@ -117,10 +117,13 @@ def _input_gradients(model, x, y, batch_size, samples, noise, seed):
         acc = np.zeros(xb.shape[:3], np.float32)
         for _ in range(samples):
             noisy = xb + rng.standard_normal(xb.shape, dtype=np.float32) * sigma
-            # mean of |gradient| (as tf-keras-vis does): signs flip between noisy copies on
-            # the edges, and averaging signed gradients would cancel exactly that evidence
-            acc += np.abs(grad(noisy, yb)[1][..., 0])
-        out[lo:lo + len(xb)] = acc / samples
+            # the signed gradients are averaged and the magnitude taken last (Smilkov et al.
+            # 2017, eq. 2). The mean of |gradient| (tf-keras-vis' choice) is the expected
+            # gradient magnitude under noise, which follows the image's edges whatever the
+            # weights: on a fer_net trained on FER2013 it kept a Spearman of 0.43 with the maps
+            # of a randomised copy (fails Adebayo et al.'s check), the signed mean 0.10.
+            acc += grad(noisy, yb)[1][..., 0]
+        out[lo:lo + len(xb)] = np.abs(acc) / samples
     return out
 
 
