@@ -10,6 +10,7 @@ import dataclasses
 import os
 import sys
 
+from fer_keras import contract
 from fer_keras.errors import FerInputError
 
 EXIT_USAGE = 2
@@ -114,7 +115,7 @@ def _load_eval_data(args, default_splits=("val", "test")):
 def cmd_evaluate(args):
     from fer_keras import evaluate, models
 
-    model = models.load(args.model)
+    model = models.load_classifier(args.model, args=args)[0]
     splits = _load_eval_data(args)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
@@ -128,7 +129,7 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     from fer_keras import data, evaluate, models
 
-    model = models.load(args.model)
+    model = models.load_classifier(args.model, args=args)[0]
     ds = data.load(args.data, resize=args.resize)
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
@@ -143,7 +144,8 @@ def cmd_summary(args):
     if len(splits["val"]) == 0:
         raise FerInputError("no validation split to score the runs on", file=args.data)
     tta = [] if args.tta == "none" else ["flip", "crops"][: 1 + (args.tta == "crops")]
-    rows = [evaluate.summarize_run(run, splits, tta_modes=tta) for run in args.runs]
+    rows = [evaluate.summarize_run(run, splits, tta_modes=tta, contract_args=args)
+            for run in args.runs]
     print(evaluate.summary_markdown(rows), end="")
     return 0
 
@@ -171,7 +173,9 @@ def build_parser():
     for name, func, helptext in (("evaluate", cmd_evaluate, "accuracy, per-class metrics, confusion"),
                                  ("predict", cmd_predict, "write a Kaggle submission id,label")):
         e = sub.add_parser(name, help=helptext)
-        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
+        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
+                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        contract.add_flags(e)
         e.add_argument("--data", default="synthetic")
         e.add_argument("--out")
         e.add_argument("--tta", choices=["none", "flip", "crops"], default="none")
@@ -181,7 +185,9 @@ def build_parser():
         e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
         e.set_defaults(func=func)
     s = sub.add_parser("summary", help="accuracy table of run folders (best.keras, with TTA)")
-    s.add_argument("runs", nargs="+", help="run folders written by fer-keras train")
+    s.add_argument("runs", nargs="+", help="run folders written by fer-keras train, or model "
+                   "files")
+    contract.add_flags(s)
     s.add_argument("--data", default="synthetic", help="the data the runs were trained on")
     s.add_argument("--tta", choices=["none", "flip", "crops"], default="crops",
                    help="score with test-time augmentation up to this mode (default crops: "

@@ -31,16 +31,27 @@ def _tta_views(x, mode):
     return views
 
 
-def predict_proba(model, images, batch_size=256, tta="none"):
-    """Class probabilities float32 ``(N, 7)``; ``images`` uint8 ``(N, 48, 48)`` or float
-    ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the views are averaged."""
+def predict_proba(model, images, batch_size=256, tta="none", contract=None):
+    """FER2013 class probabilities float32 ``(N, 7)`` in ``CLASS_NAMES`` order; ``images`` uint8
+    ``(N, 48, 48)`` or float ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the
+    views are averaged.
+
+    ``model``: any Keras image classifier; its input contract (``contract``, else the one
+    attached by :func:`fer_keras.models.load_classifier`, else inferred) maps the images to its
+    input and its outputs to FER2013's classes (:meth:`~fer_keras.contract.InputContract.to_fer`).
+    """
+    from fer_keras import contract as fc
+
     if tta not in TTA_MODES:
         from fer_keras.errors import FerInputError
 
         raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    c = contract or fc.of(model)
     x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
-    probs = [model.predict(v, batch_size=batch_size, verbose=0) for v in _tta_views(x, tta)]
-    return np.mean(probs, axis=0).astype(np.float32)
+    probs = [c.probabilities(model.predict(c.prepare(v), batch_size=batch_size, verbose=0))
+             for v in _tta_views(x, tta)]
+    probs = np.mean(probs, axis=0).astype(np.float32)
+    return probs if tuple(c.classes) == CLASS_NAMES else c.to_fer(probs)
 
 
 def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
@@ -168,10 +179,14 @@ def plot_model_diagram(model, path):
     return Path(path), "diagram drawn with keras.utils.plot_model"
 
 
-def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256):
+def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256,
+                  contract_args=None):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its
     ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
-    test-time augmentation mode.
+    test-time augmentation mode. ``run_dir`` may also be any model file (or SavedModel folder):
+    its row then has no training record, and ``<file>.summary.json`` is written next to it.
+    ``contract_args``: parsed ``--input-range``/``--classes`` flags
+    (:func:`fer_keras.contract.add_flags`).
 
     Returns a dict (also written as ``summary.json`` in the run folder): ``model``, ``params``,
     ``gflop_per_image`` (forward, :func:`fer_keras.models.flops`), ``epochs``, ``best_epoch``,
@@ -185,13 +200,21 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     from fer_keras.io import write_json
 
     run = Path(run_dir)
-    try:
-        cfg = json.loads((run / "config.json").read_text())
-        state = json.loads((run / "state.json").read_text())
-        history = json.loads((run / "history.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise FerInputError(f"not a finished run folder ({e})", file=run) from None
-    net = models.load(run / "best.keras")
+    if run.is_file() or (run / "saved_model.pb").is_file():
+        # a model file of any origin: scored, with no training record
+        cfg, state, history = {"model": run.name}, {}, []
+        net = models.load_classifier(run, args=contract_args)[0]
+        out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
+            run / "summary.json"
+    else:
+        try:
+            cfg = json.loads((run / "config.json").read_text())
+            state = json.loads((run / "state.json").read_text())
+            history = json.loads((run / "history.json").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise FerInputError(f"not a finished run folder ({e})", file=run) from None
+        net = models.load_classifier(run / "best.keras", args=contract_args)[0]
+        out_json = run / "summary.json"
     ds = splits[split]
     accs = {}
     for mode in ("none", *tta_modes):
@@ -205,7 +228,7 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
         "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
         "split": split, "n": int(len(ds)), "accuracy": accs,
     }
-    write_json(run / "summary.json", out)
+    write_json(out_json, out)
     return out
 
 

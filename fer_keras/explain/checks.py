@@ -38,6 +38,7 @@ def randomized_copy(model, seed=0):
     """
     clone = keras.models.clone_model(model)
     clone.build(model.input_shape)
+    _core.share_contract(model, clone)
     k = 0
     for layer in _core.layer_stack(clone):
         for name in _REINIT:
@@ -112,7 +113,7 @@ def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, se
     """
     from fer_keras.explain.ascent import _gaussian_blur
 
-    x = _core.as_batch(images)
+    x = _core.as_batch(images, model)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     maps = np.asarray(maps, np.float32)
     if maps.shape[0] != len(x) or maps.reshape(len(x), -1).shape[1] != x[0].size:
