@@ -351,6 +351,15 @@ def of(model, contract=None, input_range=None, classes=None):
     return c
 
 
+def record(run_dir, model, **overrides):
+    """Write ``model``'s contract (:func:`infer`, with ``overrides``) as ``contract.json`` in
+    ``run_dir`` (done by ``fer-keras train``), so that nothing needs to be given for the run's
+    models later; returns the contract."""
+    c = infer(model, **overrides)
+    c.save(Path(run_dir) / CONTRACT_FILE)
+    return c
+
+
 def load_for(model_path):
     """The contract recorded next to a model file (``contract.json`` in its run folder), or
     ``None``."""

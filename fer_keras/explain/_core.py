@@ -262,10 +262,14 @@ class Graph:
 
 
 def graph(model, contract=None):
-    """The :class:`Graph` of ``model`` at its contract's input shape, cached per model."""
-    c = contract or _contract.of(model)
-    shape = c.size + (c.channels,)
-    return cached(model, ("graph", shape), lambda: Graph(model, shape))
+    """The :class:`Graph` of ``model`` at its contract's input shape (the model's own when it
+    is fully known and no contract is given: the graph needs no class names), cached per
+    model."""
+    shape = tuple(getattr(model, "input_shape", None) or ())[1:]
+    if contract is not None or len(shape) != 3 or None in shape:
+        c = contract or _contract.of(model)
+        shape = c.size + (c.channels,)
+    return cached(model, ("graph", tuple(shape)), lambda: Graph(model, shape))
 
 
 def _delta_graph(model, contract, name):
