@@ -251,7 +251,8 @@ def main(argv=None):
     _quiet_backend_import(_load_extra_commands)  # they may import TensorFlow
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(contract.join_negative_values(
+            sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE

@@ -386,6 +386,21 @@ def add_flags(parser):
     return parser
 
 
+def join_negative_values(argv):
+    """``["--input-range", "-1,1"]`` as ``["--input-range=-1,1"]``: argparse would read a value
+    that starts with ``-`` as another flag."""
+    argv = list(argv)
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--input-range" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"--input-range={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def from_args(args, model, file=None):
     """The contract for ``model`` from a subcommand's ``args`` (:func:`add_flags`): the recorded
     or attached contract with the flags applied, attached to ``model``; returns it."""
