@@ -454,6 +454,10 @@ def load_classifier(path, input_range=None, classes=None, args=None):
     if got_out != c.num_classes:
         raise FerInputError(f"the recorded contract names {c.num_classes} classes but the model "
                             f"has {got_out} outputs", file=path)
+    want = (c.height, c.width, c.channels)
+    if any(g is not None and g != w for g, w in zip(model.input_shape[1:], want)):
+        raise FerInputError(f"the recorded contract takes {want} images but the model takes "
+                            f"{tuple(model.input_shape[1:])}", file=path)
     return model, c
 
 

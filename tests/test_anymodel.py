@@ -156,6 +156,36 @@ def test_load_h5_keras_and_bad_files(files, residual, faces):
         models.load_classifier(files / "ferplus.keras")
 
 
+def test_recorded_contract_needs_no_flags(tmp_path, residual):
+    run = tmp_path / "run"
+    run.mkdir()
+    residual.save(run / "best.keras")
+    contract.record(run, residual, input_range="-1,1")
+    m, c = models.load_classifier(run / "best.keras")
+    assert c.input_range == (-1.0, 1.0) and c.size == (64, 64)
+    assert contract.of(m) is c  # attached: every function given the model uses it
+    m, c = models.load_classifier(run / "best.keras", input_range="0,255")  # flags still win
+    assert c.input_range == (0.0, 255.0)
+    (run / "contract.json").write_text('{"height": 64, "classes": ["a", "b"]}')
+    with pytest.raises(FerInputError, match="names 2 classes but the model has 7 outputs"):
+        models.load_classifier(run / "best.keras")
+    (run / "contract.json").write_text('{"height": 64, "width": 48}')
+    with pytest.raises(FerInputError, match=r"takes \(64, 48, 1\) images"):
+        models.load_classifier(run / "best.keras")
+
+
+@pytest.mark.core
+def test_training_records_the_contract(tmp_path):
+    from fer_keras.config import TrainConfig
+    from fer_keras.train import train
+
+    train(TrainConfig(epochs=1, out=str(tmp_path), model="small_cnn", n_synthetic=300,
+                      batch_size=64, verbose=0))
+    c = contract.load_for(tmp_path / "best.keras")
+    assert (c.height, c.width, c.channels, c.input_range) == (48, 48, 1, (0.0, 1.0))
+    assert c.classes == CLASS_NAMES and c.outputs == "probabilities"
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="SavedModel: TensorFlow")
 def test_saved_model_folder(tmp_path, residual, faces):
     residual.export(tmp_path / "sm", verbose=False)

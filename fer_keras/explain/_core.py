@@ -33,7 +33,6 @@ import numpy as np
 from fer_keras import contract as _contract
 from fer_keras.errors import FerInputError
 
-IMAGE_SHAPE = (48, 48, 1)
 _SUPPORTED_BACKENDS = ("tensorflow", "jax")
 _ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "BatchNormalization",
                 "BatchNorm")
