@@ -372,6 +372,10 @@ def test_cli_evaluate_predict_and_every_explain(name, files, tmp_path, capsys):
     ds = fdata.load(files / "kaggle.csv")
     want = c.to_fer(c.probabilities(m.predict(c.prepare(ds.images), verbose=0))).argmax(1)
     assert [int(r.split(",")[1]) for r in rows[1:]] == want.tolist()
+    rc, out, err = _run(["summary", model, *flags, *data, "--tta", "none"], capsys)
+    assert rc == 0, err
+    assert f"`{name}`" in out and "%" in out
+    (files / f"{name}.summary.json").unlink()
     for what, extra in EXPLAIN:
         out_dir = tmp_path / what
         rc, out, err = _run(["explain", what, "--model", model, *flags, *data, "--out", out_dir,
