@@ -10,6 +10,7 @@ import dataclasses
 import os
 import sys
 
+from fer_keras import contract
 from fer_keras.errors import FerInputError
 
 EXIT_USAGE = 2
@@ -135,7 +136,7 @@ def cmd_evaluate(args):
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
     check_not_input(out, args.data, args.model)
-    model = models.load(args.model)
+    model = models.load_classifier(args.model, args=args)[0]
     splits = _load_eval_data(args)
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
     for split, entry in res.items():
@@ -152,7 +153,7 @@ def cmd_predict(args):
     args.data = args.data or "synthetic"
     check_not_input(args.out, args.data, args.model)
     ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
-    model = models.load(args.model)
+    model = models.load_classifier(args.model, args=args)[0]
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0
@@ -168,7 +169,7 @@ def cmd_summary(args):
                                      args.n_synthetic, cache)
         if len(splits["val"]) == 0:
             raise FerInputError("no validation split to score the run on", file=run)
-        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta))
+        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta, contract_args=args))
     print(evaluate.summary_markdown(rows), end="")
     return 0
 
@@ -196,7 +197,9 @@ def build_parser():
     for name, func, helptext in (("evaluate", cmd_evaluate, "accuracy, per-class metrics, confusion"),
                                  ("predict", cmd_predict, "write a Kaggle submission id,label")):
         e = sub.add_parser(name, help=helptext)
-        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
+        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
+                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        contract.add_flags(e)
         e.add_argument("--data", help="evaluate: default the data of the model's run folder "
                        "(its config.json); predict: default synthetic")
         e.add_argument("--out")
@@ -207,7 +210,9 @@ def build_parser():
         e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
         e.set_defaults(func=func)
     s = sub.add_parser("summary", help="accuracy table of run folders (best.keras, with TTA)")
-    s.add_argument("runs", nargs="+", help="run folders written by fer-keras train")
+    s.add_argument("runs", nargs="+", help="run folders written by fer-keras train, or model "
+                   "files")
+    contract.add_flags(s)
     s.add_argument("--data", help="the data the runs were trained on (default: each run's "
                    "config.json)")
     s.add_argument("--tta", choices=["none", "flip", "crops"], default="crops",
@@ -272,7 +277,8 @@ def main(argv=None):
     _quiet_backend_import(_load_extra_commands)  # they may import TensorFlow
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(contract.join_negative_values(
+            sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE

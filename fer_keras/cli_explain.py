@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras import CLASS_NAMES
+from fer_keras import CLASS_NAMES, contract
 from fer_keras.cli import _Parser, _positive_int, register_command
 from fer_keras.errors import FerInputError
 
@@ -42,7 +42,9 @@ def add_explain(sub):
                        "per method, against model-free controls, with verdicts"}
     for name in WHATS:
         q = what.add_parser(name, help=helps[name])
-        q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
+        q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
+                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        contract.add_flags(q)
         q.add_argument("--data", default="synthetic",
                        help="'synthetic' (default) or a FER2013 CSV / image-folder path")
         q.add_argument("--split", default="val", choices=["train", "val", "test"],
@@ -88,7 +90,7 @@ def _usage(parser):
 def _setup(args):
     from fer_keras import data, models
 
-    model = models.load(args.model)
+    model = models.load_classifier(args.model, args=args)[0]
     splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
                               n_synthetic=args.n_synthetic)
     ds = splits.get(args.split)
@@ -126,12 +128,12 @@ def _pick(ds, args, per_class_default):
     return np.concatenate(rows).astype(np.int64)
 
 
-def _title(ds, i, pred=None):
+def _title(ds, i, pred=None, names=CLASS_NAMES):
     parts = []
     if ds.labels is not None:
         parts.append(CLASS_NAMES[int(ds.labels[i])])
     if pred is not None:
-        parts.append(f"pred {CLASS_NAMES[int(pred)]}")
+        parts.append(f"pred {names[int(pred)]}")
     return f"#{i} " + ", ".join(parts)
 
 
@@ -184,13 +186,15 @@ def _confusion(args, model, ds, out):
 def _saliency(args, model, ds, out):
     from fer_keras import explain, plotting
 
+    c = contract.of(model)  # labels and predictions in the model's own class order
     rows = _pick(ds, args, 1)
     images = ds.images[rows]
     preds = explain.predict_proba(model, images).argmax(axis=1)
-    labels = ds.labels[rows] if ds.labels is not None else preds
-    titles = [_title(ds, i, p) for i, p in zip(rows, preds)]
+    labels = c.from_fer(ds.labels[rows]) if ds.labels is not None else preds
+    titles = [_title(ds, i, p, c.classes) for i, p in zip(rows, preds)]
     written, result = [], {"rows": rows.tolist(), "labels": labels.tolist(),
-                           "predicted": preds.tolist(), "methods": {}}
+                           "predicted": preds.tolist(), "classes": list(c.classes),
+                           "score": explain.score_source(model), "methods": {}}
     eval_rows = np.arange(min(len(ds), 256))
     for method in _methods(args):
         t = time.perf_counter()
@@ -203,10 +207,12 @@ def _saliency(args, model, ds, out):
         entry = {"seconds": round(secs, 3)}
         if ds.masks is not None:
             # ground truth of the synthetic faces: saliency mass inside the class-defining parts
-            big = explain.saliency_maps(model, ds.images[eval_rows], ds.labels[eval_rows],
+            big = explain.saliency_maps(model, ds.images[eval_rows],
+                                        c.from_fer(ds.labels[eval_rows]),
                                         method=method, samples=args.samples, seed=args.seed,
                                         layer=args.layer[0] if args.layer else None)
-            entry["mask_concentration"] = explain.mask_concentration(big, ds.masks[eval_rows])
+            entry["mask_concentration"] = explain.mask_concentration(
+                big, explain.masks_at(model, ds.masks[eval_rows]))
             entry["mask_concentration_n"] = int(len(eval_rows))
             print(f"{method:10s} mask concentration {entry['mask_concentration']:.2f} "
                   f"(1 = uniform; {len(eval_rows)} images)")
@@ -322,8 +328,8 @@ def _checks(args, model, ds, out):
     n = min(args.n or 100, len(ds))
     # a seeded sample: the first rows of an image folder are all of one class
     rows = np.sort(np.random.default_rng(args.seed).choice(len(ds), n, replace=False))
-    masks = ds.masks[rows] if ds.masks is not None else None
-    result = explain.run_checks(model, ds.images[rows], labels[rows], methods=_methods(args),
+    masks = None if ds.masks is None else explain.masks_at(model, ds.masks[rows])
+    result = explain.run_checks(model, ds.images[rows], contract.of(model).from_fer(labels[rows]), methods=_methods(args),
                                 masks=masks, samples=args.samples, seed=args.seed,
                                 cam_layers=args.layer or (),
                                 log=lambda line: print(line, flush=True))

@@ -31,20 +31,31 @@ def _tta_views(x, mode):
     return views
 
 
-def predict_proba(model, images, batch_size=256, tta="none"):
-    """Class probabilities float32 ``(N, 7)``; ``images`` uint8 ``(N, 48, 48)`` or float
-    ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the views are averaged."""
+def predict_proba(model, images, batch_size=256, tta="none", contract=None):
+    """FER2013 class probabilities float32 ``(N, 7)`` in ``CLASS_NAMES`` order; ``images`` uint8
+    ``(N, 48, 48)`` or float ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the
+    views are averaged.
+
+    ``model``: any Keras image classifier; its input contract (``contract``, else the one
+    attached by :func:`fer_keras.models.load_classifier`, else inferred) maps the images to its
+    input and its outputs to FER2013's classes (:meth:`~fer_keras.contract.InputContract.to_fer`).
+    """
+    from fer_keras import contract as fc
+
     if tta not in TTA_MODES:
         from fer_keras.errors import FerInputError
 
         raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    c = contract or fc.of(model)
     x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
     from fer_keras.data.pipeline import ArrayBatches
 
     # batches from a PyDataset, not arrays: no E0000 line under op determinism (ArrayBatches)
-    probs = [model.predict(ArrayBatches(v, batch_size=batch_size), verbose=0)
+    probs = [c.probabilities(model.predict(ArrayBatches(c.prepare(v), batch_size=batch_size),
+                                           verbose=0))
              for v in _tta_views(x, tta)]
-    return np.mean(probs, axis=0).astype(np.float32)
+    probs = np.mean(probs, axis=0).astype(np.float32)
+    return probs if tuple(c.classes) == CLASS_NAMES else c.to_fer(probs)
 
 
 def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
@@ -195,10 +206,14 @@ def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cac
     return cache[key]
 
 
-def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256):
+def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256,
+                  contract_args=None):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its
     ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
-    test-time augmentation mode.
+    test-time augmentation mode. ``run_dir`` may also be any model file (or SavedModel folder):
+    its row then has no training record, and ``<file>.summary.json`` is written next to it.
+    ``contract_args``: parsed ``--input-range``/``--classes`` flags
+    (:func:`fer_keras.contract.add_flags`).
 
     Returns a dict (also written as ``summary.json`` in the run folder): ``model``, ``params``,
     ``gflop_per_image`` (forward, :func:`fer_keras.models.flops`), ``epochs``, ``best_epoch``,
@@ -210,18 +225,26 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     from fer_keras.io import read_json, write_json
 
     run = Path(run_dir)
-    for f in ("config.json", "state.json", "history.json", "best.keras"):
-        if not (run / f).is_file():
-            raise FerInputError(f"not a finished run folder (no {f})", file=run)
-    from fer_keras.train import check_state
+    if run.is_file() or (run / "saved_model.pb").is_file():
+        # a model file of any origin: scored, with no training record
+        cfg, state, history = {"model": run.name}, {}, []
+        net = models.load_classifier(run, args=contract_args)[0]
+        out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
+            run / "summary.json"
+    else:
+        for f in ("config.json", "state.json", "history.json", "best.keras"):
+            if not (run / f).is_file():
+                raise FerInputError(f"not a finished run folder (no {f})", file=run)
+        from fer_keras.train import check_state
 
-    cfg = read_json(run / "config.json", dict, "run config")
-    state = check_state(read_json(run / "state.json", dict, "run state"), run / "state.json")
-    history = check_state({"epoch": 0, "history": read_json(run / "history.json", list,
-                                                            "history")},
-                          run / "history.json")["history"]
-    history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
-    net = models.load(run / "best.keras")
+        cfg = read_json(run / "config.json", dict, "run config")
+        state = check_state(read_json(run / "state.json", dict, "run state"), run / "state.json")
+        history = check_state({"epoch": 0, "history": read_json(run / "history.json", list,
+                                                                "history")},
+                              run / "history.json")["history"]
+        history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
+        net = models.load_classifier(run / "best.keras", args=contract_args)[0]
+        out_json = run / "summary.json"
     ds = splits[split]
     accs = {}
     for mode in ("none", *tta_modes):
@@ -235,7 +258,7 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
         "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
         "split": split, "n": int(len(ds)), "accuracy": accs,
     }
-    write_json(run / "summary.json", out)
+    write_json(out_json, out)
     return out
 
 

@@ -148,12 +148,13 @@ def saliency_panels(images, maps, path, titles=None, keep=0.25, cmap="jet", supt
     the map (``cmap`` heat map over [0, 1]) and the masked image (only the ``keep`` most salient
     share of the pixels shown, the rest black).
 
-    ``images``: uint8 ``(N, 48, 48)`` or float ``(N, 48, 48[, 1])`` in [0, 1]; ``maps``: float
-    ``(N, 48, 48)`` in [0, 1] as :func:`fer_keras.explain.saliency_maps` returns them.
+    ``images``: uint8 ``(N, h, w)`` or float ``(N, h, w[, 1])`` in [0, 1]; ``maps``: float
+    ``(N, H, W)`` in [0, 1] as :func:`fer_keras.explain.saliency_maps` returns them (at the
+    model's input resolution: resized to the images' for drawing).
     """
     plt = _plt()
     imgs = _grey(images)
-    maps = np.asarray(maps, np.float32)
+    maps = _resized(np.asarray(maps, np.float32), imgs.shape[1:3])
     n = len(imgs)
     fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
     for i in range(n):
@@ -199,9 +200,11 @@ def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None
     """
     plt = _plt()
     img = _grey(np.asarray(image)[None])[0]
-    seg = np.asarray(lime_result["segments"])
+    # segments and masks are at the model's input resolution: drawn over the image as given
+    seg = _resized(np.asarray(lime_result["segments"])[None], img.shape, order=0)[0]
     weights = np.asarray(lime_result["weights"])
-    masks = np.asarray(lime_result["masks"])
+    masks = _resized(np.asarray(lime_result["masks"]), img.shape, order=0)
+    class_names = lime_result.get("classes", class_names)
     probs = np.asarray(lime_result["probs"])
     score = lime_result.get("score")
     k = len(weights)
@@ -330,6 +333,19 @@ def _grey(images):
     if a.ndim == 4:
         a = a[..., 0]
     return a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+
+
+def _resized(maps, shape, order=1):
+    """``(N, H, W)`` maps resized to ``(N, *shape)`` (``order`` 1 bilinear, 0 nearest, which
+    keeps labels and masks), unchanged when already that size."""
+    maps = np.asarray(maps)
+    if maps.shape[1:3] == tuple(shape):
+        return maps
+    from scipy.ndimage import zoom
+
+    factors = (1, shape[0] / maps.shape[1], shape[1] / maps.shape[2])
+    out = zoom(maps.astype(np.float32), factors, order=order, grid_mode=True, mode="nearest")
+    return out.astype(maps.dtype) if order == 0 else out
 
 
 def _boundaries(seg):

@@ -32,6 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from fer_keras import contract
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
@@ -715,8 +716,11 @@ def _fit(cfg, out, resume, splits):
             for var, value in zip(rng_states(model), state.get("rng", [])):
                 var.assign(np.asarray(value, dtype=var.dtype))
         else:
-            model = build_training_model(cfg, _build_net(cfg))
+            net = _build_net(cfg)
+            model = build_training_model(cfg, net)
             compile_model(model, cfg, steps)
+            # how the run's model wants its images: read back by models.load_classifier
+            contract.record(out, net)
 
     cb_state = state.get("callbacks", {})
     stateful = []

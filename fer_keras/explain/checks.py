@@ -63,7 +63,7 @@ def _clone(model):
     clone = keras.models.clone_model(model)
     clone.build(model.input_shape)
     clone.set_weights(model.get_weights())
-    return clone
+    return _core.share_contract(model, clone)
 
 
 def randomized_copy(model, seed=0):
@@ -197,10 +197,11 @@ def _order(maps, rng):
     return np.argsort(-(flat + jitter), axis=1, kind="stable")
 
 
-def _validate_removal(images, labels, maps):
-    """``(x, labels, maps)`` of a removal metric: float32 ``(N, 48, 48, 1)`` images, int64
-    ``(N,)`` labels and float32 maps with one value per pixel, or a one-line error."""
-    x = _core.as_batch(images)
+def _validate_removal(images, labels, maps, model=None):
+    """``(x, labels, maps)`` of a removal metric: float32 ``(N, H, W, c)`` images (at
+    ``model``'s input size when given), int64 ``(N,)`` labels and float32 maps with one value
+    per pixel, or a one-line error."""
+    x = _core.as_batch(images, model)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     maps = np.asarray(maps, np.float32)
     if maps.shape[0] != len(x) or maps.reshape(len(x), -1).shape[1] != x[0].size:
@@ -232,7 +233,7 @@ def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, se
     """
     from fer_keras.explain.ascent import _gaussian_blur
 
-    x, labels, maps = _validate_removal(images, labels, maps)
+    x, labels, maps = _validate_removal(images, labels, maps, model)
     if steps < 1:
         raise FerInputError("steps must be positive")
     if fill not in ("blur", "mean", "black"):

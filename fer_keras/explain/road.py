@@ -119,7 +119,7 @@ def road(model, images, labels, maps, shares=SHARES, noise=0.01, seed=0, batch_s
     """
     from fer_keras.explain.checks import _order, _validate_removal
 
-    x, labels, maps = _validate_removal(images, labels, maps)
+    x, labels, maps = _validate_removal(images, labels, maps, model)
     shares = np.asarray(shares, np.float64).reshape(-1)
     if shares.size == 0 or (shares <= 0).any() or (shares >= 1).any():
         raise FerInputError(f"ROAD shares must lie strictly between 0 and 1, got {shares.tolist()}")
