@@ -128,7 +128,11 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     from fer_keras import data, evaluate, models
 
-    model = models.load(args.model)
+    if args.input:  # a photo, folder or video: fer_keras.predict_media
+        from fer_keras.predict_media import cmd_predict_media
+
+        return cmd_predict_media(args)
+    model = models.load(args.model) if args.model else models.pretrained()
     ds = data.load(args.data, resize=args.resize)
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
@@ -169,9 +173,15 @@ def build_parser():
     _add_train_args(t)
     t.set_defaults(func=cmd_train)
     for name, func, helptext in (("evaluate", cmd_evaluate, "accuracy, per-class metrics, confusion"),
-                                 ("predict", cmd_predict, "write a Kaggle submission id,label")):
+                                 ("predict", cmd_predict, "faces in a photo, folder or video; or a Kaggle "
+                                  "submission id,label (--data)")):
         e = sub.add_parser(name, help=helptext)
-        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras)")
+        e.add_argument("--model", required=name != "predict", help="a .keras file (e.g. "
+                       "runs/NAME/best.keras; predict: default the shipped model)")
+        if name == "predict":
+            from fer_keras.predict_media import add_arguments
+
+            add_arguments(e)
         e.add_argument("--data", default="synthetic")
         e.add_argument("--out")
         e.add_argument("--tta", choices=["none", "flip", "crops"], default="none")
@@ -250,7 +260,8 @@ def main(argv=None):
             parser.print_help()
             return EXIT_USAGE
         if args.command == "predict" and not args.out:
-            raise FerInputError("fer-keras predict: --out is required (the submission CSV)")
+            raise FerInputError("fer-keras predict: --out is required (a folder for photos and videos; "
+                                "the submission CSV for --data)")
         _quiet_backend_import()
         return args.func(args)
     except FerInputError as e:
