@@ -220,7 +220,7 @@ def register_command(adder):
 def _load_extra_commands():
     import importlib
 
-    for mod in ("fer_keras.cli_explain", "fer_keras.cli_report"):
+    for mod in ("fer_keras.cli_explain", "fer_keras.cli_report", "fer_keras.export"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
