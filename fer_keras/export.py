@@ -37,6 +37,20 @@ def float32_copy(model):
     return copy
 
 
+def ship_model(src, dest=None):
+    """Save the classifier of the training checkpoint ``src`` (e.g. ``runs/NAME/best.keras``) as
+    the package's shipped model (``fer_keras/weights/``, float32, no optimizer state); returns
+    the path written. How the shipped model was made: RESULTS.md, "The shipped model"."""
+    from fer_keras import models
+    from fer_keras.io import save_model
+    from fer_keras.train import classifier_of
+
+    dest = Path(dest) if dest else Path(models.__file__).parent / "weights" / models.PRETRAINED_FILE
+    model = float32_copy(classifier_of(models.load(src, classifier=False)))
+    save_model(model, dest)
+    return dest
+
+
 def _representative(images, n=300, seed=0):
     """float32 ``(n, H, W, C)``: a seeded sample of model inputs (uint8 grey ``(N, H, W)`` scaled)."""
     x = np.asarray(images)
