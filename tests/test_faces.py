@@ -342,3 +342,39 @@ def test_pretrained_is_a_48x48_classifier(shipped):
     assert tuple(shipped.input_shape[1:]) == (48, 48, 1) and shipped.output_shape[-1] == 7
     weights = Path(faces.__file__).parent / "weights"
     assert sum(f.stat().st_size for f in weights.iterdir()) < 10 * 2 ** 20
+
+
+def test_decompression_bomb_is_one_line(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((300, 300), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)  # 90,000 pixels: over twice the limit
+    with pytest.raises(FerInputError, match="too large") as e:
+        faces.load_image(tmp_path / "big.png")
+    assert "big.png" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_arbitrary_bytes_never_crash_the_loader(tmp_path):
+    """Any file content: an RGB array or a one-line FerInputError naming the file, nothing else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from skimage import data
+
+    ok, jpg = cv2.imencode(".jpg", data.astronaut()[::8, ::8])
+    jpg = jpg.tobytes()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(cut=st.integers(0, len(jpg)), noise=st.binary(max_size=64), pos=st.integers(0, len(jpg)))
+    def check(cut, noise, pos):
+        blob = (jpg[:pos] + noise + jpg[pos:])[:cut]
+        path = tmp_path / "x.jpg"
+        path.write_bytes(blob)
+        try:
+            arr = faces.load_image(path)
+        except FerInputError as e:
+            assert "x.jpg" in str(e) and "\n" not in str(e)
+        else:
+            assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[-1] == 3
+
+    check()
