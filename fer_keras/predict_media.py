@@ -80,10 +80,11 @@ def _photo(recognizer, file, dest):
 
 
 def predict_media(path, out, model=None, every=1, window=10, progress=True, recognizer=None,
-                  stdout=None, stderr=None):
+                  tta="none", stdout=None, stderr=None):
     """Analyse the photo, video or folder at ``path`` and write OUT/faces.csv, OUT/faces.json and
     OUT/annotated/. Returns the exit status: 0, or 2 when a file of a folder was skipped.
-    ``recognizer``: a :class:`fer_keras.faces.Recognizer` (default: one for ``model``)."""
+    ``recognizer``: a :class:`fer_keras.faces.Recognizer` (default: one for ``model`` and
+    ``tta``, "none" or "flip")."""
     from fer_keras.faces import VIDEO_DETECT_SIDE, HaarDetector, Recognizer, iter_video
     from fer_keras.io import write_json, write_text
 
@@ -96,7 +97,9 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
                             file=out)
     items = collect(path)
     root = Path(path) if Path(path).is_dir() else Path(path).parent
-    rec = recognizer or Recognizer(model)
+    if tta not in ("none", "flip"):
+        raise FerInputError(f"--tta for photos and videos must be none or flip, got {tta!r}")
+    rec = recognizer or Recognizer(model, tta=tta)
     video_detector = None if recognizer else HaarDetector(max_side=VIDEO_DETECT_SIDE, quiet=True)
     names = rec.class_names
     rows, records, failed, faces_in = [], [], 0, 0
@@ -141,4 +144,4 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
 def cmd_predict_media(args):
     """``fer-keras predict INPUT --out OUT [--model M]`` (called by the CLI's predict)."""
     return predict_media(args.input, args.out, model=args.model, every=args.every,
-                         window=args.window, progress=args.progress)
+                         window=args.window, progress=args.progress, tta=args.tta)
