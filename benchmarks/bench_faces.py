@@ -64,13 +64,14 @@ def run(reps=3, log=print):
         for k in range(n):
             wr.write(np.roll(frame, 2 * k, axis=1))
         wr.release()
-        video_det = faces.HaarDetector(max_side=faces.VIDEO_DETECT_SIDE, quiet=True)
+        video_det = faces.video_detector()
         count = []
         wall, cpu = _timed(lambda: count.append(len(list(faces.iter_video(
             d / "clip.avi", rec, progress=False, detector=video_det)))), reps, warmup=1)
         r = _row("video 640x480, 1 face, per frame", wall, cpu, per=n)
         r["note"] = (f"{1e3 / r['median_ms']:.1f} frames/s (target >= 30); detection at "
-                     f"{faces.VIDEO_DETECT_SIDE} px; {count[-1]} face rows of {n} frames")
+                     f"{faces.VIDEO_DETECT_SIDE} px, faces >= {faces.VIDEO_MIN_FACE} px; "
+                     f"{count[-1]} face rows of {n} frames")
         rows.append(r)
         log(rows[-1])
 
@@ -91,7 +92,8 @@ def run(reps=3, log=print):
                 rows.append({"name": f"{name}, 1 face", "note": f"not measured: {e}"[:200]})
                 continue
             wall, cpu = _timed(lambda: fn(x1), 50 * reps)
-            rows.append(_row(f"{name}, 1 face", wall, cpu, note=f"{path.stat().st_size / 2**20:.2f} MiB"))
+            size = f"{path.stat().st_size / 2**20:.2f} MiB"
+            rows.append(_row(f"{name}, 1 face", wall, cpu, note=size))
             log(rows[-1])
     return rows
 

@@ -1,4 +1,4 @@
-"""Measure the face framing (issue 16): FER2013 faces pasted on a canvas, detected, cropped, classified.
+"""Measure the face framing (issue 16): FER2013 faces pasted, detected, cropped, classified.
 
 ``python -m benchmarks.faces_framing --model M --data DIR/fer2013 --split train --n 600
 --scales 0.95,1.0,1.05,1.1,1.2``

@@ -52,7 +52,8 @@ def ship_model(src, dest=None):
 
 
 def _representative(images, n=300, seed=0):
-    """float32 ``(n, H, W, C)``: a seeded sample of model inputs (uint8 grey ``(N, H, W)`` scaled)."""
+    """float32 ``(n, H, W, C)``: a seeded sample of model inputs (uint8 grey ``(N, H, W)``
+    scaled to [0, 1])."""
     x = np.asarray(images)
     x = x[np.random.default_rng(seed).permutation(len(x))[:n]]
     if x.ndim == 3:
@@ -122,7 +123,8 @@ def load_exported(path):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise FerInputError("running .onnx needs onnxruntime: pip install onnxruntime") from None
+            raise FerInputError("running .onnx needs onnxruntime: pip install onnxruntime") \
+                from None
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
         return lambda x: sess.run(None, {name: np.asarray(x, np.float32)})[0]

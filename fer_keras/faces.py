@@ -10,7 +10,8 @@ wraps OpenCV's ``FaceDetectorYN`` for a YuNet ``.onnx`` file the user has; or pa
 Each face is cropped with FER2013's framing (:func:`crop_faces`: a square around the box, as
 wide as the box times :data:`FRAME_SCALE`, measured on FER2013 itself), turned grey and resized to
 the model's input. :class:`Recognizer` ties detector, crop and any Keras classifier together:
-``Recognizer().detect("photo.jpg")`` -> ``[{"box": [x, y, w, h], "scores": {class: p}, "label": ...}]``.
+``Recognizer().detect("photo.jpg")`` -> ``[{"box": [x, y, w, h], "scores": {class: p},
+"label": ...}]``.
 Videos go frame by frame through :func:`iter_video`, with each face tracked by box overlap
 (:class:`FaceTracker`) and its probabilities averaged over the last few frames.
 """
@@ -32,10 +33,11 @@ from fer_keras.errors import FerInputError
 FRAME_SCALE = 1.05
 #: Photos larger than this (longer side, pixels) are downscaled for detection only.
 DETECT_MAX_SIDE = 1280
-#: Video frames are searched at most this large (longer side): a 640x480 frame searched at
-#: 320x240 still finds faces of 40 px and up, and the cascade costs a quarter (about 25 ms of CPU
-#: instead of 100 per frame here), which 30 frames/s needs.
+#: Video frames are searched at most this large (longer side) for faces of at least
+#: VIDEO_MIN_FACE pixels: on a 640x480 frame the cascade then costs about 30 ms of CPU instead
+#: of 100 (measured on this 2-core machine under load), which 30 frames/s needs.
 VIDEO_DETECT_SIDE = 320
+VIDEO_MIN_FACE = 60
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -44,8 +46,8 @@ def _cv2():
     try:
         import cv2
     except ImportError:
-        raise FerInputError("photos and videos need OpenCV: pip install 'opencv-python-headless>=4.9,<5' "
-                            "(or pip install fer_keras[faces])") from None
+        raise FerInputError("photos and videos need OpenCV: pip install "
+                            "'opencv-python-headless>=4.9,<5' (or fer_keras[faces])") from None
     return cv2
 
 
@@ -74,8 +76,8 @@ def load_image(image, bgr=False, name=None):
                 im = ImageOps.exif_transpose(im)
                 arr = np.asarray(im.convert("RGB"))
         except Image.DecompressionBombError as e:
-            raise FerInputError(f"image too large to decode safely ({' '.join(str(e).split())[:100]})",
-                                file=path) from None
+            why = " ".join(str(e).split())[:100]
+            raise FerInputError(f"image too large to decode safely ({why})", file=path) from None
         except (OSError, ValueError, SyntaxError) as e:
             raise FerInputError(f"not a readable image ({' '.join(str(e).split())[:100]})",
                                 file=path) from None
@@ -110,7 +112,7 @@ def to_grey(rgb):
 
 # --------------------------------------------------------------------------- detectors
 def _as_boxes(boxes):
-    """int32 ``(N, 4)`` ``x, y, w, h``; raises :class:`FerInputError` for another shape or w, h < 1."""
+    """int32 ``(N, 4)`` ``x, y, w, h``; :class:`FerInputError` for another shape or w, h < 1."""
     b = np.asarray(boxes if boxes is not None else [], dtype=np.float64).reshape(-1, 4) \
         if np.size(boxes) % 4 == 0 else None
     if b is None or not np.isfinite(b).all() or (b[:, 2:] < 1).any():
@@ -161,6 +163,12 @@ class HaarDetector:
         return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
 
+def video_detector():
+    """The default detector for video frames: :class:`HaarDetector` searching a copy at most
+    :data:`VIDEO_DETECT_SIDE` pixels wide for faces of :data:`VIDEO_MIN_FACE` pixels and up."""
+    return HaarDetector(min_face=VIDEO_MIN_FACE, max_side=VIDEO_DETECT_SIDE, quiet=True)
+
+
 class YuNetDetector:
     """OpenCV's ``FaceDetectorYN`` (YuNet, Wu et al. 2023) for a YuNet ``.onnx`` file you have.
 
@@ -197,7 +205,8 @@ def crop_faces(grey, boxes, size=(48, 48), scale=FRAME_SCALE):
 
     Each crop is the square centred on its box, of side ``scale * max(w, h)``; parts outside the
     image repeat its edge pixels (FER2013's faces at a border look the same). ``grey``: uint8
-    ``(H, W)``; ``boxes``: ``(N, 4)`` ``x, y, w, h``; ``size``: (height, width) of the model's input.
+    ``(H, W)``; ``boxes``: ``(N, 4)`` ``x, y, w, h``; ``size``: (height, width) of the model's
+    input.
     """
     cv2 = _cv2()
     out = np.zeros((len(boxes), *size), np.uint8)
@@ -254,7 +263,7 @@ def _class_names(model, class_names=None):
 
 
 def _load_model(model):
-    """The classifier for ``model``: None (the shipped model), a ``.keras`` path or a Keras model."""
+    """The classifier for ``model``: None (the shipped model), a ``.keras`` path, a Keras model."""
     from fer_keras import models
 
     if model is None:
@@ -340,8 +349,13 @@ class Recognizer:
         rgb = load_image(image, bgr=bgr)
         if results is None:
             results = self.detect(rgb, boxes)
-        return draw_faces(rgb, [r["box"] for r in results],
-                          [f"{r['label']} {r['scores'][r['label']]:.2f}" for r in results])
+        return draw_records(rgb, results)
+
+
+def draw_records(rgb, records):
+    """:func:`draw_faces` of :meth:`Recognizer.detect` records: each box with "label p"."""
+    return draw_faces(rgb, [r["box"] for r in records],
+                      [f"{r['label']} {r['scores'][r['label']]:.2f}" for r in records])
 
 
 def draw_faces(rgb, boxes, labels):
@@ -392,7 +406,8 @@ class FaceTracker:
         """(track ids int ``(N,)``, smoothed probabilities float32 ``(N, K)``) for this frame."""
         boxes = np.asarray(boxes).reshape(-1, 4)
         ids = list(self._tracks)
-        iou = box_iou(boxes, [self._tracks[t][0] for t in ids]) if ids else np.zeros((len(boxes), 0))
+        iou = box_iou(boxes, [self._tracks[t][0] for t in ids]) if ids \
+            else np.zeros((len(boxes), 0))
         assigned = np.full(len(boxes), -1)
         while iou.size and iou.max() >= self.min_iou:
             i, j = np.unravel_index(np.argmax(iou), iou.shape)
@@ -438,7 +453,7 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
     (smoothed), "raw" (this frame's probabilities), "label"}``. ``out_video``: write every frame
     with the latest boxes and labels drawn (``codec`` a FourCC: ``mp4v`` for .mp4, ``MJPG`` for
     .avi). A tqdm progress bar on stderr unless ``progress=False``. ``detector``: one for the
-    frames instead of the recognizer's (e.g. a faster ``HaarDetector(max_side=VIDEO_DETECT_SIDE)``).
+    frames instead of the recognizer's (e.g. the faster :func:`video_detector`).
     """
     cv2 = _cv2()
     from tqdm import tqdm
@@ -477,8 +492,7 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                         shown.append(rec)
                         yield rec
                 if writer is not None:
-                    drawn = draw_faces(bgr[..., ::-1], [r["box"] for r in shown],
-                                       [f"{r['label']} {r['scores'][r['label']]:.2f}" for r in shown])
+                    drawn = draw_records(bgr[..., ::-1], shown)
                     writer.write(np.ascontiguousarray(drawn[..., ::-1]))
                 n += 1
                 bar.update(1)

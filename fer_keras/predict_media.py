@@ -85,12 +85,13 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     OUT/annotated/. Returns the exit status: 0, or 2 when a file of a folder was skipped.
     ``recognizer``: a :class:`fer_keras.faces.Recognizer` (default: one for ``model`` and
     ``tta``, "none" or "flip")."""
-    from fer_keras.faces import VIDEO_DETECT_SIDE, HaarDetector, Recognizer, iter_video
+    from fer_keras.faces import Recognizer, iter_video, video_detector
     from fer_keras.io import write_json, write_text
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     if int(every) < 1 or int(window) < 1:
-        raise FerInputError(f"--every and --window must be positive integers, got {every}, {window}")
+        raise FerInputError(f"--every and --window must be positive integers, got {every}, "
+                            f"{window}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FerInputError("--out must be a folder for photos and videos (a file is in the way)",
@@ -100,7 +101,7 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     if tta not in ("none", "flip"):
         raise FerInputError(f"--tta for photos and videos must be none or flip, got {tta!r}")
     rec = recognizer or Recognizer(model, tta=tta)
-    video_detector = None if recognizer else HaarDetector(max_side=VIDEO_DETECT_SIDE, quiet=True)
+    video_det = None if recognizer else video_detector()
     names = rec.class_names
     rows, records, failed, faces_in = [], [], 0, 0
     for file, kind in items:
@@ -109,7 +110,7 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
         try:
             if kind == "video":
                 recs = list(iter_video(file, rec, every=every, window=window, out_video=dest,
-                                       progress=progress, detector=video_detector))
+                                       progress=progress, detector=video_det))
             else:
                 recs = _photo(rec, file, dest)
         except FerInputError as e:

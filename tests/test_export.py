@@ -40,7 +40,7 @@ def shipped_and_data():
 ])
 def test_export_agrees_with_keras(fmt, int8, need, floor, shipped_and_data, tmp_path):
     for mod in need:
-        pytest.importorskip(mod, reason=f"export to {fmt} needs {mod} (pip install fer_keras[export])")
+        pytest.importorskip(mod, reason=f"export to {fmt} needs {mod} (fer_keras[export])")
     from fer_keras import export
 
     model, x, y, rep = shipped_and_data

@@ -103,6 +103,7 @@ def test_no_face_gives_an_empty_list(recognizer):
     assert recognizer.annotate(noise).shape == (240, 320, 3)
 
 
+@pytest.mark.core
 def test_crop_is_the_square_around_the_box_with_edges_repeated():
     grey = np.arange(100 * 100, dtype=np.int64).reshape(100, 100) % 251
     grey = grey.astype(np.uint8)
@@ -117,6 +118,7 @@ def test_crop_is_the_square_around_the_box_with_edges_repeated():
     np.testing.assert_array_equal(wide, grey[20:80, 10:70])
 
 
+@pytest.mark.core
 def test_user_boxes_skip_detection():
     def no_detector(grey):
         raise AssertionError("detector called although boxes were given")
@@ -131,6 +133,7 @@ def test_user_boxes_skip_detection():
         rec.detect(img, boxes=[[1, 2, 0, 5]])
 
 
+@pytest.mark.core
 def test_image_forms_agree(tmp_path):
     """A path, a PIL image, an RGB array, its BGR twin (bgr=True) and float [0, 1] give the same."""
     from PIL import Image
@@ -149,6 +152,7 @@ def test_image_forms_agree(tmp_path):
     assert not np.allclose(list(swapped.values()), list(ref.values()), atol=1e-5)
 
 
+@pytest.mark.core
 def test_any_model_other_input_and_logits():
     """A model taking 64x64 RGB and giving logits: crops resized and replicated, softmaxed."""
     m = _tiny_model((64, 64, 3), logits=True)
@@ -179,10 +183,10 @@ def test_yunet_without_a_model_file_is_one_clear_error(tmp_path):
         faces.YuNetDetector(tmp_path / "face_detection_yunet.onnx")
 
 
+@pytest.mark.core
 def test_unreadable_images_raise_one_line(tmp_path):
-    from skimage import data
-
-    ok, buf = cv2.imencode(".jpg", data.astronaut())
+    img = np.random.default_rng(3).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    ok, buf = cv2.imencode(".jpg", img)
     (tmp_path / "cut.jpg").write_bytes(buf.tobytes()[:2000])
     (tmp_path / "text.png").write_text("not an image")
     for name in ("cut.jpg", "text.png", "missing.jpg"):
@@ -194,6 +198,7 @@ def test_unreadable_images_raise_one_line(tmp_path):
 
 
 # --------------------------------------------------------------------------- video
+@pytest.mark.core
 def test_tracker_keeps_ids_and_smooths():
     t = faces.FaceTracker(window=4)
     a, b = np.array([1, 0, 0.0]), np.array([0, 1, 0.0])
@@ -364,7 +369,8 @@ def test_arbitrary_bytes_never_crash_the_loader(tmp_path):
     ok, jpg = cv2.imencode(".jpg", data.astronaut()[::8, ::8])
     jpg = jpg.tobytes()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(cut=st.integers(0, len(jpg)), noise=st.binary(max_size=64), pos=st.integers(0, len(jpg)))
     def check(cut, noise, pos):
         blob = (jpg[:pos] + noise + jpg[pos:])[:cut]
