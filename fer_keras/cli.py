@@ -150,10 +150,15 @@ def cmd_predict(args):
     from fer_keras import data, evaluate, models
     from fer_keras.io import check_not_input
 
+    if args.input:  # a photo, folder or video: fer_keras.predict_media
+        from fer_keras.predict_media import cmd_predict_media
+
+        return cmd_predict_media(args)
     args.data = args.data or "synthetic"
     check_not_input(args.out, args.data, args.model)
     ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
-    model = models.load_classifier(args.model, args=args)[0]
+    model = (models.load_classifier(args.model, args=args)[0] if args.model
+             else models.pretrained())
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0
@@ -195,11 +200,18 @@ def build_parser():
     _add_train_args(t)
     t.set_defaults(func=cmd_train)
     for name, func, helptext in (("evaluate", cmd_evaluate, "accuracy, per-class metrics, confusion"),
-                                 ("predict", cmd_predict, "write a Kaggle submission id,label")):
+                                 ("predict", cmd_predict, "faces in a photo, folder or video; or a Kaggle "
+                                  "submission id,label (--data)")):
         e = sub.add_parser(name, help=helptext)
-        e.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
-                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        e.add_argument("--model", required=name != "predict", help="a .keras file (e.g. "
+                       "runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file or a TensorFlow "
+                       "SavedModel folder" + ("; default the shipped model" if name == "predict"
+                                              else ""))
         contract.add_flags(e)
+        if name == "predict":
+            from fer_keras.predict_media import add_arguments
+
+            add_arguments(e)
         e.add_argument("--data", help="evaluate: default the data of the model's run folder "
                        "(its config.json); predict: default synthetic")
         e.add_argument("--out")
@@ -242,7 +254,7 @@ def register_command(adder):
 def _load_extra_commands():
     import importlib
 
-    for mod in ("fer_keras.cli_explain", "fer_keras.cli_report"):
+    for mod in ("fer_keras.cli_explain", "fer_keras.cli_report", "fer_keras.export"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -283,7 +295,8 @@ def main(argv=None):
             parser.print_help()
             return EXIT_USAGE
         if args.command == "predict" and not args.out:
-            raise FerInputError("fer-keras predict: --out is required (the submission CSV)")
+            raise FerInputError("fer-keras predict: --out is required (a folder for photos and videos; "
+                                "the submission CSV for --data)")
         from fer_keras.config import check_flags
 
         check_flags(args.command, vars(args))  # every numeric flag: finite and in range

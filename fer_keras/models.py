@@ -461,6 +461,24 @@ def load_classifier(path, input_range=None, classes=None, args=None):
     return model, c
 
 
+#: The model that ships inside the package (see RESULTS.md, "The shipped model", for how it was
+#: trained and how to rebuild it).
+PRETRAINED_FILE = "fer_net_fer2013.keras"
+
+
+def pretrained():
+    """The expression classifier that ships with fer_keras: float32 ``(N, 48, 48, 1)`` images in
+    [0, 1] -> ``(N, 7)`` probabilities of :data:`fer_keras.CLASS_NAMES`. Loaded from the package
+    (``fer_keras/weights/``); nothing is downloaded."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "weights" / PRETRAINED_FILE
+    if not path.is_file():
+        raise FerInputError("the shipped model is missing from this installation (reinstall "
+                            "fer_keras, or pass --model / model= a .keras file)", file=path)
+    return load_classifier(path)[0]
+
+
 def __getattr__(name):
     if name in _REGISTRY:
         return _REGISTRY[name]
