@@ -178,34 +178,27 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     ``train_minutes`` (wall time of the epochs, validation included, from ``state.json``),
     ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
     """
-    import json
-
     from fer_keras import models
-    from fer_keras.errors import FerInputError
     from fer_keras.io import write_json
+    from fer_keras.rundir import RunDir
 
-    run = Path(run_dir)
-    try:
-        cfg = json.loads((run / "config.json").read_text())
-        state = json.loads((run / "state.json").read_text())
-        history = json.loads((run / "history.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise FerInputError(f"not a finished run folder ({e})", file=run) from None
-    net = models.load(run / "best.keras")
+    run = RunDir(run_dir)
+    cfg, state, history = run.require_finished()
+    net = models.load(run.best)
     ds = splits[split]
     accs = {}
     for mode in ("none", *tta_modes):
         accs[mode] = metrics(ds.labels, predict_proba(net, ds.images, batch_size, mode))["accuracy"]
     best = max(history, key=lambda r: r.get("val_accuracy", -1.0)) if history else {}
     out = {
-        "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
+        "run": str(run.path), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
         "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
         "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
         "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),
         "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
         "split": split, "n": int(len(ds)), "accuracy": accs,
     }
-    write_json(run / "summary.json", out)
+    write_json(run.summary, out)
     return out
 
 

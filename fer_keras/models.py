@@ -360,7 +360,8 @@ def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
     from pathlib import Path
 
     import fer_keras.augment  # noqa: F401  (registers RandomAffine)
-    import fer_keras.train  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.losses  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.schedules  # noqa: F401  (registers the learning-rate schedule)
 
     path = Path(path)
     if not path.is_file():

@@ -427,29 +427,29 @@ class Context:
         return TrainConfig(**values)
 
     def run_dir(self, name):
-        return self.out / "runs" / name
+        from fer_keras.rundir import RunDir
+
+        return RunDir(self.out / "runs" / name)
 
     def ensure_trained(self, name):
         """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
-        there already. Returns the run folder."""
-        from fer_keras.config import TrainConfig
+        there already. Returns the :class:`~fer_keras.rundir.RunDir`."""
         from fer_keras.train import train
 
         cfg = self.train_config(name)
-        run = Path(cfg.out)
-        state = _run_state(run, cfg)
-        if state == "done":
+        run = self.run_dir(name)
+        status = run.status(cfg)
+        if status == "finished":
             return run
-        if state == "resume":
-            self.log(f"resuming the interrupted run in {run}")
-            train(TrainConfig.load(run / "config.json").replace(verbose=cfg.verbose), resume=True,
+        if status == "resumable":
+            self.log(f"resuming the interrupted run in {run.path}")
+            train(run.load_config().replace(verbose=cfg.verbose), resume=True,
                   splits=self.splits)
             return run
-        if state == "stale":
-            self.log(f"note: {run} was trained with other settings; retraining it")
-            for f in ("last.keras", "state.json", "best.keras", "model.keras"):
-                (run / f).unlink(missing_ok=True)
-        self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run}")
+        if status == "stale":
+            self.log(f"note: {run.path} was trained with other settings; retraining it")
+            run.clear_checkpoints()
+        self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run.path}")
         train(cfg, splits=self.splits)
         return run
 
@@ -457,15 +457,14 @@ class Context:
         if name not in self._models:
             from fer_keras import models
 
-            run = self.ensure_trained(name)
-            self._models[name] = models.load(run / "best.keras")
+            self._models[name] = models.load(self.ensure_trained(name).best)
         return self._models[name]
 
     def history(self, name):
-        return json.loads((self.ensure_trained(name) / "history.json").read_text())
+        return self.ensure_trained(name).history()
 
     def run_config(self, name):
-        return json.loads((self.ensure_trained(name) / "config.json").read_text())
+        return self.ensure_trained(name).saved_config()
 
     def probs(self, name, split):
         key = ("probs", name, split)
@@ -481,46 +480,6 @@ class Context:
         if ds is None or len(ds) == 0 or ds.labels is None:
             return None
         return float((self.probs(name, split).argmax(1) == ds.labels).mean())
-
-
-_RUN_KEYS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "schedule", "oversample",
-             "augment", "n_synthetic", "seed", "val_fraction")
-
-
-def _same_data(a, b):
-    if "synthetic" in (str(a), str(b)):
-        return str(a) == str(b)
-    return os.path.abspath(str(a)) == os.path.abspath(str(b))
-
-
-def _run_state(run, cfg):
-    """``"done"``, ``"resume"``, ``"stale"`` (other settings) or ``"new"`` for a run folder."""
-    conf = run / "config.json"
-    if not conf.is_file():
-        return "new"
-    try:
-        saved = json.loads(conf.read_text())
-    except (OSError, json.JSONDecodeError):
-        return "stale"
-    want = cfg.to_dict()
-    for k in _RUN_KEYS:
-        if k == "data":
-            if not _same_data(saved.get(k), want[k]):
-                return "stale"
-        elif saved.get(k) != want[k]:
-            return "stale"
-    if not (run / "best.keras").is_file() or not (run / "history.json").is_file():
-        return "resume" if (run / "last.keras").is_file() else "stale"
-    try:
-        state = json.loads((run / "state.json").read_text())
-        done = int(state.get("epoch", 0)) >= cfg.epochs
-    except (OSError, json.JSONDecodeError, ValueError):
-        done = (run / "model.keras").is_file()
-    if (run / "model.keras").is_file() and done:
-        return "done"
-    if (run / "model.keras").is_file():  # stopped early (early stopping): finished
-        return "done"
-    return "resume" if (run / "last.keras").is_file() else "stale"
 
 
 def register_matched_dnn(cnn):
@@ -665,7 +624,7 @@ def q1_train(ctx):
              f"training accuracy (on augmented images, with dropout) was "
              f"{pct(num['final_train_accuracy_history'])} and the validation accuracy "
              f"{pct(num['final_val_accuracy_history'])}.")
-    curves = _copy(ctx.run_dir(name) / "curves.png", d / "curves.png")
+    curves = _copy(ctx.run_dir(name).curves, d / "curves.png")
     sec.figure(curves, f"Training curves of `{name}`: accuracy and loss, train vs validation",
                ctx.out)
     acc = f"**Accuracy.** The kept model scores **{pct(val_acc)}** on the validation split"
@@ -728,7 +687,7 @@ def q2_dnn(ctx):
                                     [r["val_accuracy"] for r in rows], d / "cnn_vs_dnn.png",
                                     title="CNN vs parameter-matched DNN")
     sec.figure(fig, "Parameters, train and validation accuracy of the CNN and the DNN", ctx.out)
-    curves = _copy(ctx.run_dir(dnn_name) / "curves.png", d / "dnn_curves.png")
+    curves = _copy(ctx.run_dir(dnn_name).curves, d / "dnn_curves.png")
     sec.figure(curves, f"Training curves of the DNN `{dnn_name}`", ctx.out)
     diff = num["accuracy_difference"]
     if diff > 0.01:

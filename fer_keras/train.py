@@ -17,9 +17,6 @@ uninterrupted one would.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import time
@@ -31,9 +28,10 @@ import numpy as np
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import save_model, write_json, write_text
-
-STATE_FILE = "state.json"
+from fer_keras.io import save_model, write_json
+from fer_keras.losses import make_loss
+from fer_keras.rundir import RunDir
+from fer_keras.schedules import WarmupCosine, make_schedule
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -90,58 +88,6 @@ def mixed_policy_name(capability="auto"):
     return "mixed_float16" if cc is not None and cc < (8, 0) else "mixed_bfloat16"
 
 
-@keras.saving.register_keras_serializable(package="fer_keras")
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from ``initial_lr`` to ``peak_lr`` over ``warmup_steps``, then cosine decay
-    to ``alpha * peak_lr`` at ``total_steps`` (and flat after it); a function of the optimizer's
-    step alone, so a resumed run continues on the same curve.
-
-    With ``initial_lr = peak_lr / 25`` and 15% warm-up this is the one-cycle policy (Smith &
-    Topin 2019) in its cosine form; with no warm-up it is SGDR's single cycle (Loshchilov &
-    Hutter 2017). Same numbers as ``keras.optimizers.schedules.CosineDecay`` with a warm-up.
-    """
-
-    def __init__(self, peak_lr, total_steps, warmup_steps=0, initial_lr=None, alpha=0.0,
-                 name="warmup_cosine"):
-        self.peak_lr = float(peak_lr)
-        self.total_steps = int(total_steps)
-        self.warmup_steps = int(warmup_steps)
-        self.initial_lr = float(peak_lr if initial_lr is None else initial_lr)
-        self.alpha = float(alpha)
-        self.name = name
-
-    def __call__(self, step):
-        ops = keras.ops
-        step = ops.cast(step, "float32")
-        warm = float(self.warmup_steps)
-        ramp = self.initial_lr + (self.peak_lr - self.initial_lr) * step / max(warm, 1.0)
-        span = float(max(1, self.total_steps - self.warmup_steps))
-        progress = ops.clip((step - warm) / span, 0.0, 1.0)
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
-        decayed = self.peak_lr * ((1.0 - self.alpha) * cosine + self.alpha)
-        return ops.where(step < warm, ramp, decayed)
-
-    def get_config(self):
-        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
-                "warmup_steps": self.warmup_steps, "initial_lr": self.initial_lr,
-                "alpha": self.alpha, "name": self.name}
-
-
-def make_schedule(cfg: TrainConfig, steps_per_epoch: int, epochs=None, warmup_steps=None):
-    """The learning rate for ``cfg.schedule`` over ``epochs`` (default ``cfg.epochs``): a
-    :class:`WarmupCosine` for ``cosine`` and ``onecycle``, else the constant ``cfg.lr``.
-    ``warmup_steps`` overrides the warm-up length (a budget re-plan keeps the one it started)."""
-    total = max(1, (epochs or cfg.epochs) * steps_per_epoch)
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "cosine":
-        warm = warm if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 10 if warm else cfg.lr, alpha=0.0)
-    if cfg.schedule == "onecycle":
-        warm = (warm or max(1, int(0.15 * total))) if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 25, alpha=1e-3)
-    return cfg.lr
-
-
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     """The optimizer with its learning-rate schedule (a serialisable schedule of the step
     counter, so the optimizer's step counter restores the schedule exactly on resume)."""
@@ -152,31 +98,6 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     if cfg.optimizer == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4)
     return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
-
-
-@keras.saving.register_keras_serializable(package="fer_keras")
-class SmoothedSparseCE(keras.losses.Loss):
-    """Sparse categorical cross-entropy with label smoothing (Szegedy et al. 2016)."""
-
-    def __init__(self, smoothing=0.1, name="smoothed_sparse_ce", **kw):
-        super().__init__(name=name, **kw)
-        self.smoothing = float(smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        n = ops.shape(y_pred)[-1]
-        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
-        target = onehot * (1.0 - self.smoothing) + self.smoothing / n
-        return keras.losses.categorical_crossentropy(target, y_pred)
-
-    def get_config(self):
-        return {**super().get_config(), "smoothing": self.smoothing}
-
-
-def make_loss(cfg: TrainConfig):
-    if cfg.label_smoothing:
-        return SmoothedSparseCE(cfg.label_smoothing)
-    return keras.losses.SparseCategoricalCrossentropy()
 
 
 def build_training_model(cfg: TrainConfig, net):
@@ -273,19 +194,19 @@ class RunRecorder:
         val = row.get("val_accuracy", row.get("accuracy", 0.0))
         if self.best is None or val > self.best:
             self.best = val
-            save_model(net, self.out / "best.keras")
+            save_model(net, self.out / RunDir.BEST)
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
                                                           self.history) or model.stop_training
-        save_model(model, self.out / "last.keras")
+        save_model(model, self.out / RunDir.LAST)
         state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
                  "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
                  "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)]}
         if self.budget is not None:
             state["planned_epochs"] = self.budget.planned
             state["budget_replans"] = self.budget.replans
-        write_json(self.out / STATE_FILE, state)
+        write_json(self.out / RunDir.STATE, state)
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
 
@@ -369,17 +290,9 @@ def rng_states(model):
 
 
 def write_history(out, history):
-    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically."""
-    out = Path(out)
-    write_json(out / "history.json", history)
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    w.writerows(history)
-    write_text(out / "history.csv", buf.getvalue())
+    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically
+    (:meth:`RunDir.write_history`)."""
+    RunDir(out).write_history(history)
 
 
 # --------------------------------------------------------------------------- the run
@@ -499,10 +412,9 @@ def train(cfg: TrainConfig, resume=False, splits=None):
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
     if resume:
-        saved = out / "config.json"
-        if not saved.is_file() or not (out / "last.keras").is_file():
-            raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
-        cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+        run = RunDir(out)
+        run.require_resumable()
+        cfg = run.load_config().replace(out=str(out), verbose=cfg.verbose)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
     set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
@@ -535,22 +447,21 @@ def train(cfg: TrainConfig, resume=False, splits=None):
 
 
 def _fit(cfg, out, resume, splits):
+    run = RunDir(out)
     state = {}
     history = []
     initial_epoch = 0
     if resume:
-        state = json.loads((out / STATE_FILE).read_text())
+        state = run.state()
         initial_epoch = int(state["epoch"])
-        hist_path = out / "history.json"
-        if hist_path.is_file():
-            history = [r for r in json.loads(hist_path.read_text()) if r["epoch"] <= initial_epoch]
+        history = run.history(upto=initial_epoch)
     else:
-        cfg.save(out / "config.json")
+        cfg.save(run.config)
 
     train_data, steps = _inputs(cfg, splits, initial_epoch)
     with _strategy_scope(cfg):
         if resume:
-            model = load_training_model(out / "last.keras")
+            model = load_training_model(run.last)
             for var, value in zip(rng_states(model), state.get("rng", [])):
                 var.assign(np.asarray(value, dtype=var.dtype))
         else:
@@ -573,7 +484,7 @@ def _fit(cfg, out, resume, splits):
         stateful.append(es)
         callbacks.append(es)
     if cfg.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     budget, fit_epochs = None, cfg.epochs
     if cfg.budget_minutes:
         budget = BudgetPlan(cfg, steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
@@ -594,11 +505,11 @@ def _fit(cfg, out, resume, splits):
                   shuffle=False, validation_data=validation,
                   validation_batch_size=256, callbacks=callbacks, verbose=cfg.verbose)
     net = classifier_of(model)
-    save_model(net, out / "model.keras")
+    save_model(net, run.model)
     try:
         from fer_keras import plotting
 
-        plotting.training_curves(recorder.history, out / "curves.png", title=cfg.model)
+        plotting.training_curves(recorder.history, run.curves, title=cfg.model)
     except ImportError as e:  # matplotlib is optional
         print(f"note: no curves.png ({e})")
     return net, recorder.history

@@ -1,0 +1,190 @@
+"""The run folder that ``fer-keras train`` writes: one owner for its file names and its rules.
+
+A run folder holds
+
+* ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
+* ``best.keras`` - the classifier at its best validation accuracy;
+* ``last.keras`` + ``state.json`` - the training model after the last finished epoch and the
+  epoch, callback and random-generator state beside it (what ``--resume`` continues from);
+* ``model.keras`` - the classifier after the last epoch (written only when the run ends);
+* ``history.csv`` / ``history.json`` - one row per epoch; ``curves.png`` - the curves;
+* ``summary.json`` - written by ``fer-keras summary``.
+
+:meth:`RunDir.status` decides what a caller that wants a finished run with a given config does
+with the folder: ``"fresh"`` (nothing there: train), ``"resumable"`` (same settings, interrupted:
+resume), ``"finished"`` (same settings, done: reuse) or ``"stale"`` (other settings or broken:
+retrain). Every write goes through :mod:`fer_keras.io` (temporary file + rename).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from fer_keras.errors import FerInputError
+
+#: The settings that must match for a run folder to count as the same run.
+RUN_KEYS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "schedule", "oversample",
+            "augment", "n_synthetic", "seed", "val_fraction")
+
+STATUSES = ("fresh", "resumable", "finished", "stale")
+
+
+class RunDir:
+    """A training run folder ``path`` (need not exist yet); file paths are attributes."""
+
+    CONFIG = "config.json"
+    BEST = "best.keras"
+    LAST = "last.keras"
+    STATE = "state.json"
+    MODEL = "model.keras"
+    HISTORY_CSV = "history.csv"
+    HISTORY_JSON = "history.json"
+    CURVES = "curves.png"
+    SUMMARY = "summary.json"
+    TENSORBOARD = "tensorboard"
+    #: the files a retrain must remove so that a stale run cannot be mistaken for a new one
+    CHECKPOINTS = (LAST, STATE, BEST, MODEL)
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name):
+        return self.path / name
+
+    # ---- file paths
+    @property
+    def config(self):
+        return self.path / self.CONFIG
+
+    @property
+    def best(self):
+        return self.path / self.BEST
+
+    @property
+    def last(self):
+        return self.path / self.LAST
+
+    @property
+    def state_file(self):
+        return self.path / self.STATE
+
+    @property
+    def model(self):
+        return self.path / self.MODEL
+
+    @property
+    def history_csv(self):
+        return self.path / self.HISTORY_CSV
+
+    @property
+    def history_json(self):
+        return self.path / self.HISTORY_JSON
+
+    @property
+    def curves(self):
+        return self.path / self.CURVES
+
+    @property
+    def summary(self):
+        return self.path / self.SUMMARY
+
+    @property
+    def tensorboard(self):
+        return self.path / self.TENSORBOARD
+
+    # ---- reading
+    def state(self):
+        """``state.json`` as a dict (``epoch``, ``best``, ``elapsed_seconds``, ``callbacks``,
+        ``rng``, budget keys); raises OSError / JSONDecodeError when it is missing or broken."""
+        return json.loads(self.state_file.read_text())
+
+    def history(self, upto=None):
+        """``history.json`` rows (``[]`` when there is none), those of epochs ``<= upto`` if
+        given (a resumed run drops the rows of an epoch whose checkpoint was not written)."""
+        if not self.history_json.is_file():
+            return []
+        rows = json.loads(self.history_json.read_text())
+        return rows if upto is None else [r for r in rows if r["epoch"] <= upto]
+
+    def saved_config(self):
+        """``config.json`` as a plain dict (raises OSError / JSONDecodeError)."""
+        return json.loads(self.config.read_text())
+
+    def load_config(self):
+        """``config.json`` as a :class:`~fer_keras.config.TrainConfig`."""
+        from fer_keras.config import TrainConfig
+
+        return TrainConfig.load(self.config)
+
+    def require_finished(self):
+        """``(config, state, history)`` dicts of a finished run; :class:`FerInputError` naming
+        the folder when one is missing or unreadable."""
+        try:
+            return self.saved_config(), self.state(), json.loads(self.history_json.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise FerInputError(f"not a finished run folder ({e})", file=self.path) from None
+
+    def require_resumable(self):
+        """Raise :class:`FerInputError` unless the folder has what ``--resume`` reads."""
+        if not self.config.is_file() or not self.last.is_file():
+            raise FerInputError("nothing to resume: no config.json and last.keras here",
+                                file=self.path)
+
+    # ---- the rules
+    def status(self, cfg):
+        """``"fresh"``, ``"resumable"``, ``"finished"`` or ``"stale"`` for a caller that wants
+        this folder to hold a finished run of ``cfg`` (a TrainConfig); see the module doc.
+
+        Same run: :data:`RUN_KEYS` equal (``data`` compared as an absolute path). Finished:
+        ``best.keras``, ``history.json`` and ``model.keras`` are there (``model.keras`` is
+        written when a run ends, also by early stopping)."""
+        if not self.config.is_file():
+            return "fresh"
+        try:
+            saved = self.saved_config()
+        except (OSError, json.JSONDecodeError):
+            return "stale"
+        want = cfg.to_dict()
+        for k in RUN_KEYS:
+            if k == "data":
+                if not _same_data(saved.get(k), want[k]):
+                    return "stale"
+            elif saved.get(k) != want[k]:
+                return "stale"
+        complete = self.best.is_file() and self.history_json.is_file()
+        if complete and self.model.is_file():
+            return "finished"
+        return "resumable" if self.last.is_file() else "stale"
+
+    # ---- writing
+    def write_history(self, history):
+        """``history.json`` and ``history.csv`` (one row per epoch, the union of the rows' keys
+        as columns), atomically."""
+        from fer_keras.io import write_json, write_text
+
+        write_json(self.history_json, history)
+        keys = []
+        for row in history:
+            keys += [k for k in row if k not in keys]
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        w.writeheader()
+        w.writerows(history)
+        write_text(self.history_csv, buf.getvalue())
+
+    def clear_checkpoints(self):
+        """Remove the checkpoints of a stale run before it is trained again."""
+        for name in self.CHECKPOINTS:
+            (self.path / name).unlink(missing_ok=True)
+
+
+def _same_data(a, b):
+    if "synthetic" in (str(a), str(b)):
+        return str(a) == str(b)
+    return os.path.abspath(str(a)) == os.path.abspath(str(b))
