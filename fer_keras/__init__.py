@@ -4,7 +4,7 @@ Train, evaluate and explain expression classifiers, and reproduce the course rep
 Submodules are imported lazily so that ``import fer_keras`` stays fast and sets no global state:
 ``fer_keras.models``, ``fer_keras.data``, ``fer_keras.train``, ``fer_keras.evaluate``,
 ``fer_keras.explain``, ``fer_keras.plotting``, ``fer_keras.shapes``, ``fer_keras.semi``,
-``fer_keras.report``, ``fer_keras.augment``.
+``fer_keras.report``, ``fer_keras.augment``, ``fer_keras.analyses``, ``fer_keras.rundir``.
 """
 import importlib
 
@@ -14,8 +14,9 @@ CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 NUM_CLASSES = len(CLASS_NAMES)
 
 _SUBMODULES = {
-    "augment", "cli", "config", "data", "errors", "evaluate", "explain", "io", "layers", "models",
-    "plotting", "report", "semi", "shapes", "train",
+    "analyses", "augment", "cli", "config", "data", "errors", "evaluate", "explain", "io",
+    "layers", "losses", "models", "plotting", "report", "rundir", "schedules", "semi", "shapes",
+    "train",
 }
 
 

@@ -102,10 +102,7 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
 
 def build_training_model(cfg: TrainConfig, net):
     """``Sequential([augment, net])``: augmentation runs inside the compiled train step."""
-    aug_on = cfg.augment and cfg.input_pipeline == "numpy"
-    aug = RandomAffine(cfg.rotation if aug_on else 0.0, cfg.shift if aug_on else 0.0,
-                       cfg.zoom if aug_on else 0.0, cfg.flip and aug_on,
-                       cfg.erasing if aug_on else 0.0, seed=cfg.seed, name="augment")
+    aug = RandomAffine.from_config_obj(cfg.augmentation(), seed=cfg.seed, name="augment")
     return keras.Sequential([keras.Input(shape=net.input_shape[1:], name="image"), aug, net],
                             name="trainer")
 
