@@ -101,9 +101,15 @@ def test_filters_parts_and_counts(net, data, tmp_path):
     assert (tmp_path / "features.json").is_file()
 
 
-def test_lime_and_tsne(net, data, tmp_path):
+def test_lime(net, data, tmp_path):
+    pytest.importorskip("lime")
     res = lime.run(net, data, lime.Settings(num_samples=60, segments=10), tmp_path, rows=[5])
     assert len(res.numbers["5"]["probs"]) == 7 and (tmp_path / "lime_5.png").is_file()
+    assert np.asarray(res.numbers["5"]["weights"]).shape == (7, res.numbers["5"]["n_segments"])
+
+
+def test_tsne(net, data, tmp_path):
+    pytest.importorskip("sklearn")
     t = tsne.run(net, data, tsne.Settings(n=40, perplexity=5), tmp_path, layers=["hidden"])
     assert t.numbers["n"] == 40 and t.numbers["layers"]["hidden"]["dims"] == 16
     assert -1 <= t.numbers["layers"]["hidden"]["silhouette"] <= 1

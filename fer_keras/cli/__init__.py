@@ -52,7 +52,3 @@ def main(argv=None):
         print("interrupted: the last finished epoch is saved; continue with --resume",
               file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
