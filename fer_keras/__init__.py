@@ -4,8 +4,9 @@ Train, evaluate and explain expression classifiers, and reproduce the course rep
 Submodules are imported lazily so that ``import fer_keras`` stays fast and sets no global state:
 ``fer_keras.models``, ``fer_keras.data``, ``fer_keras.train``, ``fer_keras.evaluate``,
 ``fer_keras.explain``, ``fer_keras.plotting``, ``fer_keras.shapes``, ``fer_keras.semi``,
-``fer_keras.report``, ``fer_keras.augment``, ``fer_keras.faces`` (and ``fer_keras.Recognizer``:
-the expressions of the faces of a photo or video), ``fer_keras.export``.
+``fer_keras.report``, ``fer_keras.augment``, ``fer_keras.analyses``, ``fer_keras.rundir``,
+``fer_keras.contract``, ``fer_keras.faces`` (and ``fer_keras.Recognizer``: the expressions of the
+faces of a photo or video), ``fer_keras.export``.
 """
 import importlib
 
@@ -15,8 +16,9 @@ CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 NUM_CLASSES = len(CLASS_NAMES)
 
 _SUBMODULES = {
-    "augment", "cli", "config", "data", "errors", "evaluate", "explain", "io", "layers", "models",
-    "plotting", "report", "semi", "shapes", "train", "faces", "predict_media", "export",
+    "analyses", "augment", "cli", "config", "contract", "data", "errors", "evaluate", "explain",
+    "export", "faces", "io", "layers", "losses", "models", "plotting", "predict_media", "report",
+    "rundir", "schedules", "semi", "shapes", "train",
 }
 #: Lazy attributes: name -> the submodule that defines it.
 _ATTRIBUTES = {"Recognizer": "faces"}

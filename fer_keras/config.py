@@ -7,6 +7,48 @@ from fer_keras.errors import FerInputError
 
 
 @dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation strengths. Zero everywhere (and ``flip=False``) is the identity.
+
+    rotation: max rotation in degrees (uniform in +-rotation).
+    shift: max shift as a fraction of width and height.
+    zoom: max relative zoom (scale uniform in [1 - zoom, 1 + zoom]).
+    flip: random horizontal flip with probability 1/2.
+    erasing: probability of erasing one random rectangle (2%-20% of the image) per image.
+    """
+
+    rotation: float = 10.0
+    shift: float = 0.1
+    zoom: float = 0.1
+    flip: bool = True
+    erasing: float = 0.0
+
+    @classmethod
+    def none(cls):
+        return cls(rotation=0.0, shift=0.0, zoom=0.0, flip=False, erasing=0.0)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+#: The valid values of TrainConfig's choice fields, written once: the checks below and the
+#: ``fer-keras train`` flags read them.
+CHOICES = {
+    "optimizer": ("adam", "adamw", "sgd"),  # sgd: Nesterov momentum 0.9
+    "schedule": ("plateau", "cosine", "onecycle", "constant"),
+    "input_pipeline": ("numpy", "tfdata", "idg"),  # any backend | tf.data | ImageDataGenerator
+    "precision": ("float32", "mixed"),  # mixed: bfloat16 on CPU, float16 on older GPUs
+    "strategy": ("default", "mirrored"),
+}
+
+
+def one_of(values):
+    """``("a", "b", "c") -> "a, b or c"``, for messages."""
+    values = [str(v) for v in values]
+    return ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else "".join(values)
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run; ``config.json`` in the run folder holds it.
 
@@ -26,12 +68,12 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     oversample: bool = False
-    augment: bool = True
-    rotation: float = 10.0
-    shift: float = 0.1
-    zoom: float = 0.1
-    flip: bool = True
-    erasing: float = 0.0
+    augment: bool = True  # the augmentation below (numpy pipeline: in the train step)
+    rotation: float = AugmentConfig.rotation
+    shift: float = AugmentConfig.shift
+    zoom: float = AugmentConfig.zoom
+    flip: bool = AugmentConfig.flip
+    erasing: float = AugmentConfig.erasing
     input_pipeline: str = "numpy"  # numpy (any backend) | tfdata | idg (ImageDataGenerator)
     val_fraction: float = 0.1
     n_synthetic: int = 3000
@@ -55,6 +97,15 @@ class TrainConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    def augmentation(self):
+        """The :class:`AugmentConfig` of the train step's augmentation layer: the run's knobs
+        when ``augment`` is on with the numpy pipeline (tf.data and ImageDataGenerator augment
+        in the input pipeline instead), else :meth:`AugmentConfig.none`."""
+        if not (self.augment and self.input_pipeline == "numpy"):
+            return AugmentConfig.none()
+        return AugmentConfig(**{f.name: getattr(self, f.name)
+                                for f in dataclasses.fields(AugmentConfig)})
 
     def save(self, path):
         from fer_keras.io import write_json
@@ -124,16 +175,6 @@ def check_flags(command, values):
                 raise FerInputError(f"{flag(name)} must be a finite number, got {item!r}")
 
 
-#: String fields with a fixed set of values.
-CHOICES = {
-    "optimizer": ("adam", "adamw", "sgd"),
-    "schedule": ("plateau", "cosine", "onecycle", "constant"),
-    "input_pipeline": ("numpy", "tfdata", "idg"),
-    "precision": ("float32", "mixed"),
-    "strategy": ("default", "mirrored"),
-}
-
-
 def flag(name):
     """The command-line spelling of a config field: ``batch_size`` -> ``--batch-size``."""
     return "--" + name.replace("_", "-")
@@ -178,8 +219,7 @@ def validate(cfg):
             if not isinstance(v, str):
                 raise FerInputError(f"{flag(f.name)} must be a string, got {v!r}")
             if f.name in CHOICES and v not in CHOICES[f.name]:
-                valid = ", ".join(CHOICES[f.name])
-                raise FerInputError(f"{flag(f.name)} must be one of {valid}, got {v!r}")
+                raise FerInputError(f"{flag(f.name)} must be {one_of(CHOICES[f.name])}, got {v!r}")
     if cfg.model == "auto" and not cfg.budget_minutes > 0:
         raise FerInputError("--model auto picks the model the time allows: it needs "
                             "--budget-minutes")

@@ -221,8 +221,8 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
     """
     from fer_keras import models
-    from fer_keras.errors import FerInputError
-    from fer_keras.io import read_json, write_json
+    from fer_keras.io import write_json
+    from fer_keras.rundir import RunDir
 
     run = Path(run_dir)
     if run.is_file() or (run / "saved_model.pb").is_file():
@@ -230,28 +230,20 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
         cfg, state, history = {"model": run.name}, {}, []
         net = models.load_classifier(run, args=contract_args)[0]
         out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
-            run / "summary.json"
+            run / RunDir.SUMMARY
     else:
-        for f in ("config.json", "state.json", "history.json", "best.keras"):
-            if not (run / f).is_file():
-                raise FerInputError(f"not a finished run folder (no {f})", file=run)
-        from fer_keras.train import check_state
-
-        cfg = read_json(run / "config.json", dict, "run config")
-        state = check_state(read_json(run / "state.json", dict, "run state"), run / "state.json")
-        history = check_state({"epoch": 0, "history": read_json(run / "history.json", list,
-                                                                "history")},
-                              run / "history.json")["history"]
+        rd = RunDir(run)
+        cfg, state, history = rd.require_finished()
         history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
-        net = models.load_classifier(run / "best.keras", args=contract_args)[0]
-        out_json = run / "summary.json"
+        net = models.load_classifier(rd.best, args=contract_args)[0]
+        out_json = rd.summary
     ds = splits[split]
     accs = {}
     for mode in ("none", *tta_modes):
         accs[mode] = metrics(ds.labels, predict_proba(net, ds.images, batch_size, mode))["accuracy"]
     best = max(history, key=lambda r: r.get("val_accuracy", -1.0)) if history else {}
     out = {
-        "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
+        "run": str(run.path), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
         "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
         "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
         "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),

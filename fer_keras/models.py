@@ -356,7 +356,8 @@ def _read(path, compile=False):
     from pathlib import Path
 
     import fer_keras.augment  # noqa: F401  (registers RandomAffine)
-    import fer_keras.train  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.losses  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.schedules  # noqa: F401  (registers the learning-rate schedule)
 
     path = Path(path)
     if path.is_dir():

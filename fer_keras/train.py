@@ -21,8 +21,6 @@ resumed run ends where an uninterrupted one would.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -36,9 +34,12 @@ from fer_keras import contract
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import atomic_path, save_model, write_json, write_text
+from fer_keras.io import atomic_path, save_model, write_json
+from fer_keras.losses import make_loss
+from fer_keras.rundir import RunDir, check_state
+from fer_keras.schedules import WarmupCosine, make_schedule
 
-STATE_FILE = "state.json"
+STATE_FILE = RunDir.STATE
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -95,58 +96,6 @@ def mixed_policy_name(capability="auto"):
     return "mixed_float16" if cc is not None and cc < (8, 0) else "mixed_bfloat16"
 
 
-@keras.saving.register_keras_serializable(package="fer_keras")
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from ``initial_lr`` to ``peak_lr`` over ``warmup_steps``, then cosine decay
-    to ``alpha * peak_lr`` at ``total_steps`` (and flat after it); a function of the optimizer's
-    step alone, so a resumed run continues on the same curve.
-
-    With ``initial_lr = peak_lr / 25`` and 15% warm-up this is the one-cycle policy (Smith &
-    Topin 2019) in its cosine form; with no warm-up it is SGDR's single cycle (Loshchilov &
-    Hutter 2017). Same numbers as ``keras.optimizers.schedules.CosineDecay`` with a warm-up.
-    """
-
-    def __init__(self, peak_lr, total_steps, warmup_steps=0, initial_lr=None, alpha=0.0,
-                 name="warmup_cosine"):
-        self.peak_lr = float(peak_lr)
-        self.total_steps = int(total_steps)
-        self.warmup_steps = int(warmup_steps)
-        self.initial_lr = float(peak_lr if initial_lr is None else initial_lr)
-        self.alpha = float(alpha)
-        self.name = name
-
-    def __call__(self, step):
-        ops = keras.ops
-        step = ops.cast(step, "float32")
-        warm = float(self.warmup_steps)
-        ramp = self.initial_lr + (self.peak_lr - self.initial_lr) * step / max(warm, 1.0)
-        span = float(max(1, self.total_steps - self.warmup_steps))
-        progress = ops.clip((step - warm) / span, 0.0, 1.0)
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
-        decayed = self.peak_lr * ((1.0 - self.alpha) * cosine + self.alpha)
-        return ops.where(step < warm, ramp, decayed)
-
-    def get_config(self):
-        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
-                "warmup_steps": self.warmup_steps, "initial_lr": self.initial_lr,
-                "alpha": self.alpha, "name": self.name}
-
-
-def make_schedule(cfg: TrainConfig, steps_per_epoch: int, epochs=None, warmup_steps=None):
-    """The learning rate for ``cfg.schedule`` over ``epochs`` (default ``cfg.epochs``): a
-    :class:`WarmupCosine` for ``cosine`` and ``onecycle``, else the constant ``cfg.lr``.
-    ``warmup_steps`` overrides the warm-up length (a budget re-plan keeps the one it started)."""
-    total = max(1, (epochs or cfg.epochs) * steps_per_epoch)
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "cosine":
-        warm = warm if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 10 if warm else cfg.lr, alpha=0.0)
-    if cfg.schedule == "onecycle":
-        warm = (warm or max(1, int(0.15 * total))) if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 25, alpha=1e-3)
-    return cfg.lr
-
-
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     """The optimizer with its learning-rate schedule (a serialisable schedule of the step
     counter, so the optimizer's step counter restores the schedule exactly on resume)."""
@@ -159,37 +108,9 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
 
 
-@keras.saving.register_keras_serializable(package="fer_keras")
-class SmoothedSparseCE(keras.losses.Loss):
-    """Sparse categorical cross-entropy with label smoothing (Szegedy et al. 2016)."""
-
-    def __init__(self, smoothing=0.1, name="smoothed_sparse_ce", **kw):
-        super().__init__(name=name, **kw)
-        self.smoothing = float(smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        n = ops.shape(y_pred)[-1]
-        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
-        target = onehot * (1.0 - self.smoothing) + self.smoothing / n
-        return keras.losses.categorical_crossentropy(target, y_pred)
-
-    def get_config(self):
-        return {**super().get_config(), "smoothing": self.smoothing}
-
-
-def make_loss(cfg: TrainConfig):
-    if cfg.label_smoothing:
-        return SmoothedSparseCE(cfg.label_smoothing)
-    return keras.losses.SparseCategoricalCrossentropy()
-
-
 def build_training_model(cfg: TrainConfig, net):
     """``Sequential([augment, net])``: augmentation runs inside the compiled train step."""
-    aug_on = cfg.augment and cfg.input_pipeline == "numpy"
-    aug = RandomAffine(cfg.rotation if aug_on else 0.0, cfg.shift if aug_on else 0.0,
-                       cfg.zoom if aug_on else 0.0, cfg.flip and aug_on,
-                       cfg.erasing if aug_on else 0.0, seed=cfg.seed, name="augment")
+    aug = RandomAffine.from_config_obj(cfg.augmentation(), seed=cfg.seed, name="augment")
     return keras.Sequential([keras.Input(shape=net.input_shape[1:], name="image"), aug, net],
                             name="trainer")
 
@@ -290,7 +211,7 @@ class RunRecorder:
         val = row.get("val_accuracy", row.get("accuracy", 0.0))
         if self.best is None or val > self.best:
             self.best = val
-            save_model(net, self.out / "best.keras")
+            save_model(net, self.out / RunDir.BEST)
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
@@ -303,8 +224,8 @@ class RunRecorder:
         if self.budget is not None:
             state["planned_epochs"] = self.budget.planned
             state["budget_replans"] = self.budget.replans
-        save_checkpoint(model, self.out / "last.keras", state)
-        write_json(self.out / STATE_FILE, {k: v for k, v in state.items() if k != "history"})
+        save_checkpoint(model, self.out / RunDir.LAST, state)
+        write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
 
@@ -349,29 +270,6 @@ def checkpoint_state(path):
         raise FerInputError(f"corrupt checkpoint ({type(e).__name__}); start again without "
                             "--resume", file=path) from None
     return check_state(state, path)
-
-
-def check_state(state, path):
-    """Check the types of a run state (from a checkpoint or a legacy ``state.json``); one line
-    naming ``path`` for a truncated or hand-edited one."""
-    if not isinstance(state, dict):
-        raise FerInputError(f"the run state must be an object, found {type(state).__name__}",
-                            file=path)
-    expect = {"epoch": int, "best": (int, float, type(None)), "elapsed_seconds": (int, float),
-              "iterations": int, "callbacks": dict, "rng": list, "config": dict, "history": list,
-              "planned_epochs": int, "budget_replans": list}
-    for key, kind in expect.items():
-        if key in state and (not isinstance(state[key], kind) or isinstance(state[key], bool)):
-            raise FerInputError(f"run state field {key!r} has the wrong type "
-                                f"({type(state[key]).__name__}); truncated or edited by hand?",
-                                file=path)
-    if not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
-        raise FerInputError("run state has no valid 'epoch'", file=path)
-    for row in state.get("history", []):
-        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
-            raise FerInputError("run state history rows must be objects with an integer "
-                                "'epoch'", file=path)
-    return state
 
 
 class BudgetPlan:
@@ -453,17 +351,9 @@ def rng_states(model):
 
 
 def write_history(out, history):
-    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically."""
-    out = Path(out)
-    write_json(out / "history.json", history)
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    w.writerows(history)
-    write_text(out / "history.csv", buf.getvalue())
+    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically
+    (:meth:`RunDir.write_history`)."""
+    RunDir(out).write_history(history)
 
 
 # --------------------------------------------------------------------------- the run
@@ -575,8 +465,8 @@ def _build_net(cfg):
 
 
 #: Files whose presence makes a folder a run folder (``train`` without --resume refuses it).
-RUN_FILES = ("config.json", "last.keras", "best.keras", "model.keras", STATE_FILE,
-             "history.json")
+RUN_FILES = (RunDir.CONFIG, RunDir.LAST, RunDir.BEST, RunDir.MODEL, RunDir.STATE,
+             RunDir.HISTORY_JSON)
 
 
 def check_no_run(out):
@@ -594,9 +484,9 @@ def check_resume_flags(cfg, given):
     from fer_keras.config import resume_conflicts
 
     out = Path(resolve_config(cfg).out)
-    if not (out / "config.json").is_file():
+    if not (out / RunDir.CONFIG).is_file():
         raise FerInputError("nothing to resume: no config.json here", file=out)
-    saved = TrainConfig.load(out / "config.json")
+    saved = TrainConfig.load(out / RunDir.CONFIG)
     diff = resume_conflicts(saved, given)
     if diff:
         raise FerInputError(f"--resume continues the run with its own config.json; these flags "
@@ -618,11 +508,11 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
     if resume:
-        saved = out / "config.json"
+        saved = out / RunDir.CONFIG
         if not saved.is_file():
             raise FerInputError("nothing to resume: no config.json here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
-        if (out / "last.keras").is_file():
+        if (out / RunDir.LAST).is_file():
             read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
     elif not force:
         check_no_run(out)
@@ -663,11 +553,11 @@ def read_resume_state(out, cfg):
     checkpoint that another configuration (another model) wrote."""
     from fer_keras.io import read_json
 
-    ckpt = out / "last.keras"
+    ckpt = out / RunDir.LAST
     state = checkpoint_state(ckpt)
     if state is None:  # written by a version without the state inside the checkpoint
         state = check_state(read_json(out / STATE_FILE, dict, "run state"), out / STATE_FILE)
-        hist = out / "history.json"
+        hist = out / RunDir.HISTORY_JSON
         rows = read_json(hist, list, "history") if hist.is_file() else []
         state["history"] = check_state({"epoch": 0, "history": rows}, hist)["history"]
     saved = state.get("config")
@@ -698,15 +588,16 @@ def check_resumed_model(model, state, ckpt, steps):
 
 
 def _fit(cfg, out, resume, splits):
+    run = RunDir(out)
     state, history, initial_epoch = {}, [], 0
-    ckpt = out / "last.keras"
+    ckpt = run.last
     resume = resume and ckpt.is_file()  # a run killed in its first epoch starts again
     if resume:
         state = read_resume_state(out, cfg)
         initial_epoch = state["epoch"]
         history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
     else:
-        cfg.save(out / "config.json")
+        cfg.save(run.config)
 
     train_data, steps = _inputs(cfg, splits, initial_epoch)
     with _strategy_scope(cfg):
@@ -738,7 +629,7 @@ def _fit(cfg, out, resume, splits):
         stateful.append(es)
         callbacks.append(es)
     if cfg.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     budget, fit_epochs = None, cfg.epochs
     if cfg.budget_minutes:
         budget = BudgetPlan(cfg, steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
@@ -761,11 +652,11 @@ def _fit(cfg, out, resume, splits):
                   shuffle=False, validation_data=validation, callbacks=callbacks,
                   verbose=cfg.verbose)
     net = classifier_of(model)
-    save_model(net, out / "model.keras")
+    save_model(net, run.model)
     try:
         from fer_keras import plotting
 
-        plotting.training_curves(recorder.history, out / "curves.png", title=cfg.model)
+        plotting.training_curves(recorder.history, run.curves, title=cfg.model)
     except ImportError as e:  # matplotlib is optional
         print(f"note: no curves.png ({e})")
     return net, recorder.history
