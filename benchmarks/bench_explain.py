@@ -3,11 +3,14 @@
 Report-sized CNN (``simple_cnn3``: [64, 128, 512] filters, 793,863 parameters, untrained: the
 cost does not depend on the weights) on synthetic faces:
 
-* saliency (vanilla, Grad-CAM, Grad-CAM++) for 3,589 images (one FER2013 PublicTest split);
+* saliency (vanilla, Grad-CAM, Grad-CAM++) for 3,589 images (one FER2013 PublicTest split), and
+  vanilla on the same network at a 64x64 [-1, 1] input (any-model path: resize + rescale);
 * SmoothGrad with 20 noisy samples, on fewer images (the note gives the time per image);
 * LIME for one image with 1,000 perturbed samples (target ~1 s of model time);
 * gradient ascent on 64 filters x 200 steps (one batch of 64 images per step);
-* t-SNE of 3,000 points (the last hidden layer's 4,608 values per image).
+* t-SNE of 3,000 points (the last hidden layer's 4,608 values per image);
+* ROAD (Rong et al. 2022) for 200 images: 9 removal shares x 2 orders of noisy linear
+  imputation (one sparse solve per 64 images) and the model calls.
 
 ``run(reps=3)`` returns ``[{"name", "seconds_median", "min_s", "max_s", "note"[, "items",
 "per_item_ms"]}, ...]`` (``median_s`` repeats ``seconds_median`` for older callers).
@@ -23,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 N_SALIENCY = 3589
 N_SMOOTH = 64
 N_TSNE = 3000
+N_ROAD = 200
 
 
 def _row(name, secs, note="", items=None):
@@ -55,6 +59,19 @@ def run(reps=3, log=print):
                  f"simple_cnn3, batch 128; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image", N_SALIENCY)
         rows.append(r)
         log(r)
+    # any model (issue 15): the same network at 64x64 input scaled to [-1, 1], given the 48x48
+    # faces (resized with antialiasing through its input contract); target within 2x of 48x48
+    from fer_keras.contract import InputContract
+
+    net64 = models.build("simple_cnn3", input_shape=(64, 64, 1))
+    c64 = InputContract(height=64, width=64, input_range=(-1.0, 1.0))
+    ex.saliency_maps(net64, x[:128], y[:128], contract=c64)
+    secs = time_calls(lambda: ex.saliency_maps(net64, x, y, contract=c64), reps, warmup=0)
+    r = _row(f"saliency vanilla, {N_SALIENCY} images, 64x64 [-1,1] model", secs,
+             f"simple_cnn3 at 64x64, faces resized; {1e3 * min(secs) / N_SALIENCY:.2f} ms/image "
+             f"({min(secs) / rows[0]['min_s']:.2f}x the 48x48 row)", N_SALIENCY)
+    rows.append(r)
+    log(r)
     xs, ys = x[:N_SMOOTH], y[:N_SMOOTH]
     ex.saliency_maps(net, xs[:8], ys[:8], method="smoothgrad", samples=2)
     secs = time_calls(lambda: ex.saliency_maps(net, xs, ys, method="smoothgrad", samples=20), reps,
@@ -83,7 +100,21 @@ def run(reps=3, log=print):
     rows.append(_row(f"t-SNE {N_TSNE} points ({layer})", secs, "PCA 50 + Barnes-Hut, 1 thread",
                      N_TSNE))
     log(rows[-1])
+    rows.append(road_row(net, x, y))
+    log(rows[-1])
     return rows
+
+
+def road_row(net, x, y, reps=1):
+    """ROAD of one map set for :data:`N_ROAD` images (once by default: about a minute)."""
+    from fer_keras import explain as ex
+
+    xs, ys = x[:N_ROAD], y[:N_ROAD]
+    maps = ex.smooth_random_maps(N_ROAD)
+    ex.predict_proba(net, xs[:8])  # compile the forward pass outside the timing
+    secs = time_calls(lambda: ex.road(net, xs, ys, maps), reps, warmup=0)
+    return _row(f"ROAD, {N_ROAD} images, 9 shares x MoRF/LeRF", secs,
+                "simple_cnn3; noisy linear imputation, scipy spsolve per 64 images", N_ROAD)
 
 
 def main():

@@ -493,6 +493,8 @@ def main(argv=None):
          lambda: optional_section(rep, "bench_data", 1 if args.quick else 3)),
         ("explain", "Explanations (benchmarks/bench_explain.py)",
          lambda: optional_section(rep, "bench_explain", 1 if args.quick else 3)),
+        ("faces", "Photos, videos and exported models (benchmarks/bench_faces.py)",
+         lambda: optional_section(rep, "bench_faces", 1 if args.quick else 3)),
     ]
     if args.quick:
         skip.add("xla")

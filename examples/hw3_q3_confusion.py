@@ -6,8 +6,8 @@ diagonal, and the most confused pairs read from it.
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/q3-confusion/:
-confusion.png, confusion_no_diagonal.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.evaluate.metrics, fer_keras.evaluate.top_confusions, fer_keras.plotting.confusion_matrix.
+confusion.png, confusion_no_diagonal.png, confusion.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.confusion.run (fer_keras.evaluate.metrics, fer_keras.plotting.confusion_matrix).
 """
 from fer_keras import report
 

@@ -6,8 +6,8 @@ how much of each map falls on the eyes and on the mouth.
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/q4-saliency/:
-saliency_vanilla.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.explain.saliency_maps, fer_keras.plotting.saliency_panels.
+saliency_vanilla.png, saliency.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.saliency.run (fer_keras.explain.saliency_maps, fer_keras.plotting.saliency_panels).
 """
 from fer_keras import report
 

@@ -6,8 +6,8 @@
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/hw4-saliency/:
-saliency_smoothgrad.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.explain.saliency_maps(method="smoothgrad").
+saliency_smoothgrad.png, saliency.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.saliency.run (fer_keras.explain.saliency_maps(method="smoothgrad")).
 """
 from fer_keras import report
 

@@ -6,8 +6,8 @@ for validation image #307.
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/hw4-filters/:
-filters_from_noise.png, filters_from_image.png, feature_maps.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.explain.filter_ascent, fer_keras.explain.feature_maps.
+ascent_<layer>_noise.png, ascent_<layer>_image.png, features_<layer>.png, filters.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.filters.run (fer_keras.explain.filter_ascent, fer_keras.explain.feature_maps).
 """
 from fer_keras import report
 

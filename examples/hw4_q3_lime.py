@@ -5,8 +5,8 @@
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/hw4-lime/:
-lime_<class>.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.explain.lime_explanation, fer_keras.plotting.lime_panels.
+lime_<row>.png, lime.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.lime.run (fer_keras.explain.lime_explanation, fer_keras.plotting.lime_panels).
 """
 from fer_keras import report
 

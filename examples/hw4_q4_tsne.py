@@ -6,8 +6,8 @@ with silhouette scores.
 
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/hw4-tsne/:
-tsne_first.png, tsne_last.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.explain.tsne_embedding, fer_keras.plotting.tsne_scatter.
+tsne_<first layer>.png, tsne_<last layer>.png, tsne.json, numbers.json (every number measured), answer.md (the answer, written from those
+numbers) and config.json. Analysis: fer_keras.analyses.tsne.run (fer_keras.explain.tsne_embedding, fer_keras.plotting.tsne_scatter).
 """
 from fer_keras import report
 

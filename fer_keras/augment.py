@@ -15,27 +15,7 @@ import math
 import keras
 from keras import ops
 
-
-@dataclasses.dataclass(frozen=True)
-class AugmentConfig:
-    """Augmentation strengths. Zero everywhere (and ``flip=False``) is the identity.
-
-    rotation: max rotation in degrees (uniform in +-rotation).
-    shift: max shift as a fraction of width and height.
-    zoom: max relative zoom (scale uniform in [1 - zoom, 1 + zoom]).
-    flip: random horizontal flip with probability 1/2.
-    erasing: probability of erasing one random rectangle (2%-20% of the image) per image.
-    """
-
-    rotation: float = 10.0
-    shift: float = 0.1
-    zoom: float = 0.1
-    flip: bool = True
-    erasing: float = 0.0
-
-    @classmethod
-    def none(cls):
-        return cls(rotation=0.0, shift=0.0, zoom=0.0, flip=False, erasing=0.0)
+from fer_keras.config import AugmentConfig
 
 
 @keras.saving.register_keras_serializable(package="fer_keras")

@@ -19,13 +19,22 @@ class FerInputError(ValueError):
     def _format(self):
         where = []
         if self.file is not None:
-            where.append(self.file)
+            where.append(quote_name(self.file))
         if self.row is not None:
             where.append(f"line {self.row}")
         if self.entry is not None:
-            where.append(str(self.entry))
+            where.append(quote_name(str(self.entry)))
         text = " ".join(self.problem.split())  # always one line
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
         return f"{': '.join(where)}: {text}" if where else text
+
+
+def quote_name(name):
+    """``name`` as is when it is printable, else Python-repr quoted (``'a\\nb'``) so that a
+    newline, an escape sequence or another control character in a file name can neither break
+    the one-line message nor play tricks on the terminal."""
+    name = str(name)
+    return name if name.isprintable() else repr(name)
 
 
 class FerOutputError(FerInputError, OSError):

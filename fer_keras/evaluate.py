@@ -31,16 +31,31 @@ def _tta_views(x, mode):
     return views
 
 
-def predict_proba(model, images, batch_size=256, tta="none"):
-    """Class probabilities float32 ``(N, 7)``; ``images`` uint8 ``(N, 48, 48)`` or float
-    ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the views are averaged."""
+def predict_proba(model, images, batch_size=256, tta="none", contract=None):
+    """FER2013 class probabilities float32 ``(N, 7)`` in ``CLASS_NAMES`` order; ``images`` uint8
+    ``(N, 48, 48)`` or float ``(N, 48, 48, 1)`` in [0, 1]. With ``tta`` the probabilities of the
+    views are averaged.
+
+    ``model``: any Keras image classifier; its input contract (``contract``, else the one
+    attached by :func:`fer_keras.models.load_classifier`, else inferred) maps the images to its
+    input and its outputs to FER2013's classes (:meth:`~fer_keras.contract.InputContract.to_fer`).
+    """
+    from fer_keras import contract as fc
+
     if tta not in TTA_MODES:
         from fer_keras.errors import FerInputError
 
         raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    c = contract or fc.of(model)
     x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
-    probs = [model.predict(v, batch_size=batch_size, verbose=0) for v in _tta_views(x, tta)]
-    return np.mean(probs, axis=0).astype(np.float32)
+    from fer_keras.data.pipeline import ArrayBatches
+
+    # batches from a PyDataset, not arrays: no E0000 line under op determinism (ArrayBatches)
+    probs = [c.probabilities(model.predict(ArrayBatches(c.prepare(v), batch_size=batch_size),
+                                           verbose=0))
+             for v in _tta_views(x, tta)]
+    probs = np.mean(probs, axis=0).astype(np.float32)
+    return probs if tuple(c.classes) == CLASS_NAMES else c.to_fer(probs)
 
 
 def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
@@ -168,44 +183,74 @@ def plot_model_diagram(model, path):
     return Path(path), "diagram drawn with keras.utils.plot_model"
 
 
-def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256):
+def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cache=None):
+    """The splits a run in ``run_dir`` was trained with: rebuilt from its own ``config.json``
+    (data, seed, validation fraction, synthetic count, resize), so that its validation rows are
+    scored and none of its training rows. Arguments that are not None override the config (a
+    folder without one uses the defaults). ``cache``: a dict shared between calls, so runs with
+    the same split load it once."""
+    from fer_keras import data as fer_data
+    from fer_keras.config import TrainConfig
+
+    cfg_path = Path(run_dir) / "config.json"
+    cfg = TrainConfig.load(cfg_path) if cfg_path.is_file() else TrainConfig()
+    key = (data if data is not None else cfg.data,
+           cfg.seed if seed is None else seed,
+           cfg.val_fraction,
+           cfg.n_synthetic if n_synthetic is None else n_synthetic,
+           cfg.resize if resize is None else resize)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = fer_data.load_splits(key[0], seed=key[1], val_fraction=key[2],
+                                          n_synthetic=key[3], resize=key[4])
+    return cache[key]
+
+
+def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256,
+                  contract_args=None):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its
     ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
-    test-time augmentation mode.
+    test-time augmentation mode. ``run_dir`` may also be any model file (or SavedModel folder):
+    its row then has no training record, and ``<file>.summary.json`` is written next to it.
+    ``contract_args``: parsed ``--input-range``/``--classes`` flags
+    (:func:`fer_keras.contract.add_flags`).
 
     Returns a dict (also written as ``summary.json`` in the run folder): ``model``, ``params``,
     ``gflop_per_image`` (forward, :func:`fer_keras.models.flops`), ``epochs``, ``best_epoch``,
     ``train_minutes`` (wall time of the epochs, validation included, from ``state.json``),
     ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
     """
-    import json
-
     from fer_keras import models
-    from fer_keras.errors import FerInputError
     from fer_keras.io import write_json
+    from fer_keras.rundir import RunDir
 
     run = Path(run_dir)
-    try:
-        cfg = json.loads((run / "config.json").read_text())
-        state = json.loads((run / "state.json").read_text())
-        history = json.loads((run / "history.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise FerInputError(f"not a finished run folder ({e})", file=run) from None
-    net = models.load(run / "best.keras")
+    if run.is_file() or (run / "saved_model.pb").is_file():
+        # a model file of any origin: scored, with no training record
+        cfg, state, history = {"model": run.name}, {}, []
+        net = models.load_classifier(run, args=contract_args)[0]
+        out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
+            run / RunDir.SUMMARY
+    else:
+        rd = RunDir(run)
+        cfg, state, history = rd.require_finished()
+        history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
+        net = models.load_classifier(rd.best, args=contract_args)[0]
+        out_json = rd.summary
     ds = splits[split]
     accs = {}
     for mode in ("none", *tta_modes):
         accs[mode] = metrics(ds.labels, predict_proba(net, ds.images, batch_size, mode))["accuracy"]
     best = max(history, key=lambda r: r.get("val_accuracy", -1.0)) if history else {}
     out = {
-        "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
+        "run": str(run.path), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
         "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
         "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
         "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),
         "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
         "split": split, "n": int(len(ds)), "accuracy": accs,
     }
-    write_json(run / "summary.json", out)
+    write_json(out_json, out)
     return out
 
 

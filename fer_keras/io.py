@@ -100,3 +100,49 @@ def save_model(model, path):
     """Save a Keras model to ``path`` (.keras) atomically."""
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
+
+
+def read_json(path, kind=dict, what="file"):
+    """Parse the JSON file ``path`` and check that its top level is a ``kind`` (dict or list).
+
+    Raises :class:`~fer_keras.errors.FerInputError` (one line naming ``path``) for a missing,
+    unreadable, truncated or hand-edited file whose top level is of another type. ``what`` names
+    the file's role in the message ("run config", "run state"...).
+    """
+    from fer_keras.errors import FerInputError
+
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise FerInputError(f"no {what} here", file=path) from None
+    except OSError as e:
+        raise FerInputError(f"cannot read the {what} ({e.strerror or e})", file=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        why = f"line {e.lineno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else "not UTF-8"
+        raise FerInputError(f"the {what} is not valid JSON ({why}); truncated or edited by hand?",
+                            file=path) from None
+    if not isinstance(raw, kind):
+        want = "an object {...}" if kind is dict else "a list [...]"
+        raise FerInputError(f"the {what} must be {want}, found a JSON {type(raw).__name__}",
+                            file=path)
+    return raw
+
+
+def check_not_input(out, *inputs, flag="--out"):
+    """Refuse (one-line :class:`~fer_keras.errors.FerOutputError`) an output path that is one of
+    the ``inputs`` (the same file, by path or by hard/symbolic link) or lies inside an input
+    folder's data: an output must never overwrite what the command reads."""
+    out = Path(out)
+    for src in inputs:
+        if src is None or str(src) == "synthetic":
+            continue
+        src = Path(src)
+        try:
+            same = out.exists() and src.exists() and os.path.samefile(out, src)
+        except OSError:
+            same = False
+        if same or out.resolve() == src.resolve():
+            raise FerOutputError(f"{flag} is the input file {str(src)!r}: it would be "
+                                 "overwritten; choose another output", file=out)
+    return out

@@ -385,42 +385,136 @@ def flops(model):
     return int(total)
 
 
-def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
-    """Load a ``.keras`` model saved by fer_keras (its custom layers and losses registered).
-
-    With ``classifier=True`` the classifier is returned (the inner model of a training
-    checkpoint) and checked to take ``input_shape`` images and give ``num_classes``
-    probabilities. Raises :class:`FerInputError` naming the file for a missing, corrupt or
-    mismatched model.
-    """
-    import zipfile
+def _read(path, compile=False):
+    """Read a model file: ``.keras``, Keras 2 ``.h5``/``.hdf5`` (``compile=False``: Keras 3 reads
+    their graph and weights, not their optimizer) or a TensorFlow SavedModel folder (TensorFlow
+    backend only, as a ``keras.layers.TFSMLayer``). One-line :class:`FerInputError` naming the file
+    otherwise."""
     from pathlib import Path
 
     import fer_keras.augment  # noqa: F401  (registers RandomAffine)
-    import fer_keras.train  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.losses  # noqa: F401  (registers the label-smoothing loss)
+    import fer_keras.schedules  # noqa: F401  (registers the learning-rate schedule)
 
     path = Path(path)
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise FerInputError("a folder that is no TensorFlow SavedModel (no saved_model.pb)",
+                                file=path)
+        return _read_saved_model(path)
     if not path.is_file():
         raise FerInputError("no such model file", file=path)
-    if path.suffix != ".keras":
-        raise FerInputError("expected a Keras 3 model file ending in .keras", file=path)
+    if path.suffix not in (".keras", ".h5", ".hdf5"):
+        raise FerInputError("expected a Keras model file (.keras, or Keras 2 .h5/.hdf5) or a "
+                            "TensorFlow SavedModel folder", file=path)
     try:
-        model = keras.saving.load_model(path, compile=not classifier)
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, EOFError) as e:
-        raise FerInputError(f"corrupt or unreadable model file ({' '.join(str(e).split())[:120]})",
+        # compile=False: a Keras 2 file's optimizer/loss config does not load in Keras 3
+        return keras.saving.load_model(path, compile=compile and path.suffix == ".keras")
+    except Exception as e:  # noqa: BLE001  (h5py, zipfile and keras raise many kinds)
+        raise FerInputError(f"corrupt or unreadable model file ({type(e).__name__}: "
+                            f"{' '.join(str(e).split())[:120]})", file=path) from None
+
+
+def _read_saved_model(path):
+    """A TensorFlow SavedModel folder as a one-input Keras model (its serving signature)."""
+    if keras.backend.backend() != "tensorflow":
+        raise FerInputError("a TensorFlow SavedModel loads only on the TensorFlow backend; run "
+                            "with KERAS_BACKEND=tensorflow, or convert it to .keras there with "
+                            "fer_keras.models.load_classifier(...)[0].save('model.keras')",
+                            file=path)
+    import tensorflow as tf
+
+    try:
+        sig = tf.saved_model.load(str(path)).signatures["serving_default"]
+        specs = sig.structured_input_signature[1]
+        if len(specs) != 1:
+            raise ValueError(f"{len(specs)} inputs")
+        (key, spec), = specs.items()
+        layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
+    except Exception as e:  # noqa: BLE001
+        raise FerInputError(f"unreadable SavedModel ({' '.join(str(e).split())[:120]})",
                             file=path) from None
+    inp = keras.Input(tuple(spec.shape[1:]), name=key)
+    out = layer(inp)
+    if isinstance(out, dict):
+        if len(out) != 1:
+            raise FerInputError(f"the SavedModel has {len(out)} outputs; a classifier has one",
+                                file=path)
+        out = next(iter(out.values()))
+    return keras.Model(inp, out, name=path.name)
+
+
+def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
+    """Load a model file (see :func:`load_classifier` for the formats and the input contract).
+
+    With ``classifier=True`` the classifier is returned (the inner model of a training
+    checkpoint) and checked to take ``input_shape`` images (``None``: any) and give
+    ``num_classes`` outputs (``None``: any). Raises :class:`FerInputError` naming the file for a
+    missing, corrupt or mismatched model.
+    """
+    model = _read(path, compile=not classifier)
     if not classifier:
         return model
     if model.name == "trainer":
         model = model.layers[-1]
-    got_in = tuple(model.input_shape[1:])
-    if got_in != tuple(input_shape):
+    got_in = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if input_shape is not None and got_in != tuple(input_shape):
         raise FerInputError(f"model takes inputs of shape {got_in}, expected {tuple(input_shape)}",
                             file=path)
-    got_out = model.output_shape[-1]
-    if got_out != num_classes:
+    got_out = model.output_shape[-1] if not isinstance(model.output_shape, list) else None
+    if num_classes is not None and got_out != num_classes:
         raise FerInputError(f"model predicts {got_out} classes, expected {num_classes}", file=path)
     return model
+
+
+def load_classifier(path, input_range=None, classes=None, args=None):
+    """Any Keras image classifier and its input contract: ``(model, contract)``.
+
+    ``path``: a ``.keras`` file, a Keras 2 ``.h5``/``.hdf5`` file or a TensorFlow SavedModel
+    folder. The contract (:class:`fer_keras.contract.InputContract`) is the one recorded in the
+    run folder (``contract.json``, written by ``fer-keras train``) or inferred from the model
+    (input size and channels, a final softmax, FER2013's classes for 7 outputs), with
+    ``input_range`` (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) overriding;
+    ``args``: parsed CLI flags (:func:`fer_keras.contract.add_flags`) instead of the two. The
+    contract is attached to the model, so every fer_keras function given the model uses it.
+    A model whose output is no class vector, or a contract that does not fit: one-line
+    :class:`FerInputError` naming the file.
+    """
+    import argparse
+
+    from fer_keras import contract as fc
+
+    model = load(path, input_shape=None, num_classes=None)
+    if args is None:
+        args = argparse.Namespace(input_range=input_range, classes=classes)
+    c = fc.from_args(args, model, file=path)
+    got_out = model.output_shape[-1]
+    if got_out != c.num_classes:
+        raise FerInputError(f"the recorded contract names {c.num_classes} classes but the model "
+                            f"has {got_out} outputs", file=path)
+    want = (c.height, c.width, c.channels)
+    if any(g is not None and g != w for g, w in zip(model.input_shape[1:], want)):
+        raise FerInputError(f"the recorded contract takes {want} images but the model takes "
+                            f"{tuple(model.input_shape[1:])}", file=path)
+    return model, c
+
+
+#: The model that ships inside the package (see RESULTS.md, "The shipped model", for how it was
+#: trained and how to rebuild it).
+PRETRAINED_FILE = "fer_net_fer2013.keras"
+
+
+def pretrained():
+    """The expression classifier that ships with fer_keras: float32 ``(N, 48, 48, 1)`` images in
+    [0, 1] -> ``(N, 7)`` probabilities of :data:`fer_keras.CLASS_NAMES`. Loaded from the package
+    (``fer_keras/weights/``); nothing is downloaded."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "weights" / PRETRAINED_FILE
+    if not path.is_file():
+        raise FerInputError("the shipped model is missing from this installation (reinstall "
+                            "fer_keras, or pass --model / model= a .keras file)", file=path)
+    return load_classifier(path)[0]
 
 
 def __getattr__(name):

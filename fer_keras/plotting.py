@@ -148,12 +148,13 @@ def saliency_panels(images, maps, path, titles=None, keep=0.25, cmap="jet", supt
     the map (``cmap`` heat map over [0, 1]) and the masked image (only the ``keep`` most salient
     share of the pixels shown, the rest black).
 
-    ``images``: uint8 ``(N, 48, 48)`` or float ``(N, 48, 48[, 1])`` in [0, 1]; ``maps``: float
-    ``(N, 48, 48)`` in [0, 1] as :func:`fer_keras.explain.saliency_maps` returns them.
+    ``images``: uint8 ``(N, h, w)`` or float ``(N, h, w[, 1])`` in [0, 1]; ``maps``: float
+    ``(N, H, W)`` in [0, 1] as :func:`fer_keras.explain.saliency_maps` returns them (at the
+    model's input resolution: resized to the images' for drawing).
     """
     plt = _plt()
     imgs = _grey(images)
-    maps = np.asarray(maps, np.float32)
+    maps = _resized(np.asarray(maps, np.float32), imgs.shape[1:3])
     n = len(imgs)
     fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
     for i in range(n):
@@ -199,9 +200,11 @@ def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None
     """
     plt = _plt()
     img = _grey(np.asarray(image)[None])[0]
-    seg = np.asarray(lime_result["segments"])
+    # segments and masks are at the model's input resolution: drawn over the image as given
+    seg = _resized(np.asarray(lime_result["segments"])[None], img.shape, order=0)[0]
     weights = np.asarray(lime_result["weights"])
-    masks = np.asarray(lime_result["masks"])
+    masks = _resized(np.asarray(lime_result["masks"]), img.shape, order=0)
+    class_names = lime_result.get("classes", class_names)
     probs = np.asarray(lime_result["probs"])
     score = lime_result.get("score")
     k = len(weights)
@@ -254,21 +257,73 @@ def tsne_scatter(embedding, labels, path, title, score=None, class_names=CLASS_N
 def deletion_insertion_curves(curves, path, title="Deletion / insertion (Petsiuk 2018)"):
     """Mean deletion and insertion curves per method. ``curves``: ``{method: {"deletion_curve":
     (S+1,), "insertion_curve": (S+1,), "deletion_auc": float, "insertion_auc": float}}``."""
+    panels = []
+    for kind in ("deletion", "insertion"):
+        lines = {name: (np.linspace(0, 1, len(r[f"{kind}_curve"])), r[f"{kind}_curve"],
+                        f"AUC {r[f'{kind}_auc']:.3f}") for name, r in curves.items()}
+        verb = "deleted" if kind == "deletion" else "inserted"
+        panels.append((kind, f"share of pixels {verb}", lines))
+    return _curve_panels(panels, path, title)
+
+
+def road_curves(curves, path, title="ROAD, noisy linear imputation (Rong et al. 2022)"):
+    """ROAD's mean probability of the class against the share of pixels removed, most relevant
+    first (left, lower is better) and least relevant first (right, higher is better).
+    ``curves``: ``{name: {"road_shares": (S,), "road_morf_curve": (S,), "road_lerf_curve": (S,),
+    "road_morf": float, "road_lerf": float}}`` (the ``curves`` and numbers of
+    :func:`fer_keras.explain.run_checks`, merged)."""
+    panels = []
+    for kind, label in (("morf", "most relevant first"), ("lerf", "least relevant first")):
+        lines = {name: (r["road_shares"], r[f"road_{kind}_curve"], f"mean {r[f'road_{kind}']:.3f}")
+                 for name, r in curves.items()}
+        panels.append((label, "share of pixels removed", lines))
+    return _curve_panels(panels, path, title)
+
+
+def _curve_panels(panels, path, title):
+    """One panel per ``(title, x label, {name: (xs, ys, legend note)})``; controls (names in
+    :data:`fer_keras.explain.controls.CONTROLS`) dashed."""
+    from fer_keras.explain.controls import CONTROLS
+
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, r in curves.items():
-        for ax, kind in zip(axes, ("deletion", "insertion")):
-            ys = np.asarray(r[f"{kind}_curve"])
-            xs = np.linspace(0, 1, len(ys))
-            ax.plot(xs, ys, "--" if name == "random" else "-",
-                    label=f"{name} (AUC {r[f'{kind}_auc']:.3f})")
-    for ax, kind in zip(axes, ("deletion", "insertion")):
-        ax.set_xlabel(f"share of pixels {'deleted' if kind == 'deletion' else 'inserted'}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    for ax, (name, xlabel, lines) in zip(axes[0], panels):
+        for label, (xs, ys, note) in lines.items():
+            ax.plot(np.asarray(xs), np.asarray(ys), "--" if label in CONTROLS else "-",
+                    label=f"{label} ({note})")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("probability of the class")
-        ax.set_title(kind)
+        ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def cascading_randomization(cascades, path, threshold=None,
+                            title="Cascading randomisation (Adebayo et al. 2018)"):
+    """Spearman rank correlation between the trained model's maps and the maps after
+    randomising the weights from the top layer down. ``cascades``: ``{method: {"layers": [top
+    layer first], "spearman": (L,)}}`` (:func:`fer_keras.explain.cascading_randomization`);
+    NaN points (randomised maps constant too often) are left out. ``threshold``: the
+    verdict's bound, drawn as a dotted line."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    layers = []
+    for method, c in cascades.items():
+        layers = c["layers"] if len(c["layers"]) > len(layers) else layers
+        ys = np.asarray([np.nan if v is None else v for v in c["spearman"]], np.float64)
+        ax.plot(np.arange(len(ys)), ys, "o-", label=method)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"verdict bound {threshold}")
+    ax.set_xticks(np.arange(len(layers)))
+    ax.set_xticklabels([f"+{name}" for name in layers], rotation=45, ha="right", fontsize=7)
+    ax.set_xlabel("randomised down to (cumulative, top layer first)")
+    ax.set_ylabel("Spearman vs trained maps")
+    ax.set_ylim(-0.2, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
     return _save(fig, path)
 
 
@@ -278,6 +333,19 @@ def _grey(images):
     if a.ndim == 4:
         a = a[..., 0]
     return a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+
+
+def _resized(maps, shape, order=1):
+    """``(N, H, W)`` maps resized to ``(N, *shape)`` (``order`` 1 bilinear, 0 nearest, which
+    keeps labels and masks), unchanged when already that size."""
+    maps = np.asarray(maps)
+    if maps.shape[1:3] == tuple(shape):
+        return maps
+    from scipy.ndimage import zoom
+
+    factors = (1, shape[0] / maps.shape[1], shape[1] / maps.shape[2])
+    out = zoom(maps.astype(np.float32), factors, order=order, grid_mode=True, mode="nearest")
+    return out.astype(maps.dtype) if order == 0 else out
 
 
 def _boundaries(seg):

@@ -5,20 +5,22 @@
 * ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
 * ``best.keras`` - the classifier (no augmentation layer) at its best validation accuracy;
 * ``last.keras`` - the training model (augmentation + classifier + optimizer state) after the
-  last finished epoch, and ``state.json`` (epoch, callback states) beside it, for ``--resume``;
+  last finished epoch with the run state (epoch, callback states, random state, history) inside
+  the same file, for ``--resume``; ``state.json`` is a readable copy of that state;
 * ``model.keras`` - the classifier after the last epoch;
 * ``history.csv`` / ``history.json`` - per-epoch metrics, learning rate and seconds;
 * ``curves.png`` - accuracy and loss, train vs validation (report 003 Q2).
 
 Every file is written atomically (temporary file + rename), so a kill at any moment leaves the
-previous good file. The order of each epoch depends only on ``(seed, epoch)`` and the random
-state of augmentation and dropout lives in the checkpoint, so a resumed run ends where an
-uninterrupted one would.
+previous good file, and the checkpoint and its state are one file, so a kill between two writes
+can never pair one epoch's weights with another epoch's state (:class:`RunRecorder`). A folder
+that already holds a run is refused unless it is resumed or ``force``-d; an epoch whose loss is
+NaN stops the run with the last good epoch kept. The order of each epoch depends only on
+``(seed, epoch)`` and the random state of augmentation and dropout lives in the checkpoint, so a
+resumed run ends where an uninterrupted one would.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -28,12 +30,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from fer_keras import contract
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import save_model, write_json, write_text
+from fer_keras.io import atomic_path, save_model, write_json
+from fer_keras.losses import make_loss
+from fer_keras.rundir import RunDir, check_state
+from fer_keras.schedules import WarmupCosine, make_schedule
 
-STATE_FILE = "state.json"
+STATE_FILE = RunDir.STATE
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -121,58 +127,6 @@ def mixed_policy_name(capability="auto"):
     return "mixed_float16" if cc is not None and cc < (8, 0) else "mixed_bfloat16"
 
 
-@keras.saving.register_keras_serializable(package="fer_keras")
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from ``initial_lr`` to ``peak_lr`` over ``warmup_steps``, then cosine decay
-    to ``alpha * peak_lr`` at ``total_steps`` (and flat after it); a function of the optimizer's
-    step alone, so a resumed run continues on the same curve.
-
-    With ``initial_lr = peak_lr / 25`` and 15% warm-up this is the one-cycle policy (Smith &
-    Topin 2019) in its cosine form; with no warm-up it is SGDR's single cycle (Loshchilov &
-    Hutter 2017). Same numbers as ``keras.optimizers.schedules.CosineDecay`` with a warm-up.
-    """
-
-    def __init__(self, peak_lr, total_steps, warmup_steps=0, initial_lr=None, alpha=0.0,
-                 name="warmup_cosine"):
-        self.peak_lr = float(peak_lr)
-        self.total_steps = int(total_steps)
-        self.warmup_steps = int(warmup_steps)
-        self.initial_lr = float(peak_lr if initial_lr is None else initial_lr)
-        self.alpha = float(alpha)
-        self.name = name
-
-    def __call__(self, step):
-        ops = keras.ops
-        step = ops.cast(step, "float32")
-        warm = float(self.warmup_steps)
-        ramp = self.initial_lr + (self.peak_lr - self.initial_lr) * step / max(warm, 1.0)
-        span = float(max(1, self.total_steps - self.warmup_steps))
-        progress = ops.clip((step - warm) / span, 0.0, 1.0)
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
-        decayed = self.peak_lr * ((1.0 - self.alpha) * cosine + self.alpha)
-        return ops.where(step < warm, ramp, decayed)
-
-    def get_config(self):
-        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
-                "warmup_steps": self.warmup_steps, "initial_lr": self.initial_lr,
-                "alpha": self.alpha, "name": self.name}
-
-
-def make_schedule(cfg: TrainConfig, steps_per_epoch: int, epochs=None, warmup_steps=None):
-    """The learning rate for ``cfg.schedule`` over ``epochs`` (default ``cfg.epochs``): a
-    :class:`WarmupCosine` for ``cosine`` and ``onecycle``, else the constant ``cfg.lr``.
-    ``warmup_steps`` overrides the warm-up length (a budget re-plan keeps the one it started)."""
-    total = max(1, (epochs or cfg.epochs) * steps_per_epoch)
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "cosine":
-        warm = warm if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 10 if warm else cfg.lr, alpha=0.0)
-    if cfg.schedule == "onecycle":
-        warm = (warm or max(1, int(0.15 * total))) if warmup_steps is None else warmup_steps
-        return WarmupCosine(cfg.lr, total, warm, cfg.lr / 25, alpha=1e-3)
-    return cfg.lr
-
-
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     """The optimizer with its learning-rate schedule (a serialisable schedule of the step
     counter, so the optimizer's step counter restores the schedule exactly on resume)."""
@@ -185,37 +139,9 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
 
 
-@keras.saving.register_keras_serializable(package="fer_keras")
-class SmoothedSparseCE(keras.losses.Loss):
-    """Sparse categorical cross-entropy with label smoothing (Szegedy et al. 2016)."""
-
-    def __init__(self, smoothing=0.1, name="smoothed_sparse_ce", **kw):
-        super().__init__(name=name, **kw)
-        self.smoothing = float(smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        n = ops.shape(y_pred)[-1]
-        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n)
-        target = onehot * (1.0 - self.smoothing) + self.smoothing / n
-        return keras.losses.categorical_crossentropy(target, y_pred)
-
-    def get_config(self):
-        return {**super().get_config(), "smoothing": self.smoothing}
-
-
-def make_loss(cfg: TrainConfig):
-    if cfg.label_smoothing:
-        return SmoothedSparseCE(cfg.label_smoothing)
-    return keras.losses.SparseCategoricalCrossentropy()
-
-
 def build_training_model(cfg: TrainConfig, net):
     """``Sequential([augment, net])``: augmentation runs inside the compiled train step."""
-    aug_on = cfg.augment and cfg.input_pipeline == "numpy"
-    aug = RandomAffine(cfg.rotation if aug_on else 0.0, cfg.shift if aug_on else 0.0,
-                       cfg.zoom if aug_on else 0.0, cfg.flip and aug_on,
-                       cfg.erasing if aug_on else 0.0, seed=cfg.seed, name="augment")
+    aug = RandomAffine.from_config_obj(cfg.augmentation(), seed=cfg.seed, name="augment")
     return keras.Sequential([keras.Input(shape=net.input_shape[1:], name="image"), aug, net],
                             name="trainer")
 
@@ -268,9 +194,20 @@ def _stateful(base):
 
 
 class RunRecorder:
-    """Writes history, checkpoints and state after every epoch, atomically, in this order:
-    history first, checkpoint last, so a kill in between repeats an epoch (its history row is
-    dropped on resume) but never skips one."""
+    """Writes history, checkpoints and state after every epoch, each file atomically, in this
+    order (see :func:`save_checkpoint`):
+
+    1. ``history.json`` / ``history.csv`` (outputs; a resume takes the rows from the checkpoint);
+    2. ``best.keras`` when the epoch is the best so far;
+    3. ``last.keras`` with the run state (epoch, best, callbacks, random state, history, config)
+       inside it: the commit point, one rename;
+    4. ``state.json``, a readable copy of that state.
+
+    A kill before step 3 leaves the previous epoch's checkpoint with its own state, so the resumed
+    run repeats the epoch (deterministically, which rewrites step 1-2 files with the same
+    content); a kill after it loses nothing. No kill can pair one epoch's weights with another
+    epoch's state.
+    """
 
     def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
         self.out = Path(out)
@@ -298,27 +235,72 @@ class RunRecorder:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if k != "learning_rate"},
                "lr": lr, "seconds": round(secs, 3)}
+        check_finite(row, self.out)
         self.history.append(row)
         write_history(self.out, self.history)
         net = classifier_of(model)
         val = row.get("val_accuracy", row.get("accuracy", 0.0))
         if self.best is None or val > self.best:
             self.best = val
-            save_model(net, self.out / "best.keras")
+            save_model(net, self.out / RunDir.BEST)
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
                                                           self.history) or model.stop_training
-        save_model(model, self.out / "last.keras")
         state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
+                 "iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
                  "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
-                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)]}
+                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)],
+                 "config": self.cfg.to_dict(), "history": self.history}
         if self.budget is not None:
             state["planned_epochs"] = self.budget.planned
             state["budget_replans"] = self.budget.replans
-        write_json(self.out / STATE_FILE, state)
+        save_checkpoint(model, self.out / RunDir.LAST, state)
+        write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
+
+
+def check_finite(row, out):
+    """Stop the run (one-line :class:`FerInputError`) when an epoch's loss or metrics are NaN or
+    infinite: the epoch is not recorded, so ``best.keras`` and ``last.keras`` keep the last good
+    epoch."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise FerInputError(f"training diverged at epoch {row['epoch']} ({', '.join(bad)} "
+                            f"{row[bad[0]]}); the last good epoch is kept; lower --lr", file=out)
+
+
+#: The member of ``last.keras`` (a zip) that holds the run state.
+CHECKPOINT_STATE = "fer_keras_state.json"
+
+
+def save_checkpoint(model, path, state):
+    """Save the training model with the run ``state`` (a JSON-able dict) inside the same
+    ``.keras`` zip, atomically: one rename publishes weights, optimizer and state together."""
+    import zipfile
+
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as z:
+            z.writestr(CHECKPOINT_STATE, json.dumps(state, sort_keys=True))
+
+
+def checkpoint_state(path):
+    """The run state stored in the checkpoint ``path`` by :func:`save_checkpoint`, or None for a
+    checkpoint written before the state moved inside it. Raises a one-line
+    :class:`FerInputError` naming the file when it is not a readable checkpoint."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if CHECKPOINT_STATE not in z.namelist():
+                return None
+            state = json.loads(z.read(CHECKPOINT_STATE).decode("utf-8"))
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, EOFError) as e:
+        raise FerInputError(f"corrupt checkpoint ({type(e).__name__}); start again without "
+                            "--resume", file=path) from None
+    return check_state(state, path)
 
 
 class BudgetPlan:
@@ -400,17 +382,9 @@ def rng_states(model):
 
 
 def write_history(out, history):
-    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically."""
-    out = Path(out)
-    write_json(out / "history.json", history)
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    w.writerows(history)
-    write_text(out / "history.csv", buf.getvalue())
+    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically
+    (:meth:`RunDir.write_history`)."""
+    RunDir(out).write_history(history)
 
 
 # --------------------------------------------------------------------------- the run
@@ -422,6 +396,9 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
 
 def check_out_dir(out):
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FerInputError("the output folder is an existing file; choose another --out",
+                            file=out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -518,22 +495,58 @@ def _build_net(cfg):
     return models.build(cfg.model)
 
 
-def train(cfg: TrainConfig, resume=False, splits=None):
+#: Files whose presence makes a folder a run folder (``train`` without --resume refuses it).
+RUN_FILES = (RunDir.CONFIG, RunDir.LAST, RunDir.BEST, RunDir.MODEL, RunDir.STATE,
+             RunDir.HISTORY_JSON)
+
+
+def check_no_run(out):
+    """Refuse (one line) to start a new run in a folder that holds another run's files."""
+    found = [f for f in RUN_FILES if (Path(out) / f).exists()]
+    if found:
+        raise FerInputError(f"a run is already here ({', '.join(found)}); continue it with "
+                            "--resume, overwrite it with --force, or choose a new --out",
+                            file=out)
+
+
+def check_resume_flags(cfg, given):
+    """``--resume`` keeps the run's own config.json: refuse (one line) flags in ``given``
+    (``{field: value}`` set by the user) that differ from it, naming each with both values."""
+    from fer_keras.config import resume_conflicts
+
+    out = Path(resolve_config(cfg).out)
+    if not (out / RunDir.CONFIG).is_file():
+        raise FerInputError("nothing to resume: no config.json here", file=out)
+    saved = TrainConfig.load(out / RunDir.CONFIG)
+    diff = resume_conflicts(saved, given)
+    if diff:
+        raise FerInputError(f"--resume continues the run with its own config.json; these flags "
+                            f"differ from it: {'; '.join(diff)}; drop them, or start a new "
+                            "--out", file=out)
+
+
+def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     """Train ``cfg.model`` on ``cfg.data`` and write the run folder ``cfg.out``.
 
     Returns ``(classifier, history)``: the classifier after the last epoch and a list of per-epoch
     dicts (``epoch`` 1-based, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
-    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch.
+    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch (from the
+    start when the run was stopped before its first checkpoint). Without it, a folder that
+    already holds a run is refused unless ``force=True``.
     """
     from fer_keras import data
 
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
     if resume:
-        saved = out / "config.json"
-        if not saved.is_file() or not (out / "last.keras").is_file():
-            raise FerInputError("nothing to resume: no config.json and last.keras here", file=out)
+        saved = out / RunDir.CONFIG
+        if not saved.is_file():
+            raise FerInputError("nothing to resume: no config.json here", file=out)
         cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+        if (out / RunDir.LAST).is_file():
+            read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
+    elif not force:
+        check_no_run(out)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
     if cfg.verbose:
         print(f"training on {training_device()}", flush=True)
@@ -567,28 +580,71 @@ def train(cfg: TrainConfig, resume=False, splits=None):
         keras.config.set_dtype_policy(previous_policy)
 
 
+def read_resume_state(out, cfg):
+    """The state to resume the run in ``out`` from: the one inside ``last.keras`` (a legacy
+    checkpoint: ``state.json`` and ``history.json`` beside it). Refuses, with one line, a
+    checkpoint that another configuration (another model) wrote."""
+    from fer_keras.io import read_json
+
+    ckpt = out / RunDir.LAST
+    state = checkpoint_state(ckpt)
+    if state is None:  # written by a version without the state inside the checkpoint
+        state = check_state(read_json(out / STATE_FILE, dict, "run state"), out / STATE_FILE)
+        hist = out / RunDir.HISTORY_JSON
+        rows = read_json(hist, list, "history") if hist.is_file() else []
+        state["history"] = check_state({"epoch": 0, "history": rows}, hist)["history"]
+    saved = state.get("config")
+    if saved is not None:
+        keep = ("out", "verbose")
+        diff = [k for k, v in saved.items()
+                if k not in keep and hasattr(cfg, k) and getattr(cfg, k) != v]
+        if diff:
+            k = diff[0]
+            raise FerInputError(
+                f"the checkpoint was trained with {k}={saved[k]!r} but config.json says "
+                f"{getattr(cfg, k)!r}: they belong to different runs; start a new folder",
+                file=ckpt)
+    return state
+
+
+def check_resumed_model(model, state, ckpt, steps):
+    """The loaded checkpoint must be this run's training model at the state's epoch."""
+    if model.name != "trainer" or not getattr(model, "optimizer", None):
+        raise FerInputError("not a training checkpoint of fer_keras (no augmentation + optimizer)",
+                            file=ckpt)
+    it = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    want = state.get("iterations", state["epoch"] * steps)
+    if it != want:
+        raise FerInputError(f"the checkpoint holds {it} optimizer steps but its state says epoch "
+                            f"{state['epoch']} ({want} steps): they do not belong together; "
+                            "start again without --resume", file=ckpt)
+
+
 def _fit(cfg, out, resume, splits):
-    state = {}
-    history = []
-    initial_epoch = 0
+    run = RunDir(out)
+    state, history, initial_epoch = {}, [], 0
+    ckpt = run.last
+    resume = resume and ckpt.is_file()  # a run killed in its first epoch starts again
     if resume:
-        state = json.loads((out / STATE_FILE).read_text())
-        initial_epoch = int(state["epoch"])
-        hist_path = out / "history.json"
-        if hist_path.is_file():
-            history = [r for r in json.loads(hist_path.read_text()) if r["epoch"] <= initial_epoch]
+        state = read_resume_state(out, cfg)
+        initial_epoch = state["epoch"]
+        history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
     else:
-        cfg.save(out / "config.json")
+        cfg.save(run.config)
 
     train_data, steps = _inputs(cfg, splits, initial_epoch)
     with _strategy_scope(cfg):
         if resume:
-            model = load_training_model(out / "last.keras")
+            model = load_training_model(ckpt)
+            check_resumed_model(model, state, ckpt, steps)
             for var, value in zip(rng_states(model), state.get("rng", [])):
                 var.assign(np.asarray(value, dtype=var.dtype))
         else:
-            model = build_training_model(cfg, _build_net(cfg))
+            net = _build_net(cfg)
+            model = build_training_model(cfg, net)
             compile_model(model, cfg, steps)
+            # how the run's model wants its images: read back by models.load_classifier
+            contract.record(out, net)
 
     cb_state = state.get("callbacks", {})
     stateful = []
@@ -606,7 +662,7 @@ def _fit(cfg, out, resume, splits):
         stateful.append(es)
         callbacks.append(es)
     if cfg.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     budget, fit_epochs = None, cfg.epochs
     if cfg.budget_minutes:
         budget = BudgetPlan(cfg, steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
@@ -617,21 +673,23 @@ def _fit(cfg, out, resume, splits):
                            state.get("elapsed_seconds", 0.0), budget=budget)
     callbacks.insert(0, recorder.callback)
 
+    from fer_keras.data.pipeline import ArrayBatches
+
     val = splits["val"]
-    validation = (val.x(), val.labels.astype(np.int32)) if len(val) else None
+    validation = ArrayBatches(val.images, val.labels) if len(val) else None
     if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
         model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else steps,
-                  shuffle=False, validation_data=validation,
-                  validation_batch_size=256, callbacks=callbacks, verbose=cfg.verbose)
+                  shuffle=False, validation_data=validation, callbacks=callbacks,
+                  verbose=cfg.verbose)
     net = classifier_of(model)
-    save_model(net, out / "model.keras")
+    save_model(net, run.model)
     try:
         from fer_keras import plotting
 
-        plotting.training_curves(recorder.history, out / "curves.png", title=cfg.model)
+        plotting.training_curves(recorder.history, run.curves, title=cfg.model)
     except ImportError as e:  # matplotlib is optional
         print(f"note: no curves.png ({e})")
     return net, recorder.history

@@ -215,13 +215,14 @@ def corpus(tmp_path_factory):
     raw = good_model.read_bytes()
     (t / "trunc.keras").write_bytes(raw[: len(raw) // 2])
     evaluate("model_truncated", t / "trunc.keras", "corrupt")
-    evaluate("model_wrong_input_shape", save_tiny_model(t / "in32.keras", (32, 32, 1)),
-             "(32, 32, 1)", "(48, 48, 1)")
+    # any input size is fine (images are resized to it), but not 4-channel images
+    evaluate("model_wrong_input_shape", save_tiny_model(t / "in4.keras", (32, 32, 4)),
+             "4-channel images")
     evaluate("model_wrong_class_count", save_tiny_model(t / "five.keras", classes=5),
-             "5 classes", "expected 7")
+             "5 outputs", "--classes")
     evaluate("model_missing", t / "missing.keras", "no such model file")
     (t / "model.h5").write_bytes(b"\x89HDF\r\n")
-    evaluate("model_not_keras_suffix", t / "model.h5", ".keras")
+    evaluate("model_not_keras_suffix", t / "model.h5", "corrupt or unreadable")
     cases["evaluate_bad_data"] = (
         ["evaluate", "--model", str(good_model), "--data", str(t / "label7.csv"),
          "--out", str(t / "eval.json")], [str(t / "label7.csv"), "line 8"])

@@ -560,3 +560,48 @@ def test_parse_pixels_across_chunks(monkeypatch):
         parse_pixels(bad, "f.csv", np.arange(30) + 2)
     assert e.value.row == 25
     assert parse_pixels(strings[:0]).shape == (0, 48, 48)
+
+
+def _usage_csv(path, usages, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = ["emotion,pixels,Usage"]
+    for i, u in enumerate(usages):
+        px = " ".join(map(str, rng.integers(0, 256, 48 * 48)))
+        rows.append(f"{i % 7},{px},{u}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.core
+def test_private_test_rows_never_reach_train_or_val(tmp_path):
+    """Issue 17 class 7: Training + PrivateTest and no PublicTest: PrivateTest goes to test,
+    the Training rows alone are split into train and val."""
+    from fer_keras.data import load_splits
+
+    usages = ["Training"] * 28 + ["PrivateTest"] * 14
+    sp = load_splits(_usage_csv(tmp_path / "tp.csv", usages), val_fraction=0.25, seed=1)
+    assert len(sp["test"]) == 14 and set(sp["test"].usage) == {"PrivateTest"}
+    assert len(sp["train"]) + len(sp["val"]) == 28
+    for k in ("train", "val"):
+        assert set(sp[k].usage) == {"Training"}, k
+    assert len(sp["val"]) == 7  # 25% of the 4 rows of each class
+
+
+@pytest.mark.core
+def test_evaluate_rebuilds_the_runs_own_split(tmp_path):
+    """The split a run was validated on comes from its config.json (seed, val fraction), so
+    evaluate and summary never score a run on its own training rows."""
+    from fer_keras.config import TrainConfig
+    from fer_keras.data import load_splits
+    from fer_keras.evaluate import run_splits
+
+    data = _usage_csv(tmp_path / "train_only.csv", ["Training"] * 42)
+    run = tmp_path / "run"
+    run.mkdir()
+    TrainConfig(data=str(data), seed=7, val_fraction=0.3).save(run / "config.json")
+    got = run_splits(run)
+    want = load_splits(data, seed=7, val_fraction=0.3)
+    default = load_splits(data)
+    np.testing.assert_array_equal(got["val"].ids, want["val"].ids)
+    assert set(got["val"].ids) != set(default["val"].ids)
+    assert not set(got["val"].ids) & set(got["train"].ids)

@@ -57,9 +57,11 @@ def test_vanilla_is_the_logit_gradient(net, faces):
     img = x[:1].astype(np.float32)[..., None] / 255
     from fer_keras.explain import _core, saliency
 
-    stack = _core.layer_stack(net)
-    logits = keras.Sequential(stack[:_core.logits_index(stack) + 1])
-    raw = saliency._input_gradients(net, img, y[:1].astype(np.int32), 8, 0, 0.0, 0)[0]
+    logits = _core.graph(net).submodel([], score=True)  # the model up to its pre-softmax score
+    from fer_keras.contract import of
+
+    c = of(net)
+    raw = saliency._input_gradients(net, c, img, y[:1].astype(np.int32), 8, 0, 0.0, 0)[0]
     p = np.unravel_index(np.argmax(raw), raw.shape)
     eps = 1e-3  # small enough that no ReLU or max-pool switches inside the step
     up, down = img.copy(), img.copy()

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from fer_keras import report
+from fer_keras.rundir import RunDir
 
 TINY = "tiny_report_cnn"
 SETTINGS = {"ascent_filters": 4, "ascent_steps": 3, "feature_map_filters": 4, "lime_samples": 40,
@@ -165,11 +166,11 @@ def test_runs_are_reused_and_stale_runs_retrained(built, tmp_path):
     best = out / "runs" / TINY / "best.keras"
     before = best.stat().st_mtime_ns
     ctx = report.Context(_config(out, questions=("q1-train",)), log=None)
-    assert report._run_state(best.parent, ctx.train_config(TINY)) == "done"
+    assert RunDir(best.parent).status(ctx.train_config(TINY)) == "finished"
     report.run_question("q1-train", ctx, log=None)
     assert best.stat().st_mtime_ns == before
     other = report.Context(_config(out).replace(epochs=3), log=None)
-    assert report._run_state(best.parent, other.train_config(TINY)) == "stale"
+    assert RunDir(best.parent).status(other.train_config(TINY)) == "stale"
 
 
 def test_bad_question_is_a_user_error():

@@ -71,10 +71,15 @@ def test_formula_matches_keras_conv2d(case):
 
 @SETTINGS
 @given(st.integers(1, 60), st.integers(1, 5), st.integers(1, 5), st.integers(0, 4))
-def test_explicit_padding_is_the_report_formula(w, k, s, p):
+def test_explicit_padding_matches_keras(w, k, s, p):
+    """The report's (W + 2P - K) / S + 1 against a real ZeroPadding2D + Conv2D (1-D: width 1)."""
+    import keras
+
     if w + 2 * p < k:
         return
-    assert conv_output_size(w, k, s, p) == (w + 2 * p - k) // s + 1
+    x = keras.layers.ZeroPadding2D(((0, 0), (p, p)))(np.zeros((1, 1, w, 1), np.float32))
+    y = keras.layers.Conv2D(1, (1, k), strides=(1, s), padding="valid")(x)
+    assert conv_output_size(w, k, s, p) == int(y.shape[2])
 
 
 @SETTINGS

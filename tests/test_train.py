@@ -205,6 +205,19 @@ def test_mixed_policy_bf16_on_cpu_and_ampere_fp16_on_older_gpus():
     assert train_mod.mixed_policy_name((9, 0)) == "mixed_bfloat16"
     assert train_mod.mixed_policy_name((8, 0)) == "mixed_bfloat16"
     assert train_mod.mixed_policy_name((7, 5)) == "mixed_float16"
-    # this machine has no GPU: "auto" asks the backend and gets the CPU answer
-    assert train_mod.gpu_compute_capability() is None
-    assert train_mod.mixed_policy_name() == "mixed_bfloat16"
+    # on any machine (CPU or GPU) the backend's answer is None or a (major, minor) pair
+    cc = train_mod.gpu_compute_capability()
+    assert cc is None or (len(cc) == 2 and all(isinstance(v, int) for v in cc)), cc
+
+
+@pytest.mark.core
+def test_auto_policy_follows_the_detected_device(monkeypatch):
+    """"auto" must use what gpu_compute_capability() reports (a stand-in here, so the test holds
+    on a CPU and on any GPU): fp16 on a Turing card, bf16 on an Ampere one or on a CPU."""
+    from fer_keras import train as train_mod
+
+    for cc, policy in (((7, 5), "mixed_float16"), ((8, 6), "mixed_bfloat16"),
+                       (None, "mixed_bfloat16")):
+        monkeypatch.setattr(train_mod, "gpu_compute_capability", lambda cc=cc: cc)
+        assert train_mod.mixed_policy_name() == policy
+        assert train_mod.mixed_policy_name("auto") == policy

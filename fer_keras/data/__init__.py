@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -106,6 +107,10 @@ def load(path, *, resize=False, cache=True, n_synthetic=3000, seed=0) -> Dataset
             return load(p / "train.csv", resize=resize, cache=cache)
         key = _folder_key(p) + ("|resize" if resize else "")
         return _cached(p, key, lambda: load_image_folder(p, resize=resize), cache)
+    import stat
+
+    if not stat.S_ISREG(p.stat().st_mode):
+        raise FerInputError("not a regular file or folder (a FIFO, device or socket)", file=p)
     if not os.access(p, os.R_OK):
         raise FerInputError("file is not readable (permission denied)", file=p)
     name = p.name.lower()
@@ -121,21 +126,29 @@ def load_splits(path, *, val_fraction=0.1, seed=0, **load_kw):
     """``{"train", "val", "test"}`` :class:`Dataset` s for training and model selection.
 
     With the original Usage split: train = Training, val = PublicTest, test = PrivateTest (which
-    may be empty; never tune on it). Without one: a stratified ``val_fraction`` of the labeled
-    rows, seeded, becomes val; test is empty (or the course's unlabeled test file beside it).
+    may be empty; never tune on it). Without Training and PublicTest both: a stratified
+    ``val_fraction`` of the labeled rows that are not PrivateTest, seeded, becomes val;
+    PrivateTest rows always go to test, never to train or val (else test is empty, or the
+    course's unlabeled test file beside it). Too few rows for a split is a one-line error.
     """
     ds = load(path, seed=seed, **load_kw)
     if ds.labels is None:
         raise FerInputError("this file has no labels, so it cannot be trained on", file=ds.source)
+    private = ds.usage == "PrivateTest"
     if np.any(ds.usage == "Training") and np.any(ds.usage == "PublicTest"):
         return {"train": ds.subset(ds.usage == "Training"),
                 "val": ds.subset(ds.usage == "PublicTest"),
-                "test": ds.subset(ds.usage == "PrivateTest")}
-    train_idx, val_idx = stratified_split(ds.labels, val_fraction, seed)
-    out = {"train": ds.subset(train_idx), "val": ds.subset(val_idx)}
-    test = ds.subset(np.zeros(len(ds), bool))
+                "test": ds.subset(private)}
+    pool = np.flatnonzero(~private)
+    train_idx, val_idx = stratified_split(ds.labels[pool], val_fraction, seed)
+    if len(train_idx) == 0 or len(val_idx) == 0:
+        raise FerInputError(f"too few labeled rows ({len(pool)}, at most 1 per class) to split "
+                            f"off a validation set (val fraction {val_fraction:g}); at least 2 "
+                            "rows of one class are needed", file=ds.source)
+    out = {"train": ds.subset(pool[train_idx]), "val": ds.subset(pool[val_idx])}
+    test = ds.subset(private)
     src = Path(ds.source)
-    if src.name == "train.csv" and (src.parent / "test.csv").is_file():
+    if not private.any() and src.name == "train.csv" and (src.parent / "test.csv").is_file():
         test = load(src.parent / "test.csv", **load_kw)
     out["test"] = test
     return out
@@ -165,12 +178,17 @@ def load_csv(path) -> Dataset:
     import pandas as pd
 
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise FerInputError(f"file is {size:,} bytes, over the {MAX_CSV_BYTES:,}-byte limit for "
+                            "a CSV", file=path)
+    source = _BoundedReader(path, MAX_CSV_BYTES) if path.name.lower().endswith(".gz") else path
     try:
         # header=None: the header is read as row 0, so a data row with more fields than the
         # header is an error naming its line (with a header, pandas would silently turn the
         # first column into an index when the first data row has one field too many).
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         compression="infer", skip_blank_lines=False, header=None,
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         compression=None, skip_blank_lines=False, header=None,
                          index_col=False)
     except pd.errors.EmptyDataError:
         raise FerInputError("file is empty", file=path) from None
@@ -187,6 +205,9 @@ def load_csv(path) -> Dataset:
             raise FerInputError(f"expected {m[1]} comma-separated fields (as in the header), "
                                 f"found {m[3]}", file=path, row=int(m[2])) from None
         raise FerInputError(f"malformed CSV: {_short(e)}", file=path) from None
+    finally:
+        if source is not path:
+            source.close()
     if len(df) == 0:
         raise FerInputError("file is empty", file=path)
     df.columns = [str(c).strip() for c in df.iloc[0]]
@@ -213,7 +234,7 @@ def load_csv(path) -> Dataset:
     if label_col is not None:
         labels = _parse_labels(df[label_col].to_numpy(), path, lines, label_col)
     if id_col is not None:
-        ids = df[id_col].to_numpy().astype(str)
+        ids = _check_ids(df[id_col].to_numpy().astype(str), path, lines, id_col)
     else:
         ids = (lines - 1).astype(str)  # data row number
     if usage_col in cols:
@@ -226,6 +247,36 @@ def load_csv(path) -> Dataset:
     else:
         usage = np.full(len(df), "", dtype="<U11")
     return Dataset(images, labels, ids, usage, str(path))
+
+
+#: The most text a CSV may hold (FER2013's full CSV is 287 MB), plain or after decompression:
+#: a gzip bomb stops there instead of filling the memory.
+MAX_CSV_BYTES = 2 * 2**30
+
+
+class _BoundedReader(io.RawIOBase):
+    """A gzip file's decompressed bytes, raising :class:`FerInputError` past ``limit`` bytes."""
+
+    def __init__(self, path, limit):
+        import gzip
+
+        self.path, self.limit, self.count = path, limit, 0
+        self.raw = gzip.open(path, "rb")
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        n = self.raw.readinto(buf)
+        self.count += n
+        if self.count > self.limit:
+            raise FerInputError(f"decompresses to over {self.limit:,} bytes (the limit for a "
+                                "CSV); not a FER2013 file", file=self.path)
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
 
 
 def parse_pixels(strings, path="<pixels>", lines=None):
@@ -355,6 +406,23 @@ def _parse_labels(col, path, lines, name):
     return num.astype(np.int64)
 
 
+def _check_ids(ids, path, lines, name):
+    """Row ids of a submission source must be non-empty and unique (a Kaggle submission keys on
+    them); returns ``ids`` stripped of surrounding spaces."""
+    ids = np.char.strip(ids)
+    empty = ids == ""
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise FerInputError(f"empty {name}: every row needs one", file=path, row=int(lines[i]))
+    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup = np.flatnonzero(~np.isin(np.arange(len(ids)), first))[0]
+        j = int(np.flatnonzero(ids == ids[dup])[0])
+        raise FerInputError(f"duplicate {name} {str(ids[dup])!r} (also on line {int(lines[j])})",
+                            file=path, row=int(lines[dup]))
+    return ids
+
+
 def _short(e):
     return " ".join(str(e).split())[:160] or type(e).__name__
 
@@ -382,7 +450,9 @@ def load_image_folder(root, *, resize=False) -> Dataset:
                                     f"{', '.join(FOLDER_NAMES)})", file=d)
             label = FOLDER_NAMES.index(d.name.lower())
             for f in sorted(d.iterdir()):
-                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                # is_file: regular files (and links to them) only; FIFOs, sockets, devices,
+                # folders and broken links are not images, and reading a FIFO would hang
+                if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
                     files.append(f)
                     labels.append(label)
                     default_usage.append("PublicTest" if part.name == "test" else
@@ -409,14 +479,45 @@ def _decode_images(files, resize):
     return out
 
 
+#: Limits on one image file: what is read into memory is bounded before it is decoded.
+MAX_IMAGE_BYTES = 32 * 2**20
+MAX_IMAGE_PIXELS = 4096 * 4096
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
 def read_image(path, *, resize=False):
-    """One image file -> uint8 ``(48, 48)``; RGB is converted to grey."""
+    """One image file -> uint8 ``(48, 48)``; RGB is converted to grey, 16-bit grey is scaled to
+    8 bits (``round(v / 257)``: 65535 -> 255), never clipped.
+
+    The file must be a regular file under :data:`MAX_IMAGE_BYTES` whose header declares at most
+    :data:`MAX_IMAGE_PIXELS` pixels (checked before decoding); anything else is a one-line
+    :class:`FerInputError` naming it.
+    """
+    import stat
+
     from PIL import Image, UnidentifiedImageError
 
     try:
+        st = os.stat(path)
+    except OSError as e:
+        raise FerInputError(f"unreadable image ({e.strerror or e})", file=path) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FerInputError("not a regular file (a FIFO, device or socket)", file=path)
+    if st.st_size > MAX_IMAGE_BYTES:
+        raise FerInputError(f"image file is {st.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,} "
+                            "limit", file=path)
+    try:
         with Image.open(path) as im:
+            if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+                raise FerInputError(f"image is {im.size[0]}x{im.size[1]}, over the "
+                                    f"{MAX_IMAGE_PIXELS:,}-pixel limit", file=path)
             im.load()
-            if im.mode not in ("L", "RGB", "RGBA", "P", "I;16", "LA", "PA", "CMYK", "YCbCr"):
+            if im.mode in _SIXTEEN_BIT:
+                a = np.asarray(im, dtype=np.int64)
+                if a.size and (a.min() < 0 or a.max() > 65535):
+                    raise FerInputError(f"{im.mode} image with values outside 0..65535", file=path)
+                im = Image.fromarray(np.round(a / 257.0).astype(np.uint8), "L")
+            elif im.mode not in ("L", "RGB", "RGBA", "P", "LA", "PA", "CMYK", "YCbCr", "1"):
                 raise FerInputError(f"unsupported image mode {im.mode}", file=path)
             im = im.convert("L")
             if im.size != (IMAGE_SIZE, IMAGE_SIZE):
@@ -425,9 +526,10 @@ def read_image(path, *, resize=False):
                                         "(pass --resize to resize)", file=path)
                 im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
             return np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        if isinstance(e, FerInputError):
-            raise
+    except FerInputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as e:
         raise FerInputError(f"unreadable image ({_short(e)})", file=path) from None
 
 
@@ -450,7 +552,10 @@ def _folder_key(root):
     for dirpath, dirnames, filenames in sorted(os.walk(root)):
         dirnames.sort()
         for f in sorted(filenames):
-            st = os.stat(os.path.join(dirpath, f))
+            try:
+                st = os.stat(os.path.join(dirpath, f))
+            except OSError:  # a broken link: not an image, but part of the listing
+                st = os.lstat(os.path.join(dirpath, f))
             h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n"
                      .encode())
     return h.hexdigest()

@@ -38,11 +38,12 @@ import threading
 import numpy as np
 
 from fer_keras import NUM_CLASSES
+from fer_keras.config import AugmentConfig
 from fer_keras.data.pipeline import EpochBatches, epoch_order
 
 _NP_RANDOM_LOCK = threading.Lock()
 _KNOBS = ("rotation", "shift", "zoom", "flip")
-_DEFAULTS = dict(rotation=10.0, shift=0.1, zoom=0.1, flip=True)
+_DEFAULTS = {k: getattr(AugmentConfig, k) for k in _KNOBS}
 
 
 def image_data_generator_class():

@@ -82,3 +82,34 @@ class EpochBatches(_py_dataset_base()):
         idx = np.sort(self._order[i * self.batch_size:(i + 1) * self.batch_size])
         x = self.images[idx].astype(np.float32)[..., None] * np.float32(1 / 255)
         return x, self.labels[idx]
+
+
+class ArrayBatches(_py_dataset_base()):
+    """A ``keras.utils.PyDataset`` of batches in the arrays' own order (validation, prediction).
+
+    images: uint8 ``(N, 48, 48)`` (scaled to float32 ``(B, 48, 48, 1)`` in [0, 1]) or float
+    ``(N, ...)`` (passed as float32); labels: int ``(N,)`` or None. Yields ``(x, y)`` batches
+    with labels, ``x`` alone without. Why not numpy arrays: Keras feeds arrays through a
+    parallel ``tf.data`` map, which TensorFlow's op-determinism rewrite
+    (``enable_op_determinism``, :func:`fer_keras.train.set_determinism`) turns into a
+    sequential map that keeps the parallel op's ``use_unbounded_threadpool`` attribute; TF 2.21
+    then prints ``E0000 ... use_unbounded_threadpool`` on stderr for every fit and predict.
+    """
+
+    def __init__(self, images, labels=None, batch_size=256):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.images = np.asarray(images)
+        self.labels = None if labels is None else np.asarray(labels).astype(np.int32)
+        self.batch_size = int(batch_size)
+
+    def __len__(self):
+        return -(-len(self.images) // self.batch_size)
+
+    def __getitem__(self, i):
+        sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        x = self.images[sl]
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32)[..., None] * np.float32(1 / 255)
+        else:
+            x = x.astype(np.float32)
+        return x if self.labels is None else (x, self.labels[sl])

@@ -9,14 +9,22 @@ feature_maps(model, layer, image)      every filter's output for one image ``(C,
 lime_explanation(model, image, ...)    LIME on SLIC superpixels (Ribeiro 2016)
 tsne_embedding(model, layer, ...)      t-SNE of a layer's outputs with a silhouette score
 sanity_check(model, images, ...)       model-randomisation test (Adebayo 2018)
+cascading_randomization(model, ...)    the same, top layer down, one layer at a time: a curve
+road(model, images, labels, maps)      ROAD: MoRF/LeRF under noisy linear imputation (Rong 2022)
+control_maps(images)                   model-free controls: random, smooth random, edge, centre
+run_checks(model, images, labels)      every method through every check vs the controls, with
+                                       verdicts (method_verdicts) and a table (checks_table)
 deletion_insertion(model, ...)         deletion / insertion AUC (Petsiuk 2018)
 mask_concentration(maps, masks)        saliency mass inside ground-truth parts / their area
-conv_layer_names, first_conv_layer,    layer helpers
-first_activation_layer,
-last_hidden_layer, gradcam_layer
+conv_layer_names, first_conv_layer,    layer helpers (any Keras graph: Sequential, functional
+first_activation_layer,                with branches and merges, nested models)
+last_hidden_layer, gradcam_layer,
+score_source                           which pre-softmax class score is differentiated
 =====================================  ======================================================
 
-Every plot of these results is in :mod:`fer_keras.plotting`. Submodules load on first use, so
+Every function takes any Keras image classifier (or a model path) and the keyword arguments
+``contract``, ``input_range`` and ``classes`` (:mod:`fer_keras.contract`); maps come back at the
+model's input resolution. Every plot of these results is in :mod:`fer_keras.plotting`. Submodules load on first use, so
 ``import fer_keras.explain`` stays cheap; lime, scikit-learn, scikit-image and tf-keras-vis are
 imported only by the functions that need them.
 """
@@ -29,9 +37,17 @@ _EXPORTS = {
     "tsne_embedding": "tsne", "layer_outputs": "tsne",
     "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
+    "model_randomization": "checks", "cascading_randomization": "checks",
+    "weight_groups": "checks",
+    "road": "road", "noisy_linear_impute": "road",
+    "control_maps": "controls", "edge_maps": "controls", "centre_prior": "controls",
+    "smooth_random_maps": "controls", "CONTROLS": "controls",
+    "run_checks": "verdicts", "method_verdicts": "verdicts", "checks_table": "verdicts",
+    "recommended": "verdicts", "CheckRules": "verdicts", "ground_truth_check": "verdicts",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
     "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
-    "predict_proba": "_core", "as_batch": "_core",
+    "predict_proba": "_core", "as_batch": "_core", "score_source": "_core",
+    "masks_at": "_core",
 }
 
 __all__ = sorted(_EXPORTS)

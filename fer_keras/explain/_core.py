@@ -1,12 +1,27 @@
-"""Shared plumbing of the explanation methods: the model as a stack of layers, input
-normalisation, layer lookup with helpful errors, and one backend-specific gradient helper.
+"""Shared plumbing of the explanation methods: the model as one traced graph, input
+normalisation through the model's input contract, layer lookup with helpful errors, and one
+backend-specific gradient helper.
 
-Every fer_keras model is a ``keras.Sequential`` of named layers ending in ``Dense(7,
-name="logits")`` and ``Activation("softmax", name="predictions")``. Treating it as a plain list
-of layers lets us run any prefix (up to a chosen layer) or suffix (from a layer to the logits) of
-the network, which is all that saliency, Grad-CAM, gradient ascent and feature extraction need,
-and it works the same on every Keras backend: only the gradient itself is backend-specific
-(``tf.GradientTape`` under TensorFlow, ``jax.value_and_grad`` under JAX), in :func:`compile_grad`.
+Any Keras classifier is explained: ``Sequential``, functional graphs with branches and merges
+(residual adds, concatenations, separable and depthwise convolutions) and models nested in
+models. :class:`Graph` calls the model's leaf layers once on a symbolic input (recursing into
+nested models), recording every layer's output; intermediate outputs are then taken from one
+functional model with several outputs, ``keras.Model(input, [layer output, ..., score])``, as
+tf-keras-vis and pytorch-grad-cam do. Gradients with respect to an intermediate output (Grad-CAM)
+are gradients with respect to a zero tensor added to it, which works the same on every backend:
+only the gradient itself is backend-specific (``tf.GradientTape`` under TensorFlow,
+``jax.value_and_grad`` under JAX), in :func:`compile_grad`.
+
+The class score is the pre-softmax score (:attr:`Graph.score_source` says which was used): the
+input of a final softmax ``Activation``/``Softmax``, or, when the softmax is fused into the last
+``Dense``/``Conv`` layer, that layer rebuilt with a linear activation and the same weights (as
+tf-keras-vis's ``ReplaceToLinear``), or the model's output when it has no final softmax.
+
+Images are given in the project's form (uint8 0..255 or float in [0, 1], grey, any size) and
+explained in "image space": grey (or the model's channels) in [0, 1] at the model's input
+resolution (:func:`as_batch`); the contract's channel and value mapping is applied inside the
+compiled functions, so gradients, maps and ascent images are all at the model's resolution and
+viewable as images.
 """
 from __future__ import annotations
 
@@ -15,48 +30,78 @@ import weakref
 import keras
 import numpy as np
 
+from fer_keras import contract as _contract
 from fer_keras.errors import FerInputError
 
-IMAGE_SHAPE = (48, 48, 1)
 _SUPPORTED_BACKENDS = ("tensorflow", "jax")
 _ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "BatchNormalization",
                 "BatchNorm")
 _CONV = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+_SOFTMAX_OPS = ("Softmax",)
 
 
 # --------------------------------------------------------------------------- inputs
-def as_batch(images):
-    """Images as float32 ``(N, 48, 48, 1)`` in [0, 1].
+def as_batch(images, model=None, contract=None):
+    """Images as float32 ``(N, H, W, c)`` in [0, 1] ("image space").
 
-    Accepts uint8 ``(N, 48, 48)`` / ``(48, 48)`` grey levels or float ``(N, 48, 48, 1)`` /
-    ``(N, 48, 48)`` / ``(48, 48)`` already in [0, 1].
+    Accepts uint8 grey levels or float images in [0, 1], ``(N, h, w)`` / ``(N, h, w, 1)`` /
+    ``(h, w)``. Without a model: as given (grey only). With ``model`` (or ``contract``): resized
+    with antialiasing to the model's input size ``(H, W)``; ``c`` is 1, or the model's channels
+    when the images have them already (see :meth:`fer_keras.contract.InputContract.images01`).
     """
-    a = np.asarray(images)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim == 3:
-        a = a[..., None]
-    if a.ndim != 4 or a.shape[-1] != 1:
-        raise FerInputError(f"expected grey images of shape (N, 48, 48) or (N, 48, 48, 1), "
-                            f"got {a.shape}")
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / np.float32(255.0)
-    a = a.astype(np.float32)
-    if a.size and (a.min() < -1e-3 or a.max() > 1 + 1e-3):
-        raise FerInputError(f"float images must be in [0, 1] (got values in "
-                            f"[{a.min():.3g}, {a.max():.3g}]); pass uint8 0..255 images as uint8")
-    return a
+    if model is None and contract is None:
+        a = np.asarray(images)
+        if a.ndim == 2:
+            a = a[None]
+        if a.ndim == 3:
+            a = a[..., None]
+        if a.ndim != 4 or a.shape[-1] != 1:
+            raise FerInputError(f"expected grey images of shape (N, 48, 48) or (N, 48, 48, 1), "
+                                f"got {a.shape}")
+        contract = _contract.InputContract(height=a.shape[1] or 1, width=a.shape[2] or 1)
+    return (contract or _contract.of(model)).images01(images)
 
 
-def as_image(image):
-    """One image as float32 ``(48, 48, 1)`` in [0, 1] (see :func:`as_batch`)."""
+def masks_at(model, masks, contract=None):
+    """Ground-truth masks bool ``(N, h, w)`` at the model's input resolution ``(N, H, W)``
+    (resized like the images, then thresholded at one half), to compare with its maps."""
+    m = np.asarray(masks, bool).astype(np.float32)
+    return as_batch(m, model, contract)[..., 0] > 0.5
+
+
+def as_image(image, model=None, contract=None):
+    """One image as float32 ``(H, W, c)`` in [0, 1] (see :func:`as_batch`)."""
     a = np.asarray(image)
     if a.ndim == 4 and a.shape[0] == 1:
         a = a[0]
-    b = as_batch(a)
+    if a.ndim == 3 and a.shape[-1] not in (1, 3):
+        raise FerInputError(f"expected one image, got a batch of {len(a)}")
+    b = as_batch(a, model, contract)
     if len(b) != 1:
         raise FerInputError(f"expected one image, got a batch of {len(b)}")
     return b[0]
+
+
+def resolve(model, contract=None, input_range=None, classes=None):
+    """``(model, contract)`` for the explanation API: ``model`` a Keras model or a model path
+    (:func:`fer_keras.models.load_classifier`); ``contract`` given, attached or inferred, with
+    ``input_range`` / ``classes`` overriding (see :func:`fer_keras.contract.of`)."""
+    import os
+
+    if isinstance(model, (str, os.PathLike)):
+        from fer_keras.models import load_classifier
+
+        model, own = load_classifier(model, input_range=input_range, classes=classes)
+        return model, contract or own
+    return model, _contract.of(model, contract, input_range, classes)
+
+
+def share_contract(model, other):
+    """Give ``other`` (e.g. a re-initialised copy of ``model``) ``model``'s attached contract."""
+    own = _contract._ATTACHED.get(model)
+    if own is not None:
+        _contract.attach(other, own)
+    return other
 
 
 def check_backend(feature):
@@ -67,155 +112,285 @@ def check_backend(feature):
     return backend
 
 
-# --------------------------------------------------------------------------- the layer stack
+# --------------------------------------------------------------------------- the traced graph
+def _is_model(op):
+    return isinstance(op, keras.Model) and (isinstance(op, keras.Sequential)
+                                            or hasattr(op, "_run_through_graph"))
+
+
 def layer_stack(model):
-    """The model's layers in call order, nested ``Sequential`` s flattened (e.g. a training
-    checkpoint ``Sequential([augment, net])``), input layers left out."""
-    if not isinstance(model, keras.Sequential):
-        _check_linear(model)
+    """The model's leaf layers (nested models opened), in order, input layers left out."""
     out = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, keras.Sequential):
+        if getattr(layer, "layers", None) is not None and isinstance(layer, keras.Model):
             out += layer_stack(layer)
         else:
             out.append(layer)
     return out
 
 
-def _check_linear(model):
-    """A functional model is accepted only if its layers form a chain (what fer_keras builds)."""
-    prev = None
-    try:
+class _Call:
+    __slots__ = ("op", "name", "inputs", "output")
+
+    def __init__(self, op, name, inputs, output):
+        self.op, self.name, self.inputs, self.output = op, name, inputs, output
+
+    @property
+    def kind(self):
+        return type(self.op).__name__
+
+
+def _tensors(args):
+    return [t for t in keras.tree.flatten(args) if hasattr(t, "shape") and hasattr(t, "dtype")]
+
+
+def _trace(model, inputs, calls, hooks, prefix, seen):
+    """Call ``model``'s leaf operations on ``inputs`` (symbolic), nested models opened; every
+    call is appended to ``calls``; ``hooks[name](output)`` replaces a layer's output."""
+
+    def wrap(op):
+        if _is_model(op):
+            return lambda *a, **k: _trace(op, a[0] if len(a) == 1 else list(a), calls, hooks,
+                                          f"{prefix}{op.name}/", seen)
+
+        def call(*a, **k):
+            out = op(*a, **k)
+            name = op.name
+            if isinstance(op, keras.layers.Layer):
+                if name in seen and seen[name] is not op:
+                    name = f"{prefix}{name}"
+                seen.setdefault(name, op)
+                if name in hooks:
+                    out = hooks[name](out)
+            calls.append(_Call(op, name, _tensors((a, k)), out))
+            return out
+
+        return call
+
+    if isinstance(model, keras.Sequential):
+        x = inputs
         for layer in model.layers:
-            if isinstance(layer, keras.layers.InputLayer):
-                prev = layer.output
-                continue
-            if prev is not None and layer.input is not prev:
-                raise ValueError
-            prev = layer.output
-    except (ValueError, AttributeError):
-        raise FerInputError(f"model {model.name!r} is not a chain of layers; explanations need a "
-                            "keras.Sequential (as every fer_keras model is)") from None
+            if not isinstance(layer, keras.layers.InputLayer):
+                x = wrap(layer)(x)
+        return x
+    return model._run_through_graph(inputs, operation_fn=wrap)
 
 
-def layer_names(model):
-    return [layer.name for layer in layer_stack(model)]
+def _softmax_activation(op):
+    act = getattr(op, "activation", None)
+    return act is not None and getattr(act, "__name__", "") == "softmax"
 
 
-def logits_index(stack):
-    """Index of the layer whose output is the pre-softmax class score.
+def _linear_copy(layer):
+    """``layer`` (a Dense or Conv with a fused softmax) rebuilt with a linear activation and a
+    copy of its weights (tf-keras-vis's ``ReplaceToLinear``)."""
+    config = dict(layer.get_config(), activation="linear", name=f"{layer.name}_linear")
+    lin = type(layer).from_config(config)
+    lin.build(layer.input.shape if _has_input(layer) else None)
+    lin.set_weights(layer.get_weights())
+    return lin
 
-    The layer named ``logits`` when there is one (every fer_keras model); else the layer before a
-    final softmax ``Activation``; else the last layer (its output is then taken as the score).
-    Gradients of the pre-softmax score are used because the softmax couples the classes: the
-    gradient of a probability also points away from the other classes' evidence, and it vanishes
-    when the model is confident (Simonyan et al. 2013, section 3; Selvaraju et al. 2017).
+
+def _has_input(layer):
+    try:
+        layer.input  # noqa: B018
+        return True
+    except (AttributeError, ValueError):
+        return False
+
+
+class Graph:
+    """``model`` traced once on a symbolic ``(H, W, C)`` input (see the module docstring).
+
+    Attributes: ``names`` (leaf layer names in call order), ``calls`` (name -> the call),
+    ``score`` (the symbolic pre-softmax class score ``(N, K)``), ``score_layer`` (name of the
+    layer that gives it), ``score_source`` (which score was used, in words), ``depends``
+    (names of the layers the score depends on).
     """
-    for i, layer in enumerate(stack):
-        if layer.name == "logits":
-            return i
-    last = stack[-1]
-    if type(last).__name__ == "Activation" and getattr(last.activation, "__name__", "") == "softmax":
-        return len(stack) - 2
-    return len(stack) - 1
+
+    def __init__(self, model, shape, hooks=None):
+        self.model = model
+        self.input = keras.Input(tuple(shape), name="image")
+        calls = []
+        out = _trace(model, self.input, calls, hooks or {}, "", {})
+        if isinstance(out, (list, tuple, dict)):
+            raise FerInputError(f"model {model.name!r} has several outputs; a classifier has one")
+        self.all_calls = calls
+        layers_ = [c for c in calls if isinstance(c.op, keras.layers.Layer)]
+        self.calls = {c.name: c for c in layers_}
+        self.names = list(dict.fromkeys(c.name for c in layers_))
+        producer = {id(c.output): c for c in calls}
+        last = producer.get(id(out))
+        self.score, self.score_layer = out, last.name if last is not None else None
+        self.score_source = "the model's output (no final softmax: taken as logits)"
+        if last is not None and (last.kind in _SOFTMAX_OPS or (
+                last.kind == "Activation" and _softmax_activation(last.op))):
+            self.score = last.inputs[0]
+            before = producer.get(id(self.score))
+            self.score_layer = before.name if before is not None else None
+            self.score_source = f"the input of the final softmax {last.name!r}"
+        elif last is not None and _softmax_activation(last.op):
+            self.score = _linear_copy(last.op)(last.inputs[0])
+            self.score_source = (f"layer {last.name!r} rebuilt with a linear activation (its "
+                                 "softmax is fused)")
+        # the layers the score depends on: one backward pass over the calls (topological order)
+        need, self.depends = {id(self.score)}, set()
+        if last is not None and self.score is not out:
+            need |= {id(t) for t in last.inputs}
+        for c in reversed(calls):
+            if id(c.output) in need:
+                need |= {id(t) for t in c.inputs}
+                if isinstance(c.op, keras.layers.Layer):
+                    self.depends.add(c.name)
+        self.hidden = None
+        sc = self.calls.get(self.score_layer)
+        if sc is not None and sc.inputs:
+            before = producer.get(id(sc.inputs[0]))
+            if before is not None and isinstance(before.op, keras.layers.Layer):
+                self.hidden = before.name
+
+    def output_shape(self, name):
+        return tuple(int(d) if d is not None else -1 for d in self.calls[name].output.shape[1:])
+
+    def submodel(self, names, score=False):
+        """``keras.Model(input, [outputs of names..., (score)])``."""
+        outs = [self.calls[n].output for n in names] + ([self.score] if score else [])
+        return keras.Model(self.input, outs if len(outs) > 1 else outs[0])
 
 
-def run_layers(layers, x):
-    for layer in layers:
-        x = layer(x, training=False)
-    return x
+def graph(model, contract=None):
+    """The :class:`Graph` of ``model`` at its contract's input shape (the model's own when it
+    is fully known and no contract is given: the graph needs no class names), cached per
+    model."""
+    shape = tuple(getattr(model, "input_shape", None) or ())[1:]
+    if contract is not None or len(shape) != 3 or None in shape:
+        c = contract or _contract.of(model)
+        shape = c.size + (c.channels,)
+    return cached(model, ("graph", tuple(shape)), lambda: Graph(model, shape))
 
 
-_SHAPES = weakref.WeakKeyDictionary()
+def _delta_graph(model, contract, name):
+    """``keras.Model([input, delta], [A, score])`` where layer ``name``'s output ``A`` is
+    replaced by ``A + delta``: d score / d delta at ``delta = 0`` is d score / d A, on any
+    backend."""
+    c = contract or _contract.of(model)
+    shape = c.size + (c.channels,)
+
+    def build():
+        g = graph(model, c)
+        delta = keras.Input(g.output_shape(name), name="delta")
+        hooked = Graph(model, shape,
+                       {name: lambda a: a + keras.ops.cast(delta, a.dtype)})
+        a = hooked.calls[name].output
+        return keras.Model([hooked.input, delta], [a, hooked.score])
+
+    return cached(model, ("delta", shape, name), build)
 
 
-def output_shapes(model):
-    """``{layer name: output shape without the batch axis}``, from one forward pass of a
-    zero image (robust whether or not the model was built symbolically)."""
-    shapes = _SHAPES.get(model)
-    if shapes is None:
-        x = keras.ops.zeros((1,) + tuple(model.input_shape[1:]))
-        shapes = {}
-        for layer in layer_stack(model):
-            x = layer(x, training=False)
-            shapes[layer.name] = tuple(int(d) for d in x.shape[1:])
-        _SHAPES[model] = shapes
-    return shapes
+def layer_names(model, contract=None):
+    return list(graph(model, contract).names)
 
 
-def conv_layer_names(model):
-    """Names of the convolution layers, in order."""
-    return [layer.name for layer in layer_stack(model) if type(layer).__name__ in _CONV]
+def output_shapes(model, contract=None):
+    """``{layer name: output shape without the batch axis}``."""
+    g = graph(model, contract)
+    return {n: g.output_shape(n) for n in g.names}
 
 
-def spatial_layer_names(model):
-    """Names of the layers with a spatial (``(h, w, c)``) output, in order."""
-    return [name for name, s in output_shapes(model).items() if len(s) == 3]
+def score_source(model, contract=None):
+    """Which class score the explanations differentiate, in words (see :class:`Graph`)."""
+    return graph(model, contract).score_source
 
 
-def first_conv_layer(model):
+def _convs(g):
+    return [n for n in g.names if g.calls[n].kind in _CONV and n in g.depends]
+
+
+def conv_layer_names(model, contract=None):
+    """Names of the convolution layers the score depends on, in order."""
+    return _convs(graph(model, contract))
+
+
+def spatial_layer_names(model, contract=None):
+    """Names of the layers with a spatial (``(h, w, c)``) output the score depends on."""
+    g = graph(model, contract)
+    return [n for n in g.names if n in g.depends and len(g.output_shape(n)) == 3]
+
+
+def _list(names, k=40):
+    return ", ".join(names[:k]) + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def first_conv_layer(model, contract=None):
     """Name of the first convolution layer (HW4 Q2 / Q4: "the first layer")."""
-    names = conv_layer_names(model)
+    names = conv_layer_names(model, contract)
     if not names:
         raise FerInputError(f"model {model.name!r} has no convolution layer; its layers: "
-                            f"{', '.join(layer_names(model))}")
+                            f"{_list(layer_names(model, contract))}")
     return names[0]
 
 
-def last_hidden_layer(model):
-    """Name of the layer just before the logits (HW4 Q4: "the last layer" for t-SNE)."""
-    stack = layer_stack(model)
-    i = logits_index(stack)
-    if i == 0:
-        raise FerInputError(f"model {model.name!r} has no hidden layer before its logits")
-    return stack[i - 1].name
+def last_hidden_layer(model, contract=None):
+    """Name of the layer whose output feeds the class-score layer (HW4 Q4: "the last layer"
+    for t-SNE)."""
+    g = graph(model, contract)
+    if g.hidden is None:
+        raise FerInputError(f"model {model.name!r} has no hidden layer before its class score")
+    return g.hidden
 
 
-def gradcam_layer(model):
-    """Default Grad-CAM layer: the output of the last convolution after its elementwise
-    followers (BN, activation), i.e. the last rectified feature maps before pooling.
+def _rectified(g, name):
+    """The last of the chain of elementwise layers (BN, activation) that alone consume
+    ``name``'s output, e.g. a convolution's output after its BN and ReLU."""
+    while True:
+        out = id(g.calls[name].output)
+        users = [c for c in g.all_calls if any(id(t) == out for t in c.inputs)]
+        if len(users) != 1 or users[0].kind not in _ELEMENTWISE or users[0].name not in g.calls:
+            return name
+        name = users[0].name
+
+
+def gradcam_layer(model, contract=None):
+    """Default Grad-CAM layer: the last convolution the score depends on, taken after its
+    elementwise followers (BN, activation), i.e. the last rectified feature maps before pooling;
+    without convolutions, the last layer with a spatial (4-D) output the score depends on.
 
     Selvaraju et al. 2017 use the last convolutional layer because it keeps spatial detail while
     holding the highest-level features; taking the activation after it (not the raw conv output)
     is what Grad-CAM's ReLU-weighted sum assumes.
     """
-    stack = layer_stack(model)
-    convs = [i for i, layer in enumerate(stack) if type(layer).__name__ in _CONV]
-    if not convs:
-        raise FerInputError(f"Grad-CAM needs a convolution layer, and model {model.name!r} has "
-                            f"none; its layers: {', '.join(layer_names(model))}")
-    return _rectified(stack, convs[-1])
+    g = graph(model, contract)
+    convs = _convs(g)
+    if convs:
+        return _rectified(g, convs[-1])
+    spatial = spatial_layer_names(model, contract)
+    if not spatial:
+        raise FerInputError(f"Grad-CAM needs a layer with a spatial (h, w, c) output, and model "
+                            f"{model.name!r} has none; its layers: {_list(g.names)}")
+    return spatial[-1]
 
 
-def _rectified(stack, i):
-    """Name of the last of the elementwise layers (BN, activation) that follow layer ``i``."""
-    while i + 1 < len(stack) and type(stack[i + 1]).__name__ in _ELEMENTWISE:
-        i += 1
-    return stack[i].name
-
-
-def first_activation_layer(model):
+def first_activation_layer(model, contract=None):
     """The first convolution's output after its BN and activation (HW4 Q2's "first activation
     layer"), the default layer for gradient ascent and feature maps."""
-    stack = layer_stack(model)
-    names = [layer.name for layer in stack]
-    return _rectified(stack, names.index(first_conv_layer(model)))
+    return _rectified(graph(model, contract), first_conv_layer(model, contract))
 
 
-def layer_index(model, name, need_spatial=False, what="layer"):
-    """Index of layer ``name`` in :func:`layer_stack`, or a one-line :class:`FerInputError`
-    listing the valid names (only those with a spatial output when ``need_spatial``)."""
-    stack = layer_stack(model)
-    names = [layer.name for layer in stack]
-    valid = spatial_layer_names(model) if need_spatial else names[:logits_index(stack) + 1]
+def layer_index(model, name, need_spatial=False, what="layer", contract=None):
+    """Check that ``name`` is a layer the score depends on (with a spatial output when
+    ``need_spatial``), or raise a one-line :class:`FerInputError` listing the valid names;
+    returns its position in :func:`layer_names`."""
+    g = graph(model, contract)
+    valid = spatial_layer_names(model, contract) if need_spatial else \
+        [n for n in g.names if n in g.depends or n == g.score_layer]
     if name not in valid:
         kind = "layer with a spatial (h, w, c) output" if need_spatial else "layer"
-        problem = "unknown layer" if name not in names else f"{what} needs a {kind}, not"
-        raise FerInputError(f"{problem} {name!r}; valid layer names: {', '.join(valid)}",
+        problem = "unknown layer" if name not in g.names else f"{what} needs a {kind}, not"
+        raise FerInputError(f"{problem} {name!r}; valid layer names: {_list(valid)}",
                             entry="--layer")
-    return names.index(name)
+    return g.names.index(name)
 
 
 # --------------------------------------------------------------------------- compiled functions
@@ -309,13 +484,15 @@ def compile_forward(fn, model=None):
     return lambda *a: np.asarray(g(values(), *a))
 
 
-def compile_grad(score_fn, model=None):
+def compile_grad(score_fn, model=None, aux=False):
     """Compile ``score_fn(x, *args) -> (N,) scores`` into ``g(x, *args) -> (scores, grads)``.
 
     ``grads`` is the gradient of ``sum(scores)`` with respect to ``x`` (numpy, ``x``'s shape): as
     each score depends only on its own sample, that is every sample's own gradient, for a whole
     batch in one backward pass. ``args`` (labels, filter indices, transforms) are not
     differentiated. ``model``: whose variables ``score_fn`` reads (see :func:`compile_forward`).
+    With ``aux``, ``score_fn`` returns ``(scores, extra)`` and ``g`` returns
+    ``(scores, grads, extra)`` (e.g. Grad-CAM's activations from the same forward pass).
     """
     backend = check_backend("gradient-based explanation")
     if backend == "tensorflow":
@@ -324,14 +501,14 @@ def compile_grad(score_fn, model=None):
         def fwd_bwd(x, *args):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                s = score_fn(x, *args)
-            return s, tape.gradient(s, x)
+                out = score_fn(x, *args)
+            s = out[0] if aux else out
+            return (s, tape.gradient(s, x)) + ((out[1],) if aux else ())
 
         g = _tf_function(fwd_bwd)
 
         def run(x, *args):
-            s, d = g(x, *args)
-            return s.numpy(), d.numpy()
+            return tuple(np.asarray(t) for t in g(x, *args))
 
         return run
     import jax
@@ -340,46 +517,63 @@ def compile_grad(score_fn, model=None):
     pure, values = _jax_stateless(score_fn, model)
 
     def total(x, vals, *args):
-        s = pure(vals, x, *args)
-        return jnp.sum(s), s
+        out = pure(vals, x, *args)
+        s = out[0] if aux else out
+        return jnp.sum(s), out
 
     vg = jax.jit(jax.value_and_grad(total, has_aux=True))
 
     def run(x, *args):
-        (_, s), d = vg(jnp.asarray(x), values(), *[jnp.asarray(a) for a in args])
-        return np.asarray(s), np.asarray(d)
+        (_, out), d = vg(jnp.asarray(x), values(), *[jnp.asarray(a) for a in args])
+        if aux:
+            return np.asarray(out[0]), np.asarray(d), np.asarray(out[1])
+        return np.asarray(out), np.asarray(d)
 
     return run
 
 
 def class_score(logits, labels):
-    """The per-sample score of class ``labels[i]``: ``(N,)`` from ``(N, 7)`` logits."""
+    """The per-sample score of class ``labels[i]``: ``(N,)`` from ``(N, K)`` logits."""
     ops = keras.ops
     logits = ops.cast(logits, "float32")
     onehot = ops.one_hot(ops.cast(labels, "int32"), ops.shape(logits)[-1])
     return ops.sum(logits * onehot, axis=-1)
 
 
-def predict_layer(model, name, images, batch_size=256):
-    """Output of layer ``name`` for ``images`` as float32 ``(N, ...)``, in batches."""
-    stack = layer_stack(model)
-    i = [layer.name for layer in stack].index(name)
-    head = stack[:i + 1]
-    fwd = cached_forward(model, ("layer", name),
-                         lambda x: keras.ops.cast(run_layers(head, x), "float32"))
-    x = as_batch(images)
+def image_fn(model, contract, fn):
+    """``fn`` (a function of the model's input) as a function of image-space ``x`` (the
+    contract's channel and value mapping applied first, in ``keras.ops``)."""
+    if contract.is_identity:
+        return fn
+    return lambda x, *a: fn(contract.to_model(x), *a)
+
+
+def predict_layer(model, name, images, batch_size=256, contract=None):
+    """Output of layer ``name`` for ``images`` (see :func:`as_batch`) as float32 ``(N, ...)``,
+    in batches."""
+    c = contract or _contract.of(model)
+    sub = cached(model, ("sub", c.size + (c.channels,), name),
+                 lambda: graph(model, c).submodel([name]))
+    fwd = cached_forward(model, ("layer", name, c), image_fn(
+        model, c, lambda x: keras.ops.cast(sub(x, training=False), "float32")))
+    x = as_batch(images, model, c)
     outs = [fwd(x[lo:lo + batch_size]) for lo in range(0, len(x), batch_size)]
     return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0,), np.float32)
 
 
-def predict_proba(model, images, batch_size=256):
-    """The model's output (class probabilities) float32 ``(N, 7)``, compiled and batched
-    (faster than ``model.predict`` for the many small calls LIME and the checks make)."""
-    fwd = cached_forward(model, ("proba",),
-                         lambda x: keras.ops.cast(model(x, training=False), "float32"))
-    x = as_batch(images)
+def predict_proba(model, images, batch_size=256, contract=None):
+    """The model's class probabilities float32 ``(N, K)`` in its own output order (softmax
+    applied to a model that gives logits), compiled and batched (faster than
+    ``model.predict`` for the many small calls LIME and the checks make). ``images``: see
+    :func:`as_batch`, any size (resized to the model's)."""
+    c = contract or _contract.of(model)
+    fwd = cached_forward(model, ("proba", c), image_fn(
+        model, c, lambda x: keras.ops.cast(model(x, training=False), "float32")))
+    x = as_batch(images, model, c)
     outs = [fwd(x[lo:lo + batch_size]) for lo in range(0, len(x), batch_size)]
-    return np.concatenate(outs).astype(np.float32)
+    if not outs:
+        return np.zeros((0, c.num_classes), np.float32)
+    return c.probabilities(np.concatenate(outs))
 
 
 def normalize_maps(maps):

@@ -49,11 +49,11 @@ def _objective(acts, onehot):
     return ops.sum(per_channel * onehot, axis=-1)
 
 
-def filter_activations(model, layer, images, filters, batch_size=256):
+def filter_activations(model, layer, images, filters, batch_size=256, contract=None):
     """float32 ``(N,)``: the mean activation of filter ``filters[i]`` of ``layer`` on image
     ``i`` (the quantity :func:`filter_ascent` maximises)."""
-    _core.layer_index(model, layer, what="gradient ascent")
-    acts = _core.predict_layer(model, layer, images, batch_size)
+    _core.layer_index(model, layer, what="gradient ascent", contract=contract)
+    acts = _core.predict_layer(model, layer, images, batch_size, contract)
     idx = np.asarray(filters, np.int64)
     per_channel = acts.mean(axis=tuple(range(1, acts.ndim - 1))) if acts.ndim > 2 else acts
     if len(idx) != len(per_channel):
@@ -89,16 +89,19 @@ def _gaussian_blur(x, sigma):
 
 def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, seed=0,
                   progress=True, jitter=2, scale=0.05, rotation=5.0, tv=0.05, blur=0.5,
-                  blur_every=4, noise_level=0.1):
+                  blur_every=4, noise_level=0.1, contract=None, input_range=None, classes=None):
     """Inputs that maximally activate each filter of ``layer`` (HW3 Q5, HW4 Q2).
 
+    The images are optimised in image space (grey, [0, 1], at the model's input resolution);
+    the model's input contract maps them to its input inside the differentiated function.
+
     Args:
-        model: a fer_keras classifier.
+        model: any Keras image classifier, or a model path.
         layer: name of the layer whose filters (channels, or units of a Dense layer) to excite.
         filters: how many filters (the first ``filters``) or a list of filter indices.
         steps: ascent steps.
         start: ``"noise"`` (grey 0.5 plus uniform noise of +-``noise_level``: "white noise")
-            or one image, uint8 ``(48, 48)`` or float in [0, 1]; every filter starts from it.
+            or one image, uint8 ``(h, w)`` or float in [0, 1]; every filter starts from it.
         lr: step size in pixel units (the gradient is normalised per image); default 0.05
             from noise and 0.01 from an image, small enough that the face stays recognisable
             under the pattern the filter adds to it.
@@ -106,21 +109,25 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
         progress: show a tqdm progress bar over the steps.
         jitter, scale, rotation, tv, blur, blur_every: the regularisers (module docstring;
             0 turns each off).
+        contract, input_range, classes: the model's input contract or overrides
+            (:func:`fer_keras.contract.of`).
 
     Returns:
-        dict with ``images`` float32 ``(F, 48, 48)`` in [0, 1], ``filters`` int64 ``(F,)``,
+        dict with ``images`` float32 ``(F, H, W)`` in [0, 1] at the model's input resolution
+        (``(F, H, W, 3)`` when started from an RGB image), ``filters`` int64 ``(F,)``,
         ``start_activation`` and ``final_activation`` float32 ``(F,)`` (the filter's mean
         activation on the start image and on the result, without transformations), ``layer``
         and ``steps``.
     """
+    model, c = _core.resolve(model, contract, input_range, classes)
     _core.check_backend("gradient ascent")
-    i = _core.layer_index(model, layer, what="gradient ascent")
-    stack = _core.layer_stack(model)
-    head = stack[:i + 1]
-    shape = _core.output_shapes(model)[layer]
+    _core.layer_index(model, layer, what="gradient ascent", contract=c)
+    feat = _core.cached(model, ("sub", c.size + (c.channels,), layer),
+                        lambda: _core.graph(model, c).submodel([layer]))
+    shape = _core.output_shapes(model, c)[layer]
     idx = _filter_indices(shape[-1], filters)
     n = len(idx)
-    size = tuple(int(d) for d in model.input_shape[1:3])
+    size = c.size
     rng = np.random.default_rng(seed)
     if isinstance(start, str):
         if start != "noise":
@@ -131,18 +138,18 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
         # it, or 200 blurs would wipe out the face itself
         anchor = np.zeros_like(x)
     else:
-        x = np.repeat(_core.as_image(start)[None], n, axis=0)
+        x = np.repeat(_core.as_image(start, model, c)[None], n, axis=0)
         anchor = x.copy()
     if lr is None:
         lr = 0.05 if isinstance(start, str) else 0.01
     onehot = np.eye(shape[-1], dtype=np.float32)[idx]
-    start_act = filter_activations(model, layer, x, idx)
+    start_act = filter_activations(model, layer, x, idx, contract=c)
 
     def score(xx, oh, transform, base):
         ops = keras.ops
         xt = keras.ops.image.affine_transform(xx, transform, interpolation="bilinear",
                                               fill_mode="reflect")
-        obj = _objective(_core.run_layers(head, xt), oh)
+        obj = _objective(feat(c.to_model(xt), training=False), oh)
         if tv:
             # scale-free TV: relative to the activation scale it would otherwise dominate
             d = xx - base
@@ -151,7 +158,7 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
             obj = obj - tv * ops.stop_gradient(ops.abs(obj) + 1.0) * (dx + dy)
         return obj
 
-    grad = _core.cached_grad(model, ("ascent", layer, float(tv)), score)
+    grad = _core.cached_grad(model, ("ascent", layer, float(tv), c), score)
     for step in _core.progress(range(steps), progress, f"ascent {layer}", steps):
         dy, dx = (rng.integers(-jitter, jitter + 1, 2) if jitter else (0, 0))
         xr = np.roll(x, (dy, dx), axis=(1, 2))
@@ -164,17 +171,20 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
         if blur and blur_every and (step + 1) % blur_every == 0:
             x = anchor + _gaussian_blur(x - anchor, blur)
         x = np.clip(x, 0.0, 1.0).astype(np.float32)
-    final_act = filter_activations(model, layer, x, idx)
-    return {"images": x[..., 0], "filters": idx, "start_activation": start_act,
+    final_act = filter_activations(model, layer, x, idx, contract=c)
+    return {"images": x[..., 0] if x.shape[-1] == 1 else x, "filters": idx, "start_activation": start_act,
             "final_activation": final_act, "layer": layer, "steps": int(steps)}
 
 
-def feature_maps(model, layer, image):
+def feature_maps(model, layer, image, contract=None, input_range=None, classes=None):
     """The output of every filter of ``layer`` for one image (HW3 Q5, HW4 Q2).
 
-    ``image``: uint8 ``(48, 48)`` or float in [0, 1]. Returns float32 ``(C, h, w)``: channel
-    ``c`` of the layer's ``(h, w, C)`` output.
+    ``image``: uint8 ``(h, w)`` or float in [0, 1] (resized to the model's input). ``model``:
+    any Keras image classifier or a model path; ``contract``, ``input_range``, ``classes``: its
+    input contract or overrides. Returns float32 ``(C, h, w)``: channel ``c`` of the layer's
+    ``(h, w, C)`` output.
     """
-    _core.layer_index(model, layer, need_spatial=True, what="feature maps")
-    out = _core.predict_layer(model, layer, _core.as_image(image)[None])[0]
+    model, c = _core.resolve(model, contract, input_range, classes)
+    _core.layer_index(model, layer, need_spatial=True, what="feature maps", contract=c)
+    out = _core.predict_layer(model, layer, _core.as_image(image, model, c)[None], contract=c)[0]
     return np.moveaxis(out, -1, 0).astype(np.float32)

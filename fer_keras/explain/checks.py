@@ -4,11 +4,15 @@
   Saliency Maps"): re-initialise every weight and compare the maps with the trained model's by
   Spearman rank correlation. A method that explains the model gives unrelated maps (low
   correlation); an edge detector in disguise gives the same map either way.
+  :func:`cascading_randomization` does it from the top layer down, one layer at a time (a
+  curve); a constant map from a randomised model counts as no answer (NaN), never as
+  "uncorrelated".
 * :func:`deletion_insertion` - causal faithfulness (Petsiuk, Das & Saenko 2018, "RISE"):
   delete the most salient pixels first (replacing them with a blurred copy's) and watch the
   class probability fall (low deletion AUC is good), or insert them first into the blurred copy
   and watch it rise (high insertion AUC is good).
-  Compare with a random map's AUCs.
+  Compare with the control maps' AUCs (:mod:`fer_keras.explain.controls`), and see ROAD
+  (:mod:`fer_keras.explain.road`) for a removal that does not create its own evidence.
 * :func:`mask_concentration` - ground truth: on the synthetic faces the class lives only in
   the mouth, eyebrows and eyes (:func:`fer_keras.data.synthetic.make_faces` returns their masks);
   the share of saliency mass inside the mask divided by the mask's share of the image is > 1 when
@@ -29,6 +33,39 @@ _REINIT = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance",
            "depthwise_kernel", "pointwise_kernel", "embeddings")
 
 
+#: The sanity check's verdict: a map counts as unrelated to the trained model's when the mean
+#: Spearman correlation over the images is below this (Adebayo et al. 2018 show maps that pass
+#: at about 0 to 0.2 and edge-detector-like ones that fail at 0.6 and more).
+SANITY_MAX_SPEARMAN = 0.3
+#: A pair with a constant map has no rank correlation; when more than this share of the pairs
+#: has one, the check has no answer (NaN) instead of counting them as "uncorrelated".
+SANITY_MAX_CONSTANT = 0.1
+
+
+def _reinit_layer(layer, seed, k):
+    """Re-draw ``layer``'s variables from their own initializers, the ``j``-th one with seed
+    ``seed * 1000 + k + j``; returns the next ``k``."""
+    for name in _REINIT:
+        var = getattr(layer, name, None)
+        init = getattr(layer, f"{name}_initializer", None)
+        if var is None or init is None or not hasattr(var, "assign"):
+            continue
+        config = init.get_config()
+        if "seed" in config:
+            config["seed"] = int(seed) * 1000 + k
+        fresh = type(init).from_config(config)
+        var.assign(fresh(tuple(var.shape), dtype=var.dtype))
+        k += 1
+    return k
+
+
+def _clone(model):
+    clone = keras.models.clone_model(model)
+    clone.build(model.input_shape)
+    clone.set_weights(model.get_weights())
+    return _core.share_contract(model, clone)
+
+
 def randomized_copy(model, seed=0):
     """A copy of ``model`` with every weight re-drawn from its layer's own initializer (same
     architecture and layer names): Adebayo et al. 2018's full model randomisation.
@@ -36,27 +73,17 @@ def randomized_copy(model, seed=0):
     Seeded per variable, so the copy is reproducible, without touching Keras' global random
     state; the original model is untouched.
     """
-    clone = keras.models.clone_model(model)
-    clone.build(model.input_shape)
+    clone = _clone(model)
     k = 0
     for layer in _core.layer_stack(clone):
-        for name in _REINIT:
-            var = getattr(layer, name, None)
-            init = getattr(layer, f"{name}_initializer", None)
-            if var is None or init is None or not hasattr(var, "assign"):
-                continue
-            config = init.get_config()
-            if "seed" in config:
-                config["seed"] = int(seed) * 1000 + k
-            fresh = type(init).from_config(config)
-            var.assign(fresh(tuple(var.shape), dtype=var.dtype))
-            k += 1
+        k = _reinit_layer(layer, seed, k)
     return clone
 
 
 def spearman_rows(a, b):
-    """float64 ``(N,)``: Spearman rank correlation of each pair of flattened maps (0 where a
-    map is constant)."""
+    """float64 ``(N,)``: Spearman rank correlation of each pair of flattened maps; NaN where
+    either map is constant (a constant map ranks nothing, so it is neither correlated nor
+    uncorrelated with anything)."""
     from scipy.stats import rankdata
 
     a = np.asarray(a, np.float64).reshape(len(a), -1)
@@ -67,20 +94,100 @@ def spearman_rows(a, b):
     ra -= ra.mean(axis=1, keepdims=True)
     rb -= rb.mean(axis=1, keepdims=True)
     den = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
-    return np.where(den > 0, (ra * rb).sum(axis=1) / np.where(den > 0, den, 1), 0.0)
+    return np.where(den > 0, (ra * rb).sum(axis=1) / np.where(den > 0, den, 1), np.nan)
+
+
+def _summary(rho):
+    """``(mean Spearman, share of constant pairs)`` of :func:`spearman_rows`' output; the mean
+    is NaN when more than :data:`SANITY_MAX_CONSTANT` of the pairs have a constant map."""
+    constant = float(np.isnan(rho).mean()) if rho.size else float("nan")
+    if not rho.size or constant > SANITY_MAX_CONSTANT:
+        return float("nan"), constant
+    return float(np.nanmean(rho)), constant
+
+
+def model_randomization(model, images, labels, method, seed=0, trained_maps=None,
+                        **saliency_kw):
+    """Adebayo et al. 2018's full model randomisation, in detail.
+
+    Returns dict: ``spearman`` (mean rank correlation between the maps of ``model`` and of
+    :func:`randomized_copy`, over the pairs where neither map is constant; NaN when more than
+    :data:`SANITY_MAX_CONSTANT` of the pairs have a constant map) and ``constant_share``.
+    ``trained_maps``: the trained model's maps, if already computed (same images, labels and
+    ``saliency_kw``).
+    """
+    from fer_keras.explain.saliency import saliency_maps
+
+    labels = np.asarray(labels).astype(np.int32)
+    if trained_maps is None:
+        trained_maps = saliency_maps(model, images, labels, method=method, seed=seed,
+                                     **saliency_kw)
+    rand = randomized_copy(model, seed=seed + 1)
+    random_maps_ = saliency_maps(rand, images, labels, method=method, seed=seed, **saliency_kw)
+    rho, constant = _summary(spearman_rows(trained_maps, random_maps_))
+    return {"spearman": rho, "constant_share": constant}
 
 
 def sanity_check(model, images, labels, method, seed=0, **saliency_kw):
     """Mean Spearman rank correlation between the maps of ``model`` and of a randomly
-    re-initialised copy (:func:`randomized_copy`), same images and target classes. Well below
-    0.5 for a method that depends on the learned weights."""
+    re-initialised copy (:func:`randomized_copy`), same images and target classes. Below
+    :data:`SANITY_MAX_SPEARMAN` for a method that depends on the learned weights; NaN when the
+    randomised model's maps are constant too often to tell (see :func:`model_randomization`)."""
+    return model_randomization(model, images, labels, method, seed=seed, **saliency_kw)["spearman"]
+
+
+def weight_groups(model):
+    """Names of the layers that :func:`cascading_randomization` randomises one step at a time,
+    bottom up, up to the logits: each layer with weights (convolution, dense), together with the
+    elementwise layers with weights that follow it (batch normalisation), as
+    ``[[conv1, bn1], [conv2, bn2], ..., [logits]]``."""
+    stack = _core.layer_stack(model)
+    groups = []
+    for layer in stack[:_core.logits_index(stack) + 1]:
+        if not any(getattr(layer, n, None) is not None for n in _REINIT):
+            continue
+        if groups and type(layer).__name__ in _core._ELEMENTWISE:
+            groups[-1].append(layer.name)
+        else:
+            groups.append([layer.name])
+    return groups
+
+
+def cascading_randomization(model, images, labels, method, seed=0, trained_maps=None,
+                            **saliency_kw):
+    """Adebayo et al. 2018's cascading randomisation: re-initialise the weights from the top
+    layer (the logits) down, one :func:`weight_groups` group more at each step, and compare
+    the maps with the trained model's after each step.
+
+    A method that explains the model decorrelates as soon as the top layers are random (the
+    class evidence lives there); a method whose curve stays high until the bottom layers are
+    reached, or to the end, is mostly reading the image.
+
+    Returns dict: ``layers`` (the first layer of each group, top down: step ``i`` has every
+    group up to and including ``layers[i]`` randomised), ``spearman`` float64 ``(L,)`` (NaN
+    where the maps are constant too often, see :func:`model_randomization`) and
+    ``constant_share`` float64 ``(L,)``. The model is untouched (a copy is randomised).
+    """
     from fer_keras.explain.saliency import saliency_maps
 
     labels = np.asarray(labels).astype(np.int32)
-    trained = saliency_maps(model, images, labels, method=method, seed=seed, **saliency_kw)
-    rand = randomized_copy(model, seed=seed + 1)
-    random_maps = saliency_maps(rand, images, labels, method=method, seed=seed, **saliency_kw)
-    return float(spearman_rows(trained, random_maps).mean())
+    if trained_maps is None:
+        trained_maps = saliency_maps(model, images, labels, method=method, seed=seed,
+                                     **saliency_kw)
+    clone = _clone(model)
+    by_name = {layer.name: layer for layer in _core.layer_stack(clone)}
+    names, rhos, constants = [], [], []
+    k = 0
+    for group in reversed(weight_groups(clone)):
+        for name in group:
+            k = _reinit_layer(by_name[name], seed + 1, k)
+        maps = saliency_maps(clone, images, labels, method=method, seed=seed, **saliency_kw)
+        rho, constant = _summary(spearman_rows(trained_maps, maps))
+        names.append(group[0])
+        rhos.append(rho)
+        constants.append(constant)
+    return {"layers": names, "spearman": np.asarray(rhos, np.float64),
+            "constant_share": np.asarray(constants, np.float64)}
 
 
 def _order(maps, rng):
@@ -88,6 +195,20 @@ def _order(maps, rng):
     flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
     jitter = rng.random(flat.shape) * 1e-9
     return np.argsort(-(flat + jitter), axis=1, kind="stable")
+
+
+def _validate_removal(images, labels, maps, model=None):
+    """``(x, labels, maps)`` of a removal metric: float32 ``(N, H, W, c)`` images (at
+    ``model``'s input size when given), int64 ``(N,)`` labels and float32 maps with one value
+    per pixel, or a one-line error."""
+    x = _core.as_batch(images, model)
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    maps = np.asarray(maps, np.float32)
+    if maps.shape[0] != len(x) or maps.reshape(len(x), -1).shape[1] != x[0].size:
+        raise FerInputError(f"maps of shape {maps.shape} do not match images {x.shape}")
+    if len(labels) != len(x):
+        raise FerInputError(f"got {len(labels)} labels for {len(x)} images")
+    return x, labels, maps
 
 
 def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, seed=0,
@@ -112,13 +233,7 @@ def deletion_insertion(model, images, labels, maps, steps=16, blur_sigma=5.0, se
     """
     from fer_keras.explain.ascent import _gaussian_blur
 
-    x = _core.as_batch(images)
-    labels = np.asarray(labels).astype(np.int64).reshape(-1)
-    maps = np.asarray(maps, np.float32)
-    if maps.shape[0] != len(x) or maps.reshape(len(x), -1).shape[1] != x[0].size:
-        raise FerInputError(f"maps of shape {maps.shape} do not match images {x.shape}")
-    if len(labels) != len(x):
-        raise FerInputError(f"got {len(labels)} labels for {len(x)} images")
+    x, labels, maps = _validate_removal(images, labels, maps, model)
     if steps < 1:
         raise FerInputError("steps must be positive")
     if fill not in ("blur", "mean", "black"):

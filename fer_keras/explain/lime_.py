@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_keras import NUM_CLASSES
 from fer_keras.errors import FerInputError
 from fer_keras.explain import _core
 
@@ -48,12 +47,16 @@ def slic_segments(image, n_segments=50, compactness=SLIC_COMPACTNESS):
 
 
 def lime_explanation(model, image, num_samples=1000, n_segments=50, seed=0, batch_size=1000,
-                     num_features=5, compactness=SLIC_COMPACTNESS, hide_color=None):
+                     num_features=5, compactness=SLIC_COMPACTNESS, hide_color=None,
+                     contract=None, input_range=None, classes=None):
     """LIME explanation of one image for every class (HW4 Q3).
 
+    The image is explained at the model's input resolution (resized with antialiasing), grey in
+    [0, 1]; the perturbed images go through the model's input contract.
+
     Args:
-        model: a fer_keras classifier.
-        image: uint8 ``(48, 48)`` or float in [0, 1].
+        model: any Keras image classifier, or a model path.
+        image: uint8 ``(h, w)`` or float in [0, 1], any size.
         num_samples: perturbed images LIME draws.
         n_segments: SLIC segments requested (the number found, S, is usually a little lower).
         seed: seed of LIME's sampling.
@@ -63,20 +66,24 @@ def lime_explanation(model, image, num_samples=1000, n_segments=50, seed=0, batc
         hide_color: grey level (in [0, 1], or 0..255) of a switched-off superpixel; ``None``
             (LIME's default) fills it with its own mean, which removes its texture but not its
             brightness.
+        contract, input_range, classes: the model's input contract or overrides
+            (:func:`fer_keras.contract.of`).
 
     Returns:
-        dict with ``segments`` int64 ``(48, 48)`` in 0..S-1, ``weights`` float64 ``(7, S)`` (the
-        linear model's coefficient of each superpixel, per class), ``masks`` bool ``(7, 48, 48)``
-        (the top ``num_features`` positively weighted superpixels per class; fewer if fewer are
-        positive), ``probs`` float32 ``(7,)`` (the model on the image), ``intercept`` and
-        ``score`` float64 ``(7,)`` (the local linear model's intercept and weighted R^2, i.e.
-        how faithful the explanation is locally), ``n_segments`` (S).
+        dict with ``segments`` int64 ``(H, W)`` in 0..S-1, ``weights`` float64 ``(K, S)`` (the
+        linear model's coefficient of each superpixel, per class in the model's output order,
+        K classes), ``masks`` bool ``(K, H, W)`` (the top ``num_features`` positively weighted
+        superpixels per class; fewer if fewer are positive), ``probs`` float32 ``(K,)`` (the
+        model on the image), ``intercept`` and ``score`` float64 ``(K,)`` (the local linear
+        model's intercept and weighted R^2, i.e. how faithful the explanation is locally),
+        ``n_segments`` (S), ``classes`` (the K class names).
     """
     from lime import lime_image
 
+    model, c = _core.resolve(model, contract, input_range, classes)
     if num_samples < 2:
         raise FerInputError(f"num_samples must be at least 2, got {num_samples}")
-    x = _core.as_image(image)[..., 0].astype(np.float64)
+    x = _core.as_image(image, model, c).mean(axis=-1).astype(np.float64)
     segments = slic_segments(x, n_segments, compactness)
     n_seg = int(segments.max()) + 1
 
@@ -91,24 +98,26 @@ def lime_explanation(model, image, num_samples=1000, n_segments=50, seed=0, batc
     data[0, :] = 1  # the first sample is the image itself
     off = data[:, segments] == 0  # (num_samples, 48, 48): pixels of switched-off superpixels
     perturbed = np.where(off, fudged[None], x[None]).astype(np.float32)[..., None]
-    labels = _core.predict_proba(model, perturbed, batch_size=batch_size)
+    labels = _core.predict_proba(model, perturbed, batch_size=batch_size, contract=c)
+    k = c.num_classes
     import sklearn.metrics
 
     distances = sklearn.metrics.pairwise_distances(data, data[:1], metric="cosine").ravel()
-    weights = np.zeros((NUM_CLASSES, n_seg))
-    masks = np.zeros((NUM_CLASSES,) + segments.shape, bool)
-    intercept = np.zeros(NUM_CLASSES)
-    score = np.zeros(NUM_CLASSES)
-    for c in range(NUM_CLASSES):
-        intercept[c], local_exp, score[c], _ = explainer.base.explain_instance_with_data(
-            data, labels, distances, c, n_seg, feature_selection=explainer.feature_selection)
+    weights = np.zeros((k, n_seg))
+    masks = np.zeros((k,) + segments.shape, bool)
+    intercept = np.zeros(k)
+    score = np.zeros(k)
+    for j in range(k):
+        intercept[j], local_exp, score[j], _ = explainer.base.explain_instance_with_data(
+            data, labels, distances, j, n_seg, feature_selection=explainer.feature_selection)
         for seg, w in local_exp:
-            weights[c, seg] = w
-        top = [s for s in np.argsort(-weights[c])[:num_features] if weights[c, s] > 0]
-        masks[c] = np.isin(segments, top)
+            weights[j, seg] = w
+        top = [s for s in np.argsort(-weights[j])[:num_features] if weights[j, s] > 0]
+        masks[j] = np.isin(segments, top)
     probs = labels[0]
     return {"segments": segments, "weights": weights, "masks": masks, "probs": probs,
-            "intercept": intercept, "score": score, "n_segments": n_seg}
+            "intercept": intercept, "score": score, "n_segments": n_seg,
+            "classes": tuple(c.classes)}
 
 
 def _hidden(x, segments, hide_color):

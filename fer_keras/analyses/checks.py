@@ -1,0 +1,57 @@
+"""Checks of saliency methods on one model, each against model-free controls (edge map, centre
+prior, smooth and independent random maps): the model-randomisation sanity check, full and
+cascading (Adebayo et al. 2018), deletion / insertion AUC (Petsiuk et al. 2018), ROAD (Rong et
+al. 2022) and, on the synthetic faces, the saliency mass inside the drawn parts; with a verdict
+per method and check (:func:`fer_keras.explain.run_checks`)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from fer_keras.analyses import Result, figure_path, finish, require_labels
+from fer_keras.explain.saliency import METHODS
+
+NAME = "checks"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    methods: tuple = METHODS
+    n: int = 100  # a seeded sample of n images of the split
+    samples: int = 20  # SmoothGrad noisy copies
+    seed: int = 0
+    cam_layers: tuple = ()  # extra Grad-CAM / Grad-CAM++ rows at these layers
+
+
+def run(model, data, settings=Settings(), out=None, log=None):
+    """Numbers: :func:`fer_keras.explain.run_checks`'s dict (``methods``, ``controls``,
+    ``rules``, ``verdicts`` ...), on a seeded sample of ``settings.n`` images (the first rows of
+    an image folder are all of one class). Labels are taken in the model's class order (its
+    input contract). Figures: ``checks_deletion_insertion.png``, ``checks_road.png``,
+    ``checks_cascading_randomization.png``."""
+    from fer_keras import contract, explain, plotting
+
+    labels = require_labels(data, "checks")
+    n = min(settings.n, len(data))
+    rows = np.sort(np.random.default_rng(settings.seed).choice(len(data), n, replace=False))
+    masks = None if data.masks is None else explain.masks_at(model, data.masks[rows])
+    numbers = explain.run_checks(model, data.images[rows],
+                                 contract.of(model).from_fer(labels[rows]),
+                                 methods=settings.methods, masks=masks, samples=settings.samples,
+                                 seed=settings.seed, cam_layers=settings.cam_layers,
+                                 log=log or (lambda line: None))
+    res = Result(NAME, numbers)
+    curves = {k: {**e, **e["curves"]} for k, e in {**numbers["methods"],
+                                                   **numbers["controls"]}.items()}
+    res.arrays["curves"] = curves
+    if out is None:
+        return res
+    res.files += [
+        plotting.deletion_insertion_curves(curves, figure_path(out, NAME, "deletion_insertion")),
+        plotting.road_curves(curves, figure_path(out, NAME, "road")),
+        plotting.cascading_randomization(
+            {m: e["cascade"] for m, e in numbers["methods"].items()},
+            figure_path(out, NAME, "cascading_randomization"),
+            numbers["rules"]["sanity_max_spearman"])]
+    return finish(res, out)

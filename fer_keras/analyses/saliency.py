@@ -1,0 +1,83 @@
+"""Saliency maps per class (HW3 Q4, HW4 Q1): where in the face the class score is sensitive.
+
+For each method and class the maps of the class's chosen images give the concentration of the
+saliency mass in the eyes and the mouth regions and the region the class favours
+(:mod:`fer_keras.analyses.regions`) and, on the synthetic faces, the concentration inside the
+parts that were drawn (:func:`fer_keras.explain.mask_concentration`); a panel shows one image
+per class.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from fer_keras import CLASS_NAMES
+from fer_keras.analyses import Result, figure_path, finish
+from fer_keras.analyses.regions import REGIONS, focus_of, region_concentration
+from fer_keras.explain.saliency import METHODS
+
+NAME = "saliency"
+
+CAPTIONS = {"vanilla": "Vanilla-gradient saliency (|d class score / d pixel|, Simonyan et al. "
+                       "2013)",
+            "smoothgrad": "SmoothGrad saliency (Smilkov et al. 2017)",
+            "gradcam": "Grad-CAM (Selvaraju et al. 2017)",
+            "gradcam++": "Grad-CAM++ (Chattopadhay et al. 2018)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    methods: tuple = METHODS
+    samples: int = 20  # SmoothGrad noisy copies
+    layer: str | None = None  # Grad-CAM layer (default: the last spatial one)
+    seed: int = 0
+
+
+def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
+    """Saliency of ``model`` for ``picks`` ``{class index: row indices of data}`` (default: the
+    first image of each class). ``probs``: float ``(len(data), 7)`` if already computed.
+
+    Numbers: ``{"methods": {method: {"classes": {class name: {"images", "eyes", "mouth",
+    "focus", "correct"[, "part_mask_concentration"]}}, "seconds"}}, "picks", "regions"}``.
+    Figures: ``saliency_<method>.png``, one image per class (its first pick): original, map and
+    the image masked by the map. The maps of each class are computed in one call per class, so a
+    class's numbers do not depend on which other classes are asked for."""
+    from fer_keras import contract, evaluate, explain, plotting
+
+    own = contract.of(model).from_fer  # labels in the model's output order
+    if picks is None:
+        picks = {c: np.flatnonzero(data.labels == c)[:1] for c in range(len(CLASS_NAMES))}
+    picks = {int(c): np.asarray(r, np.int64) for c, r in picks.items() if len(r)}
+    if probs is None:
+        probs = evaluate.predict_proba(model, data.images)
+    kw = dict(samples=settings.samples, seed=settings.seed, layer=settings.layer)
+    panel = [int(r[0]) for r in picks.values()]
+    titles = [f"{CLASS_NAMES[c]} (p={probs[r[0], c]:.2f})" for c, r in picks.items()]
+    res = Result(NAME, {"methods": {}, "picks": {CLASS_NAMES[c]: r.tolist()
+                                                 for c, r in picks.items()},
+                        "regions": {k: [v[0].start, v[0].stop, v[1].start, v[1].stop]
+                                    for k, v in REGIONS.items()}})
+    for method in settings.methods:
+        t = time.perf_counter()
+        stats = {}
+        for c, idx in picks.items():
+            maps = explain.saliency_maps(model, data.images[idx],
+                                         labels=own(np.full(len(idx), c)), method=method, **kw)
+            conc = region_concentration(maps)
+            entry = {"images": int(len(idx)), "eyes": conc["eyes"], "mouth": conc["mouth"],
+                     "focus": focus_of(conc), "correct": int((probs[idx].argmax(1) == c).sum())}
+            if data.masks is not None:
+                entry["part_mask_concentration"] = float(
+                    explain.mask_concentration(maps, explain.masks_at(model, data.masks[idx])))
+            stats[CLASS_NAMES[c]] = entry
+        res.numbers["methods"][method] = {"classes": stats,
+                                          "seconds": round(time.perf_counter() - t, 3)}
+        if out is not None:
+            maps = explain.saliency_maps(model, data.images[panel], labels=own(list(picks)),
+                                         method=method, **kw)
+            res.files.append(plotting.saliency_panels(
+                data.images[panel], maps, figure_path(out, NAME, method), titles=titles,
+                suptitle=f"{method} saliency of the true class"))
+    return res if out is None else finish(res, out)

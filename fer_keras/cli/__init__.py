@@ -1,0 +1,60 @@
+"""The ``fer-keras`` command line: a thin caller of the public API.
+
+Every subcommand is listed in :data:`COMMANDS`, in one place: the module that adds its parser
+(``add_*(subparsers)``, which sets ``func``) and runs it (``cmd_*(args)``). A user's mistake (bad
+file, bad row, bad argument) prints one line on stderr and exits with status 2; Ctrl-C exits
+with 130 after the last finished epoch has been saved.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from fer_keras import contract
+from fer_keras.cli import evaluate, explain, export, report, train
+from fer_keras.cli.common import EXIT_USAGE, Parser, quiet_backend_import
+from fer_keras.errors import FerInputError
+
+#: The subcommands in ``fer-keras --help`` order: each adds its parser to the subparsers.
+COMMANDS = (
+    train.add_train,  # train
+    evaluate.add_evaluate_and_predict,  # evaluate, predict
+    evaluate.add_summary,  # summary
+    train.add_models,  # models
+    explain.add_explain,  # explain confusion|saliency|ascent|features|lime|tsne|checks
+    report.add_report,  # report
+    report.add_semi,  # semi
+    report.add_conv_shape,  # conv-shape
+    export.add_export,  # export
+)
+
+
+def build_parser():
+    p = Parser(prog="fer-keras", description="Facial-expression recognition on FER2013 with Keras 3")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    for add in COMMANDS:
+        add(sub)
+    return p
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = quiet_backend_import(build_parser)  # the choices come from modules that import Keras
+    try:
+        args = parser.parse_args(contract.join_negative_values(
+            sys.argv[1:] if argv is None else argv))
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return EXIT_USAGE
+        from fer_keras.config import check_flags
+
+        check_flags(args.command, vars(args))  # every numeric flag: finite and in range
+        quiet_backend_import()
+        return args.func(args)
+    except FerInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the last finished epoch is saved; continue with --resume",
+              file=sys.stderr)
+        return 130

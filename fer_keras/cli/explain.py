@@ -1,0 +1,236 @@
+"""``fer-keras explain ...``: the reports' explanation figures from a trained model.
+
+Each subcommand reads ``--model`` and a split of ``--data``, writes PNGs and one JSON of the
+numbers into ``--out`` (default: ``explain/`` next to the model) and prints a short summary::
+
+    fer-keras explain confusion --model runs/X/best.keras            # HW3 Q3
+    fer-keras explain saliency  --model ... --method gradcam          # HW3 Q4, HW4 Q1
+    fer-keras explain ascent    --model ... --layer conv1 --steps 200 # HW3 Q5, HW4 Q2
+    fer-keras explain features  --model ... --layer relu1 --index 0   # HW3 Q5, HW4 Q2
+    fer-keras explain lime      --model ...                           # HW4 Q3
+    fer-keras explain tsne      --model ... --n 1000                  # HW4 Q4
+    fer-keras explain checks    --model ...                           # sanity, faithfulness
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras import CLASS_NAMES, contract
+from fer_keras.cli.common import EXIT_USAGE, Parser, add_data_args, positive_int
+from fer_keras.errors import FerInputError
+
+WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks")
+
+
+def add_explain(sub):
+    from fer_keras.analyses import filters, lime, saliency, tsne
+    from fer_keras.explain.saliency import METHODS
+
+    p = sub.add_parser("explain", help="explain a trained model: confusion, saliency, ascent, "
+                                       "features, lime, tsne, checks")
+    what = p.add_subparsers(dest="what", parser_class=Parser)
+    helps = {"confusion": "row-normalised confusion matrix, with and without the diagonal",
+             "saliency": "saliency panels (original, map, masked image) per method",
+             "ascent": "gradient ascent: inputs that maximise each filter of a layer",
+             "features": "every filter's output of a layer for one image",
+             "lime": "LIME superpixel explanations, one panel per class",
+             "tsne": "t-SNE of layer outputs (first conv vs last hidden) with silhouette",
+             "checks": "sanity (full, cascading), deletion/insertion, ROAD and mask concentration "
+                       "per method, against model-free controls, with verdicts"}
+    for name in WHATS:
+        q = what.add_parser(name, help=helps[name])
+        q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
+                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        contract.add_flags(q)
+        q.add_argument("--split", default="val", choices=["train", "val", "test"],
+                       help="which split to explain (default val)")
+        q.add_argument("--out", help="output folder (default: explain/ next to the model)")
+        add_data_args(q)
+        q.add_argument("--layer", action="append",
+                       help="layer name (tsne: repeat for several layers; checks: also check "
+                            "Grad-CAM and Grad-CAM++ at this layer)")
+        q.add_argument("--n", type=positive_int,
+                       help="images: per class (saliency, lime) or in all (tsne, checks)")
+        q.add_argument("--index", type=int, action="append",
+                       help="row of the split to explain (repeatable)")
+        if name in ("saliency", "checks"):
+            q.add_argument("--method", action="append", choices=METHODS,
+                           help="saliency method (repeatable; default all four)")
+            q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
+                           help="SmoothGrad samples")
+        if name == "ascent":
+            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps)
+            q.add_argument("--filters", type=positive_int,
+                           help=f"how many filters (default {filters.Settings.filters}; --n "
+                                "means the same)")
+            q.add_argument("--lr", type=float)
+            q.add_argument("--no-progress", dest="progress", action="store_false",
+                           help="no progress bar")
+        if name == "lime":
+            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples)
+            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments)
+        if name == "tsne":
+            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity)
+        q.set_defaults(func=cmd_explain)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(parser):
+    parser.print_help()
+    return EXIT_USAGE
+
+
+# --------------------------------------------------------------------------- shared
+def _setup(args):
+    from fer_keras import data, models
+
+    model = models.load_classifier(args.model, args=args)[0]
+    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
+                              n_synthetic=args.n_synthetic)
+    ds = splits.get(args.split)
+    if ds is None or len(ds) == 0:
+        have = ", ".join(k for k, v in splits.items() if len(v))
+        raise FerInputError(f"split {args.split!r} is empty in this data; non-empty: {have}",
+                            entry="--split")
+    out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.model))) / "explain")
+    from fer_keras.train import check_out_dir
+
+    check_out_dir(out)
+    return model, ds, out
+
+
+def _pick(ds, args, per_class_default):
+    """Row indices to explain: ``--index`` rows, else the first ``--n`` images of each class
+    (one of each class by default, as the reports show)."""
+    if args.index:
+        bad = [i for i in args.index if not 0 <= i < len(ds)]
+        if bad:
+            raise FerInputError(f"--index {bad[0]} is out of range 0..{len(ds) - 1}",
+                                entry="--index")
+        return np.asarray(args.index, np.int64)
+    k = args.n or per_class_default
+    if ds.labels is None:
+        return np.arange(min(k * 7, len(ds)))
+    rows = [np.flatnonzero(ds.labels == c)[:k] for c in range(len(CLASS_NAMES))]
+    return np.concatenate(rows).astype(np.int64)
+
+
+def _row(args, ds):
+    row = int(args.index[0]) if args.index else 0
+    if not 0 <= row < len(ds):
+        raise FerInputError(f"--index {row} is out of range 0..{len(ds) - 1}", entry="--index")
+    return row
+
+
+def _methods(args):
+    from fer_keras.explain.saliency import METHODS
+
+    return tuple(dict.fromkeys(args.method)) if args.method else METHODS
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_explain(args):
+    model, ds, out = _setup(args)
+    res = _COMMANDS[args.what](args, model, ds, out)
+    for path in res.files:
+        print(f"written: {path}")
+    return 0
+
+
+def _confusion(args, model, ds, out):
+    from fer_keras.analyses import confusion
+
+    res = confusion.run(model, ds, confusion.Settings(), out)
+    m = res.numbers
+    print(f"accuracy {m['accuracy']:.4f} on {m['n']} images ({args.split})")
+    print("most confused (true -> predicted, share of the true class):")
+    for t, p, share in m["top_confusions"]:
+        print(f"  {t:9s} -> {p:9s} {share:.3f}")
+    return res
+
+
+def _saliency(args, model, ds, out):
+    from fer_keras import evaluate
+    from fer_keras.analyses import saliency
+
+    rows = _pick(ds, args, 1)
+    probs = evaluate.predict_proba(model, ds.images)
+    classes = ds.labels[rows] if ds.labels is not None else probs[rows].argmax(axis=1)
+    picks = {int(c): rows[classes == c] for c in dict.fromkeys(classes.tolist())}
+    settings = saliency.Settings(methods=_methods(args), samples=args.samples,
+                                 layer=args.layer[0] if args.layer else None, seed=args.seed)
+    res = saliency.run(model, ds, settings, out, picks=picks, probs=probs)
+    for method, entry in res.numbers["methods"].items():
+        for cname, e in entry["classes"].items():
+            part = (f", true parts {e['part_mask_concentration']:.2f}"
+                    if "part_mask_concentration" in e else "")
+            print(f"{method:10s} {cname:9s} focus: {e['focus']}; eyes {e['eyes']:.2f}, mouth "
+                  f"{e['mouth']:.2f}{part} (1 = uniform; {e['images']} images)")
+    return res
+
+
+def _filters(args, model, ds, out, part):
+    from fer_keras.analyses import filters
+
+    ascent = dict(filters=args.filters or args.n or filters.Settings.filters, steps=args.steps,
+                  lr=args.lr, progress=args.progress) if part == "ascent" else {}
+    settings = filters.Settings(parts=(part,), seed=args.seed, **ascent)
+    res = filters.run(model, ds, settings, out, layer=args.layer[0] if args.layer else None,
+                      row=_row(args, ds))
+    m = res.numbers
+    if part == "ascent":
+        for start in ("noise", "image"):
+            e = m[start]
+            print(f"from {start}: mean activation {e['start_activation']:.3f} -> "
+                  f"{e['final_activation']:.3f}; raised for {e['share_increased']:.0%} of "
+                  f"{m['filters']} filters ({e['seconds']:.1f} s)")
+    else:
+        k = m["feature_maps"]
+        print(f"{m['layer']}: {k['channels']} maps of {k['shape'][0]}x{k['shape'][1]} for image "
+              f"#{m['row']}: {k['keep_face']} keep the face, {k['invert_face']} invert it, "
+              f"{k['other']} other, {k['dead']} silent")
+    return res
+
+
+def _lime(args, model, ds, out):
+    from fer_keras.analyses import lime
+
+    settings = lime.Settings(num_samples=args.num_samples, segments=args.segments, seed=args.seed)
+    res = lime.run(model, ds, settings, out, rows=_pick(ds, args, 1))
+    for row, e in res.numbers.items():
+        print(f"#{row}: {e['n_segments']} superpixels, {args.num_samples} samples in "
+              f"{e['seconds']:.2f} s")
+    return res
+
+
+def _tsne(args, model, ds, out):
+    from fer_keras.analyses import tsne
+
+    settings = tsne.Settings(n=args.n or tsne.Settings.n, perplexity=args.perplexity,
+                             seed=args.seed)
+    res = tsne.run(model, ds, settings, out, layers=args.layer)
+    for layer, e in res.numbers["layers"].items():
+        print(f"{layer:14s} silhouette {e['silhouette']:+.3f} (embedding), "
+              f"{e['silhouette_features']:+.3f} (features); {e['seconds']:.1f} s")
+    return res
+
+
+def _checks(args, model, ds, out):
+    from fer_keras import explain
+    from fer_keras.analyses import checks
+
+    settings = checks.Settings(methods=_methods(args), n=args.n or checks.Settings.n,
+                               samples=args.samples, seed=args.seed,
+                               cam_layers=tuple(args.layer or ()))
+    res = checks.run(model, ds, settings, out, log=lambda line: print(line, flush=True))
+    print(explain.checks_table(res.numbers))
+    return res
+
+
+_COMMANDS = {"confusion": _confusion, "saliency": _saliency,
+             "ascent": lambda *a: _filters(*a, part="ascent"),
+             "features": lambda *a: _filters(*a, part="features"),
+             "lime": _lime, "tsne": _tsne, "checks": _checks}

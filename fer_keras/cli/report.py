@@ -1,0 +1,124 @@
+"""``fer-keras report``, ``fer-keras semi`` and ``fer-keras conv-shape``."""
+from __future__ import annotations
+
+from fer_keras.cli.common import positive_int, synthetic_notice
+from fer_keras.errors import FerInputError
+
+
+def _fractions(text):
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise FerInputError(f"--fractions: expected numbers like 0.1,0.25, got {text!r}") from None
+
+
+def add_report_args(r):
+    """The options that ``fer-keras report`` and the examples (one question each) share, with
+    :class:`~fer_keras.report.ReportConfig`'s defaults."""
+    from fer_keras.report.config import PROFILES, ReportConfig
+
+    d = ReportConfig()
+    r.add_argument("--data", default=d.data, help="'synthetic' or a FER2013 CSV/folder path")
+    r.add_argument("--model", default=d.model, help="the CNN of Q1 (a registry name)")
+    r.add_argument("--epochs", type=positive_int, default=d.epochs,
+                   help=f"training epochs of the CNN and the DNN (default {d.epochs}, as make "
+                        "report)")
+    r.add_argument("--out", default=d.out, help="output folder (runs/, one folder per question, "
+                                                "report.html/.md/.json)")
+    r.add_argument("--profile", choices=["auto", *PROFILES], default=d.profile,
+                   help="explanation budgets: quick (synthetic default) or full (real-data default)")
+    r.add_argument("--seed", type=int, default=d.seed)
+    return d
+
+
+def add_report(sub):
+    r = sub.add_parser("report", help="answer every question of the reports (HTML + Markdown)")
+    d = add_report_args(r)
+    r.add_argument("--quick", action="store_true", help="same as --profile quick")
+    r.add_argument("--questions", help="comma-separated question ids (default: all)")
+    r.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic)
+    r.set_defaults(func=cmd_report)
+
+
+def cmd_report(args):
+    from fer_keras import models
+    from fer_keras.report import QUESTIONS, ReportConfig, build_report, command_line
+
+    questions = tuple(q for q in (args.questions or "").split(",") if q) or QUESTIONS
+    profile = "quick" if args.quick else args.profile
+    cfg = ReportConfig(data=args.data, model=args.model, epochs=args.epochs, out=args.out,
+                       profile=profile, questions=questions, seed=args.seed,
+                       n_synthetic=args.n_synthetic, command=command_line())
+    models.get(cfg.model)  # a wrong name fails before anything is trained
+    from fer_keras.train import check_out_dir
+
+    check_out_dir(cfg.out)  # a file in the way: one line, before any work
+    res = build_report(cfg)
+    return 1 if res["failed"] else 0
+
+
+def add_semi(sub):
+    from fer_keras.semi import SemiConfig
+
+    d = SemiConfig()
+    s = sub.add_parser("semi", help="self-training or FixMatch vs labeled-only (HW3 bonus)")
+    s.add_argument("--data", default=d.data)
+    s.add_argument("--model", default=d.model, help="registry name or tiny_cnn")
+    s.add_argument("--out", default="out/semi")
+    s.add_argument("--fractions", default=",".join(f"{f:g}" for f in d.fractions))
+    s.add_argument("--threshold", type=float, default=d.threshold)
+    s.add_argument("--method", choices=("self_training", "fixmatch"), default=d.method,
+                   help="fixmatch: FixMatch (Sohn 2020) for warm + rounds x round steps, "
+                        "labeled-only at equal compute")
+    s.add_argument("--fixmatch-threshold", type=float, default=d.fixmatch_threshold)
+    s.add_argument("--mu", type=positive_int, default=d.mu, help="FixMatch unlabeled/labeled ratio")
+    s.add_argument("--rounds", type=positive_int, default=d.rounds)
+    s.add_argument("--warm-steps", type=positive_int, default=d.warm_steps)
+    s.add_argument("--round-steps", type=positive_int, default=d.round_steps)
+    s.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic)
+    s.add_argument("--seed", type=int, default=d.seed)
+    s.set_defaults(func=cmd_semi)
+
+
+def cmd_semi(args):
+    from fer_keras.semi import SemiConfig, compare
+
+    from fer_keras.train import check_out_dir
+
+    check_out_dir(args.out)  # a file in the way: one line, before any work
+    if args.data == "synthetic":
+        synthetic_notice()
+    cfg = SemiConfig(model=args.model, data=args.data, out=args.out,
+                     fractions=_fractions(args.fractions), threshold=args.threshold,
+                     rounds=args.rounds, warm_steps=args.warm_steps, round_steps=args.round_steps,
+                     n_synthetic=args.n_synthetic, seed=args.seed, method=args.method,
+                     fixmatch_threshold=args.fixmatch_threshold, mu=args.mu)
+    res = compare(cfg)
+    print(f"semi: {args.out}/semi.json ({res['seconds']:.0f} s)")
+    return 0
+
+
+def add_conv_shape(sub):
+    c = sub.add_parser("conv-shape", help="hand-derived Conv2D output shape (report 003 Q6)")
+    c.add_argument("--input", type=positive_int, nargs=2, default=(48, 48), metavar=("H", "W"))
+    c.add_argument("--kernel", type=positive_int, default=3)
+    c.add_argument("--stride", type=positive_int, default=1)
+    c.add_argument("--padding", default="valid", help="valid, same or an integer P")
+    c.add_argument("--dilation", type=positive_int, default=1)
+    c.set_defaults(func=cmd_conv_shape)
+
+
+def cmd_conv_shape(args):
+    from fer_keras import shapes
+
+    padding = args.padding
+    if padding not in ("same", "valid"):
+        try:
+            padding = int(padding)
+        except ValueError:
+            raise FerInputError(f"--padding must be same, valid or an integer, got {padding!r}") from None
+    h, w = args.input
+    oh, ow = shapes.conv2d_output_shape((h, w), args.kernel, args.stride, padding, args.dilation)
+    print(f"{shapes.FORMULA}: input {h}x{w}, kernel {args.kernel}, stride {args.stride}, "
+          f"padding {padding}, dilation {args.dilation} -> {oh}x{ow}")
+    return 0

@@ -1,0 +1,164 @@
+"""Export a classifier for deployment: ONNX (ONNX Runtime) and TFLite/LiteRT (float or int8).
+
+``export(model, "m.onnx", "onnx")`` and ``export(model, "m.tflite", "tflite", int8=True,
+representative=train_images)``; :func:`load_exported` runs the file without Keras
+(``onnxruntime``; ``ai_edge_litert``, or TensorFlow's interpreter); :func:`check` scores it
+against the Keras model (top-1 agreement and accuracy). Every format goes through TensorFlow
+(Keras's ``model.export``, ``tf2onnx``, ``tf.lite.TFLiteConverter``), so on the JAX backend
+:func:`export` says so in one line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.errors import FerInputError, require_tensorflow
+
+FORMATS = ("onnx", "tflite")
+
+
+def float32_copy(model):
+    """A float32 copy of ``model`` (same weights): a mixed-precision model (bfloat16 compute)
+    exports bfloat16 convolutions that ONNX Runtime rejects and LiteRT runs slowly."""
+    import keras
+
+    policies = {getattr(layer.dtype_policy, "name", "float32") for layer in model.layers}
+    if policies <= {"float32"}:
+        return model
+
+    def clone(layer):
+        cfg = layer.get_config()
+        cfg["dtype"] = "float32"
+        return layer.__class__.from_config(cfg)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def ship_model(src, dest=None):
+    """Save the classifier of the training checkpoint ``src`` (e.g. ``runs/NAME/best.keras``) as
+    the package's shipped model (``fer_keras/weights/``, float32, no optimizer state); returns
+    the path written. How the shipped model was made: RESULTS.md, "The shipped model"."""
+    from fer_keras import models
+    from fer_keras.io import save_model
+    from fer_keras.train import classifier_of
+
+    dest = Path(dest) if dest else Path(models.__file__).parent / "weights" / models.PRETRAINED_FILE
+    model = float32_copy(classifier_of(models.load(src, classifier=False)))
+    save_model(model, dest)
+    return dest
+
+
+def _representative(images, n=300, seed=0):
+    """float32 ``(n, H, W, C)``: a seeded sample of model inputs (uint8 grey ``(N, H, W)``
+    scaled to [0, 1])."""
+    x = np.asarray(images)
+    x = x[np.random.default_rng(seed).permutation(len(x))[:n]]
+    if x.ndim == 3:
+        x = x[..., None]
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def export(model, path, format, int8=False, representative=None):
+    """Write ``model`` to ``path`` as ``format`` ("onnx" or "tflite"); returns the path.
+
+    ``int8`` (tflite only): post-training full-integer quantisation of weights and activations
+    (inputs and outputs stay float32), calibrated on ``representative``: model inputs (e.g. 300
+    FER2013 train images, float in [0, 1] or uint8). Written atomically.
+    """
+    from fer_keras.io import atomic_path
+
+    if format not in FORMATS:
+        raise FerInputError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if int8 and format != "tflite":
+        raise FerInputError("--int8 applies to --format tflite only")
+    if int8 and representative is None:
+        raise FerInputError("--int8 needs representative images: pass --data (FER2013 train)")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise FerInputError(f"export to {format} needs the TensorFlow backend (Keras backend: "
+                            f"{keras.backend.backend()}); run with KERAS_BACKEND=tensorflow")
+    tf = require_tensorflow(f"export to {format}")
+    model = float32_copy(model)
+    shape = (1, *model.input_shape[1:])
+    model(np.zeros(shape, np.float32))  # a loaded model must have been called to be traced
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if format == "onnx":
+            try:
+                import tf2onnx  # noqa: F401
+            except ImportError:
+                raise FerInputError("export to onnx needs tf2onnx: pip install tf2onnx onnxruntime "
+                                    "(or fer_keras[export])") from None
+            model.export(tmp, format="onnx", verbose=False)
+        elif not int8:
+            model.export(tmp, format="litert", verbose=False)
+        else:
+            Path(tmp).write_bytes(_int8_tflite(tf, model, _representative(representative)))
+    return path
+
+
+def _int8_tflite(tf, model, rep):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        model.export(d, format="tf_saved_model", verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(d)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([x[None]] for x in rep)
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        return conv.convert()
+
+
+def load_exported(path):
+    """A function float32 ``(N, H, W, C)`` -> ``(N, K)`` outputs running the ``.onnx`` or
+    ``.tflite`` file at ``path`` (ONNX Runtime; LiteRT's ``ai_edge_litert``, else TensorFlow)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FerInputError("no such exported model", file=path)
+    if path.suffix == ".onnx":
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise FerInputError("running .onnx needs onnxruntime: pip install onnxruntime") \
+                from None
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda x: sess.run(None, {name: np.asarray(x, np.float32)})[0]
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = require_tensorflow("running .tflite without ai-edge-litert").lite.Interpreter
+    it = Interpreter(model_path=str(path))
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    state = {"n": None}
+
+    def run(x):
+        x = np.asarray(x, np.float32)
+        if state["n"] != len(x):
+            it.resize_tensor_input(inp["index"], x.shape)
+            it.allocate_tensors()
+            state["n"] = len(x)
+        it.set_tensor(inp["index"], x)
+        it.invoke()
+        return it.get_tensor(out["index"]).copy()
+
+    return run
+
+
+def check(model, path, images, labels=None, batch_size=256):
+    """Top-1 agreement of the exported file at ``path`` with ``model`` on ``images`` (float32
+    ``(N, H, W, C)`` in [0, 1]), and the accuracy of each when ``labels`` are given:
+    ``{"n", "agreement", "keras_accuracy", "export_accuracy"}``."""
+    run = load_exported(path)
+    x = np.asarray(images, np.float32)
+    ref = model.predict(x, batch_size=batch_size, verbose=0).argmax(1)
+    got = np.concatenate([run(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).argmax(1)
+    res = {"n": int(len(x)), "agreement": float((ref == got).mean())}
+    if labels is not None:
+        res["keras_accuracy"] = float((ref == labels).mean())
+        res["export_accuracy"] = float((got == labels).mean())
+    return res

@@ -1,0 +1,137 @@
+"""Answering the questions and writing the report: :func:`build_report`, :func:`run_question`
+and :func:`example_context` (the examples' command line)."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.errors import FerInputError
+from fer_keras.report.config import ReportConfig
+from fer_keras.report.context import Context
+from fer_keras.report.document import Section, render_html, render_markdown
+from fer_keras.report.questions import answer_function
+
+
+def example_context(doc="", argv=None):
+    """Parse the examples' common options (``--data --model --epochs --out --profile --seed``)
+    and return a :class:`Context`; prints the synthetic-data notice when it applies."""
+    import argparse
+
+    from fer_keras.cli.report import add_report_args
+
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    add_report_args(p)
+    a = p.parse_args(argv)
+    cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
+                       seed=a.seed, command=command_line())
+    if cfg.synthetic and _notice_wanted():
+        print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
+              "or an image folder) for FER2013", file=sys.stderr)
+    return Context(cfg)
+
+
+def _notice_wanted():
+    """The synthetic-data notice, unless the caller (the Makefile) printed it already."""
+    return os.environ.get("FER_KERAS_SYNTHETIC_NOTICE", "1") != "0"
+
+
+def run_question(qid, ctx_or_cfg, log=print, raise_errors=True):
+    """Answer one question; writes ``OUT/<qid>/{numbers.json, answer.md, config.json}``."""
+    from fer_keras.io import write_json, write_text
+
+    ctx = ctx_or_cfg if isinstance(ctx_or_cfg, Context) else Context(ctx_or_cfg, log=log)
+    answer = answer_function(qid)
+    t = time.perf_counter()
+    try:
+        sec = answer(ctx)
+    except Exception as e:  # noqa: BLE001 - one failed question must not lose the others
+        if raise_errors or isinstance(e, (KeyboardInterrupt, FerInputError)):
+            raise
+        sec = Section(qid, error=f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
+    sec.seconds = time.perf_counter() - t
+    d = ctx.qdir(qid)
+    write_json(d / "numbers.json", sec.numbers)
+    write_json(d / "config.json", {**ctx.cfg.to_dict(), "profile_settings": ctx.profile})
+    write_text(d / "answer.md", sec.markdown(level=1, fig_prefix="../"))
+    if log:
+        log(f"[{qid}] done in {sec.seconds:.1f} s" + (f" - FAILED: {sec.error}" if sec.error else ""))
+    return sec
+
+
+def versions():
+    """Versions of Python, fer_keras, Keras, its backend and numpy."""
+    import keras
+
+    import fer_keras
+
+    v = {"python": platform.python_version(), "fer_keras": fer_keras.__version__,
+         "keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__,
+         "platform": platform.platform()}
+    try:
+        mod = __import__(v["backend"])
+        v["backend_version"] = getattr(mod, "__version__", "?")
+    except ImportError:
+        v["backend_version"] = "?"
+    return v
+
+
+def build_report(cfg: ReportConfig, log=print):
+    """Answer ``cfg.questions`` and write ``report.html``, ``report.md`` and ``report.json``.
+
+    Returns a dict with ``html``, ``markdown``, ``json`` (paths), ``sections`` and ``failed``
+    (ids of questions that raised; their sections say why and the other questions still run).
+    """
+    from fer_keras.io import write_json, write_text
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    started = datetime.datetime.now().astimezone()
+    ctx = Context(cfg, log=log)
+    write_json(out / "report_config.json", {**cfg.to_dict(), "profile_settings": ctx.profile})
+    if cfg.synthetic and log and _notice_wanted():
+        log("note: the report runs on the built-in synthetic faces; pass --data PATH "
+            "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
+    sections = [run_question(q, ctx, log=log, raise_errors=False) for q in cfg.questions]
+    total = time.perf_counter() - t0
+    meta = {"data": ctx.data_description(), "data_arg": str(cfg.data), "synthetic": cfg.synthetic,
+            "date": started.isoformat(timespec="seconds"), "command": cfg.command or
+            "fer_keras.report.build_report(...)", "versions": versions(),
+            "profile": cfg.resolved_profile, "model": cfg.model, "epochs": cfg.epochs,
+            "seconds": round(total, 1), "cpu_count": os.cpu_count(),
+            "splits": {k: (0 if v is None else len(v)) for k, v in ctx.splits.items()}}
+    doc = {"meta": meta, "config": cfg.to_dict(), "order": [s.id for s in sections],
+           "sections": {s.id: {"title": s.title, "numbers": s.numbers, "seconds": s.seconds,
+                               "error": s.error} for s in sections}}
+    write_json(out / "report.json", doc)
+    md = render_markdown(meta, sections)
+    write_text(out / "report.md", md)
+    write_text(out / "report.html", render_html(meta, sections, out))
+    failed = [s.id for s in sections if s.error]
+    if log:
+        log(f"report written: {out / 'report.html'} and {out / 'report.md'} ({total:.0f} s"
+            + (f"; FAILED: {', '.join(failed)}" if failed else "") + ")")
+    return {"html": out / "report.html", "markdown": out / "report.md",
+            "json": out / "report.json", "sections": sections, "failed": failed,
+            "seconds": total}
+
+
+def command_line(argv=None):
+    """The command as typed (``fer-keras report ...``), for the report's header."""
+    import shlex
+
+    argv = sys.argv if argv is None else argv
+    prog = os.path.basename(argv[0]) if argv else "fer-keras"
+    if prog in ("__main__.py", "cli.py", "fer-keras"):
+        prog = "fer-keras"
+    elif prog.endswith(".py"):
+        prog = f"python {argv[0]}"
+    line = " ".join([prog] + [shlex.quote(a) for a in argv[1:]])
+    return line + (" (run by make)" if os.environ.get("MAKELEVEL") else "")

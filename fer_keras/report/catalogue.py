@@ -1,0 +1,56 @@
+"""The questions of the reports (REPORTS.md): ids in report order, titles, the questions as
+the reports ask them, and what the original reports observed."""
+from __future__ import annotations
+
+
+#: Question ids in report order, with their titles (also the Makefile targets); the module
+#: answering each is listed in :data:`fer_keras.report.questions.MODULES`.
+QUESTION_TITLES = {
+    "q1-train": "HW3 Q1. The CNN: architecture, training, accuracy",
+    "q2-dnn": "HW3 Q2. A DNN with about as many parameters as the CNN",
+    "q3-confusion": "HW3 Q3. Which classes get confused: the confusion matrix",
+    "q4-saliency": "HW3 Q4. Saliency maps: where does the CNN look?",
+    "q5-filters": "HW3 Q5. Gradient ascent: what activates the filters",
+    "q6-conv-shape": "HW3 Q6 (report 003). The output shape of Conv2D",
+    "bonus-semi": "HW3 bonus. Semi-supervised learning by self-training",
+    "hw4-saliency": "HW4 Q1. Saliency maps of several classes",
+    "hw4-filters": "HW4 Q2. Filters of the first activation layer and their outputs",
+    "hw4-lime": "HW4 Q3. LIME: superpixels that explain each class",
+    "hw4-tsne": "HW4 Q4. t-SNE of the first and the last layer",
+}
+QUESTIONS = tuple(QUESTION_TITLES)
+
+#: The questions as the reports ask them (REPORTS.md), shown above each answer.
+QUESTION_TEXT = {
+    "q1-train": "Describe the CNN: its architecture (layers, dimensions, connections), the "
+                "training process and its accuracy (reports 000, 001, 003, 004).",
+    "q2-dnn": "Build a DNN with about the same number of parameters as the CNN; describe its "
+              "architecture, training and accuracy, and compare it with the CNN.",
+    "q3-confusion": "Draw the confusion matrix on a validation set and analyse which classes "
+                    "are easily confused.",
+    "q4-saliency": "Draw saliency maps of the CNN: which parts of the image does the model focus "
+                   "on when it classifies?",
+    "q5-filters": "With gradient ascent, find which images maximally activate the filters of a "
+                  "chosen layer, starting from white noise and from a real image; show that "
+                  "layer's filter outputs for one image.",
+    "q6-conv-shape": "Derive the output shape of a Conv2D layer with input (B, W, H, C), "
+                     "kernel (k1, k2), stride (s1, s2) and padding (p1, p2).",
+    "bonus-semi": "Remove part of the training labels and learn from the rest plus the "
+                  "unlabeled images (semi-supervised learning); compare with supervised only.",
+    "hw4-saliency": "Draw saliency maps for several classes and discuss where the model looks.",
+    "hw4-filters": "Use gradient ascent on the filters of the first activation layer and show "
+                   "that layer's filter outputs for one image (#307).",
+    "hw4-lime": "Explain each class with LIME (superpixels) and relate the explanations to the "
+                "confusion matrix: why does the model do well on some labels?",
+    "hw4-tsne": "Free choice: t-SNE of the outputs of the first and the last layer for about "
+                "200 images, coloured by class: are the classes separated?",
+}
+
+#: What the original reports observed, for comparison with the measurements.
+REPORTED = {
+    "confusions": [("Disgust", "Angry"), ("Angry", "Sad"), ("Sad", "Fear"), ("Surprise", "Fear")],
+    "saliency_focus": {"Happy": "mouth", "Sad": "eyes", "Surprise": "mouth",
+                       "Neutral": "whole face"},
+    "accuracy": {"small_cnn": ("report 001", 0.58), "hw3_cnn": ("report 000 (Kaggle public)", 0.64921),
+                 "dnn_000": ("report 000 (Kaggle public)", 0.45471)},
+}

@@ -1,0 +1,59 @@
+"""Helpers that several questions share: example picking and small text pieces."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras import NUM_CLASSES
+
+
+def pick_examples(ds, probs, per_class, classes=range(NUM_CLASSES)):
+    """``{class: indices}``: up to ``per_class`` images of each class that the model gets right,
+    most confident first (then, if too few are right, the class's images by its probability)."""
+    out = {}
+    pred = probs.argmax(1)
+    for c in classes:
+        idx = np.flatnonzero(ds.labels == c)
+        if not len(idx):
+            continue
+        right = idx[pred[idx] == c]
+        right = right[np.argsort(-probs[right, c], kind="stable")]
+        wrong = np.setdiff1d(idx, right)
+        wrong = wrong[np.argsort(-probs[wrong, c], kind="stable")]
+        out[int(c)] = np.concatenate([right, wrong])[:per_class].astype(np.int64)
+    return out
+
+
+def agrees(measured, reported):
+    if reported == "whole face":
+        return measured in ("whole face", "eyes and mouth")
+    return measured == reported or measured == "eyes and mouth"
+
+
+def copy_figure(src, dst):
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def first_doc_line(fn):
+    doc = (fn.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(doc.split())
+
+
+def train_summary(rc):
+    aug = "with augmentation" if rc.get("augment") else "without augmentation"
+    over = ", class-balanced oversampling" if rc.get("oversample") else ""
+    return (f"batch {rc['batch_size']}, {rc['optimizer']} (lr {rc['lr']:g}, schedule "
+            f"{rc['schedule']}), {aug}{over}")
+
+
+def times_word(n):
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def hw_text(t):
+    return f"{t[0]}x{t[1]}" if isinstance(t, (tuple, list)) else str(t)

@@ -1,0 +1,91 @@
+"""What a report run uses: :class:`ReportConfig` and the explanation budgets per profile."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from fer_keras.config import one_of
+from fer_keras.errors import FerInputError
+from fer_keras.report.catalogue import QUESTIONS, QUESTION_TITLES
+
+
+#: Settings per profile: "quick" (synthetic faces, a 2-core CPU in minutes) and "full" (the
+#: reports' settings, for the real FER2013). ``profile="auto"`` picks by the data. ``semi``
+#: holds only what differs from :class:`fer_keras.semi.SemiConfig`'s defaults (``model=None``:
+#: the report's CNN).
+PROFILES = {
+    "quick": dict(ascent_filters=32, ascent_steps=80, feature_map_filters=32, lime_samples=500,
+                  lime_segments=40, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
+                  semi=dict(model="tiny_cnn", warm_steps=500, round_steps=250, rounds=2,
+                            batch_size=32, eval_every=50)),
+    "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
+                 lime_segments=50, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
+                 semi=dict(model=None, warm_steps=1000, round_steps=500, eval_every=250,
+                           lr=1e-3)),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportConfig:
+    """What a report run uses; ``OUT/report_config.json`` holds it.
+
+    ``model``: the CNN of Q1 (a registry name; the DNN of Q2 is ``matched_dnn`` of it).
+    ``epochs``: training epochs of the CNN and the DNN. ``profile``: "quick", "full" or "auto"
+    (quick on the synthetic faces, full on real data). ``questions``: which to answer.
+    ``command``: the command line that made the report (recorded in it). ``settings``:
+    overrides of the profile's settings (:data:`PROFILES`), e.g. ``{"ascent_steps": 20}``.
+    """
+
+    data: str = "synthetic"
+    model: str = "small_cnn"
+    epochs: int = 10
+    out: str = "out"
+    profile: str = "auto"
+    questions: tuple = QUESTIONS
+    n_synthetic: int = 3000
+    seed: int = 0
+    command: str = ""
+    verbose: int = 1
+    settings: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        qs = tuple(self.questions)
+        object.__setattr__(self, "questions", qs)
+        bad = [q for q in qs if q not in QUESTION_TITLES]
+        if bad:
+            raise FerInputError(f"unknown question {bad[0]!r}; valid: {', '.join(QUESTIONS)}",
+                                entry="--questions")
+        if self.profile not in ("auto", *PROFILES):
+            raise FerInputError(f"--profile must be {one_of(('auto', *PROFILES))}, got "
+                                f"{self.profile!r}")
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise FerInputError(f"--epochs must be a positive integer, got {self.epochs!r}")
+
+    @property
+    def synthetic(self):
+        return str(self.data) == "synthetic"
+
+    @property
+    def resolved_profile(self):
+        if self.profile != "auto":
+            return self.profile
+        return "quick" if self.synthetic else "full"
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["questions"] = list(self.questions)
+        d["resolved_profile"] = self.resolved_profile
+        return d
+
+    def replace(self, **kw):
+        return dataclasses.replace(self, **kw)
+
+
+def resolve_settings(cfg):
+    """The profile's settings with ``cfg.settings`` applied (``semi`` merged key by key)."""
+    base = json.loads(json.dumps(PROFILES[cfg.resolved_profile]))
+    for k, v in (cfg.settings or {}).items():
+        if k not in base:
+            raise FerInputError(f"unknown report setting {k!r}; valid: {', '.join(base)}")
+        base[k] = {**base[k], **v} if isinstance(base[k], dict) else v
+    return base

@@ -1,0 +1,152 @@
+"""Data, trained models and settings shared by the questions (:class:`Context`)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fer_keras.report.config import ReportConfig, resolve_settings
+
+
+class Context:
+    """Data, trained models and settings shared by the questions (all loaded lazily).
+
+    Models are trained into ``OUT/runs/<name>`` on first use, or reused when the run there was
+    made with the same settings (data, epochs, seed, ...); a run with other settings is
+    retrained, and an interrupted one is resumed.
+    """
+
+    def __init__(self, cfg: ReportConfig, log=print):
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.profile = resolve_settings(cfg)
+        self.log = log or (lambda *a, **k: None)
+        self._splits = None
+        self._models = {}
+        self._cache = {}
+
+    # ---- data
+    @property
+    def splits(self):
+        if self._splits is None:
+            from fer_keras import data
+
+            self._splits = data.load_splits(self.cfg.data, seed=self.cfg.seed,
+                                            n_synthetic=self.cfg.n_synthetic)
+        return self._splits
+
+    @property
+    def val(self):
+        return self.splits["val"]
+
+    @property
+    def test(self):
+        t = self.splits.get("test")
+        return t if t is not None and len(t) and t.labels is not None else None
+
+    def data_description(self):
+        if self.cfg.synthetic:
+            return (f"the built-in synthetic faces ({self.cfg.n_synthetic} procedurally drawn "
+                    f"48x48 faces, seed {self.cfg.seed}), not FER2013")
+        return f"FER2013 from `{os.path.abspath(self.cfg.data)}`"
+
+    def qdir(self, qid):
+        d = self.out / qid
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # ---- models
+    def cnn_name(self):
+        return self.cfg.model
+
+    def dnn_name(self):
+        return register_matched_dnn(self.cfg.model)
+
+    def train_config(self, name):
+        """The :class:`~fer_keras.config.TrainConfig` a report run trains ``name`` with: the
+        reports' settings (preset "report": batch 80, oversampling) on real data, the defaults on
+        the synthetic faces; ``epochs`` from the report config in both."""
+        from fer_keras.config import TrainConfig, preset
+
+        values = {} if self.cfg.synthetic else preset("report")
+        values.update(model=name, data=str(self.cfg.data), epochs=self.cfg.epochs,
+                      out=str(self.out / "runs" / name), n_synthetic=self.cfg.n_synthetic,
+                      seed=self.cfg.seed, verbose=2 if self.cfg.verbose else 0)
+        if not self.cfg.synthetic:
+            values["preset"] = "report"
+        return TrainConfig(**values)
+
+    def run_dir(self, name):
+        from fer_keras.rundir import RunDir
+
+        return RunDir(self.out / "runs" / name)
+
+    def ensure_trained(self, name):
+        """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
+        there already. Returns the :class:`~fer_keras.rundir.RunDir`."""
+        from fer_keras.train import train
+
+        cfg = self.train_config(name)
+        run = self.run_dir(name)
+        status = run.status(cfg)
+        if status == "finished":
+            return run
+        if status == "resumable":
+            self.log(f"resuming the interrupted run in {run.path}")
+            train(run.load_config().replace(verbose=cfg.verbose), resume=True,
+                  splits=self.splits)
+            return run
+        if status == "stale":
+            self.log(f"note: {run.path} was trained with other settings; retraining it")
+            run.clear_checkpoints()
+        self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run.path}")
+        train(cfg, splits=self.splits, force=True)  # a stale run is replaced on purpose
+        return run
+
+    def model(self, name):
+        if name not in self._models:
+            from fer_keras import models
+
+            self._models[name] = models.load(self.ensure_trained(name).best)
+        return self._models[name]
+
+    def history(self, name):
+        return self.ensure_trained(name).history()
+
+    def run_config(self, name):
+        return self.ensure_trained(name).saved_config()
+
+    def probs(self, name, split):
+        key = ("probs", name, split)
+        if key not in self._cache:
+            from fer_keras.evaluate import predict_proba
+
+            ds = self.splits[split] if split != "test" else self.test
+            self._cache[key] = predict_proba(self.model(name), ds.images)
+        return self._cache[key]
+
+    def accuracy(self, name, split):
+        ds = self.splits[split] if split != "test" else self.test
+        if ds is None or len(ds) == 0 or ds.labels is None:
+            return None
+        return float((self.probs(name, split).argmax(1) == ds.labels).mean())
+
+
+def register_matched_dnn(cnn):
+    """Register ``dnn_matched_<cnn>`` (:func:`fer_keras.models.matched_dnn` of the CNN) in the
+    model registry, so that it trains and resumes like any registry model; returns the name."""
+    from fer_keras import models
+
+    name = f"dnn_matched_{cnn}"
+    if name in models.list_models():
+        return name
+    models.get(cnn)
+
+    def builder(input_shape=(48, 48, 1), num_classes=7):
+        target = models.build(cnn, input_shape, num_classes)
+        return models.matched_dnn(target, input_shape, num_classes, name=name)
+
+    builder.__name__ = name
+    builder.__doc__ = (f"A DNN with about the parameter count of ``{cnn}`` "
+                       "(:func:`matched_dnn`, HW3 Q2).")
+    models.register(builder)
+    return name

@@ -1,0 +1,35 @@
+"""HW4 Q2: gradient ascent on the first activation layer; its outputs for image #307."""
+from __future__ import annotations
+
+from fer_keras import CLASS_NAMES
+from fer_keras.report.document import Section
+from fer_keras.report.questions._filters import filters_block, filters_text
+
+
+def _first_activation(net):
+    """The first activation layer after the first convolution (report 002's activation_1)."""
+    from fer_keras import explain
+
+    first = explain.first_conv_layer(net)
+    names = [layer.name for layer in net.layers]
+    for layer in net.layers[names.index(first) + 1:]:
+        if type(layer).__name__ in ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU"):
+            return layer.name
+    return first
+
+
+def answer(ctx):
+    """HW4 Q2: gradient ascent on the first activation layer; its outputs for image #307."""
+    sec = Section("hw4-filters")
+    net = ctx.model(ctx.cnn_name())
+    layer = _first_activation(net)
+    i = 307 % len(ctx.val)
+    label = f"validation image #{i} ({CLASS_NAMES[int(ctx.val.labels[i])]})"
+    num = filters_block(ctx, sec, layer, i, label)
+    num["image_index"] = i
+    sec.numbers = num
+    sec.text(f"Report 002 used the first activation layer (after conv, BN and activation) and "
+             f"image #307; here that layer is `{layer}` and the image is #{i} of the validation "
+             "split.")
+    filters_text(sec, num, label)
+    return sec

@@ -1,0 +1,32 @@
+"""HW3 Q4: vanilla-gradient saliency maps for every class."""
+from __future__ import annotations
+
+import numpy as np
+
+from fer_keras import CLASS_NAMES
+from fer_keras.report.document import Section, fnum
+from fer_keras.report.questions._saliency import saliency_section
+
+
+def answer(ctx):
+    """HW3 Q4: vanilla-gradient saliency maps for every class."""
+    sec = Section("q4-saliency")
+    stats, regions = saliency_section(ctx, sec, CLASS_NAMES, "vanilla")
+    sec.numbers = {"method": "vanilla", "model": ctx.cnn_name(), "classes": stats,
+                   "regions": regions}
+    lines = []
+    for cname, e in stats.items():
+        lines.append(f"{cname}: mostly the **{e['focus']}** (eyes region {fnum(e['eyes'])}x, "
+                     f"mouth region {fnum(e['mouth'])}x the uniform share)")
+    sec.text("Where the class score is most sensitive, per class (averaged over up to "
+             f"{ctx.profile['saliency_images']} validation images of the class):")
+    sec.bullets(lines)
+    pm = [e.get("part_mask_concentration") for e in stats.values()]
+    pm = [p for p in pm if p is not None and np.isfinite(p)]
+    if pm:
+        sec.text(f"On the synthetic faces we know where the expression is drawn: on average the "
+                 f"maps put {fnum(float(np.mean(pm)))}x the uniform share of their mass on the "
+                 "mouth, brows and eyes" + (", so the CNN does look at the expression."
+                                           if np.mean(pm) > 1.2 else
+                                           ", barely more than a uniform map would."))
+    return sec

@@ -1,0 +1,221 @@
+"""The run folder that ``fer-keras train`` writes: one owner for its file names and its rules.
+
+A run folder holds
+
+* ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
+* ``best.keras`` - the classifier at its best validation accuracy;
+* ``last.keras`` + ``state.json`` - the training model after the last finished epoch and the
+  epoch, callback and random-generator state beside it (what ``--resume`` continues from);
+* ``model.keras`` - the classifier after the last epoch (written only when the run ends);
+* ``history.csv`` / ``history.json`` - one row per epoch; ``curves.png`` - the curves;
+* ``summary.json`` - written by ``fer-keras summary``.
+
+:meth:`RunDir.status` decides what a caller that wants a finished run with a given config does
+with the folder: ``"fresh"`` (nothing there: train), ``"resumable"`` (same settings, interrupted:
+resume), ``"finished"`` (same settings, done: reuse) or ``"stale"`` (other settings or broken:
+retrain). Every write goes through :mod:`fer_keras.io` (temporary file + rename).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from fer_keras.errors import FerInputError
+
+#: The settings that must match for a run folder to count as the same run.
+RUN_KEYS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "schedule", "oversample",
+            "augment", "n_synthetic", "seed", "val_fraction")
+
+STATUSES = ("fresh", "resumable", "finished", "stale")
+
+
+class RunDir:
+    """A training run folder ``path`` (need not exist yet); file paths are attributes."""
+
+    CONFIG = "config.json"
+    BEST = "best.keras"
+    LAST = "last.keras"
+    STATE = "state.json"
+    MODEL = "model.keras"
+    HISTORY_CSV = "history.csv"
+    HISTORY_JSON = "history.json"
+    CURVES = "curves.png"
+    SUMMARY = "summary.json"
+    TENSORBOARD = "tensorboard"
+    #: the files a retrain must remove so that a stale run cannot be mistaken for a new one
+    CHECKPOINTS = (LAST, STATE, BEST, MODEL)
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name):
+        return self.path / name
+
+    # ---- file paths
+    @property
+    def config(self):
+        return self.path / self.CONFIG
+
+    @property
+    def best(self):
+        return self.path / self.BEST
+
+    @property
+    def last(self):
+        return self.path / self.LAST
+
+    @property
+    def state_file(self):
+        return self.path / self.STATE
+
+    @property
+    def model(self):
+        return self.path / self.MODEL
+
+    @property
+    def history_csv(self):
+        return self.path / self.HISTORY_CSV
+
+    @property
+    def history_json(self):
+        return self.path / self.HISTORY_JSON
+
+    @property
+    def curves(self):
+        return self.path / self.CURVES
+
+    @property
+    def summary(self):
+        return self.path / self.SUMMARY
+
+    @property
+    def tensorboard(self):
+        return self.path / self.TENSORBOARD
+
+    # ---- reading
+    def state(self):
+        """``state.json`` as a dict (``epoch``, ``best``, ``elapsed_seconds``, ``callbacks``,
+        ``rng``, budget keys), its types checked (:func:`check_state`); a missing, truncated or
+        hand-edited file is a one-line :class:`FerInputError` naming it."""
+        from fer_keras.io import read_json
+
+        return check_state(read_json(self.state_file, dict, "run state"), self.state_file)
+
+    def history(self, upto=None):
+        """``history.json`` rows (``[]`` when there is none), those of epochs ``<= upto`` if
+        given (a resumed run drops the rows of an epoch whose checkpoint was not written)."""
+        from fer_keras.io import read_json
+
+        if not self.history_json.is_file():
+            return []
+        rows = check_state({"epoch": 0, "history": read_json(self.history_json, list, "history")},
+                           self.history_json)["history"]
+        return rows if upto is None else [r for r in rows if r["epoch"] <= upto]
+
+    def saved_config(self):
+        """``config.json`` as a plain dict (one-line :class:`FerInputError` when it is missing or
+        not a JSON object)."""
+        from fer_keras.io import read_json
+
+        return read_json(self.config, dict, "run config")
+
+    def load_config(self):
+        """``config.json`` as a :class:`~fer_keras.config.TrainConfig`."""
+        from fer_keras.config import TrainConfig
+
+        return TrainConfig.load(self.config)
+
+    def require_finished(self):
+        """``(config, state, history)`` of a finished run; :class:`FerInputError` naming the
+        folder when a file is missing, or the file when it is unreadable."""
+        for p in (self.config, self.state_file, self.history_json, self.best):
+            if not p.is_file():
+                raise FerInputError(f"not a finished run folder (no {p.name})", file=self.path)
+        return self.saved_config(), self.state(), self.history()
+
+    def require_resumable(self):
+        """Raise :class:`FerInputError` unless the folder has what ``--resume`` reads."""
+        if not self.config.is_file() or not self.last.is_file():
+            raise FerInputError("nothing to resume: no config.json and last.keras here",
+                                file=self.path)
+
+    # ---- the rules
+    def status(self, cfg):
+        """``"fresh"``, ``"resumable"``, ``"finished"`` or ``"stale"`` for a caller that wants
+        this folder to hold a finished run of ``cfg`` (a TrainConfig); see the module doc.
+
+        Same run: :data:`RUN_KEYS` equal (``data`` compared as an absolute path). Finished:
+        ``best.keras``, ``history.json`` and ``model.keras`` are there (``model.keras`` is
+        written when a run ends, also by early stopping)."""
+        if not self.config.is_file():
+            return "fresh"
+        try:
+            saved = self.saved_config()
+        except FerInputError:
+            return "stale"
+        want = cfg.to_dict()
+        for k in RUN_KEYS:
+            if k == "data":
+                if not _same_data(saved.get(k), want[k]):
+                    return "stale"
+            elif saved.get(k) != want[k]:
+                return "stale"
+        complete = self.best.is_file() and self.history_json.is_file()
+        if complete and self.model.is_file():
+            return "finished"
+        return "resumable" if self.last.is_file() else "stale"
+
+    # ---- writing
+    def write_history(self, history):
+        """``history.json`` and ``history.csv`` (one row per epoch, the union of the rows' keys
+        as columns), atomically."""
+        from fer_keras.io import write_json, write_text
+
+        write_json(self.history_json, history)
+        keys = []
+        for row in history:
+            keys += [k for k in row if k not in keys]
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        w.writeheader()
+        w.writerows(history)
+        write_text(self.history_csv, buf.getvalue())
+
+    def clear_checkpoints(self):
+        """Remove the checkpoints of a stale run before it is trained again."""
+        for name in self.CHECKPOINTS:
+            (self.path / name).unlink(missing_ok=True)
+
+
+def _same_data(a, b):
+    if "synthetic" in (str(a), str(b)):
+        return str(a) == str(b)
+    return os.path.abspath(str(a)) == os.path.abspath(str(b))
+
+
+def check_state(state, path):
+    """Check the types of a run state (from a checkpoint or a legacy ``state.json``); one line
+    naming ``path`` for a truncated or hand-edited one."""
+    if not isinstance(state, dict):
+        raise FerInputError(f"the run state must be an object, found {type(state).__name__}",
+                            file=path)
+    expect = {"epoch": int, "best": (int, float, type(None)), "elapsed_seconds": (int, float),
+              "iterations": int, "callbacks": dict, "rng": list, "config": dict, "history": list,
+              "planned_epochs": int, "budget_replans": list}
+    for key, kind in expect.items():
+        if key in state and (not isinstance(state[key], kind) or isinstance(state[key], bool)):
+            raise FerInputError(f"run state field {key!r} has the wrong type "
+                                f"({type(state[key]).__name__}); truncated or edited by hand?",
+                                file=path)
+    if not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
+        raise FerInputError("run state has no valid 'epoch'", file=path)
+    for row in state.get("history", []):
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+            raise FerInputError("run state history rows must be objects with an integer "
+                                "'epoch'", file=path)
+    return state

@@ -1,0 +1,123 @@
+"""fer_keras.analyses: each analysis on an untrained functional CNN (not from the registry) and
+a small labeled set; real numbers checked against the library functions they call, and the
+feature-map kinds that add up to the channels."""
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from keras import layers  # noqa: E402
+
+from fer_keras import analyses, evaluate  # noqa: E402
+from fer_keras.analyses import confusion, filters, lime, saliency, tsne  # noqa: E402
+from fer_keras.data import Dataset  # noqa: E402
+from fer_keras.data.synthetic import make_faces  # noqa: E402
+from fer_keras.errors import FerInputError  # noqa: E402
+
+pytestmark = pytest.mark.core
+
+
+@pytest.fixture(scope="module")
+def net():
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((48, 48, 1))
+    x = layers.Conv2D(8, 3, padding="same", name="c1")(inp)
+    x = layers.ReLU(name="r1")(x)
+    x = layers.MaxPooling2D(4)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu", name="hidden")(x)
+    out = layers.Dense(7, activation="softmax", name="out")(x)
+    return keras.Model(inp, out, name="functional_cnn")
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y, m = make_faces(70, seed=4)
+    return _dataset(x, y, m)
+
+
+def _dataset(x, y, masks=None):
+    return Dataset(x, y, np.arange(len(x)), np.full(len(x), ""), "synthetic", masks)
+
+
+def test_feature_map_kinds_count_each_map_once():
+    """Silent maps have a NaN correlation: they must not also be taken out of "other" (the old
+    report subtracted them twice, so with 3 silent maps and 1 "other" map it said -2)."""
+    rng = np.random.default_rng(0)
+    face = rng.random((12, 12))
+    maps = np.stack([face, 1 - face, np.zeros_like(face), np.zeros_like(face),
+                     np.zeros_like(face), rng.random((12, 12))])
+    kinds = filters.feature_map_kinds(maps, face)
+    assert kinds == {"channels": 6, "shape": [12, 12], "dead": 3, "keep_face": 1,
+                     "invert_face": 1, "other": 1}
+    # a constant, non-silent map has no correlation either: it is "other", never negative
+    kinds = filters.feature_map_kinds(np.full((2, 12, 12), 0.5), face)
+    assert kinds["other"] == 2 and kinds["dead"] == 0
+
+
+def test_confusion_matches_evaluate_and_writes_one_scheme(net, data, tmp_path):
+    res = confusion.run(net, data, confusion.Settings(), tmp_path)
+    m = evaluate.metrics(data.labels, evaluate.predict_proba(net, data.images))
+    assert res.numbers["confusion"] == m["confusion"]
+    cm = np.asarray(m["confusion"])
+    col_err = cm.sum(0) - np.diag(cm)
+    assert res.numbers["errors"] == int(cm.sum() - np.trace(cm)) == int(col_err.sum())
+    assert list(res.numbers["errors_predicted_as"].values()) == col_err.tolist()
+    assert sorted(p.name for p in res.files) == ["confusion.json", "confusion.png",
+                                                 "confusion_no_diagonal.png"]
+    assert json.loads((tmp_path / "confusion.json").read_text())["n"] == 70
+
+
+def test_saliency_per_class_is_independent_of_the_other_classes(net, data, tmp_path):
+    picks = {c: np.flatnonzero(data.labels == c)[:3] for c in (3, 5)}
+    s = saliency.Settings(methods=("vanilla",))
+    both = saliency.run(net, data, s, tmp_path, picks=picks).numbers["methods"]["vanilla"]
+    one = saliency.run(net, data, s, None, picks={3: picks[3]}).numbers["methods"]["vanilla"]
+    assert both["classes"]["Happy"] == one["classes"]["Happy"]
+    e = both["classes"]["Surprise"]
+    assert e["images"] == 3 and e["focus"] in ("mouth", "eyes", "eyes and mouth", "whole face",
+                                               "outside the eyes and mouth")
+    assert 0 < e["part_mask_concentration"] < 10
+    assert (tmp_path / "saliency_vanilla.png").stat().st_size > 1000
+
+
+def test_filters_parts_and_counts(net, data, tmp_path):
+    res = filters.run(net, data, filters.Settings(filters=4, steps=3), tmp_path, layer="r1",
+                      row=2)
+    fm = res.numbers["feature_maps"]
+    assert res.name == "filters" and res.numbers["filters"] == 4
+    assert fm["channels"] == 8 and fm["keep_face"] + fm["invert_face"] + fm["other"] \
+        + fm["dead"] == 8
+    assert sorted(p.name for p in res.files) == ["ascent_r1_image.png", "ascent_r1_noise.png",
+                                                 "features_r1.png", "filters.json"]
+    only = filters.run(net, data, filters.Settings(parts=("features",)), tmp_path, layer="r1",
+                       row=2)
+    assert only.name == "features" and only.numbers["feature_maps"] == fm
+    assert (tmp_path / "features.json").is_file()
+
+
+def test_lime(net, data, tmp_path):
+    pytest.importorskip("lime")
+    res = lime.run(net, data, lime.Settings(num_samples=60, segments=10), tmp_path, rows=[5])
+    assert len(res.numbers["5"]["probs"]) == 7 and (tmp_path / "lime_5.png").is_file()
+    assert np.asarray(res.numbers["5"]["weights"]).shape == (7, res.numbers["5"]["n_segments"])
+
+
+def test_tsne(net, data, tmp_path):
+    pytest.importorskip("sklearn")
+    t = tsne.run(net, data, tsne.Settings(n=40, perplexity=5), tmp_path, layers=["hidden"])
+    assert t.numbers["n"] == 40 and t.numbers["layers"]["hidden"]["dims"] == 16
+    assert -1 <= t.numbers["layers"]["hidden"]["silhouette"] <= 1
+
+
+def test_unknown_analysis_and_unlabeled_data(net):
+    with pytest.raises(FerInputError, match="unknown analysis"):
+        analyses.get("nope")
+    x, _, _ = make_faces(10, seed=1)
+    with pytest.raises(FerInputError, match="needs labeled data"):
+        confusion.run(net, _dataset(x, None))

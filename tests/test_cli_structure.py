@@ -1,0 +1,54 @@
+"""The CLI lists every subcommand in one place and reads its choices from the components; the
+report's questions are one registry; PROFILES["semi"] only overrides SemiConfig."""
+import dataclasses
+
+import pytest
+
+pytestmark = pytest.mark.core
+
+
+def _subcommands(parser):
+    action = next(a for a in parser._actions if a.dest == "command")
+    return list(action.choices)
+
+
+def test_every_subcommand_listed_once():
+    from fer_keras import cli
+
+    assert _subcommands(cli.build_parser()) == ["train", "evaluate", "predict", "summary",
+                                                "models", "explain", "report", "semi",
+                                                "conv-shape"]
+
+
+def test_flag_choices_come_from_the_components():
+    from fer_keras import cli
+    from fer_keras.config import CHOICES
+    from fer_keras.evaluate import TTA_MODES
+    from fer_keras.explain.saliency import METHODS
+
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+    train = {a.dest: a.choices for a in sub["train"]._actions}
+    for field, values in CHOICES.items():
+        assert tuple(train[field]) == values
+    assert tuple({a.dest: a.choices for a in sub["evaluate"]._actions}["tta"]) == TTA_MODES
+    explain = next(a for a in sub["explain"]._actions if a.dest == "what").choices
+    assert tuple({a.dest: a.choices for a in explain["saliency"]._actions}["method"]) == METHODS
+
+
+def test_question_registry_matches_the_catalogue():
+    from fer_keras.report import QUESTION_TITLES, QUESTIONS
+    from fer_keras.report.questions import MODULES, answer_function
+
+    assert tuple(MODULES) == QUESTIONS == tuple(QUESTION_TITLES)
+    for qid in QUESTIONS:
+        assert callable(answer_function(qid)) and answer_function(qid).__doc__
+
+
+def test_report_semi_profile_overrides_only():
+    from fer_keras.report.config import PROFILES
+    from fer_keras.semi import SemiConfig
+
+    fields = {f.name: f.default for f in dataclasses.fields(SemiConfig)}
+    for profile in PROFILES.values():
+        for k, v in profile["semi"].items():
+            assert k in fields and v != fields[k], (k, v)

@@ -1,0 +1,78 @@
+"""Export (issue 16): ONNX and TFLite (float, int8) files agree with the Keras model on real
+FER2013 PublicTest images; on JAX, export says in one line that it needs TensorFlow."""
+import numpy as np
+import pytest
+
+from conftest import backend
+from fer_keras.errors import FerInputError
+
+N_CHECK = 300
+
+
+@pytest.fixture(scope="module")
+def shipped_and_data():
+    if backend() != "tensorflow":
+        pytest.skip("export needs the TensorFlow backend")
+    from conftest import FER_FOLDER
+
+    if not (FER_FOLDER / "train").is_dir():
+        pytest.skip(f"real FER2013 image folders not found at {FER_FOLDER} (../shared absent)")
+    from fer_keras import data, models
+
+    try:
+        model = models.pretrained()
+    except FerInputError as e:
+        pytest.skip(f"no shipped model in this checkout ({e})")
+    val = data.load(FER_FOLDER / "test")
+    idx = np.random.default_rng(0).permutation(len(val))[:N_CHECK]
+    from PIL import Image
+
+    files = sorted((FER_FOLDER / "train").glob("*/*.jpg"))  # calibration: 300 train faces
+    pick = np.random.default_rng(1).permutation(len(files))[:300]
+    rep = np.stack([np.asarray(Image.open(files[i]).convert("L")) for i in pick])
+    return model, val.x()[idx], val.labels[idx], rep
+
+
+@pytest.mark.parametrize("fmt, int8, need, floor", [
+    ("onnx", False, ("tf2onnx", "onnxruntime"), 0.99),
+    ("tflite", False, (), 0.99),
+    ("tflite", True, (), 0.97),
+])
+def test_export_agrees_with_keras(fmt, int8, need, floor, shipped_and_data, tmp_path):
+    for mod in need:
+        pytest.importorskip(mod, reason=f"export to {fmt} needs {mod} (fer_keras[export])")
+    from fer_keras import export
+
+    model, x, y, rep = shipped_and_data
+    path = export.export(model, tmp_path / f"m.{fmt}", fmt, int8=int8, representative=rep)
+    r = export.check(model, path, x, y)
+    assert r["n"] == N_CHECK and r["agreement"] >= floor, r
+    assert abs(r["export_accuracy"] - r["keras_accuracy"]) <= 1 - floor + 1e-9
+    assert r["keras_accuracy"] > 0.4  # a trained model, so agreement is not agreement on noise
+    if int8:  # int8 weights: about a quarter of the float file
+        float_size = export.export(model, tmp_path / "f.tflite", "tflite").stat().st_size
+        assert path.stat().st_size < 0.4 * float_size
+
+
+def test_export_bad_arguments_are_one_line():
+    from fer_keras import export
+
+    with pytest.raises(FerInputError, match="--int8 applies to --format tflite only"):
+        export.export(None, "m.onnx", "onnx", int8=True)
+    with pytest.raises(FerInputError, match="--format must be one of"):
+        export.export(None, "m.x", "coreml")
+    with pytest.raises(FerInputError, match="needs representative images"):
+        export.export(None, "m.tflite", "tflite", int8=True)
+
+
+@pytest.mark.core
+@pytest.mark.skipif(backend() == "tensorflow", reason="the JAX environment's one-line refusal")
+def test_export_on_jax_says_it_needs_tensorflow(tmp_path):
+    import keras
+
+    from fer_keras import export
+
+    m = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    with pytest.raises(FerInputError, match="needs the TensorFlow backend") as e:
+        export.export(m, tmp_path / "m.onnx", "onnx")
+    assert "\n" not in str(e.value) and not (tmp_path / "m.onnx").exists()

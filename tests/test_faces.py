@@ -1,0 +1,386 @@
+"""Faces in the wild (issue 16): detection, framing, the Recognizer, videos and `fer-keras predict`
+on photos, folders and videos. Scenes are built from real FER2013 faces (../shared) pasted 3-4x
+upscaled at known boxes; nothing is downloaded."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from fer_keras import faces  # noqa: E402
+from fer_keras.errors import FerInputError  # noqa: E402
+
+
+def _fer_faces(folder, per_class=2, split="test"):
+    """(grey uint8 (N, 48, 48), labels) : the first ``per_class`` files of each class folder."""
+    from PIL import Image
+
+    from fer_keras import CLASS_NAMES
+
+    images, labels = [], []
+    for k, name in enumerate(CLASS_NAMES):
+        for f in sorted((folder / split / name.lower()).glob("*.jpg"))[:per_class]:
+            images.append(np.asarray(Image.open(f).convert("L")))
+            labels.append(k)
+    return np.stack(images), np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from fer_keras import models
+
+    try:
+        return models.pretrained()
+    except FerInputError as e:
+        pytest.skip(f"no shipped model in this checkout ({e})")
+
+
+@pytest.fixture(scope="module")
+def recognizer(shipped):
+    return faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
+
+
+def _tiny_model(input_shape=(48, 48, 1), logits=False):
+    """A model built outside the registry: functional, with a residual add."""
+    import keras
+
+    inp = keras.Input(input_shape)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    x = keras.layers.Add()([x, keras.layers.Conv2D(4, 1)(x)])
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(7, activation=None if logits else "softmax")(x)
+    return keras.Model(inp, out)
+
+
+# --------------------------------------------------------------------------- detection + framing
+def test_scene_of_real_faces_recall_iou_and_labels(fer_folder, recognizer):
+    """Real FER2013 test faces pasted 3-4x at known boxes on plain and noisy canvases: most are
+    found, the boxes overlap the pasted squares, and the labels match those of the original
+    crops (the framing reproduces FER2013's)."""
+    images, labels = _fer_faces(fer_folder, per_class=3)
+    found, ious, got, ref, truth = 0, [], [], [], []
+    for i in range(0, len(images), 4):
+        chunk = images[i:i + 4]
+        canvas, truth_boxes = faces.paste_faces(chunk, canvas=(600, 800), seed=i,
+                                                background="noise" if (i // 4) % 2 else "plain")
+        recs = recognizer.detect(canvas)
+        boxes = np.array([r["box"] for r in recs]).reshape(-1, 4)
+        iou = faces.box_iou(truth_boxes, boxes)
+        orig = recognizer.classify(chunk).argmax(1)
+        for j in range(len(chunk)):
+            if iou.shape[1] and iou[j].max() >= 0.3:
+                found += 1
+                ious.append(iou[j].max())
+                got.append(recognizer.class_names.index(recs[int(iou[j].argmax())]["label"]))
+                ref.append(orig[j])
+                truth.append(labels[i + j])
+        # no false faces on the background
+        assert (iou.max(0) >= 0.3).all() if iou.size else len(boxes) == 0
+    recall = found / len(images)
+    assert recall >= 0.6, recall
+    assert np.mean(ious) >= 0.6, np.mean(ious)
+    agree = np.mean(np.array(got) == np.array(ref))
+    assert agree >= 0.7, agree
+    assert np.mean(np.array(got) == np.array(truth)) >= 0.3  # chance is 1/7
+
+
+def test_astronaut_has_exactly_one_face(recognizer):
+    from skimage import data
+
+    recs = recognizer.detect(data.astronaut())
+    assert len(recs) == 1
+    x, y, w, h = recs[0]["box"]
+    # Eileen Collins's face in scikit-image's 512x512 photo: around x 180-280, y 60-170
+    assert 150 < x < 230 and 30 < y < 110 and 70 < w < 140, recs[0]["box"]
+    assert abs(sum(recs[0]["scores"].values()) - 1) < 1e-4
+    assert recs[0]["label"] == max(recs[0]["scores"], key=recs[0]["scores"].get)
+
+
+def test_no_face_gives_an_empty_list(recognizer):
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    assert recognizer.detect(noise) == []
+    assert recognizer.annotate(noise).shape == (240, 320, 3)
+
+
+@pytest.mark.core
+def test_crop_is_the_square_around_the_box_with_edges_repeated():
+    grey = np.arange(100 * 100, dtype=np.int64).reshape(100, 100) % 251
+    grey = grey.astype(np.uint8)
+    crop = faces.crop_faces(grey, [[20, 30, 40, 40]], size=(40, 40), scale=1.0)[0]
+    np.testing.assert_array_equal(crop, grey[30:70, 20:60])
+    # a box at the corner: the part outside repeats the edge pixels
+    edge = faces.crop_faces(grey, [[-10, -10, 20, 20]], size=(20, 20), scale=1.0)[0]
+    assert (edge[:10, :10] == grey[0, 0]).all()
+    np.testing.assert_array_equal(edge[10:, 10:], grey[:10, :10])
+    # a wider box gives a square of its larger side
+    wide = faces.crop_faces(grey, [[10, 40, 60, 20]], size=(60, 60), scale=1.0)[0]
+    np.testing.assert_array_equal(wide, grey[20:80, 10:70])
+
+
+@pytest.mark.core
+def test_user_boxes_skip_detection():
+    def no_detector(grey):
+        raise AssertionError("detector called although boxes were given")
+
+    rec = faces.Recognizer(_tiny_model(), detector=no_detector)
+    img = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    recs = rec.detect(img, boxes=[[10, 10, 50, 50], [80, 20, 60, 70]])
+    assert [r["box"] for r in recs] == [[10, 10, 50, 50], [80, 20, 60, 70]]
+    with pytest.raises(FerInputError, match="boxes"):
+        rec.detect(img, boxes=[[1, 2, 3]])
+    with pytest.raises(FerInputError, match="boxes"):
+        rec.detect(img, boxes=[[1, 2, 0, 5]])
+
+
+@pytest.mark.core
+def test_image_forms_agree(tmp_path):
+    """A path, a PIL image, an RGB array, its BGR twin (bgr=True) and float [0, 1] give the same."""
+    from PIL import Image
+
+    rec = faces.Recognizer(_tiny_model(), detector=lambda g: np.array([[8, 8, 48, 48]]))
+    rgb = np.random.default_rng(2).integers(0, 256, (64, 72, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    ref = rec.detect(rgb)[0]["scores"]
+    for form, kw in ((tmp_path / "a.png", {}), (str(tmp_path / "a.png"), {}),
+                     (Image.fromarray(rgb), {}), (rgb[..., ::-1], {"bgr": True}),
+                     (rgb / 255.0, {})):
+        got = rec.detect(form, **kw)[0]["scores"]
+        np.testing.assert_allclose([got[c] for c in ref], list(ref.values()), atol=1e-5)
+    # and the BGR array read as RGB differs (the flag matters)
+    swapped = rec.detect(rgb[..., ::-1])[0]["scores"]
+    assert not np.allclose(list(swapped.values()), list(ref.values()), atol=1e-5)
+
+
+@pytest.mark.core
+def test_any_model_other_input_and_logits():
+    """A model taking 64x64 RGB and giving logits: crops resized and replicated, softmaxed."""
+    m = _tiny_model((64, 64, 3), logits=True)
+    rec = faces.Recognizer(m, detector=lambda g: np.array([[0, 0, 30, 30]]),
+                           class_names=list("abcdefg"))
+    r = rec.detect(np.zeros((50, 50, 3), np.uint8) + 90)[0]
+    assert set(r["scores"]) == set("abcdefg")
+    assert abs(sum(r["scores"].values()) - 1) < 1e-5 and min(r["scores"].values()) > 0
+    x = faces._to_model_input(np.full((2, 10, 12), 255, np.uint8), m)
+    assert x.shape == (2, 64, 64, 3) and x.dtype == np.float32 and x.min() == x.max() == 1.0
+
+
+def test_huge_image_is_downscaled_for_detection_and_said_once(capsys):
+    d = faces.HaarDetector(max_side=400)
+    from skimage import data
+
+    big = cv2.resize(faces.to_grey(data.astronaut()), (1600, 1600))
+    b1, b2 = d(big), d(big)
+    err = capsys.readouterr().err
+    assert err.count("downscaled") == 1 and "1600x1600 -> 400x400" in err
+    f = 1600 / 512  # boxes in the original's pixels: the astronaut's face at x 150-230 x f
+    assert len(b1) == 1 and f * 150 < b1[0][0] < f * 230 and f * 70 < b1[0][2] < f * 140
+    np.testing.assert_array_equal(b1, b2)
+
+
+def test_yunet_without_a_model_file_is_one_clear_error(tmp_path):
+    with pytest.raises(FerInputError, match="no such YuNet model file"):
+        faces.YuNetDetector(tmp_path / "face_detection_yunet.onnx")
+
+
+@pytest.mark.core
+def test_unreadable_images_raise_one_line(tmp_path):
+    img = np.random.default_rng(3).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    ok, buf = cv2.imencode(".jpg", img)
+    (tmp_path / "cut.jpg").write_bytes(buf.tobytes()[:2000])
+    (tmp_path / "text.png").write_text("not an image")
+    for name in ("cut.jpg", "text.png", "missing.jpg"):
+        with pytest.raises(FerInputError) as e:
+            faces.load_image(tmp_path / name)
+        assert name in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(FerInputError, match="shape"):
+        faces.load_image(np.zeros((4, 4, 5)))
+
+
+# --------------------------------------------------------------------------- video
+@pytest.mark.core
+def test_tracker_keeps_ids_and_smooths():
+    t = faces.FaceTracker(window=4)
+    a, b = np.array([1, 0, 0.0]), np.array([0, 1, 0.0])
+    labels_raw, labels_smooth = [], []
+    for k in range(12):
+        p = a if k % 3 else b  # a flickering face: the raw label changes every third frame
+        ids, smooth = t.update([[100 + k, 50, 60, 60], [300, 50, 40, 40]], np.stack([p, a]))
+        assert list(ids) == [0, 1]  # same faces, same tracks
+        labels_raw.append(p.argmax())
+        labels_smooth.append(smooth[0].argmax())
+    # after the first frame (b alone) the smoothed label holds still
+    assert sum(np.diff(labels_raw) != 0) >= 6 and sum(np.diff(labels_smooth[1:]) != 0) == 0
+    np.testing.assert_allclose(smooth[0], np.mean([a if k % 3 else b for k in range(8, 12)], 0))
+    ids, _ = t.update([[600, 400, 50, 50]], np.stack([a]))
+    assert list(ids) == [2]  # a new face far away: a new track
+
+
+def _write_video(path, frames, fps=10, fourcc="MJPG"):
+    h, w = frames[0].shape[:2]
+    wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert wr.isOpened()
+    for f in frames:
+        wr.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    wr.release()
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory):
+    """A 20-frame 320x240 MJPG video of one happy FER2013 face drifting right (10 fps)."""
+    from conftest import FER_FOLDER as fer_folder
+
+    if not (fer_folder / "test").is_dir():
+        pytest.skip(f"real FER2013 image folders not found at {fer_folder} (../shared absent)")
+    images, _ = _fer_faces(fer_folder, per_class=1)
+    base = np.full((240, 320), 128, np.uint8)
+    face = cv2.resize(images[3], (144, 144), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for k in range(20):
+        f = base.copy()
+        f[40:184, 20 + 4 * k:164 + 4 * k] = face
+        frames.append(f)
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    _write_video(path, frames)
+    return path
+
+
+def test_video_rows_smoothing_and_annotated_output(face_video, shipped, tmp_path, capsys):
+    rec = faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
+    out = tmp_path / "annotated.mp4"
+    rows = list(faces.iter_video(face_video, rec, every=2, window=10, out_video=out))
+    assert [r["frame"] for r in rows] == list(range(0, 20, 2))  # one face per analysed frame
+    np.testing.assert_allclose([r["time"] for r in rows], np.arange(0, 20, 2) / 10, atol=1e-6)
+    assert {r["track"] for r in rows} == {0}
+    raw = np.array([list(r["raw"].values()) for r in rows])
+    smooth = np.array([list(r["scores"].values()) for r in rows])
+    for k in range(len(rows)):  # the smoothed scores are the running mean of the raw ones
+        np.testing.assert_allclose(smooth[k], raw[:k + 1].mean(0), atol=1e-5)
+    assert rows[-1]["label"] == "Happy"
+    assert "frame" in capsys.readouterr().err  # the progress bar
+    cap = cv2.VideoCapture(str(out))
+    n, first = 0, None
+    while True:
+        ok, fr = cap.read()
+        if not ok:
+            break
+        first = fr if first is None else first
+        n += 1
+    assert n == 20 and first.shape == (240, 320, 3)
+    # the box is drawn in green on the first frame
+    assert (first[..., 1].astype(int) - first[..., 0] > 150).sum() > 100
+
+
+# --------------------------------------------------------------------------- CLI
+def _cli(argv, capsys):
+    from fer_keras.cli import main
+
+    rc = main(argv)
+    io = capsys.readouterr()
+    return rc, io.out, io.err
+
+
+def test_cli_photo_folder_with_a_bad_file_and_a_faceless_photo(fer_folder, tmp_path, capsys):
+    import pandas as pd
+    from skimage import data
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    cv2.imwrite(str(src / "astronaut.jpg"), data.astronaut()[..., ::-1])
+    cv2.imwrite(str(src / "sub" / "blank.png"), np.full((100, 120), 200, np.uint8))
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    out = tmp_path / "out"
+    rc, so, se = _cli(["predict", str(src), "--out", str(out)], capsys)
+    assert rc == 2  # a file was skipped ...
+    assert "broken.jpg" in se and "skipped" in se and "blank.png: no face found" in se
+    df = pd.read_csv(out / "faces.csv")  # ... and the others went on
+    assert list(df["file"]) == ["astronaut.jpg"] and df["label"][0] in df.columns
+    from fer_keras import CLASS_NAMES
+
+    assert abs(df[list(CLASS_NAMES)].sum(1)[0] - 1) < 1e-4
+    assert (out / "annotated" / "astronaut.jpg").is_file()
+    assert (out / "annotated" / "sub" / "blank.png").is_file()
+    import json
+
+    recs = json.loads((out / "faces.json").read_text())
+    assert recs[0]["box"] == [int(v) for v in df.loc[0, ["x", "y", "w", "h"]]]
+
+
+def test_cli_video(face_video, tmp_path, capsys):
+    import pandas as pd
+
+    rc, so, se = _cli(["predict", str(face_video), "--out", str(tmp_path / "o"), "--every", "5",
+                       "--no-progress"], capsys)
+    assert rc == 0, se
+    df = pd.read_csv(tmp_path / "o" / "faces.csv")
+    assert list(df["frame"]) == [0, 5, 10, 15] and list(df["time"]) == [0.0, 0.5, 1.0, 1.5]
+    assert cv2.VideoCapture(str(tmp_path / "o" / "annotated" / "clip.mp4")).isOpened()
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: (p / "e").mkdir(), "no images"),
+    (lambda p: (p / "e.mp4").write_bytes(b"\x00" * 300), "cannot open the video"),
+    (lambda p: (p / "e.jpg").write_bytes(b"\xff\xd8\xff"), "not a readable image"),
+])
+def test_cli_bad_inputs_one_line_exit_2(make, match, tmp_path, capsys):
+    make(tmp_path)
+    target = next(p for p in tmp_path.iterdir() if p.name.startswith("e"))
+    rc, so, se = _cli(["predict", str(target), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and match in se and len(se.strip().splitlines()) == 1, se
+    assert not (tmp_path / "o" / "faces.csv").exists()
+
+
+def test_cli_predict_data_still_writes_the_submission(tmp_path, capsys):
+    import keras
+    import pandas as pd
+
+    m = _tiny_model()
+    keras.saving.save_model(m, tmp_path / "m.keras")
+    rc, so, se = _cli(["predict", "--model", str(tmp_path / "m.keras"), "--data", "synthetic",
+                       "--out", str(tmp_path / "sub.csv")], capsys)
+    assert rc == 0, se
+    df = pd.read_csv(tmp_path / "sub.csv")
+    assert list(df.columns) == ["id", "label"] and len(df) == 3000  # data.load's synthetic set
+
+
+def test_pretrained_is_a_48x48_classifier(shipped):
+    assert tuple(shipped.input_shape[1:]) == (48, 48, 1) and shipped.output_shape[-1] == 7
+    weights = Path(faces.__file__).parent / "weights"
+    assert sum(f.stat().st_size for f in weights.iterdir()) < 10 * 2 ** 20
+
+
+def test_decompression_bomb_is_one_line(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((300, 300), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)  # 90,000 pixels: over twice the limit
+    with pytest.raises(FerInputError, match="too large") as e:
+        faces.load_image(tmp_path / "big.png")
+    assert "big.png" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_arbitrary_bytes_never_crash_the_loader(tmp_path):
+    """Any file content: an RGB array or a one-line FerInputError naming the file, nothing else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from skimage import data
+
+    ok, jpg = cv2.imencode(".jpg", data.astronaut()[::8, ::8])
+    jpg = jpg.tobytes()
+
+    @settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(cut=st.integers(0, len(jpg)), noise=st.binary(max_size=64), pos=st.integers(0, len(jpg)))
+    def check(cut, noise, pos):
+        blob = (jpg[:pos] + noise + jpg[pos:])[:cut]
+        path = tmp_path / "x.jpg"
+        path.write_bytes(blob)
+        try:
+            arr = faces.load_image(path)
+        except FerInputError as e:
+            assert "x.jpg" in str(e) and "\n" not in str(e)
+        else:
+            assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[-1] == 3
+
+    check()
