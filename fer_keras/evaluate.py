@@ -243,7 +243,7 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
         accs[mode] = metrics(ds.labels, predict_proba(net, ds.images, batch_size, mode))["accuracy"]
     best = max(history, key=lambda r: r.get("val_accuracy", -1.0)) if history else {}
     out = {
-        "run": str(run.path), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
+        "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
         "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
         "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
         "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),

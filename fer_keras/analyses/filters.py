@@ -109,7 +109,7 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
                     r["images"], figure_path(out, "ascent", layer, start_name),
                     f"{layer}: {len(r['filters'])} filters, {settings.steps} ascent steps from "
                     f"{where}", filters=r["filters"]))
-        start = explain.as_batch(image)[0, ..., 0]  # the face as float in [0, 1]
+        start = explain.as_batch(image, model)[0, ..., 0]  # the face in [0, 1], model size
         added = runs["image"]["images"] - start[None]
         corr = [correlation(a, b) for a, b in zip(runs["noise"]["images"], added)]
         res.numbers.update(filters=int(len(runs["noise"]["filters"])), steps=settings.steps,
@@ -118,7 +118,7 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
     if "features" in settings.parts:
         fmaps = explain.feature_maps(model, layer, image)
         res.numbers["feature_maps"] = {
-            **feature_map_kinds(fmaps, explain.as_batch(image)[0, ..., 0]),
+            **feature_map_kinds(fmaps, explain.as_batch(image, model)[0, ..., 0]),
             "mean_per_filter": fmaps.mean(axis=(1, 2)).round(5).tolist()}
         res.arrays["feature_maps"] = fmaps
         if out is not None:

@@ -141,9 +141,12 @@ def weight_groups(model):
     bottom up, up to the logits: each layer with weights (convolution, dense), together with the
     elementwise layers with weights that follow it (batch normalisation), as
     ``[[conv1, bn1], [conv2, bn2], ..., [logits]]``."""
-    stack = _core.layer_stack(model)
+    g = _core.graph(model)
+    scored = g.depends | {g.score_layer}  # the layers the pre-softmax score depends on
     groups = []
-    for layer in stack[:_core.logits_index(stack) + 1]:
+    for layer in _core.layer_stack(model):
+        if layer.name not in scored:
+            continue
         if not any(getattr(layer, n, None) is not None for n in _REINIT):
             continue
         if groups and type(layer).__name__ in _core._ELEMENTWISE:

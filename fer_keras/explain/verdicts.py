@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from fer_keras.errors import FerInputError
+from fer_keras.explain import _core
 from fer_keras.explain import checks as _checks
 from fer_keras.explain.controls import CONTROLS, control_maps
 from fer_keras.explain.road import SHARES, road
@@ -68,10 +69,12 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
     Args:
         model: any Keras classifier with probabilities as output (its pre-softmax score is
             what the saliency methods differentiate, see :mod:`fer_keras.explain.saliency`).
-        images: uint8 ``(N, 48, 48)`` or float ``(N, 48, 48, 1)`` in [0, 1].
+        images: uint8 ``(N, h, w)`` or float ``(N, h, w, 1)`` in [0, 1] (resized to the
+            model's input size where needed).
         labels: int ``(N,)``: the class explained and tracked (the true class).
         methods: saliency methods to check.
-        masks: bool ``(N, 48, 48)`` ground-truth evidence (synthetic faces) or None.
+        masks: bool ``(N, H, W)`` ground-truth evidence (synthetic faces) at the model's input
+            size (:func:`~fer_keras.explain.masks_at`) or None.
         samples: SmoothGrad's noisy copies.
         seed: seeds the maps, the controls, the randomisation and the removals.
         shares: ROAD's removal shares.
@@ -101,7 +104,8 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
     kw = {"samples": samples}
     result = {"n": int(len(x)), "cascade_n": int(min(cascade_n, len(x))),
               "rules": dataclasses.asdict(rules), "controls": {}, "methods": {}}
-    for name, maps in control_maps(x, seed=seed).items():
+    # at the model's input size, where the methods' maps are
+    for name, maps in control_maps(_core.as_batch(x, model), seed=seed).items():
         numbers, curves = _removal_numbers(model, x, y, maps, seed, shares)
         if masks is not None:
             numbers["mask_concentration"] = _checks.mask_concentration(maps, masks)
