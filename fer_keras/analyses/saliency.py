@@ -40,7 +40,9 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
     first image of each class). ``probs``: float ``(len(data), 7)`` if already computed.
 
     Numbers: ``{"methods": {method: {"classes": {class name: {"images", "eyes", "mouth",
-    "focus", "correct"[, "part_mask_concentration"]}}, "seconds"}}, "picks", "regions"}``.
+    "focus", "correct"[, "part_mask_concentration"]}}, "seconds"[, "ground_truth"]}}, "picks",
+    "regions"}``; ``ground_truth`` (synthetic faces only): the parts' share of all the maps
+    against the edge map and the centre prior (:func:`fer_keras.explain.ground_truth_check`).
     Figures: ``saliency_<method>.png``, one image per class (its first pick): original, map and
     the image masked by the map. The maps of each class are computed in one call per class, so a
     class's numbers do not depend on which other classes are asked for."""
@@ -61,10 +63,11 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
                                     for k, v in REGIONS.items()}})
     for method in settings.methods:
         t = time.perf_counter()
-        stats = {}
+        stats, every = {}, []
         for c, idx in picks.items():
             maps = explain.saliency_maps(model, data.images[idx],
                                          labels=own(np.full(len(idx), c)), method=method, **kw)
+            every.append(maps)
             conc = region_concentration(maps)
             entry = {"images": int(len(idx)), "eyes": conc["eyes"], "mouth": conc["mouth"],
                      "focus": focus_of(conc), "correct": int((probs[idx].argmax(1) == c).sum())}
@@ -74,6 +77,13 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
             stats[CLASS_NAMES[c]] = entry
         res.numbers["methods"][method] = {"classes": stats,
                                           "seconds": round(time.perf_counter() - t, 3)}
+        if data.masks is not None and every:
+            # the parts' share only means something against model-free maps that also favour
+            # them (edges, the centre): the verdict of the ground-truth check
+            rows = np.concatenate(list(picks.values()))
+            res.numbers["methods"][method]["ground_truth"] = explain.ground_truth_check(
+                np.concatenate(every), explain.as_batch(data.images[rows], model),
+                explain.masks_at(model, data.masks[rows]))
         if out is not None:
             maps = explain.saliency_maps(model, data.images[panel], labels=own(list(picks)),
                                          method=method, **kw)

@@ -34,4 +34,4 @@ def saliency_section(ctx, sec, classes, method):
               "uniform, 2 = twice the mass a uniform map puts there), averaged over the images"
               + ("; true parts = the mouth, brows and eyes drawn in the synthetic faces"
                  if ds.masks is not None else ""))
-    return stats, res.numbers["regions"]
+    return stats, res.numbers["regions"], res.numbers["methods"][method].get("ground_truth")

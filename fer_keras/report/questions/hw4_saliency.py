@@ -11,7 +11,7 @@ def answer(ctx):
     """HW4 Q1: SmoothGrad saliency for Happy, Sad, Surprise and Neutral, against report 002."""
     sec = Section("hw4-saliency")
     classes = list(REPORTED["saliency_focus"])
-    stats, _ = saliency_section(ctx, sec, classes, "smoothgrad")
+    stats, _, _ = saliency_section(ctx, sec, classes, "smoothgrad")
     verdicts = {}
     lines = []
     for cname, e in stats.items():

@@ -36,8 +36,9 @@ def answer(ctx):
            "gap_difference": dnn["gap"] - cnn["gap"], "majority_share": majority,
            "majority_class": CLASS_NAMES[int(counts.argmax())]}
     sec.numbers = num
-    widths = " - ".join(f"Dense({w}) - ReLU - Dropout(0.5)" for w in dnn["widths"])
-    sec.text(f"The DNN `{dnn_name}` is `matched_dnn({cnn_name})`: Flatten(2304) - {widths} - "
+    widths = " - ".join(f"Dense({w}) - BatchNorm - ReLU - Dropout(0.5)" for w in dnn["widths"])
+    sec.text(f"The DNN `{dnn_name}` is `matched_dnn({cnn_name})`: Flatten(2304) - per-image "
+             f"standardisation - {widths} - "
              f"Dense(7, softmax). Following report 000 (\"make the first hidden layer as wide as "
              f"possible\"), the first layer takes nearly all the budget: **{dnn['params']:,} "
              f"parameters** against the CNN's {cnn['params']:,} "

@@ -11,9 +11,9 @@ from fer_keras.report.questions._saliency import saliency_section
 def answer(ctx):
     """HW3 Q4: vanilla-gradient saliency maps for every class."""
     sec = Section("q4-saliency")
-    stats, regions = saliency_section(ctx, sec, CLASS_NAMES, "vanilla")
+    stats, regions, truth = saliency_section(ctx, sec, CLASS_NAMES, "vanilla")
     sec.numbers = {"method": "vanilla", "model": ctx.cnn_name(), "classes": stats,
-                   "regions": regions}
+                   "regions": regions, "ground_truth": truth}
     lines = []
     for cname, e in stats.items():
         lines.append(f"{cname}: mostly the **{e['focus']}** (eyes region {fnum(e['eyes'])}x, "
@@ -23,10 +23,15 @@ def answer(ctx):
     sec.bullets(lines)
     pm = [e.get("part_mask_concentration") for e in stats.values()]
     pm = [p for p in pm if p is not None and np.isfinite(p)]
-    if pm:
+    if pm and truth is not None:
+        c = truth["controls"]
         sec.text(f"On the synthetic faces we know where the expression is drawn: on average the "
                  f"maps put {fnum(float(np.mean(pm)))}x the uniform share of their mass on the "
-                 "mouth, brows and eyes" + (", so the CNN does look at the expression."
-                                           if np.mean(pm) > 1.2 else
-                                           ", barely more than a uniform map would."))
+                 f"mouth, brows and eyes. Model-free maps favour those parts too (the image's "
+                 f"edge map {fnum(c['edge'])}x, a centre prior {fnum(c['centre'])}x), so the "
+                 "question is whether the maps beat them: "
+                 + ("they do (" + truth["reason"] + "), so the CNN does look at the expression."
+                    if truth["passed"] else
+                    "they do not (" + truth["reason"] + "), so these maps do not show that the "
+                    "CNN looks at the expression rather than at the face's edges."))
     return sec
