@@ -9,7 +9,6 @@ DATA ?= synthetic
 MODEL ?= small_cnn
 EPOCHS ?= 10
 OUT ?= out
-RUN := $(OUT)/runs/$(MODEL)
 QARGS := --data $(DATA) --out $(OUT)
 
 .PHONY: install install-jax test test-core-jax test-slow bench recipe recipe-summary report q1-train q2-dnn \
@@ -70,12 +69,10 @@ clean:
 
 # ---- the reports' questions (issue 5) -------------------------------------------------------
 # `make report` answers every question in OUT/report.html (+ report.md, report.json); each
-# question target writes OUT/<question>/. The models train once into OUT/runs/ and are reused.
-# On real data (DATA=path) training uses the reports' settings (--preset report) and the
-# reports' explanation settings (profile "full").
-DNN := dnn_matched_$(MODEL)
-DNN_RUN := $(OUT)/runs/$(DNN)
-PRESET := $(if $(filter synthetic,$(DATA)),,--preset report)
+# question target writes OUT/<question>/. The report's context trains the models it needs once
+# into OUT/runs/ and reuses them (fer_keras.rundir.RunDir.status: fresh, resumable, finished or
+# stale); on real data with the reports' settings (preset "report") and the reports' explanation
+# settings (profile "full"), so no preset or file name is repeated here.
 QUIET := FER_KERAS_SYNTHETIC_NOTICE=0
 EXPY := $(QUIET) TF_CPP_MIN_LOG_LEVEL=2 $(PY) examples
 EXARGS := $(QARGS) --model $(MODEL) --epochs $(EPOCHS)
@@ -88,28 +85,22 @@ $(info note: DATA=synthetic, the built-in synthetic faces; for FER2013: make $(f
 endif
 endif
 
-$(RUN)/best.keras: | install
-	$(FER) train --model $(MODEL) --data $(DATA) --epochs $(EPOCHS) --out $(RUN) $(PRESET) --verbose 2
-
-$(DNN_RUN)/best.keras: | install
-	$(FER) train --model $(DNN) --data $(DATA) --epochs $(EPOCHS) --out $(DNN_RUN) $(PRESET) --verbose 2
-
-report: $(RUN)/best.keras $(DNN_RUN)/best.keras
+report: | install
 	$(QUIET) $(FER) report $(EXARGS)
 
-q1-train: $(RUN)/best.keras
+q1-train: | install
 	$(EXPY)/hw3_q1_train.py $(EXARGS)
 
-q2-dnn: $(RUN)/best.keras $(DNN_RUN)/best.keras
+q2-dnn: | install
 	$(EXPY)/hw3_q2_dnn.py $(EXARGS)
 
-q3-confusion: $(RUN)/best.keras
+q3-confusion: | install
 	$(EXPY)/hw3_q3_confusion.py $(EXARGS)
 
-q4-saliency: $(RUN)/best.keras
+q4-saliency: | install
 	$(EXPY)/hw3_q4_saliency.py $(EXARGS)
 
-q5-filters: $(RUN)/best.keras
+q5-filters: | install
 	$(EXPY)/hw3_q5_filters.py $(EXARGS)
 
 q6-conv-shape: | install
@@ -118,14 +109,14 @@ q6-conv-shape: | install
 bonus-semi: | install
 	$(EXPY)/hw3_bonus_semi.py $(EXARGS)
 
-hw4-saliency: $(RUN)/best.keras
+hw4-saliency: | install
 	$(EXPY)/hw4_q1_saliency.py $(EXARGS)
 
-hw4-filters: $(RUN)/best.keras
+hw4-filters: | install
 	$(EXPY)/hw4_q2_filters.py $(EXARGS)
 
-hw4-lime: $(RUN)/best.keras
+hw4-lime: | install
 	$(EXPY)/hw4_q3_lime.py $(EXARGS)
 
-hw4-tsne: $(RUN)/best.keras
+hw4-tsne: | install
 	$(EXPY)/hw4_q4_tsne.py $(EXARGS)
