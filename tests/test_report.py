@@ -219,3 +219,46 @@ def test_conv_shape_command(capsys):
     assert cli.main(["conv-shape", "--input", "48", "48", "--kernel", "5", "--padding", "2"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("-> 48x48")
     assert cli.main(["conv-shape", "--kernel", "3", "--stride", "2", "--padding", "full"]) == 2
+
+
+def _outside_model(path):
+    """A classifier built outside the registry: functional, residual, 56x56 input scaled to
+    [-1, 1], softmax fused into its last layer, saved in the Keras 2 .h5 format."""
+    import keras
+
+    x = inp = keras.Input((56, 56, 1), name="img")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(x)
+    y = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c2")(x)
+    x = keras.layers.Add(name="res")([x, y])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(7, activation="softmax", name="head")(x)
+    keras.Model(inp, out, name="outside").save(path)
+    return path
+
+
+def test_report_explains_a_given_model_without_training(tmp_path):
+    from fer_keras.cli import main
+
+    model = _outside_model(tmp_path / "outside.h5")
+    out = tmp_path / "rep"
+    rc = main(["report", "--model", str(model), "--input-range=-1,1", "--quick",
+               "--questions", "q3-confusion,q4-saliency,q6-conv-shape", "--n-synthetic", "280",
+               "--out", str(out)])
+    assert rc == 0
+    res = json.loads((out / "report.json").read_text())
+    assert res["order"] == ["q3-confusion", "q4-saliency", "q6-conv-shape"]
+    assert all(not res["sections"][q]["error"] for q in res["order"])
+    assert not (out / "runs").exists()  # nothing was trained
+    sal = json.loads((out / "q4-saliency" / "saliency.json").read_text())
+    assert sal["methods"]["vanilla"]["classes"]  # maps of the 56x56 model, per class
+
+
+def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):
+    from fer_keras.cli import main
+
+    model = _outside_model(tmp_path / "outside.keras")
+    rc = main(["report", "--model", str(model), "--questions", "q2-dnn",
+               "--out", str(tmp_path / "rep")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "q2-dnn" in err[0] and "trains" in err[0]
+    assert not (tmp_path / "rep").exists()

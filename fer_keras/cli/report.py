@@ -19,7 +19,9 @@ def add_report_args(r):
 
     d = ReportConfig()
     r.add_argument("--data", default=d.data, help="'synthetic' or a FER2013 CSV/folder path")
-    r.add_argument("--model", default=d.model, help="the CNN of Q1 (a registry name)")
+    r.add_argument("--model", default=d.model, help="the CNN of Q1 (a registry name), or the path "
+                   "of any Keras classifier (.keras, Keras 2 .h5, SavedModel folder): then only "
+                   "the questions that explain a given model are answered, nothing is trained")
     r.add_argument("--epochs", type=positive_int, default=d.epochs,
                    help=f"training epochs of the CNN and the DNN (default {d.epochs}, as make "
                         "report)")
@@ -28,6 +30,9 @@ def add_report_args(r):
     r.add_argument("--profile", choices=["auto", *PROFILES], default=d.profile,
                    help="explanation budgets: quick (synthetic default) or full (real-data default)")
     r.add_argument("--seed", type=int, default=d.seed)
+    from fer_keras import contract
+
+    contract.add_flags(r)  # for --model PATH
     return d
 
 
@@ -47,9 +52,13 @@ def cmd_report(args):
     questions = tuple(q for q in (args.questions or "").split(",") if q) or QUESTIONS
     profile = "quick" if args.quick else args.profile
     cfg = ReportConfig(data=args.data, model=args.model, epochs=args.epochs, out=args.out,
+                       input_range=args.input_range, classes=args.classes,
                        profile=profile, questions=questions, seed=args.seed,
                        n_synthetic=args.n_synthetic, command=command_line())
-    models.get(cfg.model)  # a wrong name fails before anything is trained
+    if cfg.model_path:  # a model file that cannot be read fails before any work
+        models.load_classifier(cfg.model_path, cfg.input_range, cfg.classes)
+    else:
+        models.get(cfg.model)  # a wrong name fails before anything is trained
     from fer_keras.train import check_out_dir
 
     check_out_dir(cfg.out)  # a file in the way: one line, before any work

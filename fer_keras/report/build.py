@@ -30,7 +30,8 @@ def example_context(doc="", argv=None):
     add_report_args(p)
     a = p.parse_args(argv)
     cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
-                       seed=a.seed, command=command_line())
+                       seed=a.seed, input_range=a.input_range, classes=a.classes,
+                       command=command_line())
     if cfg.synthetic and _notice_wanted():
         print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
               "or an image folder) for FER2013", file=sys.stderr)

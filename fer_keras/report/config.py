@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 from fer_keras.config import one_of
 from fer_keras.errors import FerInputError
@@ -25,11 +26,20 @@ PROFILES = {
 }
 
 
+#: The questions that explain a given model: those without their own training (Q1's curves,
+#: Q2's DNN and the semi-supervised bonus train models).
+GIVEN_MODEL_QUESTIONS = tuple(q for q in QUESTIONS if q not in ("q1-train", "q2-dnn",
+                                                                 "bonus-semi"))
+
+
 @dataclasses.dataclass(frozen=True)
 class ReportConfig:
     """What a report run uses; ``OUT/report_config.json`` holds it.
 
-    ``model``: the CNN of Q1 (a registry name; the DNN of Q2 is ``matched_dnn`` of it).
+    ``model``: the CNN of Q1 (a registry name; the DNN of Q2 is ``matched_dnn`` of it), or the
+    path of any Keras classifier (``.keras``, Keras 2 ``.h5``, SavedModel folder; see
+    :func:`fer_keras.models.load_classifier`): then ``model_path`` is set, nothing is trained and
+    only the questions that explain a given model are answered (:data:`GIVEN_MODEL_QUESTIONS`).
     ``epochs``: training epochs of the CNN and the DNN. ``profile``: "quick", "full" or "auto"
     (quick on the synthetic faces, full on real data). ``questions``: which to answer.
     ``command``: the command line that made the report (recorded in it). ``settings``:
@@ -47,9 +57,21 @@ class ReportConfig:
     command: str = ""
     verbose: int = 1
     settings: dict = dataclasses.field(default_factory=dict)
+    model_path: str = ""
+    input_range: str | None = None  # a given model's contract (--input-range, --classes)
+    classes: str | None = None
 
     def __post_init__(self):
         qs = tuple(self.questions)
+        if not self.model_path and os.path.exists(str(self.model)):
+            object.__setattr__(self, "model_path", str(self.model))
+        if self.model_path:
+            need_training = [q for q in qs if q not in GIVEN_MODEL_QUESTIONS]
+            if need_training and qs != QUESTIONS:
+                raise FerInputError(f"question {need_training[0]!r} trains its own models; with "
+                                    f"--model PATH the questions are "
+                                    f"{', '.join(GIVEN_MODEL_QUESTIONS)}", entry="--questions")
+            qs = tuple(q for q in qs if q in GIVEN_MODEL_QUESTIONS)
         object.__setattr__(self, "questions", qs)
         bad = [q for q in qs if q not in QUESTION_TITLES]
         if bad:

@@ -106,7 +106,11 @@ class Context:
         if name not in self._models:
             from fer_keras import models
 
-            self._models[name] = models.load(self.ensure_trained(name).best)
+            if self.cfg.model_path and name == self.cfg.model:  # a given model: nothing trains
+                self._models[name] = models.load_classifier(
+                    self.cfg.model_path, self.cfg.input_range, self.cfg.classes)[0]
+            else:
+                self._models[name] = models.load(self.ensure_trained(name).best)
         return self._models[name]
 
     def history(self, name):

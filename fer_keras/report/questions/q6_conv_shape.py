@@ -23,7 +23,9 @@ def answer(ctx):
              "and paddings.")
     checks = []
     for name in dict.fromkeys((ctx.cnn_name(), "deep_cnn")):
-        net = models.build(name)
+        # a given model file (report --model PATH) is read as it is, registry names are built
+        net = ctx.model(name) if ctx.cfg.model_path and name == ctx.cnn_name() else \
+            models.build(name)
         rows = shapes.layer_shape_rows(net)
         checks.append({"model": name, "rows": [{**r, "padding": str(r["padding"])} for r in rows],
                        "layers": len(rows), "all_match": all(r["match"] for r in rows)})
