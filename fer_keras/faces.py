@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras import contract
 from fer_keras.errors import FerInputError
 
 #: Side of the square crop / the larger side of the detector's box. Measured: the Haar cascade's
@@ -226,21 +227,10 @@ def crop_faces(grey, boxes, size=(48, 48), scale=FRAME_SCALE):
     return out
 
 
-def _model_input_shape(model):
-    """(H, W, C) of the model's image input."""
-    shape = tuple(model.input_shape[1:])
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise FerInputError(f"expected a model taking (H, W, 1) or (H, W, 3) images, got input "
-                            f"shape {shape}", file=getattr(model, "name", None))
-    return shape
-
-
 def _to_model_input(faces, model):
     """The model's input ``(N, H, W, C)`` from grey uint8 face crops ``(N, h, w)``: resized,
     replicated to C channels and scaled as the model's input contract says
     (:func:`fer_keras.contract.of`)."""
-    from fer_keras import contract
-
     c = contract.of(model)
     faces = np.asarray(faces)
     if len(faces) == 0:
@@ -249,8 +239,6 @@ def _to_model_input(faces, model):
 
 
 def _class_names(model, class_names=None):
-    from fer_keras import contract
-
     k = int(model.output_shape[-1])
     if class_names is not None:
         if len(class_names) != k:
@@ -288,7 +276,8 @@ class Recognizer:
         if tta not in ("none", "flip"):
             raise FerInputError(f"tta must be 'none' or 'flip', got {tta!r}")
         self.tta = tta
-        self.input_shape = _model_input_shape(self.model)
+        c = contract.of(self.model)  # how the model wants its images: one home
+        self.input_shape = c.size + (c.channels,)
 
     def classify(self, faces):
         """float32 ``(N, K)`` class probabilities of grey uint8 face crops ``(N, h, w)``."""
@@ -303,9 +292,7 @@ class Recognizer:
     def _forward(self, x):
         # predict_on_batch runs the compiled graph (20x faster than an eager call on a 2-core CPU)
         # without predict()'s per-call set-up of a data adapter and callbacks
-        from fer_keras import contract
-
-        return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
+            return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
 
     def analyse(self, image, boxes=None, bgr=False):
         """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)``) for an image (see

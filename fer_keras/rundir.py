@@ -139,10 +139,12 @@ class RunDir:
         return self.saved_config(), self.state(), self.history()
 
     def require_resumable(self):
-        """Raise :class:`FerInputError` unless the folder has what ``--resume`` reads."""
-        if not self.config.is_file() or not self.last.is_file():
-            raise FerInputError("nothing to resume: no config.json and last.keras here",
-                                file=self.path)
+        """The run's :class:`~fer_keras.config.TrainConfig`, what ``--resume`` continues with;
+        :class:`FerInputError` naming the folder when it has no ``config.json``. A run killed
+        in its first epoch has no ``last.keras`` yet and starts that epoch again."""
+        if not self.config.is_file():
+            raise FerInputError("nothing to resume: no config.json here", file=self.path)
+        return self.load_config()
 
     # ---- the rules
     def status(self, cfg):

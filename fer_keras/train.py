@@ -39,7 +39,6 @@ from fer_keras.losses import make_loss
 from fer_keras.rundir import RunDir, check_state
 from fer_keras.schedules import WarmupCosine, make_schedule
 
-STATE_FILE = RunDir.STATE
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -515,9 +514,7 @@ def check_resume_flags(cfg, given):
     from fer_keras.config import resume_conflicts
 
     out = Path(resolve_config(cfg).out)
-    if not (out / RunDir.CONFIG).is_file():
-        raise FerInputError("nothing to resume: no config.json here", file=out)
-    saved = TrainConfig.load(out / RunDir.CONFIG)
+    saved = RunDir(out).require_resumable()
     diff = resume_conflicts(saved, given)
     if diff:
         raise FerInputError(f"--resume continues the run with its own config.json; these flags "
@@ -539,10 +536,7 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
     if resume:
-        saved = out / RunDir.CONFIG
-        if not saved.is_file():
-            raise FerInputError("nothing to resume: no config.json here", file=out)
-        cfg = TrainConfig.load(saved).replace(out=str(out), verbose=cfg.verbose)
+        cfg = RunDir(out).require_resumable().replace(out=str(out), verbose=cfg.verbose)
         if (out / RunDir.LAST).is_file():
             read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
     elif not force:
@@ -584,15 +578,11 @@ def read_resume_state(out, cfg):
     """The state to resume the run in ``out`` from: the one inside ``last.keras`` (a legacy
     checkpoint: ``state.json`` and ``history.json`` beside it). Refuses, with one line, a
     checkpoint that another configuration (another model) wrote."""
-    from fer_keras.io import read_json
-
-    ckpt = out / RunDir.LAST
+    run = RunDir(out)
+    ckpt = run.last
     state = checkpoint_state(ckpt)
     if state is None:  # written by a version without the state inside the checkpoint
-        state = check_state(read_json(out / STATE_FILE, dict, "run state"), out / STATE_FILE)
-        hist = out / RunDir.HISTORY_JSON
-        rows = read_json(hist, list, "history") if hist.is_file() else []
-        state["history"] = check_state({"epoch": 0, "history": rows}, hist)["history"]
+        state = {**run.state(), "history": run.history()}
     saved = state.get("config")
     if saved is not None:
         keep = ("out", "verbose")
