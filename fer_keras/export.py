@@ -43,10 +43,10 @@ def ship_model(src, dest=None):
     the path written. How the shipped model was made: RESULTS.md, "The shipped model"."""
     from fer_keras import models
     from fer_keras.io import save_model
-    from fer_keras.train import classifier_of
 
     dest = Path(dest) if dest else Path(models.__file__).parent / "weights" / models.PRETRAINED_FILE
-    model = float32_copy(classifier_of(models.load(src, classifier=False)))
+    # models.load returns the classifier inside a training checkpoint
+    model = float32_copy(models.load(src, input_shape=None, num_classes=None))
     save_model(model, dest)
     return dest
 
