@@ -272,6 +272,75 @@ def test_video_rows_smoothing_and_annotated_output(face_video, shipped, tmp_path
     assert (first[..., 1].astype(int) - first[..., 0] > 150).sum() > 100
 
 
+class _Counting:
+    """A detector that counts its calls and the frames it saw."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def __call__(self, grey):
+        self.calls += 1
+        return self.inner(grey)
+
+
+def _moving_face_frames(fer_folder, n=30, step=5, enter=None):
+    """Frames (grey 240x320) of one FER2013 face moving ``step`` px right per frame; with
+    ``enter=k`` a second face appears at frame k; and the true boxes per frame."""
+    images, _ = _fer_faces(fer_folder, per_class=1)
+    a = cv2.resize(images[3], (96, 96), interpolation=cv2.INTER_CUBIC)
+    b = cv2.resize(images[1], (80, 80), interpolation=cv2.INTER_CUBIC)
+    frames, truth = [], []
+    for k in range(n):
+        f = np.full((240, 320), 128, np.uint8)
+        x = 10 + step * k
+        f[60:156, x:x + 96] = a
+        boxes = [[x, 60, 96, 96]]
+        if enter is not None and k >= enter:
+            f[140:220, 230:310] = b
+            boxes.append([230, 140, 80, 80])
+        frames.append(f)
+        truth.append(boxes)
+    return frames, truth
+
+
+def test_tracking_detector_follows_faces_with_few_full_searches(fer_folder):
+    """Between full searches the face is found again near its last box: the boxes agree with a
+    full search on every frame, while the full search runs on about 1 frame in ``full_every``;
+    a face entering the frame is found within ``full_every`` frames."""
+    frames, truth = _moving_face_frames(fer_folder, n=30, step=5, enter=12)
+    full = _Counting(faces.HaarDetector(min_face=40, quiet=True))
+    det = faces.TrackingDetector(full=full, full_every=5)
+    ious, found_second = [], None
+    for k, f in enumerate(frames):
+        boxes = det(f)
+        iou = faces.box_iou(truth[k], boxes)
+        assert iou.shape[1] and iou[0].max() >= 0.5, (k, boxes)  # never loses the moving face
+        ious.append(iou[0].max())
+        if found_second is None and len(truth[k]) == 2 and iou[1].max() >= 0.5:
+            found_second = k
+    assert np.mean(ious) >= 0.7
+    assert full.calls <= 30 // 5 + 4, full.calls  # mostly local searches
+    assert found_second is not None and found_second - 12 < 5
+    det.reset()  # forgets the faces: the next frame is searched whole
+    before = full.calls
+    assert len(det(np.full((240, 320), 128, np.uint8))) == 0 and full.calls == before + 1
+
+
+def test_tracking_detector_is_reset_per_video(fer_folder, tmp_path, shipped):
+    """iter_video resets a tracking detector: a second video does not inherit the first's faces."""
+    frames, _ = _moving_face_frames(fer_folder, n=6, step=2)
+    _write_video(tmp_path / "a.avi", frames)
+    _write_video(tmp_path / "blank.avi", [np.full((240, 320), 128, np.uint8)] * 6)
+    rec = faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
+    det = faces.video_detector(full_every=10)
+    assert len(list(faces.iter_video(tmp_path / "a.avi", rec, progress=False,
+                                     detector=det))) == 6
+    assert list(faces.iter_video(tmp_path / "blank.avi", rec, progress=False,
+                                 detector=det)) == []
+    with pytest.raises(FerInputError, match="full_every"):
+        faces.TrackingDetector(full_every=0)
+
+
 # --------------------------------------------------------------------------- CLI
 def _cli(argv, capsys):
     from fer_keras.cli import main
