@@ -20,6 +20,7 @@ from fer_keras.rundir import RunDir
 TINY = "tiny_report_cnn"
 SETTINGS = {"ascent_filters": 4, "ascent_steps": 3, "feature_map_filters": 4, "lime_samples": 40,
             "lime_segments": 16, "tsne_images": 60, "saliency_images": 2, "smoothgrad_samples": 2,
+            "checks_images": 12, "checks_cascade": 4,
             "semi": {"model": "tiny_cnn", "fractions": (0.25,), "warm_steps": 6, "round_steps": 4,
                      "rounds": 1, "eval_every": 10, "batch_size": 32}}
 
@@ -73,7 +74,8 @@ def _section_md(md, qid):
 def test_every_question_answered(built):
     out, res, doc = built
     assert res["failed"] == [], [(s.id, s.error) for s in res["sections"] if s.error]
-    assert doc["order"] == list(report.QUESTIONS) and set(doc["sections"]) == set(report.QUESTIONS)
+    assert doc["order"] == ["reproduction", *report.QUESTIONS]
+    assert set(doc["sections"]) == {"reproduction", *report.QUESTIONS}
     for q in report.QUESTIONS:
         for f in ("numbers.json", "answer.md", "config.json"):
             assert (out / q / f).is_file(), (q, f)
@@ -246,7 +248,7 @@ def test_report_explains_a_given_model_without_training(tmp_path):
                "--out", str(out)])
     assert rc == 0
     res = json.loads((out / "report.json").read_text())
-    assert res["order"] == ["q3-confusion", "q4-saliency", "q6-conv-shape"]
+    assert res["order"] == ["reproduction", "q3-confusion", "q4-saliency", "q6-conv-shape"]
     assert all(not res["sections"][q]["error"] for q in res["order"])
     assert not (out / "runs").exists()  # nothing was trained
     sal = json.loads((out / "q4-saliency" / "saliency.json").read_text())
@@ -262,3 +264,104 @@ def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "q2-dnn" in err[0] and "trains" in err[0]
     assert not (tmp_path / "rep").exists()
+
+
+# --------------------------------------------------------------------------- reproduction table
+def test_reproduction_table_in_the_built_report(built):
+    out, res, doc = built
+    rows = doc["sections"]["reproduction"]["numbers"]["rows"]
+    by_claim = {r["claim"]: r for r in rows}
+    # parameter counts come from the registry: the 51-layer DNN is the report's exactly
+    assert by_claim["DNN, 51 x Dense(900): parameters"]["status"] == "reproduced"
+    assert by_claim["DNN, 51 x Dense(900): parameters"]["ours"].startswith("42,809,407")
+    # synthetic faces: no accuracy of the reports can be measured, and the table says why
+    acc = [r for r in rows if r["claim"].startswith("small CNN")]
+    assert acc and all(r["status"] == "not measured" and "synthetic" in r["verdict"] for r in acc)
+    assert any(r["claim"].startswith("Q2:") for r in rows)
+    assert sum(r["claim"].startswith("Q3:") for r in rows) == 4
+    md = (out / "report.md").read_text()
+    assert md.index('<a id="reproduction"></a>') < md.index('<a id="q1-train"></a>')
+
+
+def test_accuracy_verdict_uses_two_standard_errors():
+    from fer_keras.report.reproduction import _accuracy_verdict
+
+    # 58% on 3,589 images: one standard error is 0.82 points
+    assert _accuracy_verdict(0.57, 0.58, 3589).startswith("reproduced")
+    assert _accuracy_verdict(0.563, 0.58, 3589).startswith("not reproduced")
+    assert _accuracy_verdict(0.563, 0.58, 300).startswith("reproduced")  # fewer images, wider
+
+
+def test_reproduction_reads_finished_runs_and_their_settings(monkeypatch):
+    """A finished run with the report's settings gives a verdict; one with other settings says
+    which setting differs; a model never trained is 'not measured' with the command to run."""
+    from types import SimpleNamespace
+
+    from fer_keras.report import reproduction
+
+    class Run:
+        def __init__(self, cfg):
+            self.cfg = cfg
+
+        def status(self, _):
+            return "finished" if self.cfg else "fresh"
+
+        def saved_config(self):
+            return self.cfg
+
+    cfgs = {"small_cnn": {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
+                          "optimizer": "adam", "lr": 1e-3, "schedule": "plateau",
+                          "augment": True}}
+    acc = {"small_cnn": 0.5631}
+    ctx = SimpleNamespace(
+        cfg=SimpleNamespace(synthetic=False, model_path=""),
+        run_dir=lambda name: Run(cfgs.get(name)), train_config=lambda name: None,
+        accuracy=lambda name, split: acc[name])
+    ctx.test = type("T", (), {"__len__": lambda self: 3589, "labels": None})()
+    monkeypatch.setattr("fer_keras.models.pretrained",
+                        lambda: (_ for _ in ()).throw(RuntimeError("no shipped model here")))
+    sec = reproduction.reproduction_section(ctx, [])
+    rows = {(r["report"], r["claim"]): r for r in sec.numbers["rows"]}
+    r58 = rows["001", "small CNN, batch 80, 10 epochs, oversampling"]
+    assert r58["ours"] == "56.3%" and r58["status"] == "not reproduced"
+    r55 = rows["001", "small CNN before oversampling"]
+    assert r55["status"] == "not measured" and "oversample True" in r55["verdict"]
+    hw3 = rows["000", "CNN, Kaggle public (PublicTest)"]
+    assert hw3["status"] == "not measured" and "MODEL=hw3_cnn" in hw3["verdict"]
+    assert rows["002", "accuracy of the model HW4 explains"]["status"] == "not measured"
+
+
+# --------------------------------------------------------------------------- publishing
+def test_publish_copies_the_markdown_and_small_figures(built, tmp_path):
+    from PIL import Image
+
+    from fer_keras.report.publish import publish
+
+    out, _, _ = built
+    dest = tmp_path / "docs" / "report"
+    info = publish(out, dest, max_side=300)
+    md = (dest / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert links and info["files"] == len(set(links)) + 2  # + report.md, report.json
+    for link in set(links):
+        with Image.open(dest / link) as img:
+            assert max(img.size) <= 300
+    before = sum(p.stat().st_size for p in out.rglob("*.png"))
+    assert info["bytes"] < before
+    (dest / "stale.png").write_bytes(b"x")
+    publish(out, dest, max_side=300)  # a published report is replaced as a whole
+    assert not (dest / "stale.png").exists() and (dest / "report.md").is_file()
+
+
+def test_publish_refuses_a_folder_that_is_not_a_report(built, tmp_path, capsys):
+    from fer_keras.cli import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    rc = main(["report", "--questions", "q6-conv-shape", "--out", str(tmp_path / "rep"),
+               "--publish", str(mine)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "not a published report" in err[0]
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert not (tmp_path / "rep" / "report.md").exists()  # refused before any work

@@ -22,6 +22,7 @@ class Settings:
     samples: int = 20  # SmoothGrad noisy copies
     seed: int = 0
     cam_layers: tuple = ()  # extra Grad-CAM / Grad-CAM++ rows at these layers
+    cascade_n: int = 64  # images of the cascading randomisation (a set of maps per layer)
 
 
 def run(model, data, settings=Settings(), out=None, log=None):
@@ -40,6 +41,7 @@ def run(model, data, settings=Settings(), out=None, log=None):
                                  contract.of(model).from_fer(labels[rows]),
                                  methods=settings.methods, masks=masks, samples=settings.samples,
                                  seed=settings.seed, cam_layers=settings.cam_layers,
+                                 cascade_n=settings.cascade_n,
                                  log=log or (lambda line: None))
     res = Result(NAME, numbers)
     curves = {k: {**e, **e["curves"]} for k, e in {**numbers["methods"],

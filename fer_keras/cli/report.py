@@ -42,6 +42,8 @@ def add_report(sub):
     r.add_argument("--quick", action="store_true", help="same as --profile quick")
     r.add_argument("--questions", help="comma-separated question ids (default: all)")
     r.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic)
+    r.add_argument("--publish", metavar="DIR", help="then copy report.md, report.json and the "
+                   "figures, downscaled, to DIR (replaced; e.g. docs/report-fer2013)")
     r.set_defaults(func=cmd_report)
 
 
@@ -62,7 +64,16 @@ def cmd_report(args):
     from fer_keras.train import check_out_dir
 
     check_out_dir(cfg.out)  # a file in the way: one line, before any work
+    if args.publish:
+        from fer_keras.report.publish import check_dest
+
+        check_dest(args.publish)
     res = build_report(cfg)
+    if args.publish:
+        from fer_keras.report.publish import publish
+
+        p = publish(cfg.out, args.publish)
+        print(f"published to {args.publish}: {p['files']} files, {p['bytes'] / 2**20:.1f} MiB")
     return 1 if res["failed"] else 0
 
 

@@ -43,7 +43,7 @@ _EXPORTS = {
     "control_maps": "controls", "edge_maps": "controls", "centre_prior": "controls",
     "smooth_random_maps": "controls", "CONTROLS": "controls",
     "run_checks": "verdicts", "method_verdicts": "verdicts", "checks_table": "verdicts",
-    "recommended": "verdicts", "CheckRules": "verdicts", "ground_truth_check": "verdicts",
+    "checks_rows": "verdicts", "recommended": "verdicts", "CheckRules": "verdicts", "ground_truth_check": "verdicts",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
     "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
     "predict_proba": "_core", "as_batch": "_core", "score_source": "_core",

@@ -279,9 +279,9 @@ _COLUMNS = (("sanity_spearman", "sanity rho"), ("cascade_mean", "cascade rho"),
             ("mask_concentration", "parts/area"))
 
 
-def checks_table(result, markdown=False):
-    """The checks as a text (or Markdown) table: one row per method and per control, the
-    numbers, then each method's verdict and the reasons of the checks it failed."""
+def checks_rows(result):
+    """(header, rows, verdicts) of the checks' table: one row of formatted numbers per method,
+    ending with its verdict, then one per control; ``verdicts`` in the methods' usual order."""
     verdicts = result.get("verdicts") or method_verdicts(result)
     have_mask = any("mask_concentration" in e for e in result["methods"].values())
     cols = [c for c in _COLUMNS if have_mask or c[0] != "mask_concentration"]
@@ -299,6 +299,13 @@ def checks_table(result, markdown=False):
         rows.append([f"{name} (control)"] + [_fmt(e.get(k)) if k in e else "" for k, _ in cols]
                     + [""])
     head = ["method"] + [h for _, h in cols] + ["verdict"]
+    return head, rows, verdicts
+
+
+def checks_table(result, markdown=False):
+    """The checks as a text (or Markdown) table: one row per method and per control, the
+    numbers, then each method's verdict and the reasons of the checks it failed."""
+    head, rows, verdicts = checks_rows(result)
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]

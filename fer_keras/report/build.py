@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.errors import FerInputError
+from fer_keras.report.catalogue import QUESTION_TITLES
 from fer_keras.report.config import ReportConfig
 from fer_keras.report.context import Context
 from fer_keras.report.document import Section, render_html, render_markdown
@@ -66,6 +67,72 @@ def run_question(qid, ctx_or_cfg, log=print, raise_errors=True):
     return sec
 
 
+def estimate_seconds(ctx):
+    """(seconds, notes): how long answering ``ctx.cfg.questions`` should take on a machine like
+    the one of :data:`~fer_keras.report.catalogue.REFERENCE_SECONDS` (2-core CPU): each
+    question's own time plus, for every model the report trains and has not trained yet in
+    ``OUT/runs``, its epochs at the reference seconds per epoch. ``notes`` name the parts
+    without a reference (not counted)."""
+    from fer_keras.report.catalogue import REFERENCE_SECONDS
+
+    ref = REFERENCE_SECONDS.get(ctx.cfg.resolved_profile, {})
+    total, notes = 0.0, []
+    for q in ctx.cfg.questions:
+        total += ref.get("questions", {}).get(q, 0.0)
+    trains = []
+    if not ctx.cfg.model_path:
+        if {"q1-train", "q3-confusion", "q4-saliency", "q5-filters"} & set(ctx.cfg.questions) \
+                or any(q.startswith("hw4") for q in ctx.cfg.questions):
+            trains.append(ctx.cnn_name())
+        if "q2-dnn" in ctx.cfg.questions:
+            trains += [ctx.cnn_name(), ctx.dnn_name()]
+    for name in dict.fromkeys(trains):
+        try:
+            if ctx.run_dir(name).status(ctx.train_config(name)) == "finished":
+                continue
+        except Exception:  # noqa: BLE001 - an unreadable folder is retrained, so counted
+            pass
+        per_epoch = ref.get("epoch", {}).get(name)
+        if per_epoch is None:
+            notes.append(f"training {name} (no reference time)")
+        else:
+            total += per_epoch * ctx.cfg.epochs
+    return total, notes
+
+
+def estimate_line(ctx):
+    """One line for the start of a report run: the estimate of :func:`estimate_seconds`."""
+    seconds, notes = estimate_seconds(ctx)
+    line = (f"estimated time: about {max(1, round(seconds / 60))} min on a 2-core CPU like the "
+            f"reference machine (RESULTS.md) for {len(ctx.cfg.questions)} questions")
+    return line + (f"; not counted: {', '.join(notes)}" if notes else "")
+
+
+def reproduction_table(ctx, sections, log=print):
+    """The reproduction table (:mod:`fer_keras.report.reproduction`) as the report's first
+    section; written to ``OUT/reproduction/`` like a question. A failure becomes the section's
+    error, as for a question."""
+    from fer_keras.io import write_json, write_text
+    from fer_keras.report.reproduction import TITLE, reproduction_section
+
+    t = time.perf_counter()
+    try:
+        sec = reproduction_section(ctx, sections)
+    except (KeyboardInterrupt, FerInputError):
+        raise
+    except Exception as e:  # noqa: BLE001 - the answers are written whatever happens here
+        sec = Section("reproduction", title=TITLE,
+                      error=f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
+    sec.seconds = time.perf_counter() - t
+    d = ctx.qdir("reproduction")
+    write_json(d / "numbers.json", sec.numbers)
+    write_text(d / "answer.md", sec.markdown(level=1, fig_prefix="../"))
+    if log:
+        log(f"[reproduction] done in {sec.seconds:.1f} s"
+            + (f" - FAILED: {sec.error}" if sec.error else ""))
+    return sec
+
+
 def versions():
     """Versions of Python, fer_keras, Keras, its backend and numpy."""
     import keras
@@ -100,7 +167,15 @@ def build_report(cfg: ReportConfig, log=print):
     if cfg.synthetic and log and _notice_wanted():
         log("note: the report runs on the built-in synthetic faces; pass --data PATH "
             "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
-    sections = [run_question(q, ctx, log=log, raise_errors=False) for q in cfg.questions]
+    if log:
+        log(estimate_line(ctx))
+    sections = []
+    for k, q in enumerate(cfg.questions, 1):
+        if log:
+            log(f"[{k}/{len(cfg.questions)}] {q}: {QUESTION_TITLES[q]} "
+                f"({time.perf_counter() - t0:.0f} s so far)")
+        sections.append(run_question(q, ctx, log=log, raise_errors=False))
+    sections.insert(0, reproduction_table(ctx, sections, log))
     total = time.perf_counter() - t0
     meta = {"data": ctx.data_description(), "data_arg": str(cfg.data), "synthetic": cfg.synthetic,
             "date": started.isoformat(timespec="seconds"), "command": cfg.command or

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.common import pick_examples
-from fer_keras.report.document import fnum
+from fer_keras.report.document import fnum, join_names
 
 
 def saliency_section(ctx, sec, classes, method):
@@ -35,3 +35,83 @@ def saliency_section(ctx, sec, classes, method):
               + ("; true parts = the mouth, brows and eyes drawn in the synthetic faces"
                  if ds.masks is not None else ""))
     return stats, res.numbers["regions"], res.numbers["methods"][method].get("ground_truth")
+
+
+CHECK_NAMES = {"sanity": "randomised weights", "cascade": "cascading randomisation",
+               "deletion": "deletion", "insertion": "insertion", "road": "ROAD",
+               "ground_truth": "true parts"}
+
+
+def method_checks(ctx):
+    """Every saliency method of the CNN through every check (:mod:`fer_keras.analyses.checks`:
+    model randomisation full and cascading, deletion / insertion, ROAD, each against model-free
+    controls) on a seeded sample of ``checks_images`` validation images; computed once per
+    report and written to ``OUT/q4-saliency/checks.json`` and its figures."""
+    key = ("checks", ctx.cnn_name())
+    if key not in ctx._cache:
+        from fer_keras.analyses import checks
+
+        settings = checks.Settings(n=ctx.profile["checks_images"],
+                                   cascade_n=ctx.profile["checks_cascade"],
+                                   samples=ctx.profile["smoothgrad_samples"], seed=ctx.cfg.seed)
+        ctx._cache[key] = checks.run(ctx.model(ctx.cnn_name()), ctx.val, settings,
+                                     ctx.qdir("q4-saliency"))
+    return ctx._cache[key]
+
+
+def checks_part(ctx, sec, shown):
+    """The checks' table and verdicts in ``sec``: per method, which checks it passed on this
+    model and why the others failed, the methods to trust (those that passed every check), and
+    whether ``shown`` (the method of this question's figure) is one of them. Returns
+    ``{"verdicts", "recommended", "shown_passed", "n"}`` for the section's numbers."""
+    from fer_keras.explain import checks_rows, recommended
+
+    res = method_checks(ctx)
+    numbers = res.numbers
+    header, rows, verdicts = checks_rows(numbers)
+    good = recommended({"verdicts": verdicts})
+    sec.text(f"**Can these maps be trusted on this model?** Each saliency method went through "
+             f"the checks of `fer-keras explain checks` on {numbers['n']} validation images "
+             f"(cascading randomisation on {numbers['cascade_n']}): its maps must change when the "
+             "weights are re-drawn (Adebayo et al. 2018, full and layer by layer), and removing "
+             "the pixels it ranks first must hurt the class score more, and inserting them "
+             "first help it more, than the same done by model-free maps: a random map, a smooth "
+             "random map, the image's edge map and a centre prior (deletion / insertion, "
+             "Petsiuk et al. 2018; ROAD, Rong et al. 2022, whose noisy-linear fill does not "
+             "create evidence of its own).")
+    sec.table(header, rows, caption="Checks of each saliency method on this model (rho: "
+              "Spearman correlation with the randomised model's maps, lower is better; AUCs of "
+              "the class probability; ROAD gap = LeRF - MoRF, higher is better)")
+    for f in res.files:
+        if str(f).endswith(".png") and "road" in str(f):
+            sec.figure(f, "ROAD curves: class probability as the most (MoRF) or least (LeRF) "
+                          "relevant pixels are imputed, methods and controls", ctx.out)
+    lines = []
+    for method, v in verdicts.items():
+        passed = [CHECK_NAMES.get(c, c) for c, e in v.items() if c != "passed" and e["passed"]]
+        failed = [(c, e) for c, e in v.items() if c != "passed" and not e["passed"]]
+        line = f"**{method}**: " + ("passes every check" if not failed else
+                                     "passes " + (join_names(passed) if passed else "none"))
+        if failed:
+            line += "; fails " + "; ".join(f"{CHECK_NAMES.get(c, c)} ({e['reason']})"
+                                           for c, e in failed)
+        lines.append(line + ".")
+    sec.bullets(lines)
+    shown_ok = bool(verdicts.get(shown, {}).get("passed"))
+    if good:
+        rec = (f"On this model the maps to use are those of {join_names(good)}, which passed "
+               "every check")
+        rec += ("; the figure above is one of them." if shown_ok else
+                f"; the figure above ({shown}) is not, so read it with that in mind.")
+    else:
+        score = {m: sum(e["passed"] for c, e in v.items() if c != "passed")
+                 for m, v in verdicts.items()}
+        top = max(score.values()) if score else 0
+        best = [m for m, s in score.items() if s == top]
+        rec = (f"No method passes every check on this model, so none of these maps shows on its "
+               f"own where the model looks; {join_names(best)} passed the most checks ({top} of "
+               f"{len(next(iter(verdicts.values()))) - 1}).")
+    sec.text(rec)
+    return {"verdicts": {m: {c: (e if c == "passed" else e["passed"]) for c, e in v.items()}
+                         for m, v in verdicts.items()},
+            "recommended": good, "shown_passed": shown_ok, "n": numbers["n"]}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fer_keras.report.catalogue import REPORTED
 from fer_keras.report.common import agrees
-from fer_keras.report.document import Section, fnum
-from fer_keras.report.questions._saliency import saliency_section
+from fer_keras.report.document import Section, fnum, join_names
+from fer_keras.report.questions._saliency import CHECK_NAMES, method_checks, saliency_section
 
 
 def answer(ctx):
@@ -26,4 +26,26 @@ def answer(ctx):
     sec.bullets(lines)
     n_ok = sum(v["agrees"] for v in verdicts.values())
     sec.text(f"{n_ok} of {len(verdicts)} classes agree with what report 002 observed.")
+    sec.numbers["checks"] = trust_note(ctx, sec, "smoothgrad")
     return sec
+
+
+def trust_note(ctx, sec, method):
+    """One paragraph: did ``method`` pass the checks of HW3 Q4 on this model (the same checks,
+    computed once per report), and which methods did."""
+    from fer_keras.explain import method_verdicts, recommended
+
+    numbers = method_checks(ctx).numbers
+    verdicts = numbers.get("verdicts") or method_verdicts(numbers)
+    v = verdicts.get(method)
+    good = recommended({"verdicts": verdicts})
+    if v is None:
+        return {"method": method, "passed": None, "recommended": good}
+    failed = [c for c, e in v.items() if c != "passed" and not e["passed"]]
+    how = ("passed every check" if v["passed"] else
+           "failed the checks of " + join_names([CHECK_NAMES.get(c, c) for c in failed]))
+    txt = f"**Trust.** {method} {how} on this model (HW3 Q4 has the table and the reasons); "
+    txt += (f"the methods that passed every check are {join_names(good)}." if good else
+            "no method passed every check, so these regions are a hypothesis, not a finding.")
+    sec.text(txt)
+    return {"method": method, "passed": bool(v["passed"]), "failed": failed, "recommended": good}

@@ -5,7 +5,7 @@ import numpy as np
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section, fnum
-from fer_keras.report.questions._saliency import saliency_section
+from fer_keras.report.questions._saliency import checks_part, saliency_section
 
 
 def answer(ctx):
@@ -34,4 +34,5 @@ def answer(ctx):
                     if truth["passed"] else
                     "they do not (" + truth["reason"] + "), so these maps do not show that the "
                     "CNN looks at the expression rather than at the face's edges."))
+    sec.numbers["checks"] = checks_part(ctx, sec, "vanilla")
     return sec
