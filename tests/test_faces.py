@@ -184,6 +184,64 @@ def test_yunet_without_a_model_file_is_one_clear_error(tmp_path):
         faces.YuNetDetector(tmp_path / "face_detection_yunet.onnx")
 
 
+def _bright_cell_yunet(path):
+    """An ONNX file with YuNet's interface (input ``input`` 1x3xHxW, outputs ``cls/obj/bbox/kps``
+    at strides 8, 16, 32, as OpenCV's FaceDetectorYN reads them) whose "faces" are the bright
+    32x32 cells of the image: at stride 32 the class and object scores are the cell's mean
+    brightness / 255 and the box is the cell; strides 8 and 16 score 0. It lets the test run
+    OpenCV's real YuNet decoding, thresholding and NMS without a downloaded model."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes, outputs = [], []
+    init = [helper.make_tensor("c0", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("c1", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("ax1", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("shape", TensorProto.INT64, [3], [1, -1, 1]),
+            helper.make_tensor("box", TensorProto.FLOAT, [1, 1, 4], [0.5, 0.5, 0.0, 0.0]),
+            helper.make_tensor("zero4", TensorProto.FLOAT, [1, 1, 4], [0.0] * 4),
+            helper.make_tensor("zero10", TensorProto.FLOAT, [1, 1, 10], [0.0] * 10)]
+    nodes.append(helper.make_node("Slice", ["input", "c0", "c1", "ax1"], ["grey"]))
+    for s in (8, 16, 32):
+        init.append(helper.make_tensor(f"k{s}", TensorProto.FLOAT, [], [1 / 255 if s == 32 else 0]))
+        nodes += [
+            helper.make_node("AveragePool", ["grey"], [f"p{s}"], kernel_shape=[s, s],
+                             strides=[s, s]),
+            helper.make_node("Reshape", [f"p{s}", "shape"], [f"flat{s}"]),
+            helper.make_node("Mul", [f"flat{s}", f"k{s}"], [f"cls_{s}"]),
+            helper.make_node("Identity", [f"cls_{s}"], [f"obj_{s}"]),
+            helper.make_node("Mul", [f"flat{s}", "zero4"], [f"b0_{s}"]),
+            helper.make_node("Add", [f"b0_{s}", "box"], [f"bbox_{s}"]),
+            helper.make_node("Mul", [f"flat{s}", "zero10"], [f"kps_{s}"])]
+    for kind, width in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10)):
+        outputs += [helper.make_tensor_value_info(f"{kind}_{s}", TensorProto.FLOAT,
+                                                  [1, None, width]) for s in (8, 16, 32)]
+    graph = helper.make_graph(nodes, "bright_cells", [helper.make_tensor_value_info(
+        "input", TensorProto.FLOAT, [1, 3, None, None])], outputs, init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_yunet_adapter_runs_opencvs_decoder(tmp_path, shipped):
+    """YuNetDetector through OpenCV's FaceDetectorYN: boxes come back as int x, y, w, h in the
+    image's pixels (also for a size that is not a multiple of 32), below the score threshold
+    nothing is found, and a Recognizer classifies what it finds."""
+    det = faces.YuNetDetector(_bright_cell_yunet(tmp_path / "yunet.onnx"), score_threshold=0.7)
+    grey = np.full((100, 150), 10, np.uint8)  # padded to 128x160 inside OpenCV
+    grey[32:64, 64:96] = 250
+    boxes = det(grey)
+    assert boxes.dtype == np.int32 and boxes.tolist() == [[64, 32, 32, 32]]
+    assert det(np.full((100, 150), 10, np.uint8)).shape == (0, 4)  # score 0.04 < 0.7
+    grey[32:64, 64:96] = 150  # score 0.59: below the threshold
+    assert det(grey).shape == (0, 4)
+    grey[32:64, 64:96] = 250
+    recs = faces.Recognizer(shipped, detector=det).detect(np.repeat(grey[..., None], 3, -1))
+    assert [r["box"] for r in recs] == [[64, 32, 32, 32]]
+    assert abs(sum(recs[0]["scores"].values()) - 1) < 1e-4
+
+
 @pytest.mark.core
 def test_unreadable_images_raise_one_line(tmp_path):
     img = np.random.default_rng(3).integers(0, 256, (200, 200, 3), dtype=np.uint8)
