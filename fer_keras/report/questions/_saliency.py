@@ -55,7 +55,8 @@ def method_checks(ctx):
                                    cascade_n=ctx.profile["checks_cascade"],
                                    samples=ctx.profile["smoothgrad_samples"], seed=ctx.cfg.seed)
         ctx._cache[key] = checks.run(ctx.model(ctx.cnn_name()), ctx.val, settings,
-                                     ctx.qdir("q4-saliency"))
+                                     ctx.qdir("q4-saliency"),
+                                     log=lambda line: ctx.log(f"  checks: {line}"))
     return ctx._cache[key]
 
 
