@@ -623,8 +623,11 @@ def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg):
             "gain": fm_acc - sup_acc}
 
 
-def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
+def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=False):
     """For each labeled fraction: labeled-only vs self-training, same model, same step budget.
+
+    ``reuse=True``: when ``cfg.out`` already holds the ``semi.json`` of a comparison with this
+    very config, return it instead of training again (the report's second run).
 
     ``model``: a registry name (default ``cfg.model``) or a zero-argument callable returning an
     uncompiled Keras classifier. ``splits``: ``{"train", "val", "test"}`` datasets (default:
@@ -642,8 +645,20 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print):
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
                                   n_synthetic=cfg.n_synthetic)
-    train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
     out = Path(cfg.out) if cfg.out else None
+    if reuse and out is not None and (out / "semi.json").is_file():
+        import json
+
+        try:
+            done = json.loads((out / "semi.json").read_text())
+        except (OSError, ValueError):
+            done = None  # unreadable: computed again and rewritten
+        if done and done.get("config") == json.loads(json.dumps(cfg.to_dict())):
+            if progress:
+                progress(f"semi: reusing {out / 'semi.json'} (same settings; delete it to "
+                         "compute again)")
+            return done
+    train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
     if out is not None:
         from fer_keras.io import write_json
 

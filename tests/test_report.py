@@ -313,11 +313,12 @@ def test_reproduction_reads_finished_runs_and_their_settings(monkeypatch):
                           "optimizer": "adam", "lr": 1e-3, "schedule": "plateau",
                           "augment": True}}
     acc = {"small_cnn": 0.5631}
+    public = type("PublicTest", (), {"__len__": lambda self: 3589, "labels": None,
+                                     "usage": np.array(["PublicTest"] * 3589)})()
     ctx = SimpleNamespace(
-        cfg=SimpleNamespace(synthetic=False, model_path=""),
+        cfg=SimpleNamespace(synthetic=False, model_path=""), val=public, test=None,
         run_dir=lambda name: Run(cfgs.get(name)), train_config=lambda name: None,
-        accuracy=lambda name, split: acc[name])
-    ctx.test = type("T", (), {"__len__": lambda self: 3589, "labels": None})()
+        accuracy=lambda name, split: acc[name] if split == "val" else None)
     monkeypatch.setattr("fer_keras.models.pretrained",
                         lambda: (_ for _ in ()).throw(RuntimeError("no shipped model here")))
     sec = reproduction.reproduction_section(ctx, [])

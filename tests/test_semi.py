@@ -84,6 +84,23 @@ def test_compare_runs_both_with_the_same_budget(tmp_path):
     saved = json.loads((tmp_path / "semi.json").read_text())
     assert saved["results"][0]["gain"] == r["gain"]
     assert json.loads((tmp_path / "config.json").read_text())["model"] == "tiny_cnn"
+    # reuse: the same settings return the stored comparison without training; others retrain
+    import fer_keras.semi as semi_mod
+
+    def no_training(*a, **k):
+        raise AssertionError("trained again")
+
+    orig = semi_mod._Trainer
+    semi_mod._Trainer = no_training
+    try:
+        again = compare(cfg, splits=_three_class_splits(), model="tiny_cnn", progress=None,
+                        reuse=True)
+        assert again["results"][0]["gain"] == r["gain"]
+        with pytest.raises(AssertionError, match="trained again"):
+            compare(cfg.replace(warm_steps=41), splits=_three_class_splits(), model="tiny_cnn",
+                    progress=None, reuse=True)
+    finally:
+        semi_mod._Trainer = orig
 
 
 def _ten_percent_run(tmp_path, rounds=2, round_steps=250):

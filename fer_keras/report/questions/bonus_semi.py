@@ -15,7 +15,7 @@ def answer(ctx):
     model = p.pop("model") or ctx.cnn_name()
     scfg = semi.SemiConfig(model=model, data=str(ctx.cfg.data), out=str(d),
                            n_synthetic=ctx.cfg.n_synthetic, seed=ctx.cfg.seed, **p)
-    res = semi.compare(scfg, splits=ctx.splits, progress=ctx.log)
+    res = semi.compare(scfg, splits=ctx.splits, progress=ctx.log, reuse=True)
     results = res["results"]
     sec.numbers = res
     budget = scfg.warm_steps + scfg.rounds * scfg.round_steps
