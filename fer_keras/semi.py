@@ -657,7 +657,7 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=Fals
             if progress:
                 progress(f"semi: reusing {out / 'semi.json'} (same settings; delete it to "
                          "compute again)")
-            return done
+            return {**done, "reused": True}
     train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
     if out is not None:
         from fer_keras.io import write_json

@@ -95,7 +95,7 @@ def test_compare_runs_both_with_the_same_budget(tmp_path):
     try:
         again = compare(cfg, splits=_three_class_splits(), model="tiny_cnn", progress=None,
                         reuse=True)
-        assert again["results"][0]["gain"] == r["gain"]
+        assert again["reused"] and again["results"][0]["gain"] == r["gain"]
         with pytest.raises(AssertionError, match="trained again"):
             compare(cfg.replace(warm_steps=41), splits=_three_class_splits(), model="tiny_cnn",
                     progress=None, reuse=True)

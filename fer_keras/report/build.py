@@ -182,7 +182,8 @@ def build_report(cfg: ReportConfig, log=print):
             "fer_keras.report.build_report(...)", "versions": versions(),
             "profile": cfg.resolved_profile, "model": cfg.model, "epochs": cfg.epochs,
             "seconds": round(total, 1), "cpu_count": os.cpu_count(),
-            "splits": {k: (0 if v is None else len(v)) for k, v in ctx.splits.items()}}
+            "splits": {k: (0 if v is None else len(v)) for k, v in ctx.splits.items()},
+            "reused": list(ctx.reused)}
     doc = {"meta": meta, "config": cfg.to_dict(), "order": [s.id for s in sections],
            "sections": {s.id: {"title": s.title, "numbers": s.numbers, "seconds": s.seconds,
                                "error": s.error} for s in sections}}

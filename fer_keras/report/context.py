@@ -23,6 +23,8 @@ class Context:
         self._splits = None
         self._models = {}
         self._cache = {}
+        #: what this run took from earlier runs in OUT instead of computing it (the header says)
+        self.reused = []
 
     # ---- data
     @property
@@ -89,6 +91,8 @@ class Context:
         run = self.run_dir(name)
         status = run.status(cfg)
         if status == "finished":
+            if f"the training of {name}" not in self.reused:
+                self.reused.append(f"the training of {name}")
             return run
         if status == "resumable":
             self.log(f"resuming the interrupted run in {run.path}")

@@ -177,7 +177,9 @@ def _meta_rows(meta):
             ("Versions", f"fer_keras {v['fer_keras']}, Keras {v['keras']} ({v['backend']} "
                          f"{v['backend_version']}), numpy {v['numpy']}, Python {v['python']}"),
             ("Machine", f"{v['platform']}, {meta['cpu_count']} CPUs"),
-            ("Time", f"{meta['seconds']:.0f} s for the whole report")]
+            ("Time", f"{meta['seconds']:.0f} s for the whole report"
+                     + (f" (reused from earlier runs in this folder, so not counted: "
+                        f"{join_names(meta['reused'])})" if meta.get("reused") else ""))]
 
 
 def _notice(meta):

@@ -195,7 +195,10 @@ def reproduction_section(ctx, sections):
              f"{len(rows)} claims, **{c['reproduced']} reproduced**, {c['not reproduced']} "
              f"not reproduced and {c['not measured']} not measured in this run (the row says "
              "how to measure it). Accuracies count as reproduced when ours is at most two "
-             "standard errors below the report's; parameter counts within 1%.")
+             "standard errors below the report's; parameter counts within 1%."
+             + (" **These are the synthetic faces**: a verdict here shows that the pipeline "
+                "measures the claim, not that FER2013 behaves so; run the report with `--data` "
+                "(`make report DATA=...`) for the real verdicts." if ctx.cfg.synthetic else ""))
     sec.table(["report", "claim", "reported", "ours", "model and settings here", "verdict"],
               [(r["report"], r["claim"], r["reported"], r["ours"], r["model"], r["verdict"])
                for r in rows])

@@ -16,6 +16,8 @@ def answer(ctx):
     scfg = semi.SemiConfig(model=model, data=str(ctx.cfg.data), out=str(d),
                            n_synthetic=ctx.cfg.n_synthetic, seed=ctx.cfg.seed, **p)
     res = semi.compare(scfg, splits=ctx.splits, progress=ctx.log, reuse=True)
+    if res.pop("reused", False):
+        ctx.reused.append("the semi-supervised comparison")
     results = res["results"]
     sec.numbers = res
     budget = scfg.warm_steps + scfg.rounds * scfg.round_steps
