@@ -366,3 +366,20 @@ def test_publish_refuses_a_folder_that_is_not_a_report(built, tmp_path, capsys):
     assert rc == 2 and len(err) == 1 and "not a published report" in err[0]
     assert (mine / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "rep" / "report.md").exists()  # refused before any work
+
+
+def test_published_real_data_report_is_complete_and_small():
+    """docs/report-fer2013 (make docs-report): every figure it links is there, it starts with
+    the reproduction table, it was made on FER2013, and it stays a few MB."""
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "report-fer2013"
+    if not (docs / "report.md").is_file():
+        pytest.skip("no published report in this checkout (make docs-report)")
+    md = (docs / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) >= 15 and all((docs / link).is_file() for link in links)
+    assert md.index('<a id="reproduction"></a>') < md.index('<a id="q1-train"></a>')
+    doc = json.loads((docs / "report.json").read_text())
+    assert not doc["meta"]["synthetic"] and doc["meta"]["splits"]["train"] == 28709
+    assert sum(p.stat().st_size for p in docs.rglob("*") if p.is_file()) < 5 * 2 ** 20
