@@ -75,3 +75,23 @@ def test_dnn_learns_the_synthetic_faces(name, tmp_path):
     splits = data.load_splits("synthetic", n_synthetic=1500, val_fraction=0.2, seed=0)
     balanced, losses, pred = _train(DNNS[name], splits, tmp_path, epochs=4)
     _assert_learns(balanced, losses, pred, margin=0.1)
+
+
+CNNS = ("deep_cnn", "fer_net", "fer_net_large", "hw3_cnn", "simple_cnn3", "vgg_leaky")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cnn", CNNS)
+def test_matched_dnn_of_every_cnn_leaves_ln7_on_real_faces(cnn, fer_sample_csv, tmp_path):
+    """``matched_dnn`` of each registry CNN (small_cnn's is in the default suite): 1,050 real
+    faces, the report preset, 4 epochs; from 0.8 M (simple_cnn3) to 44 M (vgg_leaky)
+    parameters, so the first hidden layer ranges from about 340 to 19,000 units."""
+    from fer_keras import data
+
+    splits = data.load_splits(fer_sample_csv, val_fraction=0.1, seed=0)
+
+    def builder(**kw):
+        return models.matched_dnn(models.build(cnn), **kw)
+
+    balanced, losses, pred = _train(builder, splits, tmp_path, epochs=4)
+    _assert_learns(balanced, losses, pred, margin=0.1)
