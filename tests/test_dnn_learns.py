@@ -85,7 +85,7 @@ CNNS = ("deep_cnn", "fer_net", "fer_net_large", "hw3_cnn", "simple_cnn3", "vgg_l
 def test_matched_dnn_of_every_cnn_leaves_ln7_on_real_faces(cnn, fer_sample_csv, tmp_path):
     """``matched_dnn`` of each registry CNN (small_cnn's is in the default suite): 1,050 real
     faces, the report preset, 4 epochs; from 0.8 M (simple_cnn3) to 44 M (vgg_leaky)
-    parameters, so the first hidden layer ranges from about 340 to 19,000 units."""
+    parameters, so the first hidden layer ranges from 338 to 11,704 units."""
     from fer_keras import data
 
     splits = data.load_splits(fer_sample_csv, val_fraction=0.1, seed=0)
