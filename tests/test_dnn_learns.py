@@ -84,8 +84,11 @@ CNNS = ("deep_cnn", "fer_net", "fer_net_large", "hw3_cnn", "simple_cnn3", "vgg_l
 @pytest.mark.parametrize("cnn", CNNS)
 def test_matched_dnn_of_every_cnn_leaves_ln7_on_real_faces(cnn, fer_sample_csv, tmp_path):
     """``matched_dnn`` of each registry CNN (small_cnn's is in the default suite): 1,050 real
-    faces, the report preset, 4 epochs; from 0.8 M (simple_cnn3) to 44 M (vgg_leaky)
-    parameters, so the first hidden layer ranges from 338 to 11,704 units."""
+    faces, the report preset, 10 epochs; from 0.8 M (simple_cnn3) to 44 M (vgg_leaky)
+    parameters, so the first hidden layer ranges from 338 to 11,704 units. Not 4 epochs: after
+    those 52 steps the batch norms' moving statistics (momentum 0.99) still hold 59% of their
+    initial values, and the wide DNNs of deep_cnn, hw3_cnn and vgg_leaky, whose training-mode
+    loss had fallen to 1.2-1.6, scored 1.8-3.3 in inference mode (measured)."""
     from fer_keras import data
 
     splits = data.load_splits(fer_sample_csv, val_fraction=0.1, seed=0)
@@ -93,5 +96,5 @@ def test_matched_dnn_of_every_cnn_leaves_ln7_on_real_faces(cnn, fer_sample_csv, 
     def builder(**kw):
         return models.matched_dnn(models.build(cnn), **kw)
 
-    balanced, losses, pred = _train(builder, splits, tmp_path, epochs=4)
+    balanced, losses, pred = _train(builder, splits, tmp_path, epochs=10)
     _assert_learns(balanced, losses, pred, margin=0.1)
