@@ -298,6 +298,7 @@ def test_reproduction_reads_finished_runs_and_their_settings(monkeypatch):
     from types import SimpleNamespace
 
     from fer_keras.report import reproduction
+    from fer_keras.report.context import Context
 
     class Run:
         def __init__(self, cfg):
@@ -319,6 +320,7 @@ def test_reproduction_reads_finished_runs_and_their_settings(monkeypatch):
         cfg=SimpleNamespace(synthetic=False, model_path=""), val=public, test=None,
         run_dir=lambda name: Run(cfgs.get(name)), train_config=lambda name: None,
         accuracy=lambda name, split: acc[name] if split == "val" else None)
+    ctx.finished_run = lambda name: Context.finished_run(ctx, name)  # the real rule, on the fakes
     monkeypatch.setattr("fer_keras.models.pretrained",
                         lambda: (_ for _ in ()).throw(RuntimeError("no shipped model here")))
     sec = reproduction.reproduction_section(ctx, [])

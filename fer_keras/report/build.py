@@ -44,19 +44,23 @@ def _notice_wanted():
     return os.environ.get("FER_KERAS_SYNTHETIC_NOTICE", "1") != "0"
 
 
-def run_question(qid, ctx_or_cfg, log=print, raise_errors=True):
-    """Answer one question; writes ``OUT/<qid>/{numbers.json, answer.md, config.json}``."""
+def run_question(qid, ctx_or_cfg, log=print, raise_errors=True, answer=None, title=""):
+    """Answer one question; writes ``OUT/<qid>/{numbers.json, answer.md, config.json}``.
+
+    ``answer``: ``ctx -> Section`` instead of the question's own (the reproduction table);
+    ``title``: the section's title if it fails (default: the question's)."""
     from fer_keras.io import write_json, write_text
 
     ctx = ctx_or_cfg if isinstance(ctx_or_cfg, Context) else Context(ctx_or_cfg, log=log)
-    answer = answer_function(qid)
+    answer = answer or answer_function(qid)
     t = time.perf_counter()
     try:
         sec = answer(ctx)
     except Exception as e:  # noqa: BLE001 - one failed question must not lose the others
         if raise_errors or isinstance(e, (KeyboardInterrupt, FerInputError)):
             raise
-        sec = Section(qid, error=f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
+        sec = Section(qid, title=title,
+                      error=f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
     sec.seconds = time.perf_counter() - t
     d = ctx.qdir(qid)
     write_json(d / "numbers.json", sec.numbers)
@@ -81,17 +85,14 @@ def estimate_seconds(ctx):
         total += ref.get("questions", {}).get(q, 0.0)
     trains = []
     if not ctx.cfg.model_path:
-        if {"q1-train", "q3-confusion", "q4-saliency", "q5-filters"} & set(ctx.cfg.questions) \
-                or any(q.startswith("hw4") for q in ctx.cfg.questions):
+        # every question but these two explains (or compares with) the CNN
+        if set(ctx.cfg.questions) - {"q6-conv-shape", "bonus-semi"}:
             trains.append(ctx.cnn_name())
         if "q2-dnn" in ctx.cfg.questions:
-            trains += [ctx.cnn_name(), ctx.dnn_name()]
-    for name in dict.fromkeys(trains):
-        try:
-            if ctx.run_dir(name).status(ctx.train_config(name)) == "finished":
-                continue
-        except Exception:  # noqa: BLE001 - an unreadable folder is retrained, so counted
-            pass
+            trains.append(ctx.dnn_name())
+    for name in trains:
+        if ctx.finished_run(name) is not None:
+            continue
         per_epoch = ref.get("epoch", {}).get(name)
         if per_epoch is None:
             notes.append(f"training {name} (no reference time)")
@@ -110,27 +111,11 @@ def estimate_line(ctx):
 
 def reproduction_table(ctx, sections, log=print):
     """The reproduction table (:mod:`fer_keras.report.reproduction`) as the report's first
-    section; written to ``OUT/reproduction/`` like a question. A failure becomes the section's
-    error, as for a question."""
-    from fer_keras.io import write_json, write_text
+    section, answered and written to ``OUT/reproduction/`` like a question."""
     from fer_keras.report.reproduction import TITLE, reproduction_section
 
-    t = time.perf_counter()
-    try:
-        sec = reproduction_section(ctx, sections)
-    except (KeyboardInterrupt, FerInputError):
-        raise
-    except Exception as e:  # noqa: BLE001 - the answers are written whatever happens here
-        sec = Section("reproduction", title=TITLE,
-                      error=f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
-    sec.seconds = time.perf_counter() - t
-    d = ctx.qdir("reproduction")
-    write_json(d / "numbers.json", sec.numbers)
-    write_text(d / "answer.md", sec.markdown(level=1, fig_prefix="../"))
-    if log:
-        log(f"[reproduction] done in {sec.seconds:.1f} s"
-            + (f" - FAILED: {sec.error}" if sec.error else ""))
-    return sec
+    return run_question("reproduction", ctx, log=log, raise_errors=False, title=TITLE,
+                        answer=lambda c: reproduction_section(c, sections))
 
 
 def versions():

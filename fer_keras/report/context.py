@@ -82,6 +82,16 @@ class Context:
 
         return RunDir(self.out / "runs" / name)
 
+    def finished_run(self, name):
+        """The :class:`~fer_keras.rundir.RunDir` of ``name`` when ``OUT/runs/<name>`` holds a
+        finished run with this report's settings, else None; never trains (a foreign or
+        damaged folder counts as not finished)."""
+        run = self.run_dir(name)
+        try:
+            return run if run.status(self.train_config(name)) == "finished" else None
+        except Exception:  # noqa: BLE001 - ensure_trained would retrain it
+            return None
+
     def ensure_trained(self, name):
         """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
         there already. Returns the :class:`~fer_keras.rundir.RunDir`."""

@@ -55,16 +55,6 @@ def _accuracy_verdict(ours, reported, n):
             f"errors ({100 * se:.1f} points each on {n:,} images)")
 
 
-def _finished_run(ctx, name):
-    """The :class:`RunDir` of ``name`` in ``OUT/runs`` when a finished run is there, else None
-    (never trains)."""
-    run = ctx.run_dir(name)
-    try:
-        return run if run.status(ctx.train_config(name)) == "finished" else None
-    except Exception:  # noqa: BLE001 - a foreign or damaged folder is simply not used
-        return None
-
-
 def _public_split(ctx):
     """(split name, dataset, words) that the reports' accuracies compare with: PublicTest (the
     Kaggle public leaderboard), which is ``val`` when the data keeps FER2013's Usage split (the
@@ -113,7 +103,7 @@ def reproduction_section(ctx, sections):
     split, test, where = _public_split(ctx)
     # ---- accuracies of named models: from finished runs only
     for report, claim, name, acc, want in ACCURACIES:
-        run = _finished_run(ctx, name) if not ctx.cfg.model_path else None
+        run = ctx.finished_run(name) if not ctx.cfg.model_path else None
         if run is None or test is None:
             why = ("the synthetic faces are not FER2013" if ctx.cfg.synthetic else
                    f"`{name}` was not trained in this run: `make report DATA=... MODEL={name}`"

@@ -60,17 +60,34 @@ def method_checks(ctx):
     return ctx._cache[key]
 
 
+def check_verdicts(ctx):
+    """(numbers of :func:`method_checks`, the methods' verdicts in their usual order, the
+    methods that passed every check)."""
+    from fer_keras.explain import checks_rows, recommended
+
+    numbers = method_checks(ctx).numbers
+    verdicts = checks_rows(numbers)[2]
+    return numbers, verdicts, recommended({"verdicts": verdicts})
+
+
+def split_checks(verdict):
+    """(names of the checks passed, ``[(check, its verdict), ...]`` of those failed) of one
+    method's verdict."""
+    checks = [(c, e) for c, e in verdict.items() if c != "passed"]
+    return ([CHECK_NAMES.get(c, c) for c, e in checks if e["passed"]],
+            [(c, e) for c, e in checks if not e["passed"]])
+
+
 def checks_part(ctx, sec, shown):
     """The checks' table and verdicts in ``sec``: per method, which checks it passed on this
     model and why the others failed, the methods to trust (those that passed every check), and
     whether ``shown`` (the method of this question's figure) is one of them. Returns
     ``{"verdicts", "recommended", "shown_passed", "n"}`` for the section's numbers."""
-    from fer_keras.explain import checks_rows, recommended
+    from fer_keras.explain import checks_rows
 
     res = method_checks(ctx)
-    numbers = res.numbers
-    header, rows, verdicts = checks_rows(numbers)
-    good = recommended({"verdicts": verdicts})
+    numbers, verdicts, good = check_verdicts(ctx)
+    header, rows, _ = checks_rows(numbers)
     sec.text(f"**Can these maps be trusted on this model?** Each saliency method went through "
              f"the checks of `fer-keras explain checks` on {numbers['n']} validation images "
              f"(cascading randomisation on {numbers['cascade_n']}): its maps must change when the "
@@ -89,8 +106,7 @@ def checks_part(ctx, sec, shown):
                           "relevant pixels are imputed, methods and controls", ctx.out)
     lines = []
     for method, v in verdicts.items():
-        passed = [CHECK_NAMES.get(c, c) for c, e in v.items() if c != "passed" and e["passed"]]
-        failed = [(c, e) for c, e in v.items() if c != "passed" and not e["passed"]]
+        passed, failed = split_checks(v)
         line = f"**{method}**: " + ("passes every check" if not failed else
                                      "passes " + (join_names(passed) if passed else "none"))
         if failed:
@@ -105,8 +121,7 @@ def checks_part(ctx, sec, shown):
         rec += ("; the figure above is one of them." if shown_ok else
                 f"; the figure above ({shown}) is not, so read it with that in mind.")
     else:
-        score = {m: sum(e["passed"] for c, e in v.items() if c != "passed")
-                 for m, v in verdicts.items()}
+        score = {m: len(split_checks(v)[0]) for m, v in verdicts.items()}
         top = max(score.values()) if score else 0
         best = [m for m, s in score.items() if s == top]
         rec = (f"No method passes every check on this model, so none of these maps shows on its "

@@ -4,7 +4,8 @@ from __future__ import annotations
 from fer_keras.report.catalogue import REPORTED
 from fer_keras.report.common import agrees
 from fer_keras.report.document import Section, fnum, join_names
-from fer_keras.report.questions._saliency import CHECK_NAMES, method_checks, saliency_section
+from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, saliency_section,
+                                                  split_checks)
 
 
 def answer(ctx):
@@ -33,15 +34,11 @@ def answer(ctx):
 def trust_note(ctx, sec, method):
     """One paragraph: did ``method`` pass the checks of HW3 Q4 on this model (the same checks,
     computed once per report), and which methods did."""
-    from fer_keras.explain import method_verdicts, recommended
-
-    numbers = method_checks(ctx).numbers
-    verdicts = numbers.get("verdicts") or method_verdicts(numbers)
+    _, verdicts, good = check_verdicts(ctx)
     v = verdicts.get(method)
-    good = recommended({"verdicts": verdicts})
     if v is None:
         return {"method": method, "passed": None, "recommended": good}
-    failed = [c for c, e in v.items() if c != "passed" and not e["passed"]]
+    failed = [c for c, _ in split_checks(v)[1]]
     how = ("passed every check" if v["passed"] else
            "failed the checks of " + join_names([CHECK_NAMES.get(c, c) for c in failed]))
     txt = f"**Trust.** {method} {how} on this model (HW3 Q4 has the table and the reasons); "
