@@ -124,16 +124,18 @@ def model_comparison(names, params, train_acc, val_acc, path, title="CNN vs DNN"
     return _save(fig, path)
 
 
-def semi_comparison(fractions, supervised_acc, self_training_acc, path, title=""):
-    """HW3 bonus: accuracy of labeled-only vs self-training per labeled fraction."""
+def semi_comparison(fractions, accuracies, path, title=""):
+    """HW3 bonus: accuracy per labeled fraction of each method (``accuracies``: ``{label:
+    [accuracy in [0, 1] per fraction]}``, drawn as grouped bars in that order)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     x = np.arange(len(fractions))
-    w = 0.38
-    b1 = ax.bar(x - w / 2, supervised_acc, w, label="labeled only", color="#8da0cb")
-    b2 = ax.bar(x + w / 2, self_training_acc, w, label="self-training", color="#66c2a5")
-    ax.bar_label(b1, [f"{a:.1%}" for a in supervised_acc], fontsize=8)
-    ax.bar_label(b2, [f"{a:.1%}" for a in self_training_acc], fontsize=8)
+    w = 0.8 / max(1, len(accuracies))
+    colors = ["#8da0cb", "#66c2a5", "#fc8d62", "#e78ac3"]
+    for i, (label, acc) in enumerate(accuracies.items()):
+        bars = ax.bar(x + (i - (len(accuracies) - 1) / 2) * w, acc, w, label=label,
+                      color=colors[i % len(colors)])
+        ax.bar_label(bars, [f"{a:.1%}" for a in acc], fontsize=8)
     ax.set_xticks(x, [f"{f:.0%} labeled" for f in fractions])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("accuracy")

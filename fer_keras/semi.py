@@ -20,7 +20,8 @@ are scored on a split that no choice has seen (:func:`selection_and_score_splits
 when there is one, else the validation split, the weights then being chosen on a part of train).
 
 ``method="fixmatch"`` compares labeled-only training with FixMatch (Sohn et al. 2020,
-:func:`fixmatch`) instead, at equal compute.
+:func:`fixmatch`) instead, at equal compute after the same warm start, with a fixed confidence
+threshold or FreeMatch's self-adaptive ones (Wang et al. 2023, :func:`adaptive_thresholds`).
 :func:`compare` runs both for each labeled fraction and writes ``semi.json`` and
 ``config.json``; it returns numpy-free plain dicts.
 """
@@ -47,10 +48,12 @@ class SemiConfig:
     ``mix``: share of each self-training batch taken from the pseudo-labeled images (the rest
     from the labeled ones); 0 pools them, so that many pseudo-labels drown the labeled images.
     ``eval_every`` is the number of steps between validation checks (both runs).
-    ``method="fixmatch"`` replaces self-training by :func:`fixmatch` (Sohn et al. 2020) for the
-    same ``warm_steps + rounds * round_steps`` steps, each with ``batch_size`` labeled and
-    ``mu * batch_size`` unlabeled images, pseudo-labels kept at ``fixmatch_threshold``, the
-    unlabeled loss weighted by ``lambda_u``; labeled-only then gets the same compute
+    ``method="fixmatch"`` replaces self-training by :func:`fixmatch` (Sohn et al. 2020) for
+    ``rounds * round_steps`` steps after the same warm start, each with ``batch_size`` labeled
+    and ``mu * batch_size`` unlabeled images, pseudo-labels kept at ``fixmatch_threshold`` (or,
+    with ``adaptive_threshold``, at FreeMatch's self-adaptive per-class thresholds, whose moving
+    averages have momentum ``threshold_momentum``), the unlabeled loss weighted by
+    ``lambda_u``; labeled-only then continues from the warm start with the same compute
     (:func:`fixmatch_cost`) rather than the same steps.
     """
 
@@ -74,6 +77,8 @@ class SemiConfig:
     verbose: int = 0
     method: str = "self_training"  # self_training | fixmatch
     fixmatch_threshold: float = 0.95
+    adaptive_threshold: bool = False
+    threshold_momentum: float = 0.999
     mu: int = 2
     lambda_u: float = 1.0
 
@@ -96,6 +101,8 @@ class SemiConfig:
              f"--method must be self_training or fixmatch, got {self.method!r}"),
             (0 < self.fixmatch_threshold < 1,
              f"--fixmatch-threshold must be between 0 and 1, got {self.fixmatch_threshold}"),
+            (0 < self.threshold_momentum < 1,
+             f"--threshold-momentum must be between 0 and 1, got {self.threshold_momentum}"),
             (self.mu >= 1, f"--mu must be a positive integer, got {self.mu}"),
             (self.lambda_u >= 0, f"--lambda-u must not be negative, got {self.lambda_u}"),
             (self.schedule in ("cosine", "constant"),
@@ -284,6 +291,21 @@ class _Trainer:
                            shuffle=False, callbacks=list(callbacks))
             self._check(rest)
 
+    def start_from(self, warm):
+        """Continue from :meth:`warm_point` of another trainer: its best weights, steps and
+        validation curve (this trainer's own optimizer and schedule start afresh)."""
+        self.net.set_weights(warm["weights"])
+        self.best_acc, self.best_step, self.steps = warm["acc"], warm["step"], warm["steps"]
+        self.best_weights = [w.copy() for w in warm["weights"]]
+        self.curve = list(warm["curve"])
+        self._stage = 1
+
+    def warm_point(self):
+        """The best weights so far and their bookkeeping, for :meth:`start_from`."""
+        return {"weights": [w.copy() for w in (self.best_weights or self.net.get_weights())],
+                "acc": self.best_acc, "step": self.best_step, "steps": self.steps,
+                "curve": list(self.curve)}
+
     def restore_best(self):
         if self.best_weights is not None:
             self.net.set_weights(self.best_weights)
@@ -322,7 +344,9 @@ def fixmatch_loss(labels, probs, n_labeled, threshold=0.95, lambda_u=1.0):
     weakly augmented unlabeled images, the same images strongly augmented (``M`` of each);
     ``labels``: ``(n_labeled,)`` ints. The weak view's argmax is the pseudo-label (no gradient
     flows through it); it counts only where the weak view's top probability is at least
-    ``threshold``. Returns ``(loss, mask_rate)``: the labeled cross-entropy plus ``lambda_u``
+    ``threshold`` (a number, or a ``(7,)`` tensor of per-class thresholds indexed by the
+    pseudo-label, see :func:`adaptive_thresholds`). Returns ``(loss, mask_rate)``: the labeled
+    cross-entropy plus ``lambda_u``
     times the masked cross-entropy of the strong view averaged over all ``M`` unlabeled images
     (scalars), and the share of unlabeled images above the threshold, in [0, 1].
     """
@@ -338,11 +362,60 @@ def fixmatch_loss(labels, probs, n_labeled, threshold=0.95, lambda_u=1.0):
     sup = ops.mean(keras.losses.sparse_categorical_crossentropy(
         ops.cast(ops.reshape(labels, (-1,)), "int32"), p_lab))
     pseudo = ops.argmax(p_weak, axis=-1)
+    if not isinstance(threshold, (int, float)):
+        threshold = ops.take(ops.cast(threshold, "float32"), pseudo)
     mask = ops.cast(ops.max(p_weak, axis=-1) >= threshold, "float32")
     onehot = ops.one_hot(pseudo, ops.shape(probs)[-1])
     ce = -ops.sum(onehot * ops.log(ops.clip(p_strong, eps, 1.0)), axis=-1)
     unsup = ops.mean(ce * mask)
     return sup + lambda_u * unsup, ops.mean(mask)
+
+
+def adaptive_thresholds(global_conf, class_probs):
+    """FreeMatch's self-adaptive per-class thresholds (Wang et al. 2023, eq. 6-9), ``(7,)``.
+
+    ``global_conf``: exponential moving average (EMA) of the mean top probability of the weak
+    views (scalar in [0, 1]); ``class_probs``: ``(7,)`` EMA of their mean probability per class.
+    Threshold of class ``c`` = ``global_conf * class_probs[c] / max(class_probs)``: low while
+    the model is unsure (so unlabeled images count from the start, where a fixed 0.95 keeps
+    almost none on FER2013's seven classes), rising as it grows confident, and lower for the
+    classes it predicts less often.
+    """
+    from keras import ops
+
+    return global_conf * class_probs / ops.max(class_probs)
+
+
+def _threshold_state_class():
+    import keras
+    from keras import ops
+
+    class SelfAdaptiveThreshold(keras.layers.Layer):
+        """The EMAs behind :func:`adaptive_thresholds`, updated from each training batch's weak
+        views (non-trainable weights, updated in ``call`` like batch-norm statistics, so every
+        backend tracks them). Both start at ``1 / num_classes`` (FreeMatch's initialisation)."""
+
+        def __init__(self, num_classes=NUM_CLASSES, momentum=0.999, **kw):
+            super().__init__(**kw)
+            self.momentum = float(momentum)
+            init = keras.initializers.Constant(1.0 / num_classes)
+            self.global_conf = self.add_weight(shape=(), initializer=init, trainable=False,
+                                               name="global_conf")
+            self.class_probs = self.add_weight(shape=(num_classes,), initializer=init,
+                                               trainable=False, name="class_probs")
+
+        def call(self, p_weak, training=False):
+            if training:
+                m, p = self.momentum, ops.cast(ops.stop_gradient(p_weak), "float32")
+                self.global_conf.assign(m * self.global_conf
+                                        + (1 - m) * ops.mean(ops.max(p, axis=-1)))
+                self.class_probs.assign(m * self.class_probs + (1 - m) * ops.mean(p, axis=0))
+            return self.thresholds()
+
+        def thresholds(self):
+            return adaptive_thresholds(self.global_conf, self.class_probs)
+
+    return SelfAdaptiveThreshold
 
 
 def _intensity_jitter(images, seed_generator, strength=0.4):
@@ -369,7 +442,8 @@ def _fixmatch_model_class():
         classifier on [labeled (default augmentation), weak view, strong view], trained with
         :func:`fixmatch_loss`. The classifier is ``self.net``; inference uses it alone."""
 
-        def __init__(self, net, label_aug, threshold=0.95, lambda_u=1.0, seed=0, **kw):
+        def __init__(self, net, label_aug, threshold=0.95, lambda_u=1.0, seed=0,
+                     adaptive_momentum=None, **kw):
             super().__init__(name="fixmatch", **kw)
             self.net = net
             self.label_aug = label_aug
@@ -382,6 +456,9 @@ def _fixmatch_model_class():
             self.threshold = float(threshold)
             self.lambda_u = float(lambda_u)
             self.mask_rate = keras.metrics.Mean(name="mask_rate")
+            # None: the fixed ``threshold``; a momentum: FreeMatch's self-adaptive thresholds
+            self.sat = (None if adaptive_momentum is None else
+                        _threshold_state_class()(momentum=adaptive_momentum, name="threshold"))
 
         def call(self, inputs, training=False):
             from keras import ops
@@ -392,13 +469,17 @@ def _fixmatch_model_class():
             views = [self.label_aug(x_lab, training=training),
                      self.weak(x_unl, training=training),
                      _intensity_jitter(self.strong(x_unl, training=training), self.jitter_seed)]
-            return self.net(ops.concatenate(views, axis=0), training=training)
+            probs = self.net(ops.concatenate(views, axis=0), training=training)
+            if self.sat is not None:
+                n, m = ops.shape(x_lab)[0], ops.shape(x_unl)[0]
+                self.sat(probs[n:n + m], training=training)
+            return probs
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             from keras import ops
 
-            loss, rate = fixmatch_loss(y, y_pred, ops.shape(y)[0], self.threshold,
-                                       self.lambda_u)
+            threshold = self.threshold if self.sat is None else self.sat.thresholds()
+            loss, rate = fixmatch_loss(y, y_pred, ops.shape(y)[0], threshold, self.lambda_u)
             self.mask_rate.update_state(rate)
             if self.losses:
                 loss = loss + ops.sum(self.losses)
@@ -446,41 +527,52 @@ class _FixMatchTrainer(_Trainer):
         from fer_keras.train import build_training_model, make_optimizer
 
         label_aug = build_training_model(tcfg, self.net).get_layer("augment")
+        momentum = self.cfg.threshold_momentum if self.cfg.adaptive_threshold else None
         model = _fixmatch_model_class()(self.net, label_aug, self.cfg.fixmatch_threshold,
-                                        self.cfg.lambda_u, seed=tcfg.seed)
+                                        self.cfg.lambda_u, seed=tcfg.seed,
+                                        adaptive_momentum=momentum)
         model.compile(optimizer=make_optimizer(tcfg, total))
         return model
 
 
-def fixmatch(builder, labeled, unlabeled, val, cfg, steps=None, seed=0):
+def fixmatch(builder, labeled, unlabeled, val, cfg, steps=None, seed=0, warm=None):
     """FixMatch (Sohn et al. 2020, "FixMatch: simplifying semi-supervised learning with
     consistency and confidence"): each step takes ``cfg.batch_size`` labeled images (the
     default augmentation, cross-entropy) and ``cfg.mu`` times as many unlabeled ones; an
     unlabeled image's pseudo-label is the model's argmax on a weakly augmented view (flip,
     shift), kept only when its probability is at least ``cfg.fixmatch_threshold``, and the
     model is trained to predict it on a strongly augmented view (:func:`fixmatch_loss`).
-    ``steps`` defaults to ``warm_steps + rounds * round_steps``. Returns ``(classifier with its
+    With ``adaptive_threshold``, the threshold is FreeMatch's self-adaptive one per class
+    (Wang et al. 2023, :func:`adaptive_thresholds`) instead of the fixed one.
+    ``steps`` defaults to ``rounds * round_steps``; ``warm``: a supervised start
+    (:meth:`_Trainer.warm_point`) to continue from. Returns ``(classifier with its
     best validation weights, info dict)``; ``info["curve"]`` holds ``(step, val_accuracy)`` and
     ``info["mask_rate"]`` and ``info["loss"]`` the share of unlabeled images above the threshold
     and the mean training loss over each interval between checks.
     """
     import keras
 
-    steps = steps or cfg.warm_steps + cfg.rounds * cfg.round_steps
+    steps = steps or cfg.rounds * cfg.round_steps
     tr = _FixMatchTrainer(builder, cfg, val, seed, total_steps=steps)
-    rates, losses = [], []
+    if warm is not None:
+        tr.start_from(warm)
+    rates, losses, thresholds = [], [], []
 
     class Rate(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             rates.append(float((logs or {}).get("mask_rate", float("nan"))))
             losses.append(float((logs or {}).get("loss", float("nan"))))
+            if tr.model.sat is not None:
+                thresholds.append(np.round(keras.ops.convert_to_numpy(
+                    tr.model.sat.thresholds()), 4).tolist())
 
     tr.fit_stream(lambda s, k: _pair_batches(labeled, unlabeled, cfg.batch_size, cfg.mu, s, k),
                   steps, callbacks=[Rate()])
     net = tr.restore_best()
     return net, {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
                  "curve": tr.curve, "mask_rate": rates, "loss": losses, "mu": cfg.mu,
-                 "threshold": cfg.fixmatch_threshold,
+                 "threshold": "adaptive" if cfg.adaptive_threshold else cfg.fixmatch_threshold,
+                 "class_thresholds": thresholds,
                  "compute_in_labeled_steps": round(steps * fixmatch_cost(cfg.mu))}
 
 
@@ -535,9 +627,12 @@ def _pseudo_rounds(tr, labeled, unlabeled, cfg):
                  "best_val_accuracy": tr.best_acc, "curve": tr.curve}
 
 
-def supervised(builder, labeled, val, cfg, steps, seed=0):
-    """Supervised training on ``labeled`` only for ``steps`` batches; best validation weights."""
+def supervised(builder, labeled, val, cfg, steps, seed=0, warm=None):
+    """Supervised training on ``labeled`` only for ``steps`` batches; best validation weights.
+    ``warm``: a start to continue from (:meth:`_Trainer.warm_point`)."""
     tr = _Trainer(builder, cfg, val, seed, total_steps=steps)
+    if warm is not None:
+        tr.start_from(warm)
     tr.fit(labeled.images, labeled.labels, steps)
     net = tr.restore_best()
     return net, {"steps": tr.steps, "best_step": tr.best_step, "best_val_accuracy": tr.best_acc,
@@ -598,29 +693,49 @@ def selection_and_score_splits(splits, val_fraction=0.1, seed=0):
     return train_ds.subset(fit_idx), train_ds.subset(sel_idx), val, "val"
 
 
-def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg):
-    """Labeled-only vs FixMatch at equal compute: FixMatch for ``warm_steps + rounds *
-    round_steps`` steps, labeled-only for :func:`fixmatch_cost` times as many, each from its
-    own start with the same seed; both keep their best ``val`` weights and are scored on
-    ``test``."""
+def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg, warm=None):
+    """Labeled-only vs FixMatch at equal compute. Both share a supervised warm start of
+    ``warm_steps`` on the labeled images (as self-training does; ``warm``: one already made),
+    then branch, each with a fresh optimizer: FixMatch for ``rounds * round_steps`` steps,
+    labeled-only for :func:`fixmatch_cost` times as many. Both keep their best ``val`` weights
+    (the warm start's included) and are scored on ``test``."""
     from fer_keras.train import clear_session
 
-    steps = cfg.warm_steps + cfg.rounds * cfg.round_steps
     t = time.perf_counter()
-    fm_net, fm = fixmatch(builder, labeled, unlabeled, val, cfg, steps=steps, seed=cfg.seed)
+    if warm is None:
+        warm = warm_start(builder, labeled, val, cfg)
+    t_warm = time.perf_counter() - t
+    steps = cfg.rounds * cfg.round_steps
+    t = time.perf_counter()
+    fm_net, fm = fixmatch(builder, labeled, unlabeled, val, cfg, steps=steps, seed=cfg.seed,
+                          warm=warm)
     fm_acc = _score(fm_net, test)
-    t_fm = time.perf_counter() - t
+    t_fm = time.perf_counter() - t + t_warm
     clear_session()
     t = time.perf_counter()
     sup_net, sup = supervised(builder, labeled, val, cfg, round(steps * fixmatch_cost(cfg.mu)),
-                              seed=cfg.seed)
+                              seed=cfg.seed, warm=warm)
     sup_acc = _score(sup_net, test)
-    t_sup = time.perf_counter() - t
+    t_sup = time.perf_counter() - t + t_warm
     clear_session()
     return {"n_labeled": int(len(labeled)), "n_unlabeled": int(len(unlabeled)),
+            "warm_steps": cfg.warm_steps, "warm_val_accuracy": warm["acc"],
             "supervised": {**sup, "test_accuracy": sup_acc, "seconds": round(t_sup, 1)},
             "fixmatch": {**fm, "test_accuracy": fm_acc, "seconds": round(t_fm, 1)},
             "gain": fm_acc - sup_acc}
+
+
+def warm_start(builder, labeled, val, cfg):
+    """``cfg.warm_steps`` of supervised training on ``labeled`` (cosine over those steps):
+    the best validation weights and their bookkeeping (:meth:`_Trainer.warm_point`)."""
+    from fer_keras.train import clear_session
+
+    tr = _Trainer(builder, cfg, val, cfg.seed, total_steps=cfg.warm_steps)
+    tr.fit(labeled.images, labeled.labels, cfg.warm_steps)
+    warm = tr.warm_point()
+    del tr
+    clear_session()
+    return warm
 
 
 def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=False):

@@ -50,5 +50,6 @@ def test_report_semi_profile_overrides_only():
 
     fields = {f.name: f.default for f in dataclasses.fields(SemiConfig)}
     for profile in PROFILES.values():
-        for k, v in profile["semi"].items():
-            assert k in fields and v != fields[k], (k, v)
+        for part in ("semi", "fixmatch"):
+            for k, v in profile[part].items():
+                assert k in fields and v != fields[k], (part, k, v)

@@ -139,6 +139,10 @@ def test_numbers_in_text_match_json(built):
     for r in num["bonus-semi"]["results"]:
         assert report.pct(r["supervised"]["test_accuracy"]) in semi
         assert report.pct(r["self_training"]["test_accuracy"]) in semi
+    for r in num["bonus-semi"]["fixmatch"]["results"]:
+        fm, sup = r["fixmatch"]["test_accuracy"], r["supervised"]["test_accuracy"]
+        assert f"| {report.pct(sup)} | {report.pct(fm)} | {report.points(fm - sup)} |" in semi
+        assert r["fixmatch"]["steps"] - r["warm_steps"] == 400  # the quick profile's budget
     tsne = _section_md(md, "hw4-tsne")
     assert report.fnum(num["hw4-tsne"]["first"]["silhouette"]) in tsne
     assert report.fnum(num["hw4-tsne"]["last"]["silhouette"]) in tsne

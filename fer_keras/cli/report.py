@@ -88,9 +88,15 @@ def add_semi(sub):
     s.add_argument("--fractions", default=",".join(f"{f:g}" for f in d.fractions))
     s.add_argument("--threshold", type=float, default=d.threshold)
     s.add_argument("--method", choices=("self_training", "fixmatch"), default=d.method,
-                   help="fixmatch: FixMatch (Sohn 2020) for warm + rounds x round steps, "
-                        "labeled-only at equal compute")
+                   help="fixmatch: FixMatch (Sohn 2020) for rounds x round steps after the "
+                        "shared warm start, labeled-only at equal compute")
     s.add_argument("--fixmatch-threshold", type=float, default=d.fixmatch_threshold)
+    s.add_argument("--adaptive-threshold", action="store_true", default=d.adaptive_threshold,
+                   help="FixMatch with FreeMatch's self-adaptive per-class thresholds "
+                        "(Wang 2023) instead of --fixmatch-threshold")
+    s.add_argument("--lr", type=float, default=d.lr)
+    s.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    s.add_argument("--eval-every", type=positive_int, default=d.eval_every)
     s.add_argument("--mu", type=positive_int, default=d.mu, help="FixMatch unlabeled/labeled ratio")
     s.add_argument("--rounds", type=positive_int, default=d.rounds)
     s.add_argument("--warm-steps", type=positive_int, default=d.warm_steps)
@@ -112,7 +118,9 @@ def cmd_semi(args):
                      fractions=_fractions(args.fractions), threshold=args.threshold,
                      rounds=args.rounds, warm_steps=args.warm_steps, round_steps=args.round_steps,
                      n_synthetic=args.n_synthetic, seed=args.seed, method=args.method,
-                     fixmatch_threshold=args.fixmatch_threshold, mu=args.mu)
+                     fixmatch_threshold=args.fixmatch_threshold, mu=args.mu,
+                     adaptive_threshold=args.adaptive_threshold, lr=args.lr,
+                     batch_size=args.batch_size, eval_every=args.eval_every)
     res = compare(cfg)
     print(f"semi: {args.out}/semi.json ({res['seconds']:.0f} s)")
     return 0

@@ -1,6 +1,7 @@
 """Helpers that several questions share: example picking and small text pieces."""
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,22 @@ def pick_examples(ds, probs, per_class, classes=range(NUM_CLASSES)):
         wrong = wrong[np.argsort(-probs[wrong, c], kind="stable")]
         out[int(c)] = np.concatenate([right, wrong])[:per_class].astype(np.int64)
     return out
+
+
+def standard_error(p, n):
+    """Standard error of an accuracy ``p`` measured on ``n`` images: ``sqrt(p (1 - p) / n)``
+    (binomial), a share in [0, 0.5]."""
+    return math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1))
+
+
+def split_words(ds, split):
+    """How the text names a split: "PublicTest (3,589 images)" when every row of ``ds`` is
+    FER2013's PublicTest, else "the <split> split (N images)"."""
+    usage = getattr(ds, "usage", None)
+    n = len(ds) if ds is not None else 0
+    if usage is not None and n and bool(np.all(np.asarray(usage) == "PublicTest")):
+        return f"PublicTest ({n:,} images)"
+    return f"the {split} split ({n:,} images)"
 
 
 def agrees(measured, reported):

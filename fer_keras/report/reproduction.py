@@ -10,10 +10,10 @@ parameter count when it is within 1%, an observation when our numbers show it to
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
+from fer_keras.report.common import standard_error
 from fer_keras.report.document import Section, pct
 
 TITLE = "Reproduction: the reports' numbers beside ours"
@@ -42,12 +42,8 @@ PARAMS = (
 REPORT_002_ACCURACY = 0.68
 
 
-def _se(p, n):
-    return math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1))
-
-
 def _accuracy_verdict(ours, reported, n):
-    se = _se(reported, n)
+    se = standard_error(reported, n)
     if ours >= reported - 2 * se:
         return "reproduced" + (f" (+{100 * (ours - reported):.1f} points)" if ours > reported
                                else f" ({100 * (ours - reported):+.1f} points, within 2 SE)")

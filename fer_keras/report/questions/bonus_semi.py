@@ -1,25 +1,35 @@
-"""HW3 bonus: labeled-only vs self-training at 10% and 25% labels."""
+"""HW3 bonus: labeled-only vs self-training, and vs FixMatch, at 10% and 25% labels."""
 from __future__ import annotations
 
-from fer_keras.report.common import times_word
+from fer_keras.report.common import split_words, standard_error, times_word
 from fer_keras.report.document import Section, join_names, pct, points
 
 
-def answer(ctx):
-    """HW3 bonus: labeled-only vs self-training at 10% and 25% labels."""
-    from fer_keras import plotting, semi
+def _compare(ctx, part, out):
+    """Run (or reuse) the comparison of profile entry ``part`` ("semi" or "fixmatch") into
+    ``out``: ``(SemiConfig, semi.compare's result)``."""
+    from fer_keras import semi
 
-    sec = Section("bonus-semi")
-    d = ctx.qdir(sec.id)
-    p = dict(ctx.profile["semi"])
+    p = dict(ctx.profile[part])
     model = p.pop("model") or ctx.cnn_name()
-    scfg = semi.SemiConfig(model=model, data=str(ctx.cfg.data), out=str(d),
+    scfg = semi.SemiConfig(model=model, data=str(ctx.cfg.data), out=str(out),
                            n_synthetic=ctx.cfg.n_synthetic, seed=ctx.cfg.seed, **p)
     res = semi.compare(scfg, splits=ctx.splits, progress=ctx.log, reuse=True)
     if res.pop("reused", False):
-        ctx.reused.append("the semi-supervised comparison")
+        ctx.reused.append(f"the {'FixMatch' if part == 'fixmatch' else 'self-training'} "
+                          "comparison")
+    return scfg, res
+
+
+def answer(ctx):
+    """HW3 bonus: labeled-only vs self-training, and vs FixMatch, at 10% and 25% labels."""
+    sec = Section("bonus-semi")
+    d = ctx.qdir(sec.id)
+    scfg, res = _compare(ctx, "semi", d)
+    fcfg, fres = _compare(ctx, "fixmatch", d / "fixmatch")
     results = res["results"]
-    sec.numbers = res
+    sec.numbers = {**res, "fixmatch": fres}
+    where, chooser = _splits_words(ctx, results)
     budget = scfg.warm_steps + scfg.rounds * scfg.round_steps
     fracs = join_names(["{:.0%}".format(r["fraction"]) for r in results])
     sec.text(f"We keep the labels of a stratified {fracs} "
@@ -34,7 +44,7 @@ def answer(ctx):
              "only**: the same model trained on the labeled images alone for the "
              f"same {budget} steps of batch {scfg.batch_size}. The two share the first "
              f"{scfg.warm_steps} steps (one run, then two branches), keep their best-validation "
-             f"weights and are scored on the held-out {results[0]['scored_on']} split.")
+             f"weights (on {chooser}) and are scored on {where}.")
     rows = []
     for r in results:
         last = r["self_training"]["rounds"][-1]
@@ -44,13 +54,9 @@ def answer(ctx):
                      f"{last['n_pseudo']:,}", pct(last["pseudo_accuracy"])])
     sec.table(["labeled", "labeled images", "unlabeled images", "labeled only", "self-training",
                "gain", "pseudo-labels (last round)", "pseudo-label accuracy"], rows,
-              caption=f"Accuracy on the {results[0]['scored_on']} split")
-    fig = plotting.semi_comparison([r["fraction"] for r in results],
-                                   [r["supervised"]["test_accuracy"] for r in results],
-                                   [r["self_training"]["test_accuracy"] for r in results],
-                                   d / "semi.png", title=f"Self-training vs labeled only "
-                                                         f"({scfg.model})")
-    sec.figure(fig, "Labeled-only vs self-training accuracy per labeled fraction", ctx.out)
+              caption=f"Accuracy on {where}")
+    _bars(sec, ctx, results, "self_training", "self-training", d / "semi.png",
+          f"Self-training vs labeled only ({scfg.model})")
     lines = []
     for r in results:
         g = r["gain"]
@@ -66,4 +72,65 @@ def answer(ctx):
                      f"({pct(r['self_training']['test_accuracy'])} vs "
                      f"{pct(r['supervised']['test_accuracy'])}, {points(g)}){why}.")
     sec.bullets(lines)
+    _fixmatch_part(sec, ctx, fcfg, fres["results"], d)
     return sec
+
+
+def _fixmatch_part(sec, ctx, cfg, results, d):
+    from fer_keras import semi
+
+    where, chooser = _splits_words(ctx, results)
+    steps = cfg.rounds * cfg.round_steps
+    sup_steps = round(steps * semi.fixmatch_cost(cfg.mu))
+    thr = ("FreeMatch's self-adaptive per-class thresholds (Wang et al. 2023: a moving average "
+           "of the model's confidence, scaled per class by how often it predicts the class)"
+           if cfg.adaptive_threshold else f"a fixed threshold of {cfg.fixmatch_threshold:.0%}")
+    sec.text(f"**FixMatch** (Sohn et al. 2020), a consistency method: after a supervised warm "
+             f"start of {cfg.warm_steps} steps on the labeled images, each of {steps} steps "
+             f"takes {cfg.batch_size} labeled and {cfg.mu * cfg.batch_size} unlabeled images; "
+             "the model's prediction on a weakly augmented view (flip, shift) of an unlabeled "
+             "image is its pseudo-label, kept when the prediction is at least as sure as "
+             f"{thr}, and the model learns to predict it on a strongly augmented view (rotation, "
+             "zoom, shift, cut-out, contrast and brightness; the project's `keras.ops` "
+             f"augmentation). **Labeled only** continues from the same warm start for "
+             f"{sup_steps} steps, the same compute (a FixMatch step costs "
+             f"{semi.fixmatch_cost(cfg.mu):.2f} labeled steps in forward and backward passes). "
+             f"Model `{cfg.model}`; both keep their best weights on {chooser} "
+             f"and are scored on {where}, which chose nothing.")
+    rows, lines = [], []
+    for r in results:
+        sup, fm = r["supervised"]["test_accuracy"], r["fixmatch"]["test_accuracy"]
+        se = standard_error(sup, len(ctx.splits[r["scored_on"]]))
+        used = r["fixmatch"]["mask_rate"][-1] if r["fixmatch"]["mask_rate"] else None
+        rows.append([f"{r['fraction']:.0%}", f"{r['n_labeled']:,}", pct(sup), pct(fm),
+                     points(r["gain"]), f"{r['gain'] / se:+.1f}", pct(used)])
+        verdict = ("helps clearly" if r["gain"] > 2 * se else "hurts" if r["gain"] < -2 * se
+                   else "makes no clear difference")
+        lines.append(f"{r['fraction']:.0%} labels: FixMatch {verdict} ({pct(fm)} vs {pct(sup)}, "
+                     f"{points(r['gain'])}, {r['gain'] / se:+.1f} standard errors of "
+                     f"{se * 100:.1f} points; clear means beyond 2).")
+    sec.table(["labeled", "labeled images", "labeled only (equal compute)", "FixMatch", "gain",
+               "gain / standard error", "unlabeled images used (last steps)"], rows,
+              caption=f"Accuracy on {where}")
+    _bars(sec, ctx, results, "fixmatch", "FixMatch", d / "fixmatch.png",
+          f"FixMatch vs labeled only, equal compute ({cfg.model})")
+    sec.bullets(lines)
+
+
+def _splits_words(ctx, results):
+    """(the split that scores, the split that chooses the weights), in words
+    (:func:`fer_keras.semi.selection_and_score_splits`)."""
+    scored_on = results[0]["scored_on"]
+    return (split_words(ctx.splits[scored_on], scored_on),
+            "the validation split" if scored_on == "test" else "a part of the training set")
+
+
+def _bars(sec, ctx, results, key, label, path, title):
+    """The figure of one comparison: labeled-only vs ``results[i][key]`` per fraction."""
+    from fer_keras import plotting
+
+    fig = plotting.semi_comparison(
+        [r["fraction"] for r in results],
+        {"labeled only": [r["supervised"]["test_accuracy"] for r in results],
+         label: [r[key]["test_accuracy"] for r in results]}, path, title=title)
+    sec.figure(fig, f"Labeled-only vs {label} accuracy per labeled fraction", ctx.out)
