@@ -95,7 +95,7 @@ class SemiConfig:
              f"--round-steps must be a positive integer, got {self.round_steps}"),
             (self.batch_size >= 1, f"--batch-size must be a positive integer, got {self.batch_size}"),
             (self.eval_every >= 1, f"--eval-every must be a positive integer, got {self.eval_every}"),
-            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (0 < self.lr <= 10, f"--lr must be in (0, 10], got {self.lr}"),
             (0 <= self.mix < 1, f"--mix must be in [0, 1), got {self.mix}"),
             (self.method in ("self_training", "fixmatch"),
              f"--method must be self_training or fixmatch, got {self.method!r}"),

@@ -275,6 +275,10 @@ def test_fuzz_numeric_flags_many(case):
 
 _other_flag = st.sampled_from([
     (["semi", "--out", "{d}/semi"], "threshold", (0, 1, True, True)),
+    (["semi", "--out", "{d}/semi"], "fixmatch_threshold", (0, 1, False, False)),
+    (["semi", "--out", "{d}/semi", "--method", "fixmatch", "--adaptive-threshold"],
+     "threshold_momentum", (0, 1, False, False)),
+    (["semi", "--out", "{d}/semi"], "lr", RANGES["lr"]),
     (["explain", "tsne", "--model", "{d}/m.keras"], "perplexity", (0, 10_000, False, True)),
     (["evaluate", "--model", "{d}/m.keras"], "seed", RANGES["seed"]),
 ]).flatmap(lambda c: st.tuples(st.just(c), st.one_of(

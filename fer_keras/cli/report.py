@@ -94,6 +94,8 @@ def add_semi(sub):
     s.add_argument("--adaptive-threshold", action="store_true", default=d.adaptive_threshold,
                    help="FixMatch with FreeMatch's self-adaptive per-class thresholds "
                         "(Wang 2023) instead of --fixmatch-threshold")
+    s.add_argument("--threshold-momentum", type=float, default=d.threshold_momentum,
+                   help="momentum of the moving averages behind --adaptive-threshold")
     s.add_argument("--lr", type=float, default=d.lr)
     s.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     s.add_argument("--eval-every", type=positive_int, default=d.eval_every)
@@ -119,7 +121,8 @@ def cmd_semi(args):
                      rounds=args.rounds, warm_steps=args.warm_steps, round_steps=args.round_steps,
                      n_synthetic=args.n_synthetic, seed=args.seed, method=args.method,
                      fixmatch_threshold=args.fixmatch_threshold, mu=args.mu,
-                     adaptive_threshold=args.adaptive_threshold, lr=args.lr,
+                     adaptive_threshold=args.adaptive_threshold,
+                     threshold_momentum=args.threshold_momentum, lr=args.lr,
                      batch_size=args.batch_size, eval_every=args.eval_every)
     res = compare(cfg)
     print(f"semi: {args.out}/semi.json ({res['seconds']:.0f} s)")
