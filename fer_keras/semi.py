@@ -346,9 +346,9 @@ def fixmatch_loss(labels, probs, n_labeled, threshold=0.95, lambda_u=1.0):
     flows through it); it counts only where the weak view's top probability is at least
     ``threshold`` (a number, or a ``(7,)`` tensor of per-class thresholds indexed by the
     pseudo-label, see :func:`adaptive_thresholds`). Returns ``(loss, mask_rate)``: the labeled
-    cross-entropy plus ``lambda_u``
-    times the masked cross-entropy of the strong view averaged over all ``M`` unlabeled images
-    (scalars), and the share of unlabeled images above the threshold, in [0, 1].
+    cross-entropy plus ``lambda_u`` times the masked cross-entropy of the strong view averaged
+    over all ``M`` unlabeled images (scalars), and the share of unlabeled images above the
+    threshold, in [0, 1].
     """
     import keras
     from keras import ops
@@ -693,17 +693,15 @@ def selection_and_score_splits(splits, val_fraction=0.1, seed=0):
     return train_ds.subset(fit_idx), train_ds.subset(sel_idx), val, "val"
 
 
-def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg, warm=None):
+def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg):
     """Labeled-only vs FixMatch at equal compute. Both share a supervised warm start of
-    ``warm_steps`` on the labeled images (as self-training does; ``warm``: one already made),
-    then branch, each with a fresh optimizer: FixMatch for ``rounds * round_steps`` steps,
+    ``warm_steps`` on the labeled images (as self-training does), then branch, each with a fresh optimizer: FixMatch for ``rounds * round_steps`` steps,
     labeled-only for :func:`fixmatch_cost` times as many. Both keep their best ``val`` weights
     (the warm start's included) and are scored on ``test``."""
     from fer_keras.train import clear_session
 
     t = time.perf_counter()
-    if warm is None:
-        warm = warm_start(builder, labeled, val, cfg)
+    warm = warm_start(builder, labeled, val, cfg)
     t_warm = time.perf_counter() - t
     steps = cfg.rounds * cfg.round_steps
     t = time.perf_counter()

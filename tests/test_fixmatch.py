@@ -140,6 +140,7 @@ def test_threshold_state_moves_by_its_momentum_only_in_training():
                                g * cls / cls.max(), rtol=1e-5)
 
 
+@pytest.mark.core  # the thresholds' moving averages are updated inside training on every backend
 def test_adaptive_fixmatch_uses_unlabeled_images_from_the_start(tmp_path):
     """With a fixed 0.95 almost no unlabeled image counts early; the self-adaptive thresholds
     start at 1/7 and rise with the model's confidence."""
