@@ -113,6 +113,9 @@ def test_header_says_data_date_versions_command(built):
         assert doc["meta"]["date"] in text
         assert "pytest tests/test_report.py" in text
         assert f"Keras {doc['meta']['versions']['keras']}" in text
+    # a first run trained its models: nothing of it counts as reused from an earlier run
+    assert not any(r.startswith("the training of") for r in doc["meta"]["reused"]), \
+        doc["meta"]["reused"]
 
 
 def test_numbers_in_text_match_json(built):

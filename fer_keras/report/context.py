@@ -25,6 +25,7 @@ class Context:
         self._cache = {}
         #: what this run took from earlier runs in OUT instead of computing it (the header says)
         self.reused = []
+        self._trained_here = set()
 
     # ---- data
     @property
@@ -101,9 +102,11 @@ class Context:
         run = self.run_dir(name)
         status = run.status(cfg)
         if status == "finished":
-            if f"the training of {name}" not in self.reused:
+            # a run this report trained is not "reused from earlier runs" when asked again
+            if name not in self._trained_here and f"the training of {name}" not in self.reused:
                 self.reused.append(f"the training of {name}")
             return run
+        self._trained_here.add(name)
         if status == "resumable":
             self.log(f"resuming the interrupted run in {run.path}")
             train(run.load_config().replace(verbose=cfg.verbose), resume=True,
