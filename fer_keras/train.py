@@ -34,7 +34,7 @@ from fer_keras import contract
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import atomic_path, save_model, write_json
+from fer_keras.io import atomic_path, check_out_dir, save_model, write_json
 from fer_keras.losses import make_loss
 from fer_keras.rundir import RunDir, check_state
 from fer_keras.schedules import WarmupCosine, make_schedule
@@ -391,20 +391,6 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     if not cfg.out:
         cfg = cfg.replace(out=str(Path("runs") / cfg.model))
     return cfg
-
-
-def check_out_dir(out):
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FerInputError("the output folder is an existing file; choose another --out",
-                            file=out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FerInputError(f"cannot create the output folder ({e.strerror})", file=out) from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise FerInputError("output folder is not writable", file=out)
-    return out
 
 
 def _inputs(cfg, splits, initial_epoch):
