@@ -34,7 +34,9 @@ def _modules(pkg=PKG):
 
 def _imports(name, file):
     """``[(imported dotted name, line, lazy)]`` for every import statement of ``file``; ``lazy``:
-    inside a function. ``from a import b`` yields ``a.b`` (a module or a name in ``a``)."""
+    inside a function. ``from a import b`` yields ``a.b``: the submodule ``a.b`` if there is one
+    (importing it runs ``a``'s ``__init__`` first, as any import of a submodule does, which is no
+    edge), else the module ``a`` (``b`` is a name defined there)."""
     tree = ast.parse(file.read_text(), str(file))
     package = name if file.name == "__init__.py" else name.rpartition(".")[0]
     found = []
@@ -49,7 +51,6 @@ def _imports(name, file):
                 if child.level:  # relative: resolved against the importing module's package
                     parts = package.split(".")[:len(package.split(".")) - child.level + 1]
                     base = ".".join(parts + ([base] if base else []))
-                found.append((base, child.lineno, inner))
                 found.extend((f"{base}.{a.name}", child.lineno, inner) for a in child.names)
             walk(child, inner)
 
@@ -188,18 +189,27 @@ def test_the_circle_check_finds_lazy_relative_and_package_circles(tmp_path):
         "d/__init__.py": "",
         "d/y.py": "def g():\n    from fer_keras.c.x import thing\n",
         "e.py": "from fer_keras.a import name\n",  # into a circle, not part of it
+        # a package and its submodules: no circle unless a submodule imports from __init__
+        "p/__init__.py": "from fer_keras.p.one import f\nfrom fer_keras.p.two import g\n",
+        "p/one.py": "from fer_keras.p import two\n",
+        "p/two.py": "def g():\n    import fer_keras.p.one\n",
+        "q/__init__.py": "from fer_keras.q.one import f\nVALUE = 1\n",
+        "q/one.py": "from fer_keras.q import VALUE\n",  # a name of __init__: a circle
     })
     graph = _graph(mods)
-    assert _circles(graph) == [["fer_keras.a", "fer_keras.b"], ["fer_keras.c.x", "fer_keras.d.y"]]
-    assert _circles(_graph(mods, lazy=False)) == []
+    assert _circles(graph) == [["fer_keras.a", "fer_keras.b"], ["fer_keras.c.x", "fer_keras.d.y"],
+                               ["fer_keras.p.one", "fer_keras.p.two"],
+                               ["fer_keras.q", "fer_keras.q.one"]]
+    assert _circles(_graph(mods, lazy=False)) == [["fer_keras.q", "fer_keras.q.one"]]
     assert _circles(_packages(graph)) == [["fer_keras.a", "fer_keras.b"],
                                           ["fer_keras.c", "fer_keras.d"]]
 
 
 def test_the_layer_check_places_modules():
-    assert [_layer(m) for m in ("fer_keras.cli.report", "fer_keras.__main__", "fer_keras.report",
-                                "fer_keras.report.questions.q1_train", "fer_keras.analyses.lime",
-                                "fer_keras.train.fit", "fer_keras.reporting")] == [0, 0, 1, 1, 2, 3, 3]
+    names = ("fer_keras.cli.report", "fer_keras.__main__", "fer_keras.report",
+             "fer_keras.report.questions.q1_train", "fer_keras.analyses.lime", "fer_keras.train.fit",
+             "fer_keras.reporting")
+    assert [_layer(m) for m in names] == [0, 0, 1, 1, 2, 3, 3]
 
 
 def test_the_cli_check_sees_lazy_and_from_imports(tmp_path):
