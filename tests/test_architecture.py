@@ -170,6 +170,12 @@ def test_no_import_circle_between_packages():
         "; ".join(graph[a][b] for a in c for b in graph[a] if b in c) for c in circles)
 
 
+def test_no_library_file_over_600_lines():
+    long = {str(f.relative_to(ROOT)): n for m, f in _modules().items()
+            if (n := len(f.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these along their seams (at most {MAX_LINES} lines): {long}"
+
+
 # ---- the checks themselves must fail on what they exist to catch
 def _write(tmp_path, files):
     for rel, text in files.items():
