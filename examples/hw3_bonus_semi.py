@@ -10,7 +10,8 @@ semi.png, semi.json, numbers.json (every number measured), answer.md (the answer
 numbers) and config.json. Library calls: fer_keras.semi.compare.
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("bonus-semi", ctx)
 print(section.answer_text)

@@ -9,7 +9,8 @@ model.png (with Graphviz), curves.png, numbers.json (every number measured), ans
 numbers) and config.json. Library calls: fer_keras.train.train, fer_keras.evaluate.layer_table, fer_keras.evaluate.plot_model_diagram.
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("q1-train", ctx)
 print(section.answer_text)

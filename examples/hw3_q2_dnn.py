@@ -10,7 +10,8 @@ cnn_vs_dnn.png, dnn_curves.png, numbers.json (every number measured), answer.md 
 numbers) and config.json. Library calls: fer_keras.models.matched_dnn, fer_keras.train.train, fer_keras.plotting.model_comparison.
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("q2-dnn", ctx)
 print(section.answer_text)

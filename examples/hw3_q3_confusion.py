@@ -10,7 +10,8 @@ confusion.png, confusion_no_diagonal.png, confusion.json, numbers.json (every nu
 numbers) and config.json. Analysis: fer_keras.analyses.confusion.run (fer_keras.evaluate.metrics, fer_keras.plotting.confusion_matrix).
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("q3-confusion", ctx)
 print(section.answer_text)

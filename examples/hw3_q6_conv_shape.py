@@ -10,7 +10,8 @@ OUT/q6-conv-shape/:
 numbers) and config.json. Library calls: fer_keras.shapes.conv2d_output_shape, fer_keras.shapes.layer_shape_rows.
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("q6-conv-shape", ctx)
 print(section.answer_text)

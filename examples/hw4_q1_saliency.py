@@ -10,7 +10,8 @@ saliency_smoothgrad.png, saliency.json, numbers.json (every number measured), an
 numbers) and config.json. Analysis: fer_keras.analyses.saliency.run (fer_keras.explain.saliency_maps(method="smoothgrad")).
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("hw4-saliency", ctx)
 print(section.answer_text)

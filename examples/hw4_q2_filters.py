@@ -10,7 +10,8 @@ ascent_<layer>_noise.png, ascent_<layer>_image.png, features_<layer>.png, filter
 numbers) and config.json. Analysis: fer_keras.analyses.filters.run (fer_keras.explain.filter_ascent, fer_keras.explain.feature_maps).
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("hw4-filters", ctx)
 print(section.answer_text)

@@ -9,7 +9,8 @@ lime_<row>.png, lime.json, numbers.json (every number measured), answer.md (the 
 numbers) and config.json. Analysis: fer_keras.analyses.lime.run (fer_keras.explain.lime_explanation, fer_keras.plotting.lime_panels).
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("hw4-lime", ctx)
 print(section.answer_text)

@@ -10,7 +10,8 @@ tsne_<first layer>.png, tsne_<last layer>.png, tsne.json, numbers.json (every nu
 numbers) and config.json. Analysis: fer_keras.analyses.tsne.run (fer_keras.explain.tsne_embedding, fer_keras.plotting.tsne_scatter).
 """
 from fer_keras import report
+from fer_keras.cli.report import example_context
 
-ctx = report.example_context(__doc__)
+ctx = example_context(__doc__)
 section = report.run_question("hw4-tsne", ctx)
 print(section.answer_text)

@@ -5,8 +5,9 @@ probabilities. Models people already have differ: a published FER2013 classifier
 ``(64, 64, 1)`` scaled to [-1, 1], an ImageNet-style one ``(96, 96, 3)`` standardised by a mean
 and standard deviation, a FER+/AffectNet one eight classes in another order, and some give logits.
 :class:`InputContract` records all of that in one small frozen dataclass; :func:`infer` reads what
-the model itself tells (input shape, a final softmax) and takes the rest as overrides (the CLI
-flags ``--input-range`` and ``--classes``, :func:`add_flags` / :func:`from_args`).
+the model itself tells (input shape, a final softmax) and takes the rest as overrides
+(``input_range=`` and ``classes=``, which the CLI's ``--input-range`` and ``--classes`` give;
+:func:`from_options`).
 
 Images enter the library in the project's standard form: uint8 grey levels 0..255 or float in
 [0, 1], ``(N, h, w)`` or ``(N, h, w, 1)`` of any size (48x48 for FER2013).
@@ -374,44 +375,18 @@ def load_for(model_path):
     return InputContract.from_json(d, file=f)
 
 
-# ---------------------------------------------------------------------- the CLI
-def add_flags(parser):
-    """The contract's flags on a subcommand's ``parser``: ``--input-range`` and ``--classes``."""
-    parser.add_argument("--input-range", metavar="LOW,HIGH",
-                        help="the model's input values for black and white, e.g. "
-                             "--input-range=-1,1 (default: the run folder's contract, else 0,1)")
-    parser.add_argument("--classes", metavar="NAME,...",
-                        help="class names in the model's output order (default FER2013's 7: "
-                             + ",".join(CLASS_NAMES) + ")")
-    return parser
-
-
-def join_negative_values(argv):
-    """``["--input-range", "-1,1"]`` as ``["--input-range=-1,1"]``: argparse would read a value
-    that starts with ``-`` as another flag."""
-    argv = list(argv)
-    out, i = [], 0
-    while i < len(argv):
-        if argv[i] == "--input-range" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
-            out.append(f"--input-range={argv[i + 1]}")
-            i += 2
-        else:
-            out.append(argv[i])
-            i += 1
-    return out
-
-
-def from_args(args, model, file=None):
-    """The contract for ``model`` from a subcommand's ``args`` (:func:`add_flags`): the recorded
-    or attached contract with the flags applied, attached to ``model``; returns it."""
+def from_options(model, input_range=None, classes=None, file=None):
+    """The contract for ``model``, attached to it (:func:`attach`) and returned: the one already
+    attached, else the one recorded next to ``file`` (:func:`load_for`), with ``input_range``
+    (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) applied; without either, the
+    inferred one (:func:`infer`). A contract that does not fit the model is a one-line
+    :class:`FerInputError` naming ``file``."""
     recorded = _ATTACHED.get(model) or (load_for(file) if file else None)
     try:
         if recorded is None:
-            c = infer(model, input_range=getattr(args, "input_range", None),
-                      classes=getattr(args, "classes", None), file=file)
+            c = infer(model, input_range=input_range, classes=classes, file=file)
         else:
-            c = of(model, recorded, getattr(args, "input_range", None),
-                   getattr(args, "classes", None))
+            c = of(model, recorded, input_range, classes)
     except FerInputError as e:
         if e.file is None and file is not None:
             raise FerInputError(e.problem, file=file, entry=e.entry) from None

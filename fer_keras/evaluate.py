@@ -207,13 +207,13 @@ def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cac
 
 
 def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256,
-                  contract_args=None):
+                  input_range=None, classes=None):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its
     ``best.keras`` accuracy on ``splits[split]`` (PublicTest for FER2013) without and with each
     test-time augmentation mode. ``run_dir`` may also be any model file (or SavedModel folder):
     its row then has no training record, and ``<file>.summary.json`` is written next to it.
-    ``contract_args``: parsed ``--input-range``/``--classes`` flags
-    (:func:`fer_keras.contract.add_flags`).
+    ``input_range``, ``classes``: overrides of the model's input contract
+    (:func:`fer_keras.models.load_classifier`).
 
     Returns a dict (also written as ``summary.json`` in the run folder): ``model``, ``params``,
     ``gflop_per_image`` (forward, :func:`fer_keras.models.flops`), ``epochs``, ``best_epoch``,
@@ -228,14 +228,14 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     if run.is_file() or (run / "saved_model.pb").is_file():
         # a model file of any origin: scored, with no training record
         cfg, state, history = {"model": run.name}, {}, []
-        net = models.load_classifier(run, args=contract_args)[0]
+        net = models.load_classifier(run, input_range, classes)[0]
         out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
             run / RunDir.SUMMARY
     else:
         rd = RunDir(run)
         cfg, state, history = rd.require_finished()
         history = [r for r in history if isinstance(r.get("val_accuracy", 0.0), (int, float))]
-        net = models.load_classifier(rd.best, args=contract_args)[0]
+        net = models.load_classifier(rd.best, input_range, classes)[0]
         out_json = rd.summary
     ds = splits[split]
     accs = {}

@@ -5,7 +5,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from fer_keras.errors import FerOutputError
+from fer_keras.errors import FerInputError, FerOutputError
 
 
 def _umask():
@@ -145,4 +145,21 @@ def check_not_input(out, *inputs, flag="--out"):
         if same or out.resolve() == src.resolve():
             raise FerOutputError(f"{flag} is the input file {str(src)!r}: it would be "
                                  "overwritten; choose another output", file=out)
+    return out
+
+
+def check_out_dir(out):
+    """The output folder ``out`` as a :class:`~pathlib.Path`, created if missing; a one-line
+    :class:`~fer_keras.errors.FerInputError` when a file is in its way, it cannot be created or
+    it is not writable (checked before any work, so that no work is lost)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FerInputError("the output folder is an existing file; choose another --out",
+                            file=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FerInputError(f"cannot create the output folder ({e.strerror})", file=out) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise FerInputError("output folder is not writable", file=out)
     return out

@@ -360,6 +360,29 @@ def matched_dnn(target, input_shape=(48, 48, 1), num_classes=7, dropout=0.5, bat
     return _seq(input_shape, body, num_classes, name or f"dnn_matched_{int(target)}")
 
 
+#: ``dnn_matched_<cnn>``: the name of the parameter-matched DNN of a registry CNN (HW3 Q2).
+MATCHED_PREFIX = "dnn_matched_"
+
+
+def register_matched_dnn(cnn):
+    """Register ``dnn_matched_<cnn>`` (:func:`matched_dnn` of the registry CNN ``cnn``) in the
+    model registry, so that it trains and resumes like any registry model; returns the name."""
+    name = f"{MATCHED_PREFIX}{cnn}"
+    if name in list_models():
+        return name
+    get(cnn)
+
+    def builder(input_shape=(48, 48, 1), num_classes=7):
+        target = build(cnn, input_shape, num_classes)
+        return matched_dnn(target, input_shape, num_classes, name=name)
+
+    builder.__name__ = name
+    builder.__doc__ = (f"A DNN with about the parameter count of ``{cnn}`` "
+                       "(:func:`matched_dnn`, HW3 Q2).")
+    register(builder)
+    return name
+
+
 def _leaf_layers(model):
     for layer in model.layers:
         if getattr(layer, "layers", None):
@@ -474,27 +497,22 @@ def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
     return model
 
 
-def load_classifier(path, input_range=None, classes=None, args=None):
+def load_classifier(path, input_range=None, classes=None):
     """Any Keras image classifier and its input contract: ``(model, contract)``.
 
     ``path``: a ``.keras`` file, a Keras 2 ``.h5``/``.hdf5`` file or a TensorFlow SavedModel
     folder. The contract (:class:`fer_keras.contract.InputContract`) is the one recorded in the
     run folder (``contract.json``, written by ``fer-keras train``) or inferred from the model
     (input size and channels, a final softmax, FER2013's classes for 7 outputs), with
-    ``input_range`` (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) overriding;
-    ``args``: parsed CLI flags (:func:`fer_keras.contract.add_flags`) instead of the two. The
-    contract is attached to the model, so every fer_keras function given the model uses it.
-    A model whose output is no class vector, or a contract that does not fit: one-line
-    :class:`FerInputError` naming the file.
+    ``input_range`` (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) overriding
+    (:func:`fer_keras.contract.from_options`). The contract is attached to the model, so every
+    fer_keras function given the model uses it. A model whose output is no class vector, or a
+    contract that does not fit: one-line :class:`FerInputError` naming the file.
     """
-    import argparse
-
     from fer_keras import contract as fc
 
     model = load(path, input_shape=None, num_classes=None)
-    if args is None:
-        args = argparse.Namespace(input_range=input_range, classes=classes)
-    c = fc.from_args(args, model, file=path)
+    c = fc.from_options(model, input_range=input_range, classes=classes, file=path)
     got_out = model.output_shape[-1]
     if got_out != c.num_classes:
         raise FerInputError(f"the recorded contract names {c.num_classes} classes but the model "

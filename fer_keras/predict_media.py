@@ -1,4 +1,5 @@
-"""``fer-keras predict PHOTO|FOLDER|VIDEO --out OUT``: every face's expression, written as files.
+"""Every face's expression in photos, folders and videos, written as files (``fer-keras predict
+PHOTO|FOLDER|VIDEO --out OUT``, :mod:`fer_keras.cli.predict`).
 
 OUT/faces.csv and OUT/faces.json hold one row per face (file, frame, time, track, box, the
 class probabilities, label); OUT/annotated/ holds each photo and video with the boxes and labels
@@ -17,16 +18,6 @@ from fer_keras.faces import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 #: Annotated photos keep their format where OpenCV writes it, else PNG.
 _WRITABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
-def add_arguments(p):
-    """The photo/video arguments of ``fer-keras predict`` (the positional input and its flags)."""
-    p.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, or a video "
-                   "(without it: --data, the Kaggle id,label submission)")
-    p.add_argument("--every", type=int, default=1, help="videos: analyse every N-th frame")
-    p.add_argument("--window", type=int, default=10,
-                   help="videos: average each face's probabilities over its last N analysed frames")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
 
 
 def collect(path):
@@ -141,8 +132,3 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
         return 2
     return 0
 
-
-def cmd_predict_media(args):
-    """``fer-keras predict INPUT --out OUT [--model M]`` (called by the CLI's predict)."""
-    return predict_media(args.input, args.out, model=args.model, every=args.every,
-                         window=args.window, progress=args.progress, tta=args.tta)

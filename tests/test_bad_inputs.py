@@ -301,13 +301,13 @@ KINDS = [
 @pytest.fixture
 def no_training(monkeypatch):
     """Any case that reaches the model fit fails the test: errors must come first."""
-    import fer_keras.train as tr
+    from fer_keras.train import fit, steps
 
     def boom(*a, **k):
         raise AssertionError("training started: the error must come before any training")
 
-    monkeypatch.setattr(tr, "_fit", boom)
-    monkeypatch.setattr(tr, "_build_net", boom)
+    monkeypatch.setattr(fit, "_fit", boom)
+    monkeypatch.setattr(steps, "build_net", boom)
 
 
 def test_corpus_is_complete(corpus):
@@ -363,7 +363,7 @@ def test_chmod_unwritable_out(tmp_path, capsys, no_training):
 @pytest.fixture
 def captured_splits(monkeypatch):
     """Run ``fer-keras train`` up to the fit and keep the splits it would train on."""
-    import fer_keras.train as tr
+    from fer_keras.train import fit
 
     seen = {}
 
@@ -371,7 +371,7 @@ def captured_splits(monkeypatch):
         seen.update(splits)
         return None, []
 
-    monkeypatch.setattr(tr, "_fit", fake_fit)
+    monkeypatch.setattr(fit, "_fit", fake_fit)
     return seen
 
 

@@ -57,8 +57,8 @@ def one_line_exit_2(argv, root, *need):
     and every file under ``root`` as it was. Returns the line."""
     before = _hashes(root)
     err = io.StringIO()
-    with mock.patch("fer_keras.train._fit", _no_training), \
-            mock.patch("fer_keras.train._build_net", _no_training), \
+    with mock.patch("fer_keras.train.fit._fit", _no_training), \
+            mock.patch("fer_keras.train.steps.build_net", _no_training), \
             contextlib.redirect_stderr(err):
         rc = cli.main([str(a) for a in argv])
     lines = err.getvalue().splitlines()

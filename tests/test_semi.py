@@ -31,11 +31,11 @@ def test_pseudo_label_selection_threshold_and_caps():
 
 def test_step_batches_cover_every_row_once_per_pass():
     """The training stream: a new permutation per pass, carried across Keras "epochs"."""
-    from fer_keras.semi import _batches
+    from fer_keras.semi import step_batches
 
     images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1).repeat(48, 1).repeat(48, 2)
     labels = np.arange(10) % 7
-    ds = _batches(images, labels, batch_size=4, seed=3, steps_per_epoch=5)
+    ds = step_batches(images, labels, batch_size=4, seed=3, steps_per_epoch=5)
     seen = []
     for _ in range(2):  # two Keras epochs of 5 batches = 40 rows = 4 passes over 10 rows
         ds.on_epoch_begin()
@@ -48,12 +48,12 @@ def test_step_batches_cover_every_row_once_per_pass():
 
 
 def test_mixed_batches_take_a_fixed_share_of_pseudo_labels():
-    from fer_keras.semi import _batches
+    from fer_keras.semi import step_batches
 
     lab = np.zeros((6, 48, 48), np.uint8)
     pseudo = np.full((50, 48, 48), 255, np.uint8)
-    ds = _batches(lab, np.zeros(6, int), batch_size=8, seed=0, steps_per_epoch=3,
-                  extra=(pseudo, np.ones(50, int)), extra_share=0.25)
+    ds = step_batches(lab, np.zeros(6, int), batch_size=8, seed=0, steps_per_epoch=3,
+                      extra=(pseudo, np.ones(50, int)), extra_share=0.25)
     ds.on_epoch_begin()
     for i in range(len(ds)):
         x, y = ds[i]
@@ -85,13 +85,13 @@ def test_compare_runs_both_with_the_same_budget(tmp_path):
     assert saved["results"][0]["gain"] == r["gain"]
     assert json.loads((tmp_path / "config.json").read_text())["model"] == "tiny_cnn"
     # reuse: the same settings return the stored comparison without training; others retrain
-    import fer_keras.semi as semi_mod
+    from fer_keras.semi import comparison as semi_mod
 
     def no_training(*a, **k):
         raise AssertionError("trained again")
 
-    orig = semi_mod._Trainer
-    semi_mod._Trainer = no_training
+    orig = semi_mod.Trainer
+    semi_mod.Trainer = no_training
     try:
         again = compare(cfg, splits=_three_class_splits(), model="tiny_cnn", progress=None,
                         reuse=True)
@@ -100,7 +100,7 @@ def test_compare_runs_both_with_the_same_budget(tmp_path):
             compare(cfg.replace(warm_steps=41), splits=_three_class_splits(), model="tiny_cnn",
                     progress=None, reuse=True)
     finally:
-        semi_mod._Trainer = orig
+        semi_mod.Trainer = orig
 
 
 def _ten_percent_run(tmp_path, rounds=2, round_steps=250):

@@ -74,7 +74,7 @@ def test_budget_fits_epochs_to_the_time(tmp_path):
 
 @pytest.mark.core
 def test_model_auto_picks_the_widest_model_the_budget_gives_enough_epochs(tmp_path, monkeypatch):
-    import fer_keras.train as train_mod
+    import fer_keras.train.budget as train_mod
 
     tiny = {**TINY, "model": "auto"}
     # no budget can give dnn_000 a million epochs: auto falls back to the next model
@@ -199,7 +199,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 @pytest.mark.core
 def test_mixed_policy_bf16_on_cpu_and_ampere_fp16_on_older_gpus():
-    from fer_keras import train as train_mod
+    from fer_keras.train import steps as train_mod
 
     assert train_mod.mixed_policy_name(None) == "mixed_bfloat16"
     assert train_mod.mixed_policy_name((9, 0)) == "mixed_bfloat16"
@@ -214,7 +214,7 @@ def test_mixed_policy_bf16_on_cpu_and_ampere_fp16_on_older_gpus():
 def test_auto_policy_follows_the_detected_device(monkeypatch):
     """"auto" must use what gpu_compute_capability() reports (a stand-in here, so the test holds
     on a CPU and on any GPU): fp16 on a Turing card, bf16 on an Ampere one or on a CPU."""
-    from fer_keras import train as train_mod
+    from fer_keras.train import steps as train_mod
 
     for cc, policy in (((7, 5), "mixed_float16"), ((8, 6), "mixed_bfloat16"),
                        (None, "mixed_bfloat16")):

@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 import sys
 
-from fer_keras import contract
-from fer_keras.cli import evaluate, explain, export, report, train
-from fer_keras.cli.common import EXIT_USAGE, Parser, quiet_backend_import
+from fer_keras.cli import evaluate, explain, export, predict, report, train
+from fer_keras.cli.common import EXIT_USAGE, Parser, join_negative_values, quiet_backend_import
 from fer_keras.errors import FerInputError
 
 #: The subcommands in ``fer-keras --help`` order: each adds its parser to the subparsers.
 COMMANDS = (
     train.add_train,  # train
-    evaluate.add_evaluate_and_predict,  # evaluate, predict
+    evaluate.add_evaluate,  # evaluate
+    predict.add_predict,  # predict
     evaluate.add_summary,  # summary
     train.add_models,  # models
     explain.add_explain,  # explain confusion|saliency|ascent|features|lime|tsne|checks
@@ -41,7 +41,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = quiet_backend_import(build_parser)  # the choices come from modules that import Keras
     try:
-        args = parser.parse_args(contract.join_negative_values(
+        args = parser.parse_args(join_negative_values(
             sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
             parser.print_help()

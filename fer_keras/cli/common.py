@@ -1,14 +1,20 @@
 """What every subcommand shares: the parser that turns usage errors into one line, argument
-types, the synthetic-data notice and the quiet TensorFlow import."""
+types, the input-contract and data flags, the synthetic-data notice and the quiet TensorFlow
+import."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 
+from fer_keras import CLASS_NAMES
 from fer_keras.errors import FerInputError
 
 EXIT_USAGE = 2
+
+#: ``--model``'s help where any model file is accepted.
+MODEL_HELP = ("a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file or a "
+              "TensorFlow SavedModel folder")
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,6 +33,42 @@ def positive_int(text):
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return v
+
+
+def add_contract_flags(parser):
+    """The input contract's flags on a subcommand's ``parser``: ``--input-range`` and
+    ``--classes``, passed on as ``input_range=`` and ``classes=``
+    (:func:`fer_keras.models.load_classifier`, :func:`fer_keras.contract.from_options`)."""
+    parser.add_argument("--input-range", metavar="LOW,HIGH",
+                        help="the model's input values for black and white, e.g. "
+                             "--input-range=-1,1 (default: the run folder's contract, else 0,1)")
+    parser.add_argument("--classes", metavar="NAME,...",
+                        help="class names in the model's output order (default FER2013's 7: "
+                             + ",".join(CLASS_NAMES) + ")")
+    return parser
+
+
+def join_negative_values(argv):
+    """``["--input-range", "-1,1"]`` as ``["--input-range=-1,1"]``: argparse would read a value
+    that starts with ``-`` as another flag."""
+    argv = list(argv)
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--input-range" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"--input-range={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def load_model_arg(args):
+    """The classifier of ``--model`` with the contract flags applied:
+    :func:`fer_keras.models.load_classifier` ``(model, contract)``."""
+    from fer_keras import models
+
+    return models.load_classifier(args.model, input_range=args.input_range, classes=args.classes)
 
 
 def synthetic_notice():

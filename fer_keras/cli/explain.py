@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras import CLASS_NAMES, contract
-from fer_keras.cli.common import EXIT_USAGE, Parser, add_data_args, positive_int
+from fer_keras import CLASS_NAMES
+from fer_keras.cli.common import (EXIT_USAGE, Parser, add_contract_flags, add_data_args,
+                                  load_model_arg, positive_int)
 from fer_keras.errors import FerInputError
 
 WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks")
@@ -44,7 +45,7 @@ def add_explain(sub):
         q = what.add_parser(name, help=helps[name])
         q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
                        "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
-        contract.add_flags(q)
+        add_contract_flags(q)
         q.add_argument("--split", default="val", choices=["train", "val", "test"],
                        help="which split to explain (default val)")
         q.add_argument("--out", help="output folder (default: explain/ next to the model)")
@@ -85,9 +86,9 @@ def _usage(parser):
 
 # --------------------------------------------------------------------------- shared
 def _setup(args):
-    from fer_keras import data, models
+    from fer_keras import data
 
-    model = models.load_classifier(args.model, args=args)[0]
+    model = load_model_arg(args)[0]
     splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
                               n_synthetic=args.n_synthetic)
     ds = splits.get(args.split)
@@ -96,7 +97,7 @@ def _setup(args):
         raise FerInputError(f"split {args.split!r} is empty in this data; non-empty: {have}",
                             entry="--split")
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.model))) / "explain")
-    from fer_keras.train import check_out_dir
+    from fer_keras.io import check_out_dir
 
     check_out_dir(out)
     return model, ds, out

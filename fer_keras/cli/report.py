@@ -1,7 +1,10 @@
-"""``fer-keras report``, ``fer-keras semi`` and ``fer-keras conv-shape``."""
+"""``fer-keras report``, ``fer-keras semi`` and ``fer-keras conv-shape``; the examples' command
+line (:func:`example_context`)."""
 from __future__ import annotations
 
-from fer_keras.cli.common import positive_int, synthetic_notice
+import sys
+
+from fer_keras.cli.common import add_contract_flags, positive_int, synthetic_notice
 from fer_keras.errors import FerInputError
 
 
@@ -30,10 +33,30 @@ def add_report_args(r):
     r.add_argument("--profile", choices=["auto", *PROFILES], default=d.profile,
                    help="explanation budgets: quick (synthetic default) or full (real-data default)")
     r.add_argument("--seed", type=int, default=d.seed)
-    from fer_keras import contract
-
-    contract.add_flags(r)  # for --model PATH
+    add_contract_flags(r)  # for --model PATH
     return d
+
+
+def example_context(doc="", argv=None):
+    """Parse the examples' common options (``--data --model --epochs --out --profile --seed``,
+    :func:`add_report_args`) and return a :class:`~fer_keras.report.Context`; prints the
+    synthetic-data notice when it applies. ``doc``: the example's docstring (its ``--help``)."""
+    import argparse
+
+    from fer_keras.report import Context, ReportConfig, command_line
+    from fer_keras.report.build import synthetic_notice_wanted
+
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    add_report_args(p)
+    a = p.parse_args(argv)
+    cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
+                       seed=a.seed, input_range=a.input_range, classes=a.classes,
+                       command=command_line())
+    if cfg.synthetic and synthetic_notice_wanted():
+        print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
+              "or an image folder) for FER2013", file=sys.stderr)
+    return Context(cfg)
 
 
 def add_report(sub):
@@ -61,7 +84,7 @@ def cmd_report(args):
         models.load_classifier(cfg.model_path, cfg.input_range, cfg.classes)
     else:
         models.get(cfg.model)  # a wrong name fails before anything is trained
-    from fer_keras.train import check_out_dir
+    from fer_keras.io import check_out_dir
 
     check_out_dir(cfg.out)  # a file in the way: one line, before any work
     if args.publish:
@@ -111,7 +134,7 @@ def add_semi(sub):
 def cmd_semi(args):
     from fer_keras.semi import SemiConfig, compare
 
-    from fer_keras.train import check_out_dir
+    from fer_keras.io import check_out_dir
 
     check_out_dir(args.out)  # a file in the way: one line, before any work
     if args.data == "synthetic":

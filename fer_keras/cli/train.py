@@ -5,18 +5,16 @@ import dataclasses
 
 from fer_keras.cli.common import positive_int, synthetic_notice
 
-#: ``--model dnn_matched_<cnn>``: the parameter-matched DNN of a registry CNN (HW3 Q2).
-MATCHED = "dnn_matched_"
-
 
 def add_train(sub):
     from fer_keras.config import CHOICES, PRESETS, TrainConfig
+    from fer_keras.models import MATCHED_PREFIX
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a registry model")
     p.add_argument("--model", help=f"registry name (default {d.model}); `fer-keras models` lists "
                    "them; 'auto' with --budget-minutes: the recipe model the budget suits; "
-                   f"{MATCHED}<cnn>: the DNN with about the parameters of <cnn>")
+                   f"{MATCHED_PREFIX}<cnn>: the DNN with about the parameters of <cnn>")
     p.add_argument("--data", help="'synthetic' (default) or a FER2013 CSV / image-folder path")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument("--epochs", type=positive_int)
@@ -77,16 +75,17 @@ def train_config(args):
 def register_matched(name):
     """Register ``dnn_matched_<cnn>`` in the model registry when ``name`` is one, so that it
     trains and resumes like any registry model."""
-    if name and name.startswith(MATCHED):
-        from fer_keras.report.context import register_matched_dnn
+    from fer_keras.models import MATCHED_PREFIX, register_matched_dnn
 
-        register_matched_dnn(name[len(MATCHED):])
+    if name and name.startswith(MATCHED_PREFIX):
+        register_matched_dnn(name[len(MATCHED_PREFIX):])
 
 
 def cmd_train(args):
     from fer_keras.errors import FerInputError
-    from fer_keras.train import (check_model_name, check_no_run, check_out_dir,
-                                 check_resume_flags, resolve_config, train)
+    from fer_keras.io import check_out_dir
+    from fer_keras.train import (check_model_name, check_no_run, check_resume_flags,
+                                 resolve_config, train)
 
     register_matched(args.model)
     cfg = train_config(args)

@@ -150,7 +150,7 @@ def synthetic_dataset(n=3000, seed=0, class_probs=None):
     ``load_splits("synthetic")`` gives train / val / test. ``ids`` are the row numbers as strings,
     ``source`` is ``"synthetic"`` and ``masks`` holds the ground-truth part masks.
     """
-    from fer_keras.data import Dataset
+    from fer_keras.data.dataset import Dataset
 
     images, labels, masks = make_faces(n, seed=seed, class_probs=class_probs)
     split_rng = _streams(seed)[2]

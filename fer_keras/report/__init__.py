@@ -24,23 +24,23 @@ config                 :class:`ReportConfig`, the explanation budgets per profil
 context                :class:`Context`: data, trained models (through :class:`RunDir`)
 document               :class:`Section`, number formatting, Markdown and HTML rendering
 questions              one module per question, ``answer(ctx) -> Section``; the registry
-build                  :func:`build_report`, :func:`run_question`, :func:`example_context`
+build                  :func:`build_report`, :func:`run_question`
 =====================  ========================================================================
 
 The scripts in ``examples/`` answer one question each (``make q3-confusion``) through
-:func:`run_question` with an :func:`example_context`.
+:func:`run_question` with a :class:`Context` from :func:`fer_keras.cli.report.example_context`
+(their command line).
 """
 from fer_keras.analyses.regions import REGIONS, focus_of, region_concentration
-from fer_keras.report.build import (build_report, command_line, example_context, run_question,
-                                    versions)
+from fer_keras.report.build import build_report, command_line, run_question, versions
 from fer_keras.report.catalogue import QUESTIONS, QUESTION_TEXT, QUESTION_TITLES, REPORTED
 from fer_keras.report.common import pick_examples
 from fer_keras.report.config import PROFILES, ReportConfig, resolve_settings
-from fer_keras.report.context import Context, register_matched_dnn
+from fer_keras.report.context import Context
 from fer_keras.report.document import Section, fnum, pct, points, render_html, render_markdown
 
 __all__ = ["PROFILES", "QUESTIONS", "QUESTION_TEXT", "QUESTION_TITLES", "REGIONS", "REPORTED",
            "Context", "ReportConfig", "Section", "build_report", "command_line",
-           "example_context", "fnum", "focus_of", "pct", "pick_examples", "points",
-           "region_concentration", "register_matched_dnn", "render_html", "render_markdown",
+           "fnum", "focus_of", "pct", "pick_examples", "points",
+           "region_concentration", "render_html", "render_markdown",
            "resolve_settings", "run_question", "versions"]

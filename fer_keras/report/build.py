@@ -1,5 +1,5 @@
-"""Answering the questions and writing the report: :func:`build_report`, :func:`run_question`
-and :func:`example_context` (the examples' command line)."""
+"""Answering the questions and writing the report: :func:`build_report` and :func:`run_question`
+(the examples' command line is :func:`fer_keras.cli.report.example_context`)."""
 from __future__ import annotations
 
 import datetime
@@ -19,27 +19,7 @@ from fer_keras.report.document import Section, render_html, render_markdown
 from fer_keras.report.questions import answer_function
 
 
-def example_context(doc="", argv=None):
-    """Parse the examples' common options (``--data --model --epochs --out --profile --seed``)
-    and return a :class:`Context`; prints the synthetic-data notice when it applies."""
-    import argparse
-
-    from fer_keras.cli.report import add_report_args
-
-    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
-    add_report_args(p)
-    a = p.parse_args(argv)
-    cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
-                       seed=a.seed, input_range=a.input_range, classes=a.classes,
-                       command=command_line())
-    if cfg.synthetic and _notice_wanted():
-        print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
-              "or an image folder) for FER2013", file=sys.stderr)
-    return Context(cfg)
-
-
-def _notice_wanted():
+def synthetic_notice_wanted():
     """The synthetic-data notice, unless the caller (the Makefile) printed it already."""
     return os.environ.get("FER_KERAS_SYNTHETIC_NOTICE", "1") != "0"
 
@@ -149,7 +129,7 @@ def build_report(cfg: ReportConfig, log=print):
     started = datetime.datetime.now().astimezone()
     ctx = Context(cfg, log=log)
     write_json(out / "report_config.json", {**cfg.to_dict(), "profile_settings": ctx.profile})
-    if cfg.synthetic and log and _notice_wanted():
+    if cfg.synthetic and log and synthetic_notice_wanted():
         log("note: the report runs on the built-in synthetic faces; pass --data PATH "
             "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
     if log:

@@ -62,6 +62,8 @@ class Context:
         return self.cfg.model
 
     def dnn_name(self):
+        from fer_keras.models import register_matched_dnn
+
         return register_matched_dnn(self.cfg.model)
 
     def train_config(self, name):
@@ -151,23 +153,3 @@ class Context:
             return None
         return float((self.probs(name, split).argmax(1) == ds.labels).mean())
 
-
-def register_matched_dnn(cnn):
-    """Register ``dnn_matched_<cnn>`` (:func:`fer_keras.models.matched_dnn` of the CNN) in the
-    model registry, so that it trains and resumes like any registry model; returns the name."""
-    from fer_keras import models
-
-    name = f"dnn_matched_{cnn}"
-    if name in models.list_models():
-        return name
-    models.get(cnn)
-
-    def builder(input_shape=(48, 48, 1), num_classes=7):
-        target = models.build(cnn, input_shape, num_classes)
-        return models.matched_dnn(target, input_shape, num_classes, name=name)
-
-    builder.__name__ = name
-    builder.__doc__ = (f"A DNN with about the parameter count of ``{cnn}`` "
-                       "(:func:`matched_dnn`, HW3 Q2).")
-    models.register(builder)
-    return name

@@ -1,0 +1,47 @@
+"""``fer-keras predict``: faces in a photo, folder or video (:mod:`fer_keras.predict_media`), or
+a Kaggle submission ``id,label`` for ``--data`` (:func:`fer_keras.evaluate.write_submission`)."""
+from __future__ import annotations
+
+from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_data_args, load_model_arg
+from fer_keras.errors import FerInputError
+
+
+def add_predict(sub):
+    from fer_keras.evaluate import TTA_MODES
+
+    e = sub.add_parser("predict", help="faces in a photo, folder or video; or a Kaggle "
+                       "submission id,label (--data)")
+    e.add_argument("--model", required=False, help=MODEL_HELP + "; default the shipped model")
+    add_contract_flags(e)
+    e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, or a video "
+                   "(without it: --data, the Kaggle id,label submission)")
+    e.add_argument("--every", type=int, default=1, help="videos: analyse every N-th frame")
+    e.add_argument("--window", type=int, default=10,
+                   help="videos: average each face's probabilities over its last N analysed frames")
+    e.add_argument("--no-progress", dest="progress", action="store_false")
+    e.add_argument("--out")
+    e.add_argument("--tta", choices=TTA_MODES, default="none")
+    add_data_args(e, run_defaults=True)
+    e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
+    e.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args):
+    from fer_keras import data, evaluate, models
+    from fer_keras.io import check_not_input
+
+    if not args.out:
+        raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
+                            "videos; the submission CSV for --data)")
+    if args.input:  # a photo, folder or video
+        from fer_keras.predict_media import predict_media
+
+        return predict_media(args.input, args.out, model=args.model, every=args.every,
+                             window=args.window, progress=args.progress, tta=args.tta)
+    args.data = args.data or "synthetic"
+    check_not_input(args.out, args.data, args.model)
+    ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
+    model = load_model_arg(args)[0] if args.model else models.pretrained()
+    evaluate.write_submission(model, ds, args.out, tta=args.tta)
+    print(f"written: {args.out} ({len(ds)} rows)")
+    return 0

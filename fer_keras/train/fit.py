@@ -1,0 +1,271 @@
+"""The run: :func:`train` fits a registry model and writes its run folder after every epoch
+(:class:`RunRecorder`, the callbacks), starting afresh or resuming from the checkpoint
+(:mod:`fer_keras.train.checkpoint`), within a time budget if one is set
+(:mod:`fer_keras.train.budget`), from the pieces of :mod:`fer_keras.train.steps`."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_keras import contract
+from fer_keras.config import TrainConfig
+from fer_keras.errors import FerInputError
+from fer_keras.io import check_out_dir, save_model, write_json
+from fer_keras.rundir import RunDir
+from fer_keras.train import steps
+from fer_keras.train.budget import BudgetPlan, choose_model, estimate_epochs
+from fer_keras.train.checkpoint import (check_no_run, check_resumed_model, load_training_model,
+                                        read_resume_state, resolve_config, restore_rng_states,
+                                        rng_states, save_checkpoint)
+
+
+# --------------------------------------------------------------------------- callbacks
+def _stateful(base):
+    """A Keras callback whose counters survive a resume (they are reset in on_train_begin)."""
+
+    class Stateful(base):
+        _fields = ("wait", "best", "cooldown_counter", "stopped_epoch")
+
+        def __init__(self, *a, state=None, **kw):
+            super().__init__(*a, **kw)
+            self._restore = state or {}
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            for k, v in self._restore.items():
+                setattr(self, k, v)
+
+        def get_state(self):
+            out = {}
+            for k in self._fields:
+                v = getattr(self, k, None)
+                if v is not None and not (isinstance(v, float) and math.isinf(v)):
+                    out[k] = float(v) if isinstance(v, (float, np.floating)) else v
+            return out
+
+    Stateful.__name__ = f"Stateful{base.__name__}"
+    return Stateful
+
+
+class RunRecorder:
+    """Writes history, checkpoints and state after every epoch, each file atomically, in this
+    order (see :func:`save_checkpoint`):
+
+    1. ``history.json`` / ``history.csv`` (outputs; a resume takes the rows from the checkpoint);
+    2. ``best.keras`` when the epoch is the best so far;
+    3. ``last.keras`` with the run state (epoch, best, callbacks, random state, history, config)
+       inside it: the commit point, one rename;
+    4. ``state.json``, a readable copy of that state.
+
+    A kill before step 3 leaves the previous epoch's checkpoint with its own state, so the resumed
+    run repeats the epoch (deterministically, which rewrites step 1-2 files with the same
+    content); a kill after it loses nothing. No kill can pair one epoch's weights with another
+    epoch's state.
+    """
+
+    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
+        self.out = Path(out)
+        self.cfg = cfg
+        self.history = history
+        self.best = best
+        self.stateful = stateful_callbacks
+        self.elapsed = t0_elapsed
+        self.budget = budget
+        self._t = time.perf_counter()
+        recorder = self
+
+        class _CB(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                recorder._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                recorder.epoch_end(self.model, epoch, logs or {})
+
+        self.callback = _CB()
+
+    def epoch_end(self, model, epoch, logs):
+        secs = time.perf_counter() - self._t
+        self.elapsed += secs
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if k != "learning_rate"},
+               "lr": lr, "seconds": round(secs, 3)}
+        check_finite(row, self.out)
+        self.history.append(row)
+        write_history(self.out, self.history)
+        net = steps.classifier_of(model)
+        val = row.get("val_accuracy", row.get("accuracy", 0.0))
+        if self.best is None or val > self.best:
+            self.best = val
+            save_model(net, self.out / RunDir.BEST)
+        if self.budget is not None:
+            # re-planned before the checkpoint, so last.keras holds the schedule that goes on
+            model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
+                                                          self.history) or model.stop_training
+        state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
+                 "iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+                 "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
+                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)],
+                 "config": self.cfg.to_dict(), "history": self.history}
+        if self.budget is not None:
+            state["planned_epochs"] = self.budget.planned
+            state["budget_replans"] = self.budget.replans
+        save_checkpoint(model, self.out / RunDir.LAST, state)
+        write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
+        # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
+        self.elapsed += time.perf_counter() - self._t - secs
+
+
+def check_finite(row, out):
+    """Stop the run (one-line :class:`FerInputError`) when an epoch's loss or metrics are NaN or
+    infinite: the epoch is not recorded, so ``best.keras`` and ``last.keras`` keep the last good
+    epoch."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise FerInputError(f"training diverged at epoch {row['epoch']} ({', '.join(bad)} "
+                            f"{row[bad[0]]}); the last good epoch is kept; lower --lr", file=out)
+
+
+def write_history(out, history):
+    """``history.json`` and ``history.csv`` (one row per epoch) into ``out``, atomically
+    (:meth:`RunDir.write_history`)."""
+    RunDir(out).write_history(history)
+
+
+# --------------------------------------------------------------------------- the run
+def check_model_name(name):
+    """Raise :class:`FerInputError` for a name that is neither in the registry nor ``"auto"``
+    (which the budget resolves to a registry model, :func:`choose_model`)."""
+    if name != "auto":
+        from fer_keras import models
+
+        models.get(name)
+
+
+def train(cfg: TrainConfig, resume=False, splits=None, force=False):
+    """Train ``cfg.model`` on ``cfg.data`` and write the run folder ``cfg.out``.
+
+    Returns ``(classifier, history)``: the classifier after the last epoch and a list of per-epoch
+    dicts (``epoch`` 1-based, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
+    ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch (from the
+    start when the run was stopped before its first checkpoint). Without it, a folder that
+    already holds a run is refused unless ``force=True``.
+    """
+    from fer_keras import data
+
+    cfg = resolve_config(cfg)
+    out = check_out_dir(cfg.out)
+    if resume:
+        cfg = RunDir(out).require_resumable().replace(out=str(out), verbose=cfg.verbose)
+        if (out / RunDir.LAST).is_file():
+            read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
+    elif not force:
+        check_no_run(out)
+    check_model_name(cfg.model)  # a wrong name fails before any data is read
+    if cfg.verbose:
+        print(f"training on {steps.training_device()}", flush=True)
+    steps.set_determinism(cfg.seed, cfg.deterministic)
+    if splits is None:
+        splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                                  n_synthetic=cfg.n_synthetic, resize=cfg.resize)
+    previous_policy = keras.config.dtype_policy()
+    if cfg.precision == "mixed":
+        keras.config.set_dtype_policy(steps.mixed_policy_name())
+    try:
+        if cfg.budget_minutes and not resume:
+            # timed under the run's own precision policy (bf16 steps are ~1.5-2x faster)
+            if cfg.model == "auto":
+                model, epochs, per_epoch = choose_model(cfg, splits, cfg.budget_minutes)
+                if cfg.verbose:
+                    print(f"--model auto: {model}")
+                cfg = cfg.replace(model=model)
+            else:
+                epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
+            if cfg.verbose:
+                print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch "
+                      f"-> {epochs} epochs")
+            cfg = cfg.replace(epochs=epochs)
+            steps.set_determinism(cfg.seed, cfg.deterministic)
+            if cfg.verbose:
+                print(f"budget: the plan is re-fitted to the time left after every epoch "
+                      f"(Keras counts up to a cap of {BudgetPlan(cfg, 1, epochs).cap})")
+        return _fit(cfg, out, resume, splits)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _fit(cfg, out, resume, splits):
+    run = RunDir(out)
+    state, history, initial_epoch = {}, [], 0
+    ckpt = run.last
+    resume = resume and ckpt.is_file()  # a run killed in its first epoch starts again
+    if resume:
+        state = read_resume_state(out, cfg)
+        initial_epoch = state["epoch"]
+        history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
+    else:
+        cfg.save(run.config)
+
+    train_data, n_steps = steps.training_inputs(cfg, splits, initial_epoch)
+    with steps.strategy_scope(cfg):
+        if resume:
+            model = load_training_model(ckpt)
+            check_resumed_model(model, state, ckpt, n_steps)
+            restore_rng_states(model, state)
+        else:
+            net = steps.build_net(cfg)
+            model = steps.build_training_model(cfg, net)
+            steps.compile_model(model, cfg, n_steps)
+            # how the run's model wants its images: read back by models.load_classifier
+            contract.record(out, net)
+
+    cb_state = state.get("callbacks", {})
+    stateful = []
+    callbacks = []
+    if cfg.schedule == "plateau":
+        cls = _stateful(keras.callbacks.ReduceLROnPlateau)
+        rl = cls(monitor="val_loss", factor=0.5, patience=cfg.reduce_lr_patience, min_lr=1e-6,
+                 verbose=cfg.verbose, state=cb_state.get(cls.__name__))
+        stateful.append(rl)
+        callbacks.append(rl)
+    if cfg.early_stopping:
+        cls = _stateful(keras.callbacks.EarlyStopping)
+        es = cls(monitor="val_accuracy", patience=cfg.early_stopping, verbose=cfg.verbose,
+                 state=cb_state.get(cls.__name__))
+        stateful.append(es)
+        callbacks.append(es)
+    if cfg.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
+    budget, fit_epochs = None, cfg.epochs
+    if cfg.budget_minutes:
+        budget = BudgetPlan(cfg, n_steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
+        budget.replans = list(state.get("budget_replans", []))
+        spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
+        fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
+    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
+                           state.get("elapsed_seconds", 0.0), budget=budget)
+    callbacks.insert(0, recorder.callback)
+
+    from fer_keras.data.pipeline import ArrayBatches
+
+    val = splits["val"]
+    validation = ArrayBatches(val.images, val.labels) if len(val) else None
+    if initial_epoch < fit_epochs:
+        # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
+        # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
+        model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else n_steps,
+                  shuffle=False, validation_data=validation, callbacks=callbacks,
+                  verbose=cfg.verbose)
+    net = steps.classifier_of(model)
+    save_model(net, run.model)
+    try:
+        from fer_keras import plotting
+
+        plotting.training_curves(recorder.history, run.curves, title=cfg.model)
+    except ImportError as e:  # matplotlib is optional
+        print(f"note: no curves.png ({e})")
+    return net, recorder.history

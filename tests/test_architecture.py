@@ -1,0 +1,228 @@
+"""The house's shape, read from the source (no import is executed): the library parses no flags
+(argparse and ``fer_keras.cli`` are imported only under ``fer_keras/cli/``), each layer imports
+only the layers below it (cli > report > analyses > the library), its modules and packages import
+each other without circles (function-level imports included), and no library file is over 600
+lines."""
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.core
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "fer_keras"
+#: ``python -m fer_keras``: an entry point of the command line, not library.
+ENTRY_POINTS = {"fer_keras.__main__"}
+#: Import circles that a lazy import keeps harmless and no design removes: (module, module).
+ALLOWED_CIRCLES = set()
+#: The layers, top first: a module imports from its own layer and those below it only.
+LAYERS = (("fer_keras.cli", "fer_keras.__main__"), ("fer_keras.report",), ("fer_keras.analyses",))
+MAX_LINES = 600
+
+
+def _modules(pkg=PKG):
+    """``{dotted name: file}`` of every module under ``pkg`` (a package is its ``__init__``)."""
+    out = {}
+    for f in sorted(pkg.rglob("*.py")):
+        parts = list(f.relative_to(pkg.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = f
+    return out
+
+
+def _imports(name, file):
+    """``[(imported dotted name, line, lazy)]`` for every import statement of ``file``; ``lazy``:
+    inside a function. ``from a import b`` yields ``a.b``: the submodule ``a.b`` if there is one
+    (importing it runs ``a``'s ``__init__`` first, as any import of a submodule does, which is no
+    edge), else the module ``a`` (``b`` is a name defined there)."""
+    tree = ast.parse(file.read_text(), str(file))
+    package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+
+    def walk(node, lazy):
+        for child in ast.iter_child_nodes(node):
+            inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, ast.Import):
+                found.extend((a.name, child.lineno, inner) for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:  # relative: resolved against the importing module's package
+                    parts = package.split(".")[:len(package.split(".")) - child.level + 1]
+                    base = ".".join(parts + ([base] if base else []))
+                found.extend((f"{base}.{a.name}", child.lineno, inner) for a in child.names)
+            walk(child, inner)
+
+    walk(tree, False)
+    return found
+
+
+def _graph(modules, lazy=True):
+    """``{module: {imported fer_keras module: first line}}``; a name imported from a module
+    counts as that module, a submodule as itself."""
+    def resolve(target):
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    graph = {m: {} for m in modules}
+    for m, f in modules.items():
+        for target, line, is_lazy in _imports(m, f):
+            if not target.startswith("fer_keras") or (is_lazy and not lazy):
+                continue
+            t = resolve(target)
+            if t and t != m:
+                graph[m].setdefault(t, line)
+    return graph
+
+
+def _circles(graph):
+    """The strongly connected components of more than one node (Tarjan), each sorted."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def _packages(graph):
+    """The graph between ``fer_keras``'s top-level packages and modules (``fer_keras.train``,
+    ``fer_keras.report``, ...): a module counts as the top-level one it lies in."""
+    top = lambda m: ".".join(m.split(".")[:2])  # noqa: E731
+    out = {}
+    for a, targets in graph.items():
+        for b in targets:
+            if top(a) != top(b):
+                out.setdefault(top(a), {}).setdefault(top(b), f"{a} -> {b}")
+    return out
+
+
+def _is_cli(name):
+    return name == "fer_keras.cli" or name.startswith("fer_keras.cli.") or name in ENTRY_POINTS
+
+
+def _describe(circle, graph):
+    return "; ".join(f"{a} -> {b} (line {graph[a][b]})" for a in circle for b in graph[a]
+                     if b in circle)
+
+
+def test_the_library_imports_no_argparse_and_no_cli():
+    bad = []
+    for m, f in _modules().items():
+        if _is_cli(m):
+            continue
+        for target, line, _ in _imports(m, f):
+            if target.split(".")[0] == "argparse" or _is_cli(target):
+                bad.append(f"{f.relative_to(ROOT)}:{line} imports {target}")
+    assert not bad, "the library parses no flags (argparse lives in fer_keras/cli/): " + \
+        ", ".join(bad)
+
+
+def _layer(name):
+    """0 for the command line, 1 the report, 2 the analyses, 3 the library below them."""
+    for i, prefixes in enumerate(LAYERS):
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            return i
+    return len(LAYERS)
+
+
+def test_each_layer_imports_only_the_layers_below():
+    graph = _graph(_modules())
+    up = [f"{a} -> {b} (line {line})" for a, targets in graph.items()
+          for b, line in targets.items() if _layer(b) < _layer(a)]
+    assert not up, "imports from a lower layer into a higher one (cli > report > analyses > " \
+        "library; e.g. train must not need the report): " + ", ".join(up)
+
+
+def test_no_import_circle_between_modules():
+    graph = _graph(_modules())
+    circles = [c for c in _circles(graph) if tuple(c) not in ALLOWED_CIRCLES]
+    assert not circles, "import circles: " + " | ".join(_describe(c, graph) for c in circles)
+
+
+def test_no_import_circle_between_packages():
+    graph = _packages(_graph(_modules()))
+    circles = _circles(graph)
+    assert not circles, "import circles between packages: " + " | ".join(
+        "; ".join(graph[a][b] for a in c for b in graph[a] if b in c) for c in circles)
+
+
+def test_no_library_file_over_600_lines():
+    long = {str(f.relative_to(ROOT)): n for m, f in _modules().items()
+            if (n := len(f.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these along their seams (at most {MAX_LINES} lines): {long}"
+
+
+# ---- the checks themselves must fail on what they exist to catch
+def _write(tmp_path, files):
+    for rel, text in files.items():
+        p = tmp_path / "fer_keras" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return _modules(tmp_path / "fer_keras")
+
+
+def test_the_circle_check_finds_lazy_relative_and_package_circles(tmp_path):
+    mods = _write(tmp_path, {
+        "__init__.py": "",
+        "a.py": "from fer_keras import b\n",
+        "b.py": "def f():\n    from . import a\n",  # lazy and relative: still a circle
+        "c/__init__.py": "",
+        "c/x.py": "import fer_keras.d.y\n",
+        "d/__init__.py": "",
+        "d/y.py": "def g():\n    from fer_keras.c.x import thing\n",
+        "e.py": "from fer_keras.a import name\n",  # into a circle, not part of it
+        # a package and its submodules: no circle unless a submodule imports from __init__
+        "p/__init__.py": "from fer_keras.p.one import f\nfrom fer_keras.p.two import g\n",
+        "p/one.py": "from fer_keras.p import two\n",
+        "p/two.py": "def g():\n    import fer_keras.p.one\n",
+        "q/__init__.py": "from fer_keras.q.one import f\nVALUE = 1\n",
+        "q/one.py": "from fer_keras.q import VALUE\n",  # a name of __init__: a circle
+    })
+    graph = _graph(mods)
+    assert _circles(graph) == [["fer_keras.a", "fer_keras.b"], ["fer_keras.c.x", "fer_keras.d.y"],
+                               ["fer_keras.p.one", "fer_keras.p.two"],
+                               ["fer_keras.q", "fer_keras.q.one"]]
+    assert _circles(_graph(mods, lazy=False)) == [["fer_keras.q", "fer_keras.q.one"]]
+    assert _circles(_packages(graph)) == [["fer_keras.a", "fer_keras.b"],
+                                          ["fer_keras.c", "fer_keras.d"]]
+
+
+def test_the_layer_check_places_modules():
+    names = ("fer_keras.cli.report", "fer_keras.__main__", "fer_keras.report",
+             "fer_keras.report.questions.q1_train", "fer_keras.analyses.lime", "fer_keras.train.fit",
+             "fer_keras.reporting")
+    assert [_layer(m) for m in names] == [0, 0, 1, 1, 2, 3, 3]
+
+
+def test_the_cli_check_sees_lazy_and_from_imports(tmp_path):
+    mods = _write(tmp_path, {"__init__.py": "", "lib.py": "def f():\n    import argparse\n",
+                             "lib2.py": "from fer_keras.cli.common import Parser\n",
+                             "lib3.py": "from fer_keras import cli\n",
+                             "cli/__init__.py": "import argparse\n"})
+    hits = {m for m, f in mods.items() if not _is_cli(m)
+            for t, _, _ in _imports(m, f) if t.split(".")[0] == "argparse" or _is_cli(t)}
+    assert hits == {"fer_keras.lib", "fer_keras.lib2", "fer_keras.lib3"}
