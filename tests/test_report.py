@@ -259,7 +259,8 @@ def test_report_explains_a_given_model_without_training(tmp_path):
     assert all(not res["sections"][q]["error"] for q in res["order"])
     assert not (out / "runs").exists()  # nothing was trained
     sal = json.loads((out / "q4-saliency" / "saliency.json").read_text())
-    assert sal["methods"]["vanilla"]["classes"]  # maps of the 56x56 model, per class
+    method = res["sections"]["q4-saliency"]["numbers"]["method"]
+    assert sal["methods"][method]["classes"]  # maps of the 56x56 model, per class
 
 
 def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):
