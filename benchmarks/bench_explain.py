@@ -10,7 +10,11 @@ cost does not depend on the weights) on synthetic faces:
 * gradient ascent on 64 filters x 200 steps (one batch of 64 images per step);
 * t-SNE of 3,000 points (the last hidden layer's 4,608 values per image);
 * ROAD (Rong et al. 2022) for 200 images: 9 removal shares x 2 orders of noisy linear
-  imputation (one sparse solve per 64 images) and the model calls.
+  imputation (one sparse solve per 64 images) and the model calls;
+* every registered saliency method (:mod:`fer_keras.explain.methods`) on ``fer_net`` (the
+  shipped model's architecture, 1.18 M parameters, untrained) with its default settings, in
+  seconds per 1,000 images (:func:`method_rows`: each method timed on as many images as fill
+  about :data:`METHOD_SECONDS` seconds, at least 8, at most 1,000).
 
 ``run(reps=3)`` returns ``[{"name", "seconds_median", "min_s", "max_s", "note"[, "items",
 "per_item_ms"]}, ...]`` (``median_s`` repeats ``seconds_median`` for older callers).
@@ -27,6 +31,8 @@ N_SALIENCY = 3589
 N_SMOOTH = 64
 N_TSNE = 3000
 N_ROAD = 200
+#: Target length of one timed call of :func:`method_rows` (seconds).
+METHOD_SECONDS = 10.0
 
 
 def _row(name, secs, note="", items=None):
@@ -102,6 +108,42 @@ def run(reps=3, log=print):
     log(rows[-1])
     rows.append(road_row(net, x, y))
     log(rows[-1])
+    rows += method_rows(reps, log=log)
+    return rows
+
+
+def method_rows(reps=3, log=print):
+    """Seconds per 1,000 images of every registered saliency method on an untrained ``fer_net``
+    (48x48 grey, its default layer; the cost does not depend on the weights), synthetic
+    faces, default options, SmoothGrad's 20 samples. A probe on 8 images (after a warm-up
+    that compiles) sets the number of images so that one timed call lasts about
+    :data:`METHOD_SECONDS`; ``per_1000_s`` is the median call scaled to 1,000 images."""
+    import keras
+
+    from fer_keras import explain as ex
+    from fer_keras import models
+    from fer_keras.data.synthetic import make_faces
+    from fer_keras.explain import methods
+
+    keras.utils.set_random_seed(0)
+    net = models.build("fer_net")
+    x, y, _ = make_faces(1000, seed=2)
+    rows = []
+    for name in methods.names():
+        def call(n, name=name):
+            return ex.saliency_maps(net, x[:n], y[:n], method=name)
+
+        call(8)  # compile
+        probe = min(time_calls(lambda: call(8), 1, warmup=0))
+        n = int(min(1000, max(8, 8 * METHOD_SECONDS / max(probe, 1e-3))))
+        secs = time_calls(lambda n=n: call(n), reps, warmup=0)
+        r = _row(f"method {name}, {n} images", secs,
+                 f"fer_net 48x48, {methods.get(name).title}; "
+                 f"{1e3 * sorted(secs)[len(secs) // 2] / n:.1f} ms/image", n)
+        r["method"] = name
+        r["per_1000_s"] = r["seconds_median"] * 1000 / n
+        rows.append(r)
+        log(r)
     return rows
 
 
@@ -118,14 +160,20 @@ def road_row(net, x, y, reps=1):
 
 
 def main():
+    """``python -m benchmarks.bench_explain [REPS] [methods]``: every row, or (``methods``) only
+    the per-method rows."""
     import sys
 
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rows = run(reps, log=lambda r: None)
+    args = sys.argv[1:]
+    only_methods = "methods" in args
+    args = [a for a in args if a != "methods"]
+    reps = int(args[0]) if args else 3
+    rows = (method_rows if only_methods else run)(reps, log=lambda r: None)
     print(f"{'benchmark':55s} {'median s':>9s} {'min s':>8s} {'max s':>8s}  note")
     for r in rows:
+        per = f"  {r['per_1000_s']:.1f} s per 1,000 images" if "per_1000_s" in r else ""
         print(f"{r['name']:55s} {r['median_s']:9.3f} {r['min_s']:8.3f} {r['max_s']:8.3f}  "
-              f"{r['note']}")
+              f"{r['note']}{per}")
 
 
 if __name__ == "__main__":
