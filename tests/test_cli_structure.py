@@ -24,7 +24,7 @@ def test_flag_choices_come_from_the_components():
     from fer_keras import cli
     from fer_keras.config import CHOICES
     from fer_keras.evaluate import TTA_MODES
-    from fer_keras.explain.saliency import METHODS
+    from fer_keras.explain.methods import names
 
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
     train = {a.dest: a.choices for a in sub["train"]._actions}
@@ -32,7 +32,7 @@ def test_flag_choices_come_from_the_components():
         assert tuple(train[field]) == values
     assert tuple({a.dest: a.choices for a in sub["evaluate"]._actions}["tta"]) == TTA_MODES
     explain = next(a for a in sub["explain"]._actions if a.dest == "what").choices
-    assert tuple({a.dest: a.choices for a in explain["saliency"]._actions}["method"]) == METHODS
+    assert tuple({a.dest: a.choices for a in explain["saliency"]._actions}["method"]) == names()
 
 
 def test_question_registry_matches_the_catalogue():

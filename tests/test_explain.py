@@ -16,6 +16,7 @@ from keras import layers  # noqa: E402
 from fer_keras import explain as ex  # noqa: E402
 from fer_keras.data.synthetic import make_faces  # noqa: E402
 from fer_keras.errors import FerInputError  # noqa: E402
+from fer_keras.explain import methods  # noqa: E402
 
 
 def _tiny(name="tiny"):
@@ -73,25 +74,31 @@ def test_saliency_shape_range_batching(untrained, method):
 def test_saliency_bad_inputs(untrained):
     x, y, _ = make_faces(2, seed=3)
     with pytest.raises(FerInputError, match="valid methods"):
-        ex.saliency_maps(untrained, x, y, method="occlusion")
+        ex.saliency_maps(untrained, x, y, method="nope")
     with pytest.raises(FerInputError, match="valid layer names"):
         ex.saliency_maps(untrained, x, y, method="gradcam", layer="nope")
     with pytest.raises(FerInputError):
         ex.saliency_maps(untrained, x, [1, 2, 3])
 
 
-@pytest.mark.parametrize("method", ["vanilla", "gradcam"])
-def test_tf_keras_vis_engine_agrees(untrained, method):
-    """tf-keras-vis (on the functional wrapper) and the native maps rank pixels alike (Grad-CAM
-    not exactly: tf-keras-vis upsamples the map with a different interpolation; measured 0.83-0.94
-    per image)."""
-    x, y, _ = make_faces(6, seed=4)
-    native = ex.saliency_maps(untrained, x, y, method=method)
-    tfkv = ex.saliency_maps(untrained, x, y, method=method, engine="tf-keras-vis")
-    assert ex.spearman_rows(native, tfkv).mean() > (0.95 if method == "vanilla" else 0.8)
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf-keras-vis: TensorFlow")
+@pytest.mark.parametrize("method", [m for m in methods.names() if methods.get(m).tfkv])
+def test_tf_keras_vis_engine_agrees_on_a_trained_model(trained, method):
+    """tf-keras-vis (on the functional wrapper) and the native maps rank pixels alike on the
+    CNN trained on the synthetic faces (the CAMs not exactly: tf-keras-vis upsamples with
+    another interpolation). SmoothGrad at a vanishing noise (see
+    :class:`fer_keras.explain.methods.Counterpart`)."""
+    net, x, y, _, _ = trained
+    kw = {"samples": 2, "noise": 1e-6} if methods.get(method).tfkv.smooth else {}
+    native = ex.saliency_maps(net, x[:8], y[:8], method=method, **kw)
+    tfkv = ex.saliency_maps(net, x[:8], y[:8], method=method, engine="tf-keras-vis", **kw)
+    rho = ex.spearman_rows(native, tfkv)
+    print(method, "native vs tf-keras-vis on the trained CNN:", np.round(rho, 3))
+    assert np.nanmean(rho) > 0.9 and np.nanmin(rho) > 0.8
 
 
 # --------------------------------------------------------------------------- the checks
+#: The methods of the original checks (the new ones are checked on real data, RESULTS.md).
 METHODS = ["vanilla", "smoothgrad", "gradcam", "gradcam++"]
 
 
@@ -104,11 +111,11 @@ def test_sanity_check_randomised_weights(trained):
           {m: (round(r["spearman"], 3), r["constant_share"]) for m, r in full.items()})
     for m in ("vanilla", "smoothgrad", "gradcam++"):
         assert full[m]["spearman"] < 0.4 and full[m]["constant_share"] == 0, (m, full[m])
-    # Grad-CAM of the randomised net is all zeros (rectified) on some faces: those pairs have no
-    # correlation at all, and past 10% of them the check has no answer instead of a 0
+    # Grad-CAM of the randomised net is all zeros (rectified) on some faces: the trained maps
+    # were informative, so those pairs changed (0), and the check has an answer
     g = full["gradcam"]
-    assert g["constant_share"] > 0
-    assert np.isnan(g["spearman"]) == (g["constant_share"] > ex.checks.SANITY_MAX_CONSTANT)
+    assert g["constant_share"] > 0 and g["blank_share"] == 0
+    assert np.isfinite(g["spearman"]) and g["spearman"] < 0.4
     tuned = keras.models.clone_model(net)
     tuned.set_weights(net.get_weights())
     tuned.compile(keras.optimizers.Adam(3e-4), "sparse_categorical_crossentropy")

@@ -112,15 +112,43 @@ def test_road_finds_the_region_the_model_reads():
 
 
 # --------------------------------------------------------------------------- verdicts
-def test_constant_maps_are_no_answer_not_uncorrelated():
-    a = np.random.default_rng(0).random((4, 48, 48))
-    b = a.copy()
-    b[1] = 0  # the randomised model's map is constant on one image
-    rho = checks.spearman_rows(a, b)
-    assert np.isnan(rho[1]) and np.allclose(rho[[0, 2, 3]], 1)
-    assert np.isnan(checks._summary(rho)[0])  # 25% constant > SANITY_MAX_CONSTANT
-    v = verdicts._sanity(float("nan"), 0.25, 0.3, "full randomisation")
-    assert not v["passed"] and "constant for 25%" in v["reason"]
+def test_blank_maps_in_the_randomisation_checks():
+    """A blank (constant) map has no ranks. The trained model's blank maps are no answer (the
+    check fails: a method that says nothing cannot pass by saying nothing); a randomised
+    model's blank map where the trained one was informative is a change (Spearman 0). Controls
+    that must fail do: the same map for both models (model-free) and maps that survive
+    randomisation wherever the randomised map is not blank."""
+    rng = np.random.default_rng(0)
+    trained = rng.random((10, 48, 48))
+    rho = checks.spearman_rows(trained, np.where(np.arange(10)[:, None, None] == 1, 0, trained))
+    assert np.isnan(rho[1]) and np.allclose(np.delete(rho, 1), 1)
+
+    def verdict(t, r):
+        s, constant, blank = checks.randomization_summary(t, r)
+        return s, constant, blank, verdicts._sanity(s, constant, 0.3, "full randomisation", blank)
+
+    # informative trained maps, unrelated or blank randomised ones: changed, passes
+    other = rng.random((10, 48, 48))
+    other[:4] = 0  # 40% of the randomised model's maps are blank (Grad-CAM: 33% on fer_net)
+    s, constant, blank, v = verdict(trained, other)
+    assert constant == 0.4 and blank == 0 and abs(s) < 0.05 and v["passed"], v
+    assert "40% of the randomised model's maps are blank, counted as changed" in v["reason"]
+    # controls that must fail: a model-free method (the same map whatever the weights) ...
+    assert not verdict(trained, trained)[3]["passed"]
+    # ... and one whose maps survive wherever the randomised ones are not blank (0.6 x 1)
+    survive = trained.copy()
+    survive[:4] = 0
+    s, _, _, v = verdict(trained, survive)
+    assert s == pytest.approx(0.6) and not v["passed"]
+    # a method whose trained maps are blank gives no answer, whatever the randomised ones
+    silent = trained.copy()
+    silent[:2] = 0.5  # 20% > SANITY_MAX_CONSTANT
+    s, _, blank, v = verdict(silent, other)
+    assert np.isnan(s) and blank == 0.2 and not v["passed"]
+    assert "trained model's maps are blank for 20%" in v["reason"]
+    silent[1] = trained[1]  # 10%: those pairs are left out, the rest decide
+    s, _, blank, v = verdict(silent, other)
+    assert blank == pytest.approx(0.1) and np.isfinite(s) and v["passed"]
 
 
 def _result(**method):
@@ -155,11 +183,13 @@ def test_verdicts_against_the_controls():
 
 
 def test_run_checks_rows_and_stored_verdicts():
-    """Every method, the extra Grad-CAM layer rows and every control get their numbers; the
-    verdicts are recomputed the same from the stored JSON (what a report reads)."""
+    """Each method checked (here the registry's first without and first with a layer, for
+    time), an extra row per layer for the one that reads layers, and every control get their
+    numbers; the verdicts are recomputed the same from the stored JSON (what a report reads)."""
     import json
 
     from fer_keras.data.synthetic import make_faces
+    from fer_keras.explain import methods
 
     keras.utils.set_random_seed(2)
     net = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Conv2D(4, 3, name="conv1"),
@@ -170,15 +200,53 @@ def test_run_checks_rows_and_stored_verdicts():
                             keras.layers.Dense(7, name="logits"),
                             keras.layers.Activation("softmax", name="predictions")])
     x, y, masks = make_faces(6, seed=3)
-    r = verdicts.run_checks(net, x, y, masks=masks, samples=2, shares=(0.5,), cascade_n=3,
-                            cam_layers=["relu1"])
-    assert list(r["methods"]) == ["vanilla", "smoothgrad", "gradcam", "gradcam++",
-                                  "gradcam @ relu1", "gradcam++ @ relu1"]
+    plain = next(m for m in methods.names() if not methods.get(m).layer)
+    layered = next(m for m in methods.names() if methods.get(m).layer)
+    r = verdicts.run_checks(net, x, y, methods=[plain, layered], masks=masks, samples=2,
+                            shares=(0.5,), cascade_n=3, cam_layers=["relu1"])
+    assert list(r["methods"]) == [plain, layered, f"{layered} @ relu1"]
     assert list(r["controls"]) == list(controls.CONTROLS)
-    assert r["methods"]["vanilla"]["cascade"]["layers"] == ["logits", "conv2", "conv1"]
+    assert r["methods"][plain]["cascade"]["layers"] == ["logits", "conv2", "conv1"]
+    assert r["methods"][plain]["seconds"] > 0
     stored = json.loads(json.dumps(r, default=float))
     assert verdicts.method_verdicts(stored) == r["verdicts"]
-    assert set(r["verdicts"]["gradcam"]) == {"sanity", "cascade", "deletion", "insertion", "road",
-                                             "ground_truth", "passed"}
+    assert set(r["verdicts"][layered]) == {"sanity", "cascade", "deletion", "insertion", "road",
+                                           "ground_truth", "passed"}
     table = verdicts.checks_table(stored, markdown=True)
-    assert table.count("\n| ") == 10  # after the header and the rule: 6 methods, 4 controls
+    assert table.count("\n| ") == 7  # after the header and the rule: 3 methods, 4 controls
+    with pytest.raises(FerInputError, match="unknown saliency method"):
+        verdicts.run_checks(net, x, y, methods=["nope"])
+
+
+@pytest.fixture
+def model_free_method():
+    """A registered "method" that returns the image's edge map whatever the model (Adebayo et
+    al.'s edge detector in disguise), removed from the registry after the test."""
+    from fer_keras.explain import methods
+
+    def compute(request, x, y):
+        """The Sobel edge map of ``x``: knows nothing of the model."""
+        return controls.edge_maps(x)
+
+    methods.register(methods.Method(name="test-edges", title="edges", year=2018,
+                                    compute=compute, caption="Sobel edges (test control, 2018)"))
+    yield "test-edges"
+    methods._REGISTRY.pop("test-edges")
+
+
+def test_a_model_free_method_fails_both_randomisation_checks(model_free_method):
+    from fer_keras.data.synthetic import make_faces
+
+    keras.utils.set_random_seed(4)
+    net = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Conv2D(4, 3, name="conv1"),
+                            keras.layers.Activation("relu", name="relu1"),
+                            keras.layers.GlobalAveragePooling2D(name="gap"),
+                            keras.layers.Dense(7, name="logits"),
+                            keras.layers.Activation("softmax", name="predictions")])
+    x, y, _ = make_faces(4, seed=5)
+    full = checks.model_randomization(net, x, y, model_free_method)
+    cascade = checks.cascading_randomization(net, x, y, model_free_method)
+    assert full["spearman"] == pytest.approx(1.0) and full["blank_share"] == 0
+    v = verdicts._sanity(full["spearman"], full["constant_share"], 0.3, "full", 0.0)
+    assert not v["passed"] and "barely change" in v["reason"]
+    assert np.allclose(cascade["spearman"], 1.0)

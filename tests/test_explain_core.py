@@ -55,13 +55,15 @@ def test_vanilla_is_the_logit_gradient(net, faces):
     """The vanilla map is |d logit / d pixel|: compare with a central finite difference."""
     x, y, _ = faces
     img = x[:1].astype(np.float32)[..., None] / 255
-    from fer_keras.explain import _core, saliency
+    from fer_keras.explain import _core
+    from fer_keras.explain.methods import Request, _gradients
 
     logits = _core.graph(net).submodel([], score=True)  # the model up to its pre-softmax score
     from fer_keras.contract import of
 
     c = of(net)
-    raw = saliency._input_gradients(net, c, img, y[:1].astype(np.int32), 8, 0, 0.0, 0)[0]
+    raw = np.abs(_gradients.gradients(Request(net, c, batch_size=8), img,
+                                      y[:1].astype(np.int32))).max(axis=-1)[0]
     p = np.unravel_index(np.argmax(raw), raw.shape)
     eps = 1e-3  # small enough that no ReLU or max-pool switches inside the step
     up, down = img.copy(), img.copy()
@@ -72,7 +74,7 @@ def test_vanilla_is_the_logit_gradient(net, faces):
     assert abs(abs(fd) - raw[p]) < 0.05 * raw[p] + 1e-4, (fd, raw[p])
 
 
-@pytest.mark.parametrize("method", ["vanilla", "smoothgrad", "gradcam", "gradcam++"])
+@pytest.mark.parametrize("method", ["vanilla", "gradcam"])  # every method: test_explain_methods
 def test_maps_shape_range_and_inputs(net, faces, method):
     x, y, _ = faces
     a = ex.saliency_maps(net, x, y, method=method, samples=3)

@@ -170,6 +170,38 @@ def test_observations_follow_the_numbers():
     assert conc["mouth"] > 2 and conc["eyes"] == 0
 
 
+def test_saliency_questions_read_regions_off_a_method_that_passed():
+    """HW3 Q4 and HW4 Q1 read their regions off the first method (registry order) that passed
+    every check on the CNN; a passed "@ layer" row does not count (the question uses the
+    default layer); with none passed, the homework's own method, and the note says nothing."""
+    from types import SimpleNamespace
+
+    from fer_keras.analyses import Result
+    from fer_keras.explain import methods
+    from fer_keras.report.document import Section
+    from fer_keras.report.questions import _saliency
+
+    names = methods.names()
+
+    def ctx(passed):
+        verdicts = {m: {"sanity": {"passed": m in passed, "reason": ""},
+                        "passed": m in passed} for m in list(names) + [f"{names[2]} @ x"]}
+        c = SimpleNamespace(cnn_name=lambda: "cnn", _cache={})
+        c._cache[("checks", "cnn")] = Result("checks", {"verdicts": verdicts, "methods": {},
+                                                        "controls": {}})
+        return c
+
+    assert _saliency.region_method(ctx([names[-1], names[3]]), "vanilla") == \
+        (names[3], [names[3], names[-1]])
+    assert _saliency.region_method(ctx([]), "vanilla") == ("vanilla", [])
+    assert _saliency.region_method(ctx([f"{names[2]} @ x"]), "smoothgrad") == ("smoothgrad", [])
+    sec = Section("q4-saliency")
+    _saliency.method_note(sec, names[3], "vanilla", [names[3]])
+    _saliency.method_note(sec, "vanilla", "vanilla", [])
+    text = sec.answer_text
+    assert text.count("the regions below are read off") == 1 and names[3] in text
+
+
 def test_runs_are_reused_and_stale_runs_retrained(built, tmp_path):
     out, _, _ = built
     best = out / "runs" / TINY / "best.keras"
@@ -259,7 +291,8 @@ def test_report_explains_a_given_model_without_training(tmp_path):
     assert all(not res["sections"][q]["error"] for q in res["order"])
     assert not (out / "runs").exists()  # nothing was trained
     sal = json.loads((out / "q4-saliency" / "saliency.json").read_text())
-    assert sal["methods"]["vanilla"]["classes"]  # maps of the 56x56 model, per class
+    method = res["sections"]["q4-saliency"]["numbers"]["method"]
+    assert sal["methods"][method]["classes"]  # maps of the 56x56 model, per class
 
 
 def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):

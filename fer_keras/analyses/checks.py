@@ -10,18 +10,18 @@ import dataclasses
 import numpy as np
 
 from fer_keras.analyses import Result, figure_path, finish, require_labels
-from fer_keras.explain.saliency import METHODS
+from fer_keras.explain import methods as _methods
 
 NAME = "checks"
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    methods: tuple = METHODS
+    methods: tuple = dataclasses.field(default_factory=_methods.names)  # default: all
     n: int = 100  # a seeded sample of n images of the split
     samples: int = 20  # SmoothGrad noisy copies
     seed: int = 0
-    cam_layers: tuple = ()  # extra Grad-CAM / Grad-CAM++ rows at these layers
+    cam_layers: tuple = ()  # extra rows of the methods that read a layer, at these layers
     cascade_n: int = 64  # images of the cascading randomisation (a set of maps per layer)
 
 

@@ -16,22 +16,21 @@ import numpy as np
 from fer_keras import CLASS_NAMES
 from fer_keras.analyses import Result, figure_path, finish
 from fer_keras.analyses.regions import REGIONS, focus_of, region_concentration
-from fer_keras.explain.saliency import METHODS
+from fer_keras.explain import methods as _methods
 
 NAME = "saliency"
 
-CAPTIONS = {"vanilla": "Vanilla-gradient saliency (|d class score / d pixel|, Simonyan et al. "
-                       "2013)",
-            "smoothgrad": "SmoothGrad saliency (Smilkov et al. 2017)",
-            "gradcam": "Grad-CAM (Selvaraju et al. 2017)",
-            "gradcam++": "Grad-CAM++ (Chattopadhay et al. 2018)"}
+
+def caption(method):
+    """The figure caption of ``method`` (its registry entry's, naming the paper)."""
+    return _methods.get(method).caption
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    methods: tuple = METHODS
+    methods: tuple = dataclasses.field(default_factory=_methods.names)  # default: all
     samples: int = 20  # SmoothGrad noisy copies
-    layer: str | None = None  # Grad-CAM layer (default: the last spatial one)
+    layer: str | None = None  # the layer of the methods that read one (default: their own)
     seed: int = 0
 
 

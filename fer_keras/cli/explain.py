@@ -28,7 +28,7 @@ WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks"
 
 def add_explain(sub):
     from fer_keras.analyses import filters, lime, saliency, tsne
-    from fer_keras.explain.saliency import METHODS
+    from fer_keras.explain import methods
 
     p = sub.add_parser("explain", help="explain a trained model: confusion, saliency, ascent, "
                                        "features, lime, tsne, checks")
@@ -52,14 +52,16 @@ def add_explain(sub):
         add_data_args(q)
         q.add_argument("--layer", action="append",
                        help="layer name (tsne: repeat for several layers; checks: also check "
-                            "Grad-CAM and Grad-CAM++ at this layer)")
+                            f"the methods that read a layer ({', '.join(methods.layer_names())}) "
+                            "at this layer)")
         q.add_argument("--n", type=positive_int,
                        help="images: per class (saliency, lime) or in all (tsne, checks)")
         q.add_argument("--index", type=int, action="append",
                        help="row of the split to explain (repeatable)")
         if name in ("saliency", "checks"):
-            q.add_argument("--method", action="append", choices=METHODS,
-                           help="saliency method (repeatable; default all four)")
+            q.add_argument("--method", action="append", choices=methods.names(),
+                           help="saliency method (repeatable; default all: "
+                                f"{', '.join(methods.names())})")
             q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
                            help="SmoothGrad samples")
         if name == "ascent":
@@ -127,9 +129,9 @@ def _row(args, ds):
 
 
 def _methods(args):
-    from fer_keras.explain.saliency import METHODS
+    from fer_keras.explain import methods
 
-    return tuple(dict.fromkeys(args.method)) if args.method else METHODS
+    return tuple(dict.fromkeys(args.method)) if args.method else methods.names()
 
 
 # --------------------------------------------------------------------------- commands

@@ -1,9 +1,13 @@
 """Explaining the model (HW3 Q3-Q5, HW4 Q1-Q4): functions that return numpy arrays.
 
 =====================================  ======================================================
-saliency_maps(model, images, ...)      vanilla gradient, SmoothGrad, Grad-CAM, Grad-CAM++
-                                       (Simonyan 2013, Smilkov 2017, Selvaraju 2017,
-                                       Chattopadhay 2018): float32 ``(N, 48, 48)`` in [0, 1]
+saliency_maps(model, images, ...)      every registered method (:mod:`.methods`: vanilla
+                                       gradient, SmoothGrad, Grad-CAM, Grad-CAM++, LayerCAM,
+                                       Score-CAM, Integrated Gradients, occlusion, RISE):
+                                       float32 ``(N, 48, 48)`` in [0, 1]
+methods.names(), methods.get(name)     the method registry: one module per method
+integrated_gradients(model, images)    signed IG attributions and the scores they sum to
+                                       (Sundararajan 2017)
 filter_ascent(model, layer, ...)       inputs that maximise each filter of a layer (Olah 2017)
 feature_maps(model, layer, image)      every filter's output for one image ``(C, h, w)``
 lime_explanation(model, image, ...)    LIME on SLIC superpixels (Ribeiro 2016)
@@ -32,13 +36,14 @@ import importlib
 
 _EXPORTS = {
     "saliency_maps": "saliency", "METHODS": "saliency",
+    "integrated_gradients": "methods.integrated_gradients", "rise_masks": "methods.rise",
     "filter_ascent": "ascent", "feature_maps": "ascent", "filter_activations": "ascent",
     "lime_explanation": "lime_", "slic_segments": "lime_",
     "tsne_embedding": "tsne", "layer_outputs": "tsne",
     "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",
     "model_randomization": "checks", "cascading_randomization": "checks",
-    "weight_groups": "checks",
+    "weight_groups": "checks", "randomization_summary": "checks", "blank_maps": "checks",
     "road": "road", "noisy_linear_impute": "road",
     "control_maps": "controls", "edge_maps": "controls", "centre_prior": "controls",
     "smooth_random_maps": "controls", "CONTROLS": "controls",

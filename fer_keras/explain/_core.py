@@ -576,13 +576,17 @@ def predict_proba(model, images, batch_size=256, contract=None):
     return c.probabilities(np.concatenate(outs))
 
 
-def normalize_maps(maps):
-    """Scale each map to [0, 1] by its own min and max; a constant map becomes all zeros."""
+def normalize_maps(maps, atol=0.0):
+    """Scale each map to [0, 1] by its own min and max; a constant map (max - min at most
+    ``atol``) becomes all zeros."""
     maps = np.asarray(maps, np.float32)
     flat = maps.reshape(len(maps), -1)
+    if flat.shape[1] == 0:
+        return maps
     lo = flat.min(axis=1, keepdims=True)
     span = flat.max(axis=1, keepdims=True) - lo
-    out = np.where(span > 0, (flat - lo) / np.where(span > 0, span, 1), 0)
+    live = span > atol
+    out = np.where(live, (flat - lo) / np.where(live, span, 1), 0)
     return out.reshape(maps.shape).astype(np.float32)
 
 

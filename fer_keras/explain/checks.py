@@ -5,8 +5,9 @@
   Spearman rank correlation. A method that explains the model gives unrelated maps (low
   correlation); an edge detector in disguise gives the same map either way.
   :func:`cascading_randomization` does it from the top layer down, one layer at a time (a
-  curve); a constant map from a randomised model counts as no answer (NaN), never as
-  "uncorrelated".
+  curve). Constant ("blank") maps have no ranks; :func:`randomization_summary` says how they
+  count: a blank map of the *trained* model is no answer, a blank map of the *randomised*
+  model where the trained one was informative is a change (Spearman 0).
 * :func:`deletion_insertion` - causal faithfulness (Petsiuk, Das & Saenko 2018, "RISE"):
   delete the most salient pixels first (replacing them with a blurred copy's) and watch the
   class probability fall (low deletion AUC is good), or insert them first into the blurred copy
@@ -37,8 +38,8 @@ _REINIT = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance",
 #: Spearman correlation over the images is below this (Adebayo et al. 2018 show maps that pass
 #: at about 0 to 0.2 and edge-detector-like ones that fail at 0.6 and more).
 SANITY_MAX_SPEARMAN = 0.3
-#: A pair with a constant map has no rank correlation; when more than this share of the pairs
-#: has one, the check has no answer (NaN) instead of counting them as "uncorrelated".
+#: When more than this share of the *trained* model's maps are constant (blank), the method
+#: has no answer on these images and the randomisation checks have none either (NaN).
 SANITY_MAX_CONSTANT = 0.1
 
 
@@ -97,13 +98,39 @@ def spearman_rows(a, b):
     return np.where(den > 0, (ra * rb).sum(axis=1) / np.where(den > 0, den, 1), np.nan)
 
 
-def _summary(rho):
-    """``(mean Spearman, share of constant pairs)`` of :func:`spearman_rows`' output; the mean
-    is NaN when more than :data:`SANITY_MAX_CONSTANT` of the pairs have a constant map."""
-    constant = float(np.isnan(rho).mean()) if rho.size else float("nan")
-    if not rho.size or constant > SANITY_MAX_CONSTANT:
-        return float("nan"), constant
-    return float(np.nanmean(rho)), constant
+def blank_maps(maps):
+    """bool ``(N,)``: which maps are constant (no pixel ranked above another)."""
+    flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    if flat.shape[1] == 0:
+        return np.ones(len(flat), bool)
+    return flat.max(axis=1) == flat.min(axis=1)
+
+
+def randomization_summary(trained, randomized):
+    """How much of the trained maps survives in the randomised model's maps.
+
+    Per pair, the Spearman rank correlation (:func:`spearman_rows`), with the constant
+    ("blank") maps counted by what they mean:
+
+    * trained map blank: the method says nothing about this image, so there is nothing to
+      compare; the pair is left out, and when more than :data:`SANITY_MAX_CONSTANT` of the
+      trained maps are blank the check has no answer (NaN);
+    * trained map informative, randomised map blank: the ranking the trained model gave is
+      gone, the map changed; the pair counts as 0 (no rank association).
+
+    Returns ``(mean Spearman over the pairs with an informative trained map, share of the
+    randomised maps that are blank, share of the trained maps that are blank)``.
+    """
+    rho = spearman_rows(trained, randomized)
+    blank_t, blank_r = blank_maps(trained), blank_maps(randomized)
+    n = len(rho)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    blank_share, constant = float(blank_t.mean()), float(blank_r.mean())
+    if blank_share > SANITY_MAX_CONSTANT:
+        return float("nan"), constant, blank_share
+    rho = np.where(blank_r, 0.0, rho)[~blank_t]
+    return (float(rho.mean()) if rho.size else float("nan")), constant, blank_share
 
 
 def model_randomization(model, images, labels, method, seed=0, trained_maps=None,
@@ -111,8 +138,10 @@ def model_randomization(model, images, labels, method, seed=0, trained_maps=None
     """Adebayo et al. 2018's full model randomisation, in detail.
 
     Returns dict: ``spearman`` (mean rank correlation between the maps of ``model`` and of
-    :func:`randomized_copy`, over the pairs where neither map is constant; NaN when more than
-    :data:`SANITY_MAX_CONSTANT` of the pairs have a constant map) and ``constant_share``.
+    :func:`randomized_copy`, blank maps counted as :func:`randomization_summary` says; NaN
+    when more than :data:`SANITY_MAX_CONSTANT` of the trained maps are blank),
+    ``constant_share`` (share of the randomised model's maps that are blank) and
+    ``blank_share`` (share of the trained model's).
     ``trained_maps``: the trained model's maps, if already computed (same images, labels and
     ``saliency_kw``).
     """
@@ -124,15 +153,15 @@ def model_randomization(model, images, labels, method, seed=0, trained_maps=None
                                      **saliency_kw)
     rand = randomized_copy(model, seed=seed + 1)
     random_maps_ = saliency_maps(rand, images, labels, method=method, seed=seed, **saliency_kw)
-    rho, constant = _summary(spearman_rows(trained_maps, random_maps_))
-    return {"spearman": rho, "constant_share": constant}
+    rho, constant, blank = randomization_summary(trained_maps, random_maps_)
+    return {"spearman": rho, "constant_share": constant, "blank_share": blank}
 
 
 def sanity_check(model, images, labels, method, seed=0, **saliency_kw):
     """Mean Spearman rank correlation between the maps of ``model`` and of a randomly
     re-initialised copy (:func:`randomized_copy`), same images and target classes. Below
     :data:`SANITY_MAX_SPEARMAN` for a method that depends on the learned weights; NaN when the
-    randomised model's maps are constant too often to tell (see :func:`model_randomization`)."""
+    trained model's maps are blank too often to tell (see :func:`randomization_summary`)."""
     return model_randomization(model, images, labels, method, seed=seed, **saliency_kw)["spearman"]
 
 
@@ -167,9 +196,11 @@ def cascading_randomization(model, images, labels, method, seed=0, trained_maps=
     reached, or to the end, is mostly reading the image.
 
     Returns dict: ``layers`` (the first layer of each group, top down: step ``i`` has every
-    group up to and including ``layers[i]`` randomised), ``spearman`` float64 ``(L,)`` (NaN
-    where the maps are constant too often, see :func:`model_randomization`) and
-    ``constant_share`` float64 ``(L,)``. The model is untouched (a copy is randomised).
+    group up to and including ``layers[i]`` randomised), ``spearman`` float64 ``(L,)`` (blank
+    maps counted as :func:`randomization_summary` says; NaN throughout when the trained maps
+    are blank too often), ``constant_share`` float64 ``(L,)`` (the randomised maps' blank
+    share per step) and ``blank_share`` (the trained maps'). The model is untouched (a copy is
+    randomised).
     """
     from fer_keras.explain.saliency import saliency_maps
 
@@ -180,17 +211,18 @@ def cascading_randomization(model, images, labels, method, seed=0, trained_maps=
     clone = _clone(model)
     by_name = {layer.name: layer for layer in _core.layer_stack(clone)}
     names, rhos, constants = [], [], []
+    blank = float(blank_maps(trained_maps).mean()) if len(trained_maps) else float("nan")
     k = 0
     for group in reversed(weight_groups(clone)):
         for name in group:
             k = _reinit_layer(by_name[name], seed + 1, k)
         maps = saliency_maps(clone, images, labels, method=method, seed=seed, **saliency_kw)
-        rho, constant = _summary(spearman_rows(trained_maps, maps))
+        rho, constant, _ = randomization_summary(trained_maps, maps)
         names.append(group[0])
         rhos.append(rho)
         constants.append(constant)
     return {"layers": names, "spearman": np.asarray(rhos, np.float64),
-            "constant_share": np.asarray(constants, np.float64)}
+            "constant_share": np.asarray(constants, np.float64), "blank_share": blank}
 
 
 def _order(maps, rng):

@@ -1,6 +1,6 @@
 """Every saliency method through every check, against model-free controls, with a verdict.
 
-:func:`run_checks` computes, for each method of :data:`~fer_keras.explain.saliency.METHODS` and
+:func:`run_checks` computes, for each registered method (:mod:`fer_keras.explain.methods`) and
 each control map of :mod:`fer_keras.explain.controls` (random, smooth random, edge, centre):
 
 * model randomisation, full and cascading (Adebayo et al. 2018), methods only;
@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import numpy as np
 
 from fer_keras.errors import FerInputError
 from fer_keras.explain import _core
 from fer_keras.explain import checks as _checks
+from fer_keras.explain import methods as _methods
 from fer_keras.explain.controls import CONTROLS, control_maps
 from fer_keras.explain.road import SHARES, road
-from fer_keras.explain.saliency import METHODS, saliency_maps
+from fer_keras.explain.saliency import saliency_maps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +64,9 @@ def _removal_numbers(model, x, y, maps, seed, shares):
     return numbers, curves
 
 
-def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, seed=0,
-               shares=SHARES, cascade_n=64, cam_layers=(), rules=CheckRules(), log=None):
+def run_checks(model, images, labels, methods=None, masks=None, samples=20, seed=0,
+               shares=SHARES, cascade_n=64, cam_layers=(), rules=CheckRules(), log=None,
+               options=None):
     """Every check for every method and control on ``images``; see the module docstring.
 
     Args:
@@ -72,7 +75,7 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         images: uint8 ``(N, h, w)`` or float ``(N, h, w, 1)`` in [0, 1] (resized to the
             model's input size where needed).
         labels: int ``(N,)``: the class explained and tracked (the true class).
-        methods: saliency methods to check.
+        methods: names of the saliency methods to check (default: every registered one).
         masks: bool ``(N, H, W)`` ground-truth evidence (synthetic faces) at the model's input
             size (:func:`~fer_keras.explain.masks_at`) or None.
         samples: SmoothGrad's noisy copies.
@@ -80,16 +83,20 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         shares: ROAD's removal shares.
         cascade_n: images for the cascading randomisation (the first ``cascade_n``; it costs a
             full set of maps per weight group).
-        cam_layers: layer names at which Grad-CAM and Grad-CAM++ (those of ``methods``) are
-            also checked, as extra rows ``"gradcam++ @ layer"`` (the default rows use
-            :func:`~fer_keras.explain.gradcam_layer`).
+        cam_layers: layer names at which the methods of ``methods`` that read a layer (the
+            CAM family) are also checked, as extra rows ``"gradcam++ @ layer"`` (the default
+            rows use each method's default layer).
         rules: the verdicts' thresholds.
         log: callable taking one progress line, or None.
+        options: ``{method name: {option: value}}``, a method's own settings (e.g.
+            ``{"rise": {"masks": 500}}``), also used for its randomised copies.
 
     Returns:
         dict, JSON-ready: ``n``, ``cascade_n``, ``rules``; ``controls``: ``{name: numbers}``;
-        ``methods``: ``{method: numbers}`` with ``sanity_spearman``, ``sanity_constant_share``,
-        ``cascade`` (``layers``, ``spearman``, ``constant_share`` lists, top layer first);
+        ``methods``: ``{method: numbers}`` with ``sanity_spearman``, ``sanity_constant_share``
+        (the randomised model's blank maps), ``sanity_blank_share`` (the trained model's),
+        ``cascade`` (``layers``, ``spearman``, ``constant_share`` lists, top layer first, and
+        ``blank_share``), ``seconds`` (the trained model's maps);
         both with ``deletion_auc``, ``insertion_auc``, ``road_morf``, ``road_lerf``,
         ``road_gap``, ``mask_concentration`` (when ``masks``) and ``curves``; ``verdicts`` from
         :func:`method_verdicts`.
@@ -101,6 +108,10 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         raise FerInputError(f"need one label per image, got {len(y)} labels for {len(x)} images")
     if masks is not None:
         masks = np.asarray(masks, bool)
+    methods = tuple(methods) if methods is not None else _methods.names()
+    options = dict(options or {})
+    for m in list(methods) + list(options):
+        _methods.get(m)  # an unknown name is a one-line error before any work
     kw = {"samples": samples}
     result = {"n": int(len(x)), "cascade_n": int(min(cascade_n, len(x))),
               "rules": dataclasses.asdict(rules), "controls": {}, "methods": {}}
@@ -112,24 +123,28 @@ def run_checks(model, images, labels, methods=METHODS, masks=None, samples=20, s
         result["controls"][name] = {**numbers, "curves": curves}
         say(f"control {name}: " + _short(numbers))
     nc = result["cascade_n"]
-    rows = {m: (m, kw) for m in methods}
-    rows.update({f"{m} @ {layer}": (m, {**kw, "layer": layer}) for layer in cam_layers
-                 for m in methods if m.startswith("gradcam")})
+    rows = {m: (m, {**kw, "options": options.get(m)}) for m in methods}
+    rows.update({f"{m} @ {layer}": (m, {**kw, "layer": layer, "options": options.get(m)})
+                 for layer in cam_layers for m in methods if _methods.get(m).layer})
     for label, (method, mkw) in rows.items():
+        t = time.perf_counter()
         maps = saliency_maps(model, x, y, method=method, seed=seed, **mkw)
+        seconds = time.perf_counter() - t
         full = _checks.model_randomization(model, x, y, method, seed=seed, trained_maps=maps,
                                            **mkw)
         cascade = _checks.cascading_randomization(model, x[:nc], y[:nc], method, seed=seed,
                                                   trained_maps=maps[:nc], **mkw)
         numbers, curves = _removal_numbers(model, x, y, maps, seed, shares)
         numbers.update(sanity_spearman=full["spearman"],
-                       sanity_constant_share=full["constant_share"])
+                       sanity_constant_share=full["constant_share"],
+                       sanity_blank_share=full["blank_share"], seconds=round(seconds, 3))
         if masks is not None:
             numbers["mask_concentration"] = _checks.mask_concentration(maps, masks)
         result["methods"][label] = {
             **numbers, "curves": curves,
             "cascade": {"layers": cascade["layers"], "spearman": cascade["spearman"].tolist(),
-                        "constant_share": cascade["constant_share"].tolist()}}
+                        "constant_share": cascade["constant_share"].tolist(),
+                        "blank_share": cascade["blank_share"]}}
         say(f"{label}: " + _short(numbers))
     result["verdicts"] = method_verdicts(result, rules)
     return result
@@ -152,16 +167,27 @@ def _num(v):
     return None if v is None or not math.isfinite(float(v)) else float(v)
 
 
-def _sanity(rho, constant, bound, what):
+def _share(v):
+    return f"{v:.0%}" if v is not None and math.isfinite(v) else "?"
+
+
+def _sanity(rho, constant, bound, what, blank=None):
+    """The verdict of a randomisation check: ``rho`` its Spearman (NaN: no answer),
+    ``constant`` the randomised model's share of blank maps, ``blank`` the trained model's."""
     if rho is None or not math.isfinite(rho):
-        share = f"{constant:.0%}" if constant is not None and math.isfinite(constant) else "?"
-        return _verdict(False, rho, bound, f"{what}: the randomised model's maps are constant "
-                                           f"for {share} of the images, so no answer")
+        if blank is None:  # numbers stored before the trained maps' share was
+            return _verdict(False, rho, bound, f"{what}: the maps are constant for "
+                                               f"{_share(constant)} of the images, so no answer")
+        return _verdict(False, rho, bound, f"{what}: the trained model's maps are blank for "
+                                           f"{_share(blank)} of the images, so the method gives "
+                                           "no answer")
+    gone = (f"; {_share(constant)} of the randomised model's maps are blank, counted as changed"
+            if constant and math.isfinite(constant) else "")
     if rho < bound:
         return _verdict(True, rho, bound, f"{what}: maps change with the weights "
-                                          f"(Spearman {rho:.3f} < {bound})")
+                                          f"(Spearman {rho:.3f} < {bound}{gone})")
     return _verdict(False, rho, bound, f"{what}: maps barely change when the weights are "
-                                       f"re-drawn (Spearman {rho:.3f} >= {bound})")
+                                       f"re-drawn (Spearman {rho:.3f} >= {bound}{gone})")
 
 
 def _cascade_verdict(cascade, bound):
@@ -176,7 +202,8 @@ def _cascade_verdict(cascade, bound):
     worst = max(range(len(rhos)), key=lambda i: cascade["constant_share"][i] or 0)
     mean = float(np.mean(rhos)) if all(math.isfinite(r) for r in rhos) else float("nan")
     v = _sanity(mean, cascade["constant_share"][worst], bound,
-                f"cascading randomisation, mean over {len(rhos)} steps")
+                f"cascading randomisation, mean over {len(rhos)} steps",
+                cascade.get("blank_share"))
     v["reason"] += f"; the curve {where}"
     return v
 
@@ -197,18 +224,6 @@ def _against(value, controls, key, better, margin, what):
                                         f"{ref:.3f} {sign} {margin} ({better} is better)")
 
 
-#: Why a method fails a randomisation check, by ``(method, what went wrong)``, from how the
-#: method is built; added to the reason of a failed check (the numbers decide the verdict, this
-#: only explains it).
-CAUSES = {
-    ("gradcam++", "correlated"): "Grad-CAM++ weighs channels by rectified gradients, never "
-                                 "negatively, so its map is a positive mix of the layer's "
-                                 "activations, which follow the face in a random network too",
-    ("gradcam", "constant"): "Grad-CAM's rectified channel sum is empty (an all-zero map) for "
-                             "many images of a random network",
-}
-
-
 def method_verdicts(result, rules=CheckRules()):
     """``{method: {check: {"passed", "value", "reference", "reason"}, "passed": bool}}`` from the
     numbers of :func:`run_checks` (or its stored JSON). Checks: ``sanity``, ``cascade``,
@@ -219,7 +234,7 @@ def method_verdicts(result, rules=CheckRules()):
     for method, e in result["methods"].items():
         bound = rules.sanity_max_spearman
         v = {"sanity": _sanity(e.get("sanity_spearman"), e.get("sanity_constant_share"), bound,
-                               "full randomisation"),
+                               "full randomisation", e.get("sanity_blank_share")),
              "cascade": _cascade_verdict(e["cascade"], bound),
              "deletion": _against(e["deletion_auc"], controls, "deletion_auc", "lower",
                                   rules.removal_margin, "deletion AUC"),
@@ -231,12 +246,13 @@ def method_verdicts(result, rules=CheckRules()):
             refs = {k: controls[k]["mask_concentration"] for k in ("edge", "centre")
                     if k in controls}
             v["ground_truth"] = _mask_verdict(e["mask_concentration"], refs, rules)
+        known = _methods.registry().get(_methods.base_name(method))
         for check in ("sanity", "cascade"):
             verdict = v[check]
-            why = "constant" if "constant for" in verdict["reason"] else "correlated"
-            base = method.split(" @ ")[0]
-            if not verdict["passed"] and (base, why) in CAUSES:
-                verdict["reason"] += f" ({CAUSES[base, why]})"
+            why = "blank" if verdict["value"] is None else "correlated"
+            cause = known.cause(why) if known is not None and not verdict["passed"] else None
+            if cause:
+                verdict["reason"] += f" ({cause})"
         v["passed"] = all(c["passed"] for c in v.values())
         out[method] = v
     return out
@@ -287,10 +303,14 @@ def checks_rows(result):
     cols = [c for c in _COLUMNS if have_mask or c[0] != "mask_concentration"]
     rows = []
     # stored JSON has its keys sorted: put methods and controls back in their usual order
-    order = {k: i for i, k in enumerate(METHODS + CONTROLS)}
-    verdicts = dict(sorted(verdicts.items(), key=lambda kv: order.get(kv[0], len(order))))
-    result = {k: dict(sorted(result[k].items(), key=lambda kv: order.get(kv[0], len(order))))
-              for k in ("methods", "controls")}
+    order = {k: i for i, k in enumerate(_methods.names() + CONTROLS)}
+
+    def key(kv):  # the "method @ layer" rows after the default ones, by method then layer
+        base = _methods.base_name(kv[0])
+        return base != kv[0], order.get(base, len(order)), kv[0]
+
+    verdicts = dict(sorted(verdicts.items(), key=key))
+    result = {k: dict(sorted(result[k].items(), key=key)) for k in ("methods", "controls")}
     for method, e in result["methods"].items():
         values = {**e, "cascade_mean": verdicts[method]["cascade"]["value"]}
         rows.append([method] + [_fmt(values.get(k)) for k, _ in cols]

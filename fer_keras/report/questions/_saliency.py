@@ -18,7 +18,7 @@ def saliency_section(ctx, sec, classes, method):
                                  seed=ctx.cfg.seed)
     res = saliency.run(ctx.model(name), ds, settings, ctx.qdir(sec.id), picks=picks, probs=probs)
     stats = res.numbers["methods"][method]["classes"]
-    sec.figure(res.files[0], f"{saliency.CAPTIONS[method]} for one validation image per class "
+    sec.figure(res.files[0], f"{saliency.caption(method)} for one validation image per class "
                              "(the most confident correct one): original, map, image masked by "
                              "the map", ctx.out)
     rows = []
@@ -68,6 +68,26 @@ def check_verdicts(ctx):
     numbers = method_checks(ctx).numbers
     verdicts = checks_rows(numbers)[2]
     return numbers, verdicts, recommended({"verdicts": verdicts})
+
+
+def region_method(ctx, default):
+    """``(method, recommended)``: the method whose maps a saliency question reads its regions
+    off, and the methods that passed every check on the report's CNN (:func:`check_verdicts`,
+    default rows only). The first of those, in the registry's order, when any passed; else
+    ``default``, the homework's own method, which the question then says is not trusted."""
+    good = [m for m in check_verdicts(ctx)[2] if " @ " not in m]
+    return (good[0] if good else default), good
+
+
+def method_note(sec, method, default, good):
+    """One sentence on which method the regions come from, when it is not the homework's."""
+    from fer_keras.explain import methods
+
+    if method != default:
+        sec.text(f"The homework asks for {methods.get(default).title} maps; the regions below "
+                 f"are read off {methods.get(method).title} ({method}) instead, the first of the "
+                 f"methods that passed every check on this CNN ({join_names(good)}; the checks "
+                 "are in HW3 Q4).")
 
 
 def split_checks(verdict):

@@ -1,18 +1,25 @@
-"""HW4 Q1: SmoothGrad saliency for Happy, Sad, Surprise and Neutral, against report 002."""
+"""HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, read off a method
+that passed every check (the homework's SmoothGrad when none did)."""
 from __future__ import annotations
 
 from fer_keras.report.catalogue import REPORTED
 from fer_keras.report.common import agrees
 from fer_keras.report.document import Section, fnum, join_names
-from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, saliency_section,
-                                                  split_checks)
+from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, method_note,
+                                                  region_method, saliency_section, split_checks)
+
+#: The homework's method (report 002 used SmoothGrad).
+HOMEWORK_METHOD = "smoothgrad"
 
 
 def answer(ctx):
-    """HW4 Q1: SmoothGrad saliency for Happy, Sad, Surprise and Neutral, against report 002."""
+    """HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, read off the
+    first method that passed every check on the CNN (SmoothGrad when none did)."""
     sec = Section("hw4-saliency")
     classes = list(REPORTED["saliency_focus"])
-    stats, _, _ = saliency_section(ctx, sec, classes, "smoothgrad")
+    method, good = region_method(ctx, HOMEWORK_METHOD)
+    method_note(sec, method, HOMEWORK_METHOD, good)
+    stats, _, _ = saliency_section(ctx, sec, classes, method)
     verdicts = {}
     lines = []
     for cname, e in stats.items():
@@ -22,12 +29,12 @@ def answer(ctx):
         lines.append(f"{cname}: the map favours the **{e['focus']}** (eyes {fnum(e['eyes'])}x, "
                      f"mouth {fnum(e['mouth'])}x); report 002 saw the {rep} - "
                      + ("consistent." if ok else "**not** what we measure here."))
-    sec.numbers = {"method": "smoothgrad", "model": ctx.cnn_name(), "classes": stats,
+    sec.numbers = {"method": method, "model": ctx.cnn_name(), "classes": stats,
                    "against_report": verdicts}
     sec.bullets(lines)
     n_ok = sum(v["agrees"] for v in verdicts.values())
     sec.text(f"{n_ok} of {len(verdicts)} classes agree with what report 002 observed.")
-    sec.numbers["checks"] = trust_note(ctx, sec, "smoothgrad")
+    sec.numbers["checks"] = trust_note(ctx, sec, method)
     return sec
 
 
