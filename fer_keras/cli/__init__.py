@@ -11,7 +11,7 @@ import os
 import sys
 
 from fer_keras import contract
-from fer_keras.cli import evaluate, explain, export, report, train
+from fer_keras.cli import evaluate, explain, export, report, serve, train
 from fer_keras.cli.common import EXIT_USAGE, Parser, quiet_backend_import
 from fer_keras.errors import FerInputError
 
@@ -26,6 +26,7 @@ COMMANDS = (
     report.add_semi,  # semi
     report.add_conv_shape,  # conv-shape
     export.add_export,  # export
+    serve.add_serve,  # serve
 )
 
 
