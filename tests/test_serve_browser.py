@@ -130,8 +130,17 @@ def test_page_shows_faces_scores_and_explanations(server, browser, tmp_path):
         assert caption == f"{method} for {out['class']}"
     assert page.locator(".overlay-on-photo").count() == 2
     assert page.locator(".overlay-on-photo >> nth=0").is_visible()
-    verdict = page.text_content("#verdict")
-    assert verdict.startswith(method) and ("failed" in verdict or "passed" in verdict), verdict
+    # the shipped model's stored checks: vanilla fails deletion, insertion and ROAD there
+    assert out["verdict"]["failed"] == ["deletion", "insertion", "road"]
+    assert page.text_content("#verdict") == (
+        "vanilla failed 3 of the 5 explanation checks stored for this model on 200 images "
+        "(deletion, insertion, ROAD): read its map with care")
+    reasons = page.locator("#verdict-reasons li")
+    assert reasons.count() == 5
+    assert [reasons.nth(k).text_content() for k in range(5)] == [
+        f"{'passed' if e['passed'] else 'failed'} {name}: {e['reason']}"
+        for name, e in zip(["model randomisation", "cascading randomisation", "deletion",
+                            "insertion", "ROAD"], out["verdict"]["checks"].values())]
     shot = Path(os.environ.get("FER_KERAS_SCREENSHOT") or tmp_path / "serve.png")
     page.screenshot(path=str(shot), full_page=True)
     if "FER_KERAS_SCREENSHOT" in os.environ:  # the README's copy: 256 colours keep it small

@@ -80,18 +80,23 @@ def create_app(*, model=None, config=None, detector=None, input_range=None, clas
     cfg = config or ServeConfig()
     svc = service or Service(model=model, config=cfg, detector=detector,
                              input_range=input_range, classes=classes)
-    pool = concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="fer-serve")
-    state = {"pending": 0, "started": time.monotonic(), "served": 0}
+    def new_pool():
+        return concurrent.futures.ThreadPoolExecutor(cfg.workers, thread_name_prefix="fer-serve")
+
+    state = {"pending": 0, "started": time.monotonic(), "served": 0, "pool": new_pool()}
     pages = {name: _static(name) for name in STATIC}  # read once: the package may move
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        if state["pool"] is None:  # served again after a shutdown (tests, notebooks)
+            state["pool"] = new_pool()
         yield
-        pool.shutdown(wait=False, cancel_futures=True)
+        state["pool"].shutdown(wait=False, cancel_futures=True)  # Ctrl-C drops queued work
+        state["pool"] = None
 
     app = FastAPI(title="fer_keras", version=_version(), docs_url=None, redoc_url=None,
                   openapi_url="/v1/openapi.json", lifespan=lifespan)
-    app.state.service, app.state.config, app.state.pool = svc, cfg, pool
+    app.state.service, app.state.config = svc, cfg
 
     @app.exception_handler(UploadError)
     async def _upload_error(request, exc):
@@ -131,9 +136,11 @@ def create_app(*, model=None, config=None, detector=None, input_range=None, clas
         if state["pending"] >= cfg.max_pending:
             raise UploadError(503, f"busy: {state['pending']} requests already wait; retry "
                                    "later")
+        if state["pool"] is None:
+            state["pool"] = new_pool()
         state["pending"] += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(state["pool"], fn, *args)
         finally:
             state["pending"] -= 1
             state["served"] += 1

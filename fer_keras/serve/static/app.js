@@ -161,12 +161,30 @@ function render(result) {
 }
 
 // ------------------------------------------------------------------ explanations
+const CHECK_NAMES = {sanity: "model randomisation", cascade: "cascading randomisation",
+  deletion: "deletion", insertion: "insertion", road: "ROAD", ground_truth: "true parts"};
+
 function describeVerdict(v, method) {
   if (!v) return `no explanation checks are stored for this model, so ${method} is unchecked here`;
   const n = v.images ? ` on ${v.images} images` : "";
-  if (v.passed) return `${method} passed every explanation check stored for this model${n}`;
-  return `${method} failed ${v.failed.join(", ")} of the explanation checks stored for this ` +
-    `model${n}: read its map with care`;
+  const total = Object.keys(v.checks).length;
+  if (v.passed) return `${method} passed all ${total} explanation checks stored for this model${n}`;
+  const failed = v.failed.map((c) => CHECK_NAMES[c] || c).join(", ");
+  return `${method} failed ${v.failed.length} of the ${total} explanation checks stored for ` +
+    `this model${n} (${failed}): read its map with care`;
+}
+
+function showVerdict(v, method) {
+  $("verdict").textContent = describeVerdict(v, method);
+  const list = $("verdict-reasons");
+  list.replaceChildren();
+  if (v) {
+    for (const [check, e] of Object.entries(v.checks)) {
+      list.appendChild(el("li", e.passed ? "pass" : "fail",
+        `${e.passed ? "passed" : "failed"} ${CHECK_NAMES[check] || check}: ${e.reason}`));
+    }
+  }
+  $("verdict-details").hidden = !v;
 }
 
 async function explainAll() {
@@ -203,7 +221,7 @@ async function explainAll() {
     Object.assign(over.style, {left: `${100 * x0 / W}%`, top: `${100 * y0 / H}%`,
       width: `${100 * side / W}%`, height: `${100 * side / H}%`});
     $("boxes").prepend(over);
-    $("verdict").textContent = describeVerdict(out.verdict, out.method);
+    showVerdict(out.verdict, out.method);
   }
 }
 
@@ -212,6 +230,7 @@ function hideExplanations() {
   document.querySelectorAll(".overlay-on-photo").forEach((e) => e.remove());
   document.querySelectorAll("figure.explanation").forEach((f) => { f.hidden = true; });
   $("verdict").textContent = "";
+  $("verdict-details").hidden = true;
 }
 
 // ------------------------------------------------------------------ webcam
