@@ -28,7 +28,9 @@ if not os.access(CHROMIUM, os.X_OK):
 #: Google's services, which a closed network refuses.
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 # a synthetic camera, allowed without asking: the webcam path without a webcam
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 def wait_until(page, expression, timeout=60):
@@ -176,5 +178,15 @@ def test_page_shows_faces_scores_and_explanations(server, browser, tmp_path):
     wait_until(page, "document.getElementById('status').textContent === "
                            "'2 faces in dropped.jpg'")
     assert page.locator("#error").is_hidden() and page.locator(".face-box").count() == 2
+
+    # the webcam (chromium's synthetic camera, no face in it): a snapshot is sent and answered
+    page.click("#webcam-start")
+    wait_until(page, "document.getElementById('video').videoWidth > 0")
+    page.click("#snap")
+    wait_until(page, "document.getElementById('status').textContent === "
+                     "'no face found in webcam snapshot'")
+    assert page.locator(".face-box").count() == 0 and page.locator("#error").is_hidden()
+    page.click("#webcam-stop")
+    assert page.locator("#webcam").is_hidden()
     assert dialogs == [] and failed == []
     page.close()
