@@ -11,7 +11,7 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax test test-core-jax test-slow bench recipe recipe-summary report q1-train q2-dnn \
+.PHONY: install install-jax test test-core-jax test-slow bench serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi docs-report clean
 
@@ -52,6 +52,12 @@ test-slow: install
 
 bench: install
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run --out BENCHMARKS.md
+
+# the web page and HTTP API on http://127.0.0.1:$(PORT)/ (fer_keras.serve; Ctrl-C stops it)
+SERVE_MODEL ?= pretrained
+PORT ?= 8000
+serve: install
+	$(FER) serve --model $(SERVE_MODEL) --port $(PORT)
 
 # ---- our recipe (issue 6): the best model that BUDGET minutes of training allow -----------
 BUDGET ?= 60

@@ -457,7 +457,7 @@ def main(argv=None):
     ap.add_argument("--models", default="", help="comma-separated registry models (default: all)")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: peak,models,torch,xla,inputs,"
-                         "augment,data,explain")
+                         "augment,data,explain,faces,serve")
     ap.add_argument("--reps", type=int, default=0, help="timed repetitions (default 5; quick 3)")
     args = ap.parse_args(argv)
     reps = args.reps or (3 if args.quick else 5)
@@ -495,6 +495,8 @@ def main(argv=None):
          lambda: optional_section(rep, "bench_explain", 1 if args.quick else 3)),
         ("faces", "Photos, videos and exported models (benchmarks/bench_faces.py)",
          lambda: optional_section(rep, "bench_faces", 1 if args.quick else 3)),
+        ("serve", "HTTP API under load (benchmarks/bench_serve.py)",
+         lambda: optional_section(rep, "bench_serve", 1)),
     ]
     if args.quick:
         skip.add("xla")

@@ -265,6 +265,15 @@ class YuNetDetector:
 
 
 # --------------------------------------------------------------------------- framing
+def face_square(box, scale=FRAME_SCALE):
+    """``(x0, y0, side)`` in pixels: the square that :func:`crop_faces` cuts around ``box``
+    (``x, y, w, h``), centred on it, of side ``scale * max(w, h)``; it may reach past the
+    image's edges."""
+    x, y, w, h = (float(v) for v in box)
+    side = max(1, int(round(scale * max(w, h))))
+    return int(round(x + w / 2 - side / 2)), int(round(y + h / 2 - side / 2)), side
+
+
 def crop_faces(grey, boxes, size=(48, 48), scale=FRAME_SCALE):
     """uint8 ``(N, size[0], size[1])`` face crops framed as FER2013's.
 
@@ -276,9 +285,8 @@ def crop_faces(grey, boxes, size=(48, 48), scale=FRAME_SCALE):
     cv2 = _cv2()
     out = np.zeros((len(boxes), *size), np.uint8)
     H, W = grey.shape[:2]
-    for i, (x, y, w, h) in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4)):
-        side = max(1, int(round(scale * max(w, h))))
-        x0, y0 = int(round(x + w / 2 - side / 2)), int(round(y + h / 2 - side / 2))
+    for i, box in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4)):
+        x0, y0, side = face_square(box, scale)
         x1, y1 = x0 + side, y0 + side
         patch = grey[max(y0, 0):min(y1, H), max(x0, 0):min(x1, W)]
         if patch.size == 0:  # a box wholly outside the image: nothing to see

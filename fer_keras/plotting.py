@@ -357,3 +357,27 @@ def _boundaries(seg):
     edge[:, :-1] |= seg[:, :-1] != seg[:, 1:]
     edge[:-1, :] |= seg[:-1, :] != seg[1:, :]
     return edge
+
+
+def saliency_overlay(face, saliency_map, size=192, alpha=0.5):
+    """RGB uint8 ``(size, size, 3)``: a saliency map laid over its face, for a page or an API.
+
+    ``face``: grey uint8 ``(h, w)`` (any size: the crop the model saw or a larger one of the
+    same square); ``saliency_map``: float ``(H, W)`` in [0, 1] over the same square (at the
+    model's resolution). Both are resized to ``size`` (bilinear); each pixel is ``1 - alpha``
+    of the face plus ``alpha`` of the jet colour of its map value (blue 0 to red 1), the usual
+    Grad-CAM display. Unlike the figures above this returns the array (no file): the server
+    encodes it. OpenCV draws it (no matplotlib needed)."""
+    import cv2
+
+    face = np.asarray(face, np.uint8)
+    m = np.clip(np.nan_to_num(np.asarray(saliency_map, np.float32)), 0.0, 1.0)
+    if face.ndim != 2 or m.ndim != 2:
+        raise ValueError(f"expected a grey face (h, w) and a map (H, W), got {face.shape} and "
+                         f"{m.shape}")
+    face = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA
+                      if face.shape[0] > size else cv2.INTER_LINEAR)
+    m = cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR)
+    heat = cv2.applyColorMap(np.rint(255 * m).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    rgb = np.repeat(face[..., None], 3, axis=-1).astype(np.float32)
+    return np.clip(np.rint((1 - alpha) * rgb + alpha * heat), 0, 255).astype(np.uint8)

@@ -17,7 +17,7 @@ def test_every_subcommand_listed_once():
 
     assert _subcommands(cli.build_parser()) == ["train", "evaluate", "predict", "summary",
                                                 "models", "explain", "report", "semi",
-                                                "conv-shape", "export"]
+                                                "conv-shape", "export", "serve"]
 
 
 def test_flag_choices_come_from_the_components():

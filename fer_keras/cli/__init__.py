@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from fer_keras.cli import evaluate, explain, export, predict, report, train
+from fer_keras.cli import evaluate, explain, export, predict, report, serve, train
 from fer_keras.cli.common import EXIT_USAGE, Parser, join_negative_values, quiet_backend_import
 from fer_keras.errors import FerInputError
 
@@ -26,6 +26,7 @@ COMMANDS = (
     report.add_semi,  # semi
     report.add_conv_shape,  # conv-shape
     export.add_export,  # export
+    serve.add_serve,  # serve
 )
 
 
