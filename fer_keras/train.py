@@ -130,12 +130,14 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     """The optimizer with its learning-rate schedule (a serialisable schedule of the step
     counter, so the optimizer's step counter restores the schedule exactly on resume)."""
     lr = make_schedule(cfg, steps_per_epoch)
+    # the average lives in the optimizer's variables, so last.keras saves and restores it
+    ema = dict(use_ema=True, ema_momentum=cfg.ema_momentum) if cfg.ema_momentum else {}
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True,
-                                    weight_decay=cfg.weight_decay or None)
+                                    weight_decay=cfg.weight_decay or None, **ema)
     if cfg.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4)
-    return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4, **ema)
+    return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None, **ema)
 
 
 def build_training_model(cfg: TrainConfig, net):
@@ -192,6 +194,56 @@ def _stateful(base):
     return Stateful
 
 
+class EMAWeights(keras.callbacks.Callback):
+    """Validation and ``best.keras`` on the optimizer's moving average of the weights
+    (``use_ema``, :func:`make_optimizer`; Polyak & Juditsky 1992), training on the raw ones.
+
+    The average is swapped into the model for validation (``val_*`` is the averaged model's)
+    and stays there until :class:`RunRecorder` has saved ``best.keras``; :meth:`restore_raw`
+    swaps the raw weights back before ``last.keras``, so a checkpoint always holds raw weights
+    in the model and the average in the optimizer, and a resume continues both exactly. After
+    each epoch it also validates the raw weights (``raw_val_loss``, ``raw_val_accuracy``): the
+    control that shows what the average adds. Batch-norm moving statistics are not averaged:
+    they follow the raw weights (about the last 100 steps at momentum 0.99), which matters
+    while the learning rate is high and fades as the schedule decays it. Swaps copy values
+    exactly (Keras's SwapEMAWeights swaps by additions on TensorFlow, which rounds).
+    """
+
+    def __init__(self, validation=None):
+        super().__init__()
+        self.validation = validation
+        self.swapped = False  # True while the model holds the average
+
+    def _pairs(self):
+        opt = self.model.optimizer
+        opt = getattr(opt, "inner_optimizer", opt)  # a LossScaleOptimizer (float16) wraps it
+        return zip(opt._trainable_variables, opt._model_variables_moving_average)
+
+    def swap(self):
+        for var, avg in self._pairs():
+            raw = keras.ops.convert_to_numpy(var)
+            var.assign(avg)
+            avg.assign(raw)
+        self.swapped = not self.swapped
+
+    def restore_raw(self):
+        if self.swapped:
+            self.swap()
+
+    def on_test_begin(self, logs=None):
+        if not self.swapped:
+            self.swap()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # runs before the recorder: it leaves the average in the model for best.keras
+        if self.validation is not None and logs is not None:
+            self.restore_raw()
+            raw = self.model.evaluate(self.validation, verbose=0, return_dict=True)
+            logs.update({f"raw_val_{k}": float(v) for k, v in raw.items()})
+        if not self.swapped:
+            self.swap()
+
+
 class RunRecorder:
     """Writes history, checkpoints and state after every epoch, each file atomically, in this
     order (see :func:`save_checkpoint`):
@@ -208,7 +260,9 @@ class RunRecorder:
     epoch's state.
     """
 
-    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
+    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None,
+                 ema=None):
+        self.ema = ema  # an EMAWeights: the model holds the average until best.keras is saved
         self.out = Path(out)
         self.cfg = cfg
         self.history = history
@@ -242,6 +296,8 @@ class RunRecorder:
         if self.best is None or val > self.best:
             self.best = val
             save_model(net, self.out / RunDir.BEST)
+        if self.ema is not None:
+            self.ema.restore_raw()
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
@@ -659,21 +715,25 @@ def _fit(cfg, out, resume, splits):
         budget.replans = list(state.get("budget_replans", []))
         spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
         fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
-    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
-                           state.get("elapsed_seconds", 0.0), budget=budget)
-    callbacks.insert(0, recorder.callback)
-
     from fer_keras.data.pipeline import ArrayBatches
 
     val = splits["val"]
     validation = ArrayBatches(val.images, val.labels) if len(val) else None
+    ema = EMAWeights(validation) if cfg.ema_momentum else None
+    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
+                           state.get("elapsed_seconds", 0.0), budget=budget, ema=ema)
+    callbacks.insert(0, recorder.callback)
+    if ema is not None:
+        callbacks.insert(0, ema)  # its on_epoch_end must run before the recorder's
     if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
         model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else steps,
                   shuffle=False, validation_data=validation, callbacks=callbacks,
-                  verbose=cfg.verbose)
+                  verbose=cfg.verbose)  # Keras ends it with the average in the model
+    elif ema is not None:  # a finished run resumed: model.keras is still the average
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     net = classifier_of(model)
     save_model(net, run.model)
     try:
