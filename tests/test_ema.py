@@ -200,3 +200,27 @@ def test_ema_momentum_flag(value, ok):
         with pytest.raises(FerInputError, match="--ema-momentum"):
             check_flags("train", {"ema_momentum": args.ema_momentum})
             train_config(args)
+
+
+@pytest.mark.parametrize("averaged", [True, False])
+def test_curves_show_the_raw_weights_beside_the_average(averaged, monkeypatch, tmp_path):
+    from fer_keras import plotting
+
+    seen = {}
+    monkeypatch.setattr(plotting, "_save", lambda fig, path: seen.setdefault("fig", fig))
+    history = [{"epoch": e, "accuracy": 0.3 + e / 10, "loss": 1.5 - e / 10,
+                "val_accuracy": 0.35 + e / 10, "val_loss": 1.4 - e / 10} for e in (1, 2, 3)]
+    if averaged:
+        for r in history:
+            r.update(raw_val_accuracy=r["val_accuracy"] - 0.05, raw_val_loss=r["val_loss"] + 0.1)
+    plotting.training_curves(history, tmp_path / "curves.png")
+    acc, loss = seen["fig"].axes
+    labels = acc.get_legend_handles_labels()[1]
+    if averaged:
+        assert labels == ["train accuracy", "validation, averaged weights accuracy",
+                          "validation, raw weights accuracy"]
+        raw = acc.get_lines()[2].get_ydata()
+        np.testing.assert_allclose(raw, [0.4, 0.5, 0.6])
+    else:
+        assert labels == ["train accuracy", "validation accuracy"]
+    assert len(loss.get_lines()) == len(labels)
