@@ -112,7 +112,7 @@ def _kill_after_epoch_2(monkeypatch):
 
 
 @requires_tf
-@pytest.mark.parametrize("lose_average", [False, True])
+@pytest.mark.parametrize("lose_average", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_resume_with_ema_ends_like_the_uninterrupted_run(ema_run, tmp_path, monkeypatch,
                                                          lose_average):
     """Killed after epoch 2 and resumed: history, best.keras, last.keras (weights and the
@@ -155,6 +155,7 @@ def test_resume_with_ema_ends_like_the_uninterrupted_run(ema_run, tmp_path, monk
 
 
 @requires_tf
+@pytest.mark.slow
 def test_resume_of_a_finished_ema_run_keeps_the_average_in_model_keras(ema_run, tmp_path):
     import shutil
 
