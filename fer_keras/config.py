@@ -67,6 +67,9 @@ class TrainConfig:
     schedule: str = "plateau"  # plateau | cosine | onecycle | constant
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
+    # per-step momentum of an exponential moving average of the weights, which validation,
+    # best.keras and model.keras then hold (0 = off); 0.999 averages about the last 1,000 steps
+    ema_momentum: float = 0.0
     oversample: bool = False
     augment: bool = True  # the augmentation below (numpy pipeline: in the train step)
     rotation: float = AugmentConfig.rotation
@@ -136,6 +139,7 @@ RANGES = {
     "weight_decay": (0, 1, True, False),
     "warmup_epochs": (0, 100_000, True, True),
     "label_smoothing": (0, 1, True, False),
+    "ema_momentum": (0, 1, True, False),
     "rotation": (0, 180, True, True),
     "shift": (0, 1, True, False),
     "zoom": (0, 1, True, False),

@@ -34,15 +34,21 @@ def _save(fig, path, dpi=110):
 
 def training_curves(history, path, title=""):
     """Accuracy and loss per epoch, train vs validation (report 003 Q2). ``history``: list of
-    per-epoch dicts with ``epoch``, ``accuracy``, ``loss`` and optionally ``val_*``."""
+    per-epoch dicts with ``epoch``, ``accuracy``, ``loss`` and optionally ``val_*`` and, for a
+    run with a moving average of the weights (``val_*`` then scores the average),
+    ``raw_val_*``. Returns the path written."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     epochs = [r["epoch"] for r in history]
+    averaged = any("raw_val_loss" in r for r in history)
+    lines = (("", "-o", "train "),
+             ("val_", "-s", "validation, averaged weights " if averaged else "validation "),
+             ("raw_val_", ":", "validation, raw weights "))
     for ax, key in zip(axes, ("accuracy", "loss")):
-        for prefix, style in (("", "-o"), ("val_", "-s")):
+        for prefix, style, label in lines:
             ys = [r.get(prefix + key) for r in history]
             if any(y is not None for y in ys):
-                ax.plot(epochs, ys, style, ms=3, label=("validation " if prefix else "train ") + key)
+                ax.plot(epochs, ys, style, ms=3, label=label + key)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

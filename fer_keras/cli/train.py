@@ -24,6 +24,10 @@ def add_train(sub):
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--schedule", choices=CHOICES["schedule"])
     p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--ema-momentum", type=float,
+                   help="validate and keep an exponential moving average of the weights with "
+                        "this per-step momentum, e.g. 0.999 (about the last 1,000 steps); "
+                        "0 = off (default)")
     p.add_argument("--oversample", action="store_true", default=None,
                    help="class-balanced oversampling with augmented copies (report 001)")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None)

@@ -67,7 +67,9 @@ class RunRecorder:
     epoch's state.
     """
 
-    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None):
+    def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None,
+                 ema=None):
+        self.ema = ema  # an EMAWeights: the model holds the average until best.keras is saved
         self.out = Path(out)
         self.cfg = cfg
         self.history = history
@@ -101,6 +103,8 @@ class RunRecorder:
         if self.best is None or val > self.best:
             self.best = val
             save_model(net, self.out / RunDir.BEST)
+        if self.ema is not None:
+            self.ema.restore_raw()
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
@@ -245,21 +249,26 @@ def _fit(cfg, out, resume, splits):
         budget.replans = list(state.get("budget_replans", []))
         spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
         fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
-    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
-                           state.get("elapsed_seconds", 0.0), budget=budget)
-    callbacks.insert(0, recorder.callback)
-
     from fer_keras.data.pipeline import ArrayBatches
+    from fer_keras.train.ema import EMAWeights
 
     val = splits["val"]
     validation = ArrayBatches(val.images, val.labels) if len(val) else None
+    ema = EMAWeights(validation) if cfg.ema_momentum else None
+    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
+                           state.get("elapsed_seconds", 0.0), budget=budget, ema=ema)
+    callbacks.insert(0, recorder.callback)
+    if ema is not None:
+        callbacks.insert(0, ema)  # its on_epoch_end must run before the recorder's
     if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
         model.fit(train_data, epochs=fit_epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=None if hasattr(train_data, "on_epoch_begin") else n_steps,
                   shuffle=False, validation_data=validation, callbacks=callbacks,
-                  verbose=cfg.verbose)
+                  verbose=cfg.verbose)  # Keras ends it with the average in the model
+    elif ema is not None:  # a finished run resumed: model.keras is still the average
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     net = steps.classifier_of(model)
     save_model(net, run.model)
     try:

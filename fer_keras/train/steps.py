@@ -103,12 +103,14 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     """The optimizer with its learning-rate schedule (a serialisable schedule of the step
     counter, so the optimizer's step counter restores the schedule exactly on resume)."""
     lr = make_schedule(cfg, steps_per_epoch)
+    # the average lives in the optimizer's variables, so last.keras saves and restores it
+    ema = dict(use_ema=True, ema_momentum=cfg.ema_momentum) if cfg.ema_momentum else {}
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True,
-                                    weight_decay=cfg.weight_decay or None)
+                                    weight_decay=cfg.weight_decay or None, **ema)
     if cfg.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4)
-    return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay or 1e-4, **ema)
+    return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None, **ema)
 
 
 def build_training_model(cfg: TrainConfig, net):
