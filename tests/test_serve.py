@@ -153,7 +153,9 @@ def test_health_model_and_unknown_routes(client, service):
     h = client.get("/v1/health").json()
     assert h["status"] == "ok" and h["workers"] == 2
     m = client.get("/v1/model").json()
-    assert m["methods"] == ["vanilla", "smoothgrad", "gradcam", "gradcam++"]
+    from fer_keras.explain import methods
+
+    assert m["methods"] == list(methods.names())  # the registry, in its order
     assert m["parameters"] == service.model.count_params()
     assert m["limits"] == {"max_upload_bytes": 10_000_000, "max_pixels": 50_000_000}
     assert "/nope" in one_line_error(client.get("/nope"), 404)
