@@ -21,8 +21,11 @@ TINY = "tiny_report_cnn"
 SETTINGS = {"ascent_filters": 4, "ascent_steps": 3, "feature_map_filters": 4, "lime_samples": 40,
             "lime_segments": 16, "tsne_images": 60, "saliency_images": 2, "smoothgrad_samples": 2,
             "checks_images": 12, "checks_cascade": 4,
+            "checks_methods": ("vanilla", "occlusion", "gradcam"),  # one of each family, fast
             "semi": {"model": "tiny_cnn", "fractions": (0.25,), "warm_steps": 6, "round_steps": 4,
-                     "rounds": 1, "eval_every": 10, "batch_size": 32}}
+                     "rounds": 1, "eval_every": 10, "batch_size": 32},
+            "fixmatch": {"fractions": (0.25,), "warm_steps": 6, "round_steps": 4,
+                         "eval_every": 10, "batch_size": 32}}
 
 
 def _register_tiny():
@@ -51,9 +54,10 @@ def _register_tiny():
 
 
 def _config(out, **kw):
-    return report.ReportConfig(data="synthetic", model=TINY, epochs=2, out=str(out),
-                               n_synthetic=600, profile="quick", settings=SETTINGS,
-                               command="pytest tests/test_report.py", verbose=0, **kw)
+    kw = {"model": TINY, "n_synthetic": 600, **kw}
+    return report.ReportConfig(data="synthetic", epochs=2, out=str(out), profile="quick",
+                               settings=SETTINGS, command="pytest tests/test_report.py",
+                               verbose=0, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +149,7 @@ def test_numbers_in_text_match_json(built):
     for r in num["bonus-semi"]["fixmatch"]["results"]:
         fm, sup = r["fixmatch"]["test_accuracy"], r["supervised"]["test_accuracy"]
         assert f"| {report.pct(sup)} | {report.pct(fm)} | {report.points(fm - sup)} |" in semi
-        assert r["fixmatch"]["steps"] - r["warm_steps"] == 400  # the quick profile's budget
+        assert r["fixmatch"]["steps"] - r["warm_steps"] == SETTINGS["fixmatch"]["round_steps"]
     tsne = _section_md(md, "hw4-tsne")
     assert report.fnum(num["hw4-tsne"]["first"]["silhouette"]) in tsne
     assert report.fnum(num["hw4-tsne"]["last"]["silhouette"]) in tsne
@@ -278,18 +282,33 @@ def _outside_model(path):
 
 
 def test_report_explains_a_given_model_without_training(tmp_path):
+    """``fer-keras report --model FILE``: the questions that explain a model run on it, at its own
+    input size and range, and nothing is trained (the CLI's path; the saliency question, with
+    every method's checks, is the library test below)."""
     from fer_keras.cli import main
 
     model = _outside_model(tmp_path / "outside.h5")
     out = tmp_path / "rep"
     rc = main(["report", "--model", str(model), "--input-range=-1,1", "--quick",
-               "--questions", "q3-confusion,q4-saliency,q6-conv-shape", "--n-synthetic", "280",
+               "--questions", "q3-confusion,q6-conv-shape", "--n-synthetic", "280",
                "--out", str(out)])
     assert rc == 0
     res = json.loads((out / "report.json").read_text())
-    assert res["order"] == ["reproduction", "q3-confusion", "q4-saliency", "q6-conv-shape"]
+    assert res["order"] == ["reproduction", "q3-confusion", "q6-conv-shape"]
     assert all(not res["sections"][q]["error"] for q in res["order"])
     assert not (out / "runs").exists()  # nothing was trained
+
+
+def test_report_saliency_of_a_given_model(tmp_path):
+    model = _outside_model(tmp_path / "outside.h5")
+    out = tmp_path / "rep"
+    cfg = _config(out, model=str(model), input_range="-1,1", questions=("q4-saliency",),
+                  n_synthetic=280)
+    assert cfg.model_path  # a file: explained as given
+    report.build_report(cfg, log=None)
+    res = json.loads((out / "report.json").read_text())
+    assert not res["sections"]["q4-saliency"]["error"]
+    assert not (out / "runs").exists()
     sal = json.loads((out / "q4-saliency" / "saliency.json").read_text())
     method = res["sections"]["q4-saliency"]["numbers"]["method"]
     assert sal["methods"][method]["classes"]  # maps of the 56x56 model, per class

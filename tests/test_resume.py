@@ -71,6 +71,7 @@ def _assert_same_run(a, b, exact=False):
         np.testing.assert_allclose(x, y, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow  # the default suite keeps the in-process kills; this one is the real SIGKILL
 @requires_tf
 def test_sigkill_then_resume_ends_like_an_uninterrupted_run(tmp_path):
     a, b = tmp_path / "A", tmp_path / "B"

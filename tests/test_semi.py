@@ -114,6 +114,7 @@ def _ten_percent_run(tmp_path, rounds=2, round_steps=250):
     return compare(cfg, splits=splits, model="tiny_cnn", progress=None)["results"][0]
 
 
+@pytest.mark.slow  # about a minute on 2 cores; self-training is also covered by the report tests
 def test_confident_pseudo_labels_beat_their_teacher(tmp_path):
     """10% of the labels of 2,400 synthetic faces (7 classes), the report's quick budget (500
     shared warm-up steps, then 2 x 250), scored on 3,000 fresh faces: the 0.9-confident

@@ -17,10 +17,12 @@ from fer_keras.report.catalogue import QUESTIONS, QUESTION_TITLES
 #: name no model for the semi-supervised bonus, and ``tiny_cnn`` keeps both comparisons, at 10%
 #: and 25% labels, within the report's hour on a 2-core CPU). FixMatch's threshold momentum
 #: keeps the moving averages' horizon, 1 / (1 - momentum) steps, near a sixth of its steps.
+#: ``checks_methods``: the saliency methods the explanation checks run (None: every registered
+#: one, :mod:`fer_keras.explain.methods`).
 PROFILES = {
     "quick": dict(ascent_filters=32, ascent_steps=80, feature_map_filters=32, lime_samples=500,
                   lime_segments=40, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
-                  checks_images=48, checks_cascade=16,
+                  checks_images=48, checks_cascade=16, checks_methods=None,
                   semi=dict(model="tiny_cnn", warm_steps=500, round_steps=250, rounds=2,
                             batch_size=32, eval_every=50),
                   fixmatch=dict(model="tiny_cnn", method="fixmatch", adaptive_threshold=True,
@@ -28,7 +30,7 @@ PROFILES = {
                                 round_steps=400, batch_size=32, eval_every=50)),
     "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
                  lime_segments=50, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
-                 checks_images=200, checks_cascade=64,
+                 checks_images=200, checks_cascade=64, checks_methods=None,
                  semi=dict(model="tiny_cnn", warm_steps=3000, round_steps=1000,
                            eval_every=250),
                  fixmatch=dict(model="tiny_cnn", method="fixmatch", adaptive_threshold=True,

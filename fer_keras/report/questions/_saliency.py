@@ -51,7 +51,10 @@ def method_checks(ctx):
     if key not in ctx._cache:
         from fer_keras.analyses import checks
 
-        settings = checks.Settings(n=ctx.profile["checks_images"],
+        # a profile may check fewer methods (a test's tiny report); default: every registered one
+        chosen = ctx.profile.get("checks_methods")
+        extra = dict(methods=tuple(chosen)) if chosen else {}
+        settings = checks.Settings(n=ctx.profile["checks_images"], **extra,
                                    cascade_n=ctx.profile["checks_cascade"],
                                    samples=ctx.profile["smoothgrad_samples"], seed=ctx.cfg.seed)
         ctx._cache[key] = checks.run(ctx.model(ctx.cnn_name()), ctx.val, settings,
