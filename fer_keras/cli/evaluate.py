@@ -34,23 +34,21 @@ def add_summary(sub):
     s.set_defaults(func=cmd_summary)
 
 
-def _load_eval_data(args, default_splits=("val", "test")):
-    from fer_keras.evaluate import run_splits
-
-    # the split of the run that holds the model (its config.json), not the defaults
-    splits = run_splits(os.path.dirname(os.path.abspath(args.model)), args.data, args.seed,
-                        args.resize or None, args.n_synthetic)
-    return {k: v for k, v in splits.items() if k in default_splits or args.all_splits}
-
-
 def cmd_evaluate(args):
-    from fer_keras import evaluate
+    from fer_keras import evaluate, models
     from fer_keras.io import check_not_input
 
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
-    check_not_input(out, args.data, args.model)
+    path = models.model_path(args.model)
+    run_dir = os.path.dirname(os.path.abspath(path))
+    # the shipped model's folder is the package's: its evaluation goes to the working folder
+    out = args.out or ("evaluation.json" if str(args.model) == models.PRETRAINED
+                       else os.path.join(run_dir, "evaluation.json"))
+    check_not_input(out, args.data, str(path))
     model = load_model_arg(args)[0]
-    splits = _load_eval_data(args)
+    splits, note = evaluate.eval_splits(run_dir, args.data, args.seed, args.resize or None,
+                                        args.n_synthetic)
+    splits = {k: v for k, v in splits.items() if k != "train" or args.all_splits}
+    print(f"scoring {note}")
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
     for split, entry in res.items():
         for kind, m in entry.items():

@@ -27,21 +27,23 @@ def add_predict(sub):
 
 
 def cmd_predict(args):
-    from fer_keras import data, evaluate, models
+    from fer_keras import data, evaluate
     from fer_keras.io import check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
-        from fer_keras.predict_media import predict_media
+        from fer_keras.predict_media import collect, predict_media
 
-        return predict_media(args.input, args.out, model=args.model, every=args.every,
-                             window=args.window, progress=args.progress, tta=args.tta)
+        collect(args.input)  # a missing input fails before the model loads
+        return predict_media(args.input, args.out, model=load_model_arg(args)[0],
+                             every=args.every, window=args.window, progress=args.progress,
+                             tta=args.tta)
     args.data = args.data or "synthetic"
     check_not_input(args.out, args.data, args.model)
     ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
-    model = load_model_arg(args)[0] if args.model else models.pretrained()
+    model = load_model_arg(args)[0]
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0
