@@ -160,22 +160,18 @@ def _ours_file(path):
 
 def test_our_files_load_with_plain_keras(tmp_path):
     """With fer_keras imported, plain ``keras.saving.load_model`` reads a file with fer_keras's
-    BatchNorm; a stand-in class of that name (no fer_keras) reads it too."""
+    BatchNorm (the shipped model's layers), as a BatchNorm."""
+    from fer_keras.layers import BatchNorm
+
     path = _ours_file(tmp_path / "ours.keras")
-    assert type(keras.saving.load_model(path).get_layer("bn")).__name__ == "BatchNorm"
-
-    class BatchNorm(keras.layers.BatchNormalization):
-        pass
-
-    m = keras.saving.load_model(path, custom_objects={"fer_keras>BatchNorm": BatchNorm})
-    assert m.get_layer("bn").__module__ == __name__
+    assert type(keras.saving.load_model(path).get_layer("bn")) is BatchNorm
 
 
 @pytest.mark.slow
 def test_import_fer_keras_registers_its_layers(tmp_path):
     """A fresh interpreter: ``import fer_keras`` before or after ``import keras`` is enough for
-    plain ``keras.saving.load_model`` of a file with fer_keras's BatchNorm (and without
-    fer_keras it fails: the control)."""
+    plain ``keras.saving.load_model`` of a file with fer_keras's BatchNorm. Without fer_keras it
+    fails (the control), and a stand-in class of that name loads it (README: no fer_keras)."""
     import subprocess
 
     path = _ours_file(tmp_path / "ours.keras")
@@ -183,6 +179,9 @@ def test_import_fer_keras_registers_its_layers(tmp_path):
     env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="3")
     load = f"keras.saving.load_model({str(path)!r}).get_layer('bn')"
     after = (f"import keras\ntry:\n    {load}\n    print('control loaded')\nexcept Exception:\n"
+             "    class BatchNorm(keras.layers.BatchNormalization): pass\n"
+             f"    keras.saving.load_model({str(path)!r}, "
+             "custom_objects={'fer_keras>BatchNorm': BatchNorm})\n"
              f"    import fer_keras\n    print(type({load}).__name__)")
     before = f"import fer_keras, keras\nprint(type({load}).__name__)"
     for code in (after, before):
@@ -285,17 +284,40 @@ def _app(name, size, channels=1):
     return getattr(keras.applications, name)(**kw)
 
 
-#: (architecture, its smallest input); the first ones run in the default suite: MobileNetV3's
-#: ``x + 3`` operations are named ``add``, ``add_1``, ... (the names a hook's op would take).
+#: (architecture, its smallest input); MobileNetV3's ``x + 3`` operations are named ``add``,
+#: ``add_1``, ... (the names a hook's op would take). A minute or two each on 2 cores: slow.
 APPS = [("MobileNetV3Small", 32), ("MobileNet", 32), ("MobileNetV2", 32),
         ("MobileNetV3Large", 32), ("ResNet50", 32), ("ResNet50V2", 32), ("EfficientNetB0", 32),
         ("EfficientNetV2B0", 32), ("DenseNet121", 32), ("ConvNeXtTiny", 32), ("Xception", 71),
         ("InceptionV3", 75), ("NASNetMobile", 32)]
 
 
-@pytest.mark.parametrize("name, size", [
-    a if a[0] == "MobileNetV3Small" else pytest.param(*a, marks=pytest.mark.slow) for a in APPS]
-    + [pytest.param(a[0], 64, marks=pytest.mark.slow) for a in APPS if a[1] < 64])
+@pytest.mark.core
+def test_operations_named_add_do_not_clash(faces, tmp_path):
+    """MobileNetV3's pattern in small: ``x + 3`` operations (no layers) that Keras names
+    ``add``, ``add_1``, ..., beside an ``Add`` layer named ``add_2``: Grad-CAM's hook must not
+    add an operation of its own that takes one of those names."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((24, 24, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inp)
+    h = keras.layers.ReLU(6.0, name="relu6")(x + 3.0) / 6.0
+    x = keras.layers.Add(name="add_2")([x * h, keras.layers.Conv2D(4, 1, name="skip")(x + 1.0)])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(keras.layers.ReLU(name="relu")(x))
+    keras.Model(inp, keras.layers.Dense(7, activation="softmax", name="fc")(x)).save(
+        tmp_path / "m.keras")
+    # a file loaded in a fresh session (the op names' counters start again, and a hook's new
+    # operation would be named "add" too)
+    keras.backend.clear_session()
+    model = keras.saving.load_model(tmp_path / "m.keras")
+    assert {"add", "add_1", "add_2"} <= {op.name for op in model.operations}
+    y = np.array([0, 6, 3, 5])
+    for method in ("gradcam", "gradcam++"):
+        maps = ex.saliency_maps(model, faces[0], y, method=method, layer="add_2")
+        assert maps.shape == (4, 24, 24) and np.isfinite(maps).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, size", APPS + [(a[0], 64) for a in APPS if a[1] < 64])
 def test_keras_applications_explain(name, size, faces):
     """Every keras.applications architecture (weights=None) at its smallest input and at a
     FER-like 64x64: traced, Grad-CAM / vanilla maps and the first feature maps, at the model's
