@@ -90,7 +90,7 @@ def _modes(d):
         "confusion": {}, "saliency": {"--method": "vanilla", "--samples": "2"},
         "ascent": {"--steps": "2", "--filters": "2", "--lr": "0.1", "--no-progress": None},
         "features": {}, "lime": {"--num-samples": "20", "--segments": "10"},
-        "tsne": {"--perplexity": "5"}, "checks": {"--method": "vanilla", "--samples": "2"},
+        "tsne": {"--perplexity": "5", "--n": "6"}, "checks": {"--method": "vanilla", "--samples": "2"},
     }
     out = [("evaluate", ["evaluate", "--model", m, "--out", d / "ev.json"],
             {**contract, **synth, "--tta": "flip", "--all-splits": None}),
@@ -103,8 +103,9 @@ def _modes(d):
            ("summary", ["summary", m], {**contract, **synth, "--tta": "flip"}),
            ("export", ["export", m, "--format", "tflite", "--out", d / "m.tflite"],
             {**contract, "--int8": None, "--data": csv, "--resize": None}),
-           ("conv-shape", ["conv-shape"], {"--input": "48", "--kernel": "3", "--stride": "2",
-                                           "--padding": "same", "--dilation": "1"})]
+           ("conv-shape", ["conv-shape"], {"--input": ["40", "44"], "--kernel": "5",
+                                           "--stride": "2", "--padding": "same",
+                                           "--dilation": "2"})]
     for what, extra in explain.items():
         out.append((f"explain {what}", ["explain", what, "--model", m, "--out", d / what],
                     {**explain_common, **extra}))
@@ -114,7 +115,7 @@ def _modes(d):
 def _argv(base, flags):
     argv = [str(a) for a in base]
     for f, v in flags.items():
-        argv += [f] if v is None else [f"{f}={v}"]
+        argv += [f] if v is None else [f, *v] if isinstance(v, list) else [f"{f}={v}"]
     return argv
 
 

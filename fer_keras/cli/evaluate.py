@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_data_args, load_model_arg
 from fer_keras.errors import FerInputError
@@ -64,11 +65,18 @@ def cmd_summary(args):
     tta = list(modes[1:modes.index(args.tta) + 1])  # every mode up to --tta, after "none"
     rows, cache = [], {}
     for run in args.runs:  # each run scored on its own validation split (its config.json)
-        splits = evaluate.run_splits(run, args.data, args.seed, args.resize or None,
-                                     args.n_synthetic, cache)
-        if len(splits["val"]) == 0:
+        path = Path(run)
+        if path.is_dir() and not (path / "saved_model.pb").is_file():
+            splits = evaluate.run_splits(run, args.data, args.seed, args.resize or None,
+                                         args.n_synthetic, cache)
+            split = "val"
+        else:  # a model file: PublicTest, or every image of data without that split
+            splits = evaluate.eval_splits(path.parent, args.data, args.seed,
+                                          args.resize or None, args.n_synthetic)[0]
+            split = "val" if "val" in splits else "all"
+        if len(splits[split]) == 0:
             raise FerInputError("no validation split to score the run on", file=run)
-        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta,
-                                             input_range=args.input_range, classes=args.classes))
+        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta, split=split,
+                                           input_range=args.input_range, classes=args.classes))
     print(evaluate.summary_markdown(rows), end="")
     return 0
