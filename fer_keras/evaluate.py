@@ -206,6 +206,54 @@ def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cac
     return cache[key]
 
 
+def eval_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None):
+    """What a model is scored on: ``({split: Dataset}, note)``, ``note`` saying it in words.
+
+    * A run folder ``run_dir`` (with its ``config.json``) scored on the data it was trained on
+      (``data`` None or the same path): its own splits (:func:`run_splits`), so that none of its
+      training rows is scored.
+    * Data with both Training and PublicTest rows (FER2013's CSV, or an image folder with
+      ``train/`` and ``test/``): ``train`` = Training, ``val`` = PublicTest, ``test`` =
+      PrivateTest (which may be empty).
+    * Any other labelled data (a test-only folder ``DIR/<class>/*.jpg`` or ``DIR/test/<class>``,
+      a CSV of test rows): every labelled image, as split ``all``. Nothing is sampled.
+
+    ``"synthetic"`` (the default without ``data`` or a run folder) is split as training would
+    split it. Unlabelled data is a one-line :class:`FerInputError`.
+    """
+    from fer_keras import data as fer_data
+    from fer_keras.config import TrainConfig
+    from fer_keras.errors import FerInputError
+
+    cfg_path = Path(run_dir) / "config.json"
+    cfg = TrainConfig.load(cfg_path) if cfg_path.is_file() else None
+    if cfg is not None and (data is None or _same_source(data, cfg.data)):
+        splits = run_splits(run_dir, data, seed, resize, n_synthetic)
+        return splits, f"the splits of the run in {run_dir} (its config.json)"
+    if data is None or str(data) == "synthetic":
+        splits = run_splits(run_dir, "synthetic", seed, resize, n_synthetic)
+        return splits, "the built-in synthetic faces (pass --data for FER2013)"
+    ds = fer_data.load(data, resize=bool(resize))
+    if ds.labels is None:
+        raise FerInputError("these images have no labels, so there is nothing to score "
+                            "against (fer-keras predict --data writes predictions)", file=data)
+    usage = ds.usage
+    if np.any(usage == "Training") and np.any(usage == "PublicTest"):
+        return ({"train": ds.subset(usage == "Training"), "val": ds.subset(usage == "PublicTest"),
+                 "test": ds.subset(usage == "PrivateTest")},
+                f"{data}: Training / PublicTest (val) / PrivateTest (test) rows")
+    return {"all": ds}, f"every one of the {len(ds)} labelled images of {data}"
+
+
+def _same_source(a, b):
+    if str(a) == str(b):
+        return True
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
 def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", batch_size=256,
                   input_range=None, classes=None):
     """One accuracy-table row for a training run folder: what was trained, for how long, and its

@@ -52,8 +52,8 @@ def ship_model(src, dest=None):
 
 
 def _representative(images, n=300, seed=0):
-    """float32 ``(n, H, W, C)``: a seeded sample of model inputs (uint8 grey ``(N, H, W)``
-    scaled to [0, 1])."""
+    """float32 ``(n, H, W, C)``: a seeded sample of model inputs (as given when float; uint8
+    grey ``(N, H, W)`` scaled to [0, 1])."""
     x = np.asarray(images)
     x = x[np.random.default_rng(seed).permutation(len(x))[:n]]
     if x.ndim == 3:
@@ -149,16 +149,31 @@ def load_exported(path):
     return run
 
 
-def check(model, path, images, labels=None, batch_size=256):
-    """Top-1 agreement of the exported file at ``path`` with ``model`` on ``images`` (float32
-    ``(N, H, W, C)`` in [0, 1]), and the accuracy of each when ``labels`` are given:
-    ``{"n", "agreement", "keras_accuracy", "export_accuracy"}``."""
+def check(model, path, images, labels=None, batch_size=256, contract=None):
+    """Top-1 agreement of the exported file at ``path`` with ``model`` on ``images``, and the
+    accuracy of each when ``labels`` (FER2013 class indices) are given:
+    ``{"n", "agreement", "keras_accuracy", "export_accuracy"}``.
+
+    ``images``: uint8 grey ``(N, h, w)`` or float in [0, 1], any size; both models get them as
+    the model's input contract says (``contract``, else the one attached to ``model`` or
+    inferred: :meth:`fer_keras.contract.InputContract.prepare`), so a 64x64 [-1, 1] model is
+    fed 64x64 images in [-1, 1]. Outputs are compared in the model's class order; accuracy is
+    taken in FER2013's (:meth:`~fer_keras.contract.InputContract.to_fer`)."""
+    from fer_keras import CLASS_NAMES, contract as fc
+
+    c = contract or fc.of(model)
     run = load_exported(path)
-    x = np.asarray(images, np.float32)
-    ref = model.predict(x, batch_size=batch_size, verbose=0).argmax(1)
-    got = np.concatenate([run(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).argmax(1)
-    res = {"n": int(len(x)), "agreement": float((ref == got).mean())}
+    x = c.prepare(images)
+    ref = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    got = np.concatenate([run(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    res = {"n": int(len(x)), "agreement": float((ref.argmax(1) == got.argmax(1)).mean())}
     if labels is not None:
-        res["keras_accuracy"] = float((ref == labels).mean())
-        res["export_accuracy"] = float((got == labels).mean())
+        labels = np.asarray(labels)
+
+        def fer(out):
+            p = c.probabilities(out)
+            return (p if tuple(c.classes) == CLASS_NAMES else c.to_fer(p)).argmax(1)
+
+        res["keras_accuracy"] = float((fer(ref) == labels).mean())
+        res["export_accuracy"] = float((fer(got) == labels).mean())
     return res

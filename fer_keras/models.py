@@ -426,11 +426,13 @@ def flops(model):
 def _read(path, compile=False):
     """Read a model file: ``.keras``, Keras 2 ``.h5``/``.hdf5`` (``compile=False``: Keras 3 reads
     their graph and weights, not their optimizer) or a TensorFlow SavedModel folder (TensorFlow
-    backend only, as a ``keras.layers.TFSMLayer``). One-line :class:`FerInputError` naming the file
-    otherwise."""
+    backend only, as a ``keras.layers.TFSMLayer``). A Keras 2 file that Keras 3 refuses for a known
+    difference of the two (:func:`keras2_config`) is read through a corrected copy of its
+    config. One-line :class:`FerInputError` naming the file and the cause otherwise."""
     from pathlib import Path
 
     import fer_keras.augment  # noqa: F401  (registers RandomAffine)
+    import fer_keras.layers  # noqa: F401  (registers BatchNorm)
     import fer_keras.losses  # noqa: F401  (registers the label-smoothing loss)
     import fer_keras.schedules  # noqa: F401  (registers the learning-rate schedule)
 
@@ -449,8 +451,150 @@ def _read(path, compile=False):
         # compile=False: a Keras 2 file's optimizer/loss config does not load in Keras 3
         return keras.saving.load_model(path, compile=compile and path.suffix == ".keras")
     except Exception as e:  # noqa: BLE001  (h5py, zipfile and keras raise many kinds)
-        raise FerInputError(f"corrupt or unreadable model file ({type(e).__name__}: "
-                            f"{' '.join(str(e).split())[:120]})", file=path) from None
+        first = e
+    model = _read_keras2(path) if path.suffix != ".keras" else None
+    if model is not None:
+        return model
+    raise FerInputError(_why_unreadable(path, first), file=path) from None
+
+
+def _short(e, n=160):
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:n]}"
+
+
+def _why_unreadable(path, e):
+    """One line saying why Keras 3 could not read the model file ``path`` (``e``: its error)."""
+    import re
+    import zipfile
+
+    import h5py
+
+    if not (h5py.is_hdf5(path) or zipfile.is_zipfile(path)):
+        return ("not a Keras model file: neither HDF5 (.h5) nor a .keras zip archive "
+                "(truncated or corrupt?)")
+    if h5py.is_hdf5(path):
+        try:
+            with h5py.File(path, "r") as f:
+                weights_only = "model_config" not in f.attrs
+        except OSError as err:
+            return f"a truncated or corrupt HDF5 file ({_short(err, 100)})"
+        if weights_only:
+            return ("an .h5 file of weights only (save_weights), with no model in it: build "
+                    "the model in code and call model.load_weights(FILE), or save it with "
+                    "model.save")
+    text = str(e)
+    m = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+    if m:
+        return (f"the model uses {m.group(1)!r}, a custom class that is not registered: import "
+                "the code that defines it (with @keras.saving.register_keras_serializable) "
+                "before loading")
+    m = re.search(r"Unrecognized keyword arguments passed to (\w+): (\{[^}]*\})", text)
+    if m:
+        return (f"Keras 3 does not take the arguments {m.group(2)[:100]} of layer "
+                f"{m.group(1)} (a file written by another Keras version)")
+    return f"Keras {keras.__version__} cannot read this model ({_short(e)})"
+
+
+#: Arguments that Keras 2 (tf-keras) writes into layer configs and Keras 3 refuses: class name ->
+#: keys to drop. Dropping them changes nothing: Keras 2 writes ``groups: 1`` (the only value
+#: these layers take) and a separable convolution's unused ``kernel_*`` of its base class.
+KERAS2_EXTRA_KEYS = {
+    "DepthwiseConv1D": ("groups",),
+    "DepthwiseConv2D": ("groups",),
+    "SeparableConv1D": ("groups", "kernel_initializer", "kernel_regularizer",
+                        "kernel_constraint"),
+    "SeparableConv2D": ("groups", "kernel_initializer", "kernel_regularizer",
+                        "kernel_constraint"),
+}
+_MODEL_CLASSES = ("Functional", "Model", "Sequential")
+
+
+def keras2_config(config):
+    """A Keras 2 model config (the ``model_config`` of an ``.h5`` file, parsed JSON) corrected
+    for Keras 3, and the list of corrections in words: ``(config, changes)``.
+
+    Two differences are corrected. Keras 2 writes arguments Keras 3 refuses
+    (:data:`KERAS2_EXTRA_KEYS`, only where their value is the one Keras 3 assumes). And Keras 2
+    gives a model its own node 0 when it is built, so a model called inside another model is
+    called at node 1; Keras 3 has no such node, and its legacy loader cannot find node 1
+    ("nodes failed to be resolved"): every reference to a nested model's node ``i >= 1`` becomes
+    ``i - 1``. The input is not modified.
+    """
+    import copy
+
+    config = copy.deepcopy(config)
+    changes = []
+
+    def fix(obj):
+        if not isinstance(obj, dict):
+            return
+        cls, cfg = obj.get("class_name"), obj.get("config")
+        if not isinstance(cfg, dict):
+            return
+        for key in KERAS2_EXTRA_KEYS.get(cls, ()):
+            if key in cfg and (key != "groups" or cfg[key] in (1, None)):
+                cfg.pop(key)
+                changes.append(f"{cls} {cfg.get('name')!r}: dropped {key!r}")
+        if cls in _MODEL_CLASSES and isinstance(cfg.get("layers"), list):
+            nested = {lay.get("config", {}).get("name", lay.get("name")) for lay in cfg["layers"]
+                      if isinstance(lay, dict) and lay.get("class_name") in _MODEL_CLASSES}
+            nested.discard(None)
+            for lay in cfg["layers"]:
+                fix(lay)
+                if nested and cls != "Sequential":
+                    _shift_nodes(lay.get("inbound_nodes"), nested, changes)
+            if nested and cls != "Sequential":
+                for key in ("output_layers", "input_layers"):
+                    _shift_nodes([cfg.get(key)], nested, changes)
+
+    fix(config)
+    return config, changes
+
+
+def _shift_nodes(nodes, nested, changes):
+    """Node references ``[name, node_index, tensor_index, ...]`` to a nested model, one lower."""
+    if not isinstance(nodes, list):
+        return
+    for ref in nodes:
+        if isinstance(ref, list) and len(ref) >= 3 and isinstance(ref[0], str) \
+                and isinstance(ref[1], int):
+            if ref[0] in nested and ref[1] >= 1:
+                ref[1] -= 1
+                changes.append(f"nested model {ref[0]!r}: node {ref[1] + 1} -> {ref[1]}")
+        else:
+            _shift_nodes(ref, nested, changes)
+
+
+def _read_keras2(path):
+    """The model of Keras 2 ``.h5`` file ``path`` read through :func:`keras2_config`, or None when
+    that changes nothing (the file's error is then another one). The corrected config goes into
+    a temporary copy of the file: Keras 3 then reads the weights as it always does."""
+    import json
+    import shutil
+    import tempfile
+
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+        if raw is None:
+            return None
+        config, changes = keras2_config(json.loads(raw.decode() if isinstance(raw, bytes)
+                                                   else raw))
+    except Exception:  # noqa: BLE001  (not an HDF5 file, or no JSON in it)
+        return None
+    if not changes:
+        return None
+    with tempfile.TemporaryDirectory(prefix="fer_keras_h5_") as tmp:
+        copy = f"{tmp}/{path.stem}.h5"
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as f:
+            f.attrs["model_config"] = json.dumps(config).encode()
+        try:
+            return keras.saving.load_model(copy, compile=False)
+        except Exception:  # noqa: BLE001  (the caller reports the file's own error)
+            return None
 
 
 def _read_saved_model(path):
@@ -508,8 +652,8 @@ def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
 def load_classifier(path, input_range=None, classes=None):
     """Any Keras image classifier and its input contract: ``(model, contract)``.
 
-    ``path``: a ``.keras`` file, a Keras 2 ``.h5``/``.hdf5`` file or a TensorFlow SavedModel
-    folder. The contract (:class:`fer_keras.contract.InputContract`) is the one recorded in the
+    ``path``: a ``.keras`` file, a Keras 2 ``.h5``/``.hdf5`` file, a TensorFlow SavedModel
+    folder, or ``"pretrained"`` for the shipped model (:func:`model_path`). The contract (:class:`fer_keras.contract.InputContract`) is the one recorded in the
     run folder (``contract.json``, written by ``fer-keras train``) or inferred from the model
     (input size and channels, a final softmax, FER2013's classes for 7 outputs), with
     ``input_range`` (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) overriding
@@ -519,6 +663,7 @@ def load_classifier(path, input_range=None, classes=None):
     """
     from fer_keras import contract as fc
 
+    path = model_path(path)
     model = load(path, input_shape=None, num_classes=None)
     c = fc.from_options(model, input_range=input_range, classes=classes, file=path)
     got_out = model.output_shape[-1]
@@ -537,17 +682,29 @@ def load_classifier(path, input_range=None, classes=None):
 PRETRAINED_FILE = "fer_net_fer2013.keras"
 
 
-def pretrained():
-    """The expression classifier that ships with fer_keras: float32 ``(N, 48, 48, 1)`` images in
-    [0, 1] -> ``(N, 7)`` probabilities of :data:`fer_keras.CLASS_NAMES`. Loaded from the package
-    (``fer_keras/weights/``); nothing is downloaded."""
+#: The word that names the shipped model wherever a model path is taken.
+PRETRAINED = "pretrained"
+
+
+def model_path(path):
+    """``path`` as a :class:`pathlib.Path`, with ``"pretrained"`` standing for the shipped model's
+    file (``fer_keras/weights/``; a missing one is a one-line error)."""
     from pathlib import Path
 
+    if str(path) != PRETRAINED:
+        return Path(path)
     path = Path(__file__).resolve().parent / "weights" / PRETRAINED_FILE
     if not path.is_file():
         raise FerInputError("the shipped model is missing from this installation (reinstall "
                             "fer_keras, or pass --model / model= a .keras file)", file=path)
-    return load_classifier(path)[0]
+    return path
+
+
+def pretrained():
+    """The expression classifier that ships with fer_keras: float32 ``(N, 48, 48, 1)`` images in
+    [0, 1] -> ``(N, 7)`` probabilities of :data:`fer_keras.CLASS_NAMES`. Loaded from the package
+    (``fer_keras/weights/``); nothing is downloaded."""
+    return load_classifier(PRETRAINED)[0]
 
 
 def __getattr__(name):

@@ -146,7 +146,7 @@ def test_load_h5_keras_and_bad_files(files, residual, faces):
         m, c = models.load_classifier(files / name, input_range="-1,1")
         np.testing.assert_allclose(m.predict(x, verbose=0), want, atol=1e-5)
         assert c.input_range == (-1.0, 1.0) and c.size == (64, 64)
-    for name, match in (("notes.h5", "corrupt or unreadable"), ("broken.keras", "corrupt"),
+    for name, match in (("notes.h5", "not a Keras model file"), ("broken.keras", "corrupt"),
                         ("segmenter.keras", "expected a class vector"),
                         ("missing.keras", "no such model file")):
         with pytest.raises(FerInputError, match=match) as e:
@@ -389,7 +389,7 @@ def test_cli_evaluate_predict_and_every_explain(name, files, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["explain", "saliency", "--model", "{d}/notes.h5"], "notes.h5: corrupt or unreadable"),
+    (["explain", "saliency", "--model", "{d}/notes.h5"], "notes.h5: not a Keras model file"),
     (["explain", "saliency", "--model", "{d}/segmenter.keras"], "class vector"),
     (["evaluate", "--model", "{d}/residual.h5", "--classes", "a,b,c"], "names 3 classes"),
     (["explain", "saliency", "--model", "{d}/rgb.keras", "--input-range=1,0"], "LOW < HIGH"),

@@ -222,7 +222,7 @@ def corpus(tmp_path_factory):
              "5 outputs", "--classes")
     evaluate("model_missing", t / "missing.keras", "no such model file")
     (t / "model.h5").write_bytes(b"\x89HDF\r\n")
-    evaluate("model_not_keras_suffix", t / "model.h5", "corrupt or unreadable")
+    evaluate("model_not_keras_suffix", t / "model.h5", "truncated or corrupt")
     cases["evaluate_bad_data"] = (
         ["evaluate", "--model", str(good_model), "--data", str(t / "label7.csv"),
          "--out", str(t / "eval.json")], [str(t / "label7.csv"), "line 8"])

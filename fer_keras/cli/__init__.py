@@ -41,6 +41,20 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = quiet_backend_import(build_parser)  # the choices come from modules that import Keras
+    from fer_keras import data
+
+    mark = len(data.WRITTEN_CACHES)
+    try:
+        status = _run(parser, argv)
+    except BaseException:
+        data.drop_caches_since(mark)  # a failed command leaves no cache behind
+        raise
+    if status not in (0, None, 130):  # 130: interrupted, training resumes from its data
+        data.drop_caches_since(mark)
+    return status
+
+
+def _run(parser, argv):
     try:
         args = parser.parse_args(join_negative_values(
             sys.argv[1:] if argv is None else argv))

@@ -13,8 +13,8 @@ from fer_keras.errors import FerInputError
 EXIT_USAGE = 2
 
 #: ``--model``'s help where any model file is accepted.
-MODEL_HELP = ("a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file or a "
-              "TensorFlow SavedModel folder")
+MODEL_HELP = ("a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file, a "
+              "TensorFlow SavedModel folder, or 'pretrained' for the shipped model")
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,11 +64,12 @@ def join_negative_values(argv):
 
 
 def load_model_arg(args):
-    """The classifier of ``--model`` with the contract flags applied:
-    :func:`fer_keras.models.load_classifier` ``(model, contract)``."""
+    """The classifier of ``--model`` (the shipped one when not given) with the contract flags
+    applied: :func:`fer_keras.models.load_classifier` ``(model, contract)``."""
     from fer_keras import models
 
-    return models.load_classifier(args.model, input_range=args.input_range, classes=args.classes)
+    return models.load_classifier(getattr(args, "model", None) or models.PRETRAINED,
+                                  input_range=args.input_range, classes=args.classes)
 
 
 def synthetic_notice():

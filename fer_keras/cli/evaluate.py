@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_data_args, load_model_arg
 from fer_keras.errors import FerInputError
@@ -34,23 +35,21 @@ def add_summary(sub):
     s.set_defaults(func=cmd_summary)
 
 
-def _load_eval_data(args, default_splits=("val", "test")):
-    from fer_keras.evaluate import run_splits
-
-    # the split of the run that holds the model (its config.json), not the defaults
-    splits = run_splits(os.path.dirname(os.path.abspath(args.model)), args.data, args.seed,
-                        args.resize or None, args.n_synthetic)
-    return {k: v for k, v in splits.items() if k in default_splits or args.all_splits}
-
-
 def cmd_evaluate(args):
-    from fer_keras import evaluate
+    from fer_keras import evaluate, models
     from fer_keras.io import check_not_input
 
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.model)), "evaluation.json")
-    check_not_input(out, args.data, args.model)
+    path = models.model_path(args.model)
+    run_dir = os.path.dirname(os.path.abspath(path))
+    # the shipped model's folder is the package's: its evaluation goes to the working folder
+    out = args.out or ("evaluation.json" if str(args.model) == models.PRETRAINED
+                       else os.path.join(run_dir, "evaluation.json"))
+    check_not_input(out, args.data, str(path))
     model = load_model_arg(args)[0]
-    splits = _load_eval_data(args)
+    splits, note = evaluate.eval_splits(run_dir, args.data, args.seed, args.resize or None,
+                                        args.n_synthetic)
+    splits = {k: v for k, v in splits.items() if k != "train" or args.all_splits}
+    print(f"scoring {note}")
     res = evaluate.evaluate_model(model, splits, tta=args.tta, out=out)
     for split, entry in res.items():
         for kind, m in entry.items():
@@ -66,11 +65,18 @@ def cmd_summary(args):
     tta = list(modes[1:modes.index(args.tta) + 1])  # every mode up to --tta, after "none"
     rows, cache = [], {}
     for run in args.runs:  # each run scored on its own validation split (its config.json)
-        splits = evaluate.run_splits(run, args.data, args.seed, args.resize or None,
-                                     args.n_synthetic, cache)
-        if len(splits["val"]) == 0:
+        path = Path(run)
+        if path.is_dir() and not (path / "saved_model.pb").is_file():
+            splits = evaluate.run_splits(run, args.data, args.seed, args.resize or None,
+                                         args.n_synthetic, cache)
+            split = "val"
+        else:  # a model file: PublicTest, or every image of data without that split
+            splits = evaluate.eval_splits(path.parent, args.data, args.seed,
+                                          args.resize or None, args.n_synthetic)[0]
+            split = "val" if "val" in splits else "all"
+        if len(splits[split]) == 0:
             raise FerInputError("no validation split to score the run on", file=run)
-        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta,
-                                             input_range=args.input_range, classes=args.classes))
+        rows.append(evaluate.summarize_run(run, splits, tta_modes=tta, split=split,
+                                           input_range=args.input_range, classes=args.classes))
     print(evaluate.summary_markdown(rows), end="")
     return 0

@@ -134,8 +134,24 @@ def _methods(args):
     return tuple(dict.fromkeys(args.method)) if args.method else methods.names()
 
 
+#: The shared flags each subcommand has no use for: given, they are refused (not ignored).
+_UNUSED = {"confusion": ("layer", "n", "index"), "lime": ("layer", "n"), "tsne": ("index",),
+           "checks": ("index",)}
+
+
+def _refuse_unused(args):
+    for dest in _UNUSED.get(args.what, ()):
+        if getattr(args, dest):
+            flag = "--" + dest.replace("_", "-")
+            raise FerInputError(f"fer-keras explain {args.what}: {flag} does not apply to it")
+    if args.index and args.n and args.what not in _UNUSED:
+        raise FerInputError(f"fer-keras explain {args.what}: --n and --index choose the images "
+                            "two ways; give one")
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_explain(args):
+    _refuse_unused(args)
     model, ds, out = _setup(args)
     res = _COMMANDS[args.what](args, model, ds, out)
     for path in res.files:

@@ -22,26 +22,49 @@ def add_predict(sub):
     e.add_argument("--out")
     e.add_argument("--tta", choices=TTA_MODES, default="none")
     add_data_args(e, run_defaults=True)
-    e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
     e.set_defaults(func=cmd_predict)
 
 
+#: Flags of one use of ``predict`` that the other does not take: (dest, flag, value that means
+#: "not given").
+_MEDIA_ONLY = (("every", "--every", 1), ("window", "--window", 10), ("progress", "--no-progress",
+                                                                     True))
+_DATA_ONLY = (("data", "--data", None), ("seed", "--seed", None),
+              ("n_synthetic", "--n-synthetic", None), ("resize", "--resize", False))
+
+
+def _refuse(args, flags, why):
+    for dest, flag, unset in flags:
+        if getattr(args, dest) != unset:
+            raise FerInputError(f"fer-keras predict: {flag} {why}")
+
+
 def cmd_predict(args):
-    from fer_keras import data, evaluate, models
+    from fer_keras import data, evaluate
     from fer_keras.io import check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
-        from fer_keras.predict_media import predict_media
+        from fer_keras.predict_media import collect, predict_media
 
-        return predict_media(args.input, args.out, model=args.model, every=args.every,
-                             window=args.window, progress=args.progress, tta=args.tta)
+        _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
+                "videos")
+        collect(args.input)  # a missing input fails before the model loads
+        return predict_media(args.input, args.out, model=load_model_arg(args)[0],
+                             every=args.every, window=args.window, progress=args.progress,
+                             tta=args.tta)
+    _refuse(args, _MEDIA_ONLY, "applies to photos and videos (predict PHOTO|FOLDER|VIDEO), not "
+            "to --data")
     args.data = args.data or "synthetic"
+    if args.data != "synthetic":
+        _refuse(args, _DATA_ONLY[1:3], "applies to --data synthetic only")
     check_not_input(args.out, args.data, args.model)
-    ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
-    model = load_model_arg(args)[0] if args.model else models.pretrained()
+    # bad rows and ids fail before the model loads
+    ds = data.load(args.data, resize=args.resize, seed=args.seed or 0,
+                   n_synthetic=args.n_synthetic or 3000)
+    model = load_model_arg(args)[0]
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0

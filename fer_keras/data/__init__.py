@@ -542,6 +542,21 @@ def _cached(source, key, build, enabled=True):
         save_npz(path, key=np.array(key), images=ds.images,
                  labels=ds.labels if ds.labels is not None else np.zeros(0, np.int64),
                  has_labels=np.array(ds.labels is not None), ids=ds.ids, usage=ds.usage)
+        WRITTEN_CACHES.append(path)
     except OSError:
         pass  # a read-only cache folder must not stop a load
     return ds
+
+
+#: Cache files written by this process, in order: a command that fails removes the ones it
+#: wrote (:func:`drop_caches_since`), so a failed command leaves nothing behind.
+WRITTEN_CACHES = []
+
+
+def drop_caches_since(mark):
+    """Delete the cache files written since ``len(WRITTEN_CACHES)`` was ``mark``."""
+    while len(WRITTEN_CACHES) > mark:
+        try:
+            WRITTEN_CACHES.pop().unlink()
+        except OSError:
+            pass

@@ -5,12 +5,16 @@ backend-specific gradient helper.
 Any Keras classifier is explained: ``Sequential``, functional graphs with branches and merges
 (residual adds, concatenations, separable and depthwise convolutions) and models nested in
 models. :class:`Graph` calls the model's leaf layers once on a symbolic input (recursing into
-nested models), recording every layer's output; intermediate outputs are then taken from one
-functional model with several outputs, ``keras.Model(input, [layer output, ..., score])``, as
-tf-keras-vis and pytorch-grad-cam do. Gradients with respect to an intermediate output (Grad-CAM)
-are gradients with respect to a zero tensor added to it, which works the same on every backend:
-only the gradient itself is backend-specific (``tf.GradientTape`` under TensorFlow,
-``jax.value_and_grad`` under JAX), in :func:`compile_grad`.
+nested models), recording every layer's output, to learn the layer names, shapes and which layers
+the class score depends on. Intermediate outputs are then taken by running the same trace on the
+real batch (:meth:`Graph.run`) and keeping the outputs asked for, as PyTorch's forward hooks do:
+no new ``keras.Model`` is built over the user's layers, so nothing can clash with their names
+(Keras 3 refuses a model with two operations of one name: a user layer called ``add`` and
+the ``a + delta`` of a hook, MobileNetV3's ``x + 3``, the same name at two nesting levels).
+Gradients with respect to an intermediate output (Grad-CAM) are gradients with respect to a zero
+tensor added to it by such a hook, which works the same on every backend: only the gradient
+itself is backend-specific (``tf.GradientTape`` under TensorFlow, ``jax.value_and_grad`` under
+JAX), in :func:`compile_grad`.
 
 The class score is the pre-softmax score (:attr:`Graph.score_source` says which was used): the
 input of a final softmax ``Activation``/``Softmax``, or, when the softmax is fused into the last
@@ -175,7 +179,22 @@ def _trace(model, inputs, calls, hooks, prefix, seen):
             if not isinstance(layer, keras.layers.InputLayer):
                 x = wrap(layer)(x)
         return x
-    return model._run_through_graph(inputs, operation_fn=wrap)
+    if not hasattr(model, "_run_through_graph"):
+        raise FerInputError(
+            f"model {model.name!r} is a subclassed keras.Model ({type(model).__name__}), whose "
+            "layers cannot be traced; explanations need a functional or Sequential model "
+            "(rebuild it with keras.Input and the same layers)")
+    # as Functional.call does: a model saved with its outputs as a list of one (every
+    # functional Keras 2 file) gives that one tensor
+    return _single(model._run_through_graph(inputs, operation_fn=wrap))
+
+
+def _single(out):
+    if isinstance(out, (list, tuple)) and len(out) == 1:
+        return out[0]
+    if isinstance(out, dict) and len(out) == 1:
+        return next(iter(out.values()))
+    return out
 
 
 def _softmax_activation(op):
@@ -216,8 +235,10 @@ class Graph:
         calls = []
         out = _trace(model, self.input, calls, hooks or {}, "", {})
         if isinstance(out, (list, tuple, dict)):
-            raise FerInputError(f"model {model.name!r} has several outputs; a classifier has one")
+            raise FerInputError(f"model {model.name!r} has {len(out)} outputs; a classifier has "
+                                "one")
         self.all_calls = calls
+        self._n_calls = len(calls)
         layers_ = [c for c in calls if isinstance(c.op, keras.layers.Layer)]
         self.calls = {c.name: c for c in layers_}
         self.names = list(dict.fromkeys(c.name for c in layers_))
@@ -225,16 +246,22 @@ class Graph:
         last = producer.get(id(out))
         self.score, self.score_layer = out, last.name if last is not None else None
         self.score_source = "the model's output (no final softmax: taken as logits)"
+        # how run() finds the score among a real run's calls: the output, the input of call
+        # number _last, or that input through the linear copy
+        self._score_how, self._last, self._linear = "output", None, None
         if last is not None and (last.kind in _SOFTMAX_OPS or (
                 last.kind == "Activation" and _softmax_activation(last.op))):
             self.score = last.inputs[0]
             before = producer.get(id(self.score))
             self.score_layer = before.name if before is not None else None
             self.score_source = f"the input of the final softmax {last.name!r}"
+            self._score_how, self._last = "input", calls.index(last)
         elif last is not None and _softmax_activation(last.op):
-            self.score = _linear_copy(last.op)(last.inputs[0])
+            self._linear = _linear_copy(last.op)
+            self.score = self._linear(last.inputs[0])
             self.score_source = (f"layer {last.name!r} rebuilt with a linear activation (its "
                                  "softmax is fused)")
+            self._score_how, self._last = "linear", calls.index(last)
         # the layers the score depends on: one backward pass over the calls (topological order)
         need, self.depends = {id(self.score)}, set()
         if last is not None and self.score is not out:
@@ -254,10 +281,35 @@ class Graph:
     def output_shape(self, name):
         return tuple(int(d) if d is not None else -1 for d in self.calls[name].output.shape[1:])
 
+    def run(self, x, names=(), score=False, hooks=None):
+        """The outputs of layers ``names`` (and the class score) for a real batch ``x`` (the
+        model's input, ``(N, H, W, C)``), as a list: the model's trace run again on ``x``, with
+        ``hooks[name](output)`` replacing a layer's output on the way (what Grad-CAM uses)."""
+        calls = []
+        out = _trace(self.model, x, calls, hooks or {}, "", {})
+        if len(calls) != self._n_calls:  # a graph that does not call its layers the same way
+            raise FerInputError(f"model {self.model.name!r} runs differently from its trace "
+                                f"({len(calls)} calls, traced {self._n_calls})")
+        by_name = {c.name: c.output for c in calls if isinstance(c.op, keras.layers.Layer)}
+        outs = [by_name[n] for n in names]
+        if score:
+            if self._score_how == "output":
+                outs.append(out)
+            elif self._score_how == "input":
+                outs.append(calls[self._last].inputs[0])
+            else:
+                outs.append(self._linear(calls[self._last].inputs[0]))
+        return outs
+
     def submodel(self, names, score=False):
-        """``keras.Model(input, [outputs of names..., (score)])``."""
-        outs = [self.calls[n].output for n in names] + ([self.score] if score else [])
-        return keras.Model(self.input, outs if len(outs) > 1 else outs[0])
+        """A function ``f(x, training=False)`` giving the outputs of layers ``names`` (and the
+        class score, last), one tensor when one is asked for (see :meth:`run`)."""
+
+        def f(x, training=False):
+            outs = self.run(x, names, score)
+            return outs if len(outs) > 1 else outs[0]
+
+        return f
 
 
 def graph(model, contract=None):
@@ -272,21 +324,20 @@ def graph(model, contract=None):
 
 
 def _delta_graph(model, contract, name):
-    """``keras.Model([input, delta], [A, score])`` where layer ``name``'s output ``A`` is
-    replaced by ``A + delta``: d score / d delta at ``delta = 0`` is d score / d A, on any
-    backend."""
+    """A function ``f([x, delta], training=False) -> [A, score]`` where layer ``name``'s output
+    ``A`` is replaced by ``A + delta`` on the way to the score: d score / d delta at
+    ``delta = 0`` is d score / d A, on any backend. The hook is a plain function run on the
+    real tensors (:meth:`Graph.run`), no layer, so it adds no name to the model."""
     c = contract or _contract.of(model)
-    shape = c.size + (c.channels,)
+    g = graph(model, c)
+    g.output_shape(name)  # an unknown layer fails here, in one line
 
-    def build():
-        g = graph(model, c)
-        delta = keras.Input(g.output_shape(name), name="delta")
-        hooked = Graph(model, shape,
-                       {name: lambda a: a + keras.ops.cast(delta, a.dtype)})
-        a = hooked.calls[name].output
-        return keras.Model([hooked.input, delta], [a, hooked.score])
+    def f(inputs, training=False):
+        x, delta = inputs
+        return g.run(x, [name], score=True,
+                     hooks={name: lambda a: a + keras.ops.cast(delta, a.dtype)})
 
-    return cached(model, ("delta", shape, name), build)
+    return f
 
 
 def layer_names(model, contract=None):

@@ -61,7 +61,21 @@ def _reinit_layer(layer, seed, k):
 
 
 def _clone(model):
-    clone = keras.models.clone_model(model)
+    """A copy of ``model`` with its weights (what the randomisation checks re-initialise), or a
+    one-line :class:`FerInputError` for a model whose layers cannot be copied."""
+    opaque = [layer.name for layer in _core.layer_stack(model)
+              if type(layer).__name__ == "TFSMLayer"]
+    if opaque:
+        raise FerInputError(f"the randomisation checks re-initialise the model's layers, and "
+                            f"model {model.name!r} is an opaque TensorFlow SavedModel "
+                            f"({opaque[0]}) with none to re-initialise; give a .keras or .h5 "
+                            "file of it")
+    try:
+        clone = keras.models.clone_model(model)
+    except Exception as e:  # noqa: BLE001  (subclassed and custom models fail in many ways)
+        raise FerInputError(f"the randomisation checks need a copy of model {model.name!r}, "
+                            f"and Keras cannot clone it ({type(e).__name__}: "
+                            f"{' '.join(str(e).split())[:120]})") from None
     clone.build(model.input_shape)
     clone.set_weights(model.get_weights())
     return _core.share_contract(model, clone)
