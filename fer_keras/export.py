@@ -16,6 +16,8 @@ import numpy as np
 from fer_keras.errors import FerInputError, require_tensorflow
 
 FORMATS = ("onnx", "tflite")
+#: The file name suffix each format is written with.
+SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite"}
 
 
 def float32_copy(model):
@@ -72,6 +74,9 @@ def export(model, path, format, int8=False, representative=None):
 
     if format not in FORMATS:
         raise FerInputError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if Path(path).suffix.lower() != SUFFIXES[format]:
+        raise FerInputError(f"--format {format} writes a {SUFFIXES[format]} file: name --out "
+                            f"{Path(path).with_suffix(SUFFIXES[format]).name}", file=path)
     if int8 and format != "tflite":
         raise FerInputError("--int8 applies to --format tflite only")
     if int8 and representative is None:

@@ -482,12 +482,33 @@ class FaceTracker:
         return assigned, smooth
 
 
+def decoder_message(lines):
+    """The first of the lines FFmpeg or OpenCV printed, without their ``[mov,mp4 @ 0x55..]`` or
+    ``[ WARN:0@0.1] global cap.cpp:123`` prefix, at most 100 characters ('' for none)."""
+    import re
+
+    for line in lines:
+        text = re.sub(r"^\[[^\]]*@ ?0x[0-9a-fA-F]+\]\s*", "", line)
+        text = re.sub(r"^\[\s*(WARN|ERROR|INFO)[^\]]*\]\s*(global\s+)?(\S+:\d+\s+)?", "", text)
+        if text.strip():
+            return " ".join(text.split())[:100]
+    return ""
+
+
 def open_video(path):
-    """An opened ``cv2.VideoCapture`` and (fps, frame count or 0, width, height)."""
+    """An opened ``cv2.VideoCapture`` and (fps, frame count or 0, width, height). FFmpeg's and
+    OpenCV's own stderr lines are caught and, when the file cannot be opened, folded into the
+    one-line :class:`FerInputError`."""
+    from fer_keras.io import native_stderr
+
     cv2 = _cv2()
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise FerInputError("cannot open the video (unknown format or damaged file)", file=path)
+    with native_stderr() as said:
+        cap = cv2.VideoCapture(str(path))
+        opened = cap.isOpened()
+    if not opened:
+        why = decoder_message(said)
+        raise FerInputError("cannot open the video (unknown format or damaged file"
+                            + (f"; the decoder says: {why}" if why else "") + ")", file=path)
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if fps and np.isfinite(fps) and fps > 0 else 25.0
     info = (float(fps), max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))),
@@ -516,8 +537,10 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
     if hasattr(detector, "reset"):
         detector.reset()  # a tracking detector must not carry faces over from another video
     tracker = FaceTracker(window=window)
+    from fer_keras.io import native_stderr
+
     writer, shown, n = None, [], 0
-    tmp_ctx = None
+    tmp_ctx, decoder_lines = None, []
     try:
         if out_video is not None:
             from fer_keras.io import atomic_path
@@ -532,7 +555,9 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                    desc=Path(path).name, leave=False)
         with bar:
             while True:
-                ok, bgr = cap.read()
+                with native_stderr() as said:  # a damaged frame: FFmpeg prints on fd 2
+                    ok, bgr = cap.read()
+                decoder_lines += said
                 if not ok:
                     break
                 if n % every == 0:
@@ -551,7 +576,12 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                 n += 1
                 bar.update(1)
         if n == 0:
-            raise FerInputError("the video has no readable frames", file=path)
+            why = decoder_message(decoder_lines)
+            raise FerInputError("the video has no readable frames"
+                                + (f" (the decoder says: {why})" if why else ""), file=path)
+        if decoder_lines:
+            _note(f"{path}: the decoder reported {len(decoder_lines)} problem(s) reading frames "
+                  f"(first: {decoder_message(decoder_lines)}); frames it could read were used")
     except BaseException as e:
         cap.release()
         if writer is not None:

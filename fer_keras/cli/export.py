@@ -1,6 +1,10 @@
 """``fer-keras export``: a model as ONNX or TFLite, checked against Keras."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from fer_keras.errors import FerInputError
+
 
 def add_export(sub):
     """``fer-keras export MODEL --format onnx|tflite [--int8] --out FILE [--data DIR]``."""
@@ -18,8 +22,14 @@ def add_export(sub):
 
 def cmd_export(args):
     from fer_keras import data, models
-    from fer_keras.export import check, export
+    from fer_keras.export import SUFFIXES, check, export
+    from fer_keras.io import check_not_input
 
+    check_not_input(args.out, None if args.model == "pretrained" else args.model, args.data)
+    if Path(args.out).suffix.lower() != SUFFIXES[args.format]:  # before the model loads
+        raise FerInputError(f"--format {args.format} writes a {SUFFIXES[args.format]} file: "
+                            f"name --out {Path(args.out).with_suffix(SUFFIXES[args.format]).name}",
+                            file=args.out)
     model = models.pretrained() if args.model == "pretrained" else \
         models.load_classifier(args.model)[0]
     splits = data.load_splits(args.data) if args.data else None
