@@ -2,8 +2,8 @@
 PHOTO|FOLDER|VIDEO --out OUT``, :mod:`fer_keras.cli.predict`).
 
 OUT/faces.csv and OUT/faces.json hold one row per face (file, frame, time, track, box, the
-class probabilities, label); OUT/annotated/ holds each photo and video with the boxes and labels
-drawn in. A bad file of a folder is reported on one line and the others go on (exit status 2 at
+detector's confidence, the class probabilities, label); OUT/annotated/ holds each photo and video
+with the boxes and labels drawn in. A bad file of a folder is reported on one line and the others go on (exit status 2 at
 the end); a single bad input stops with one line and status 2.
 """
 from __future__ import annotations
@@ -52,13 +52,16 @@ def collect(path, skip=None):
 
 
 def _columns(class_names):
-    return ["file", "frame", "time", "track", "x", "y", "w", "h", *class_names, "label"]
+    return ["file", "frame", "time", "track", "x", "y", "w", "h", "confidence", *class_names,
+            "label"]
 
 
 def _row(name, rec, class_names):
     x, y, w, h = rec["box"]
     return [name, rec.get("frame", ""), "" if rec.get("time") is None else f"{rec['time']:.3f}",
-            rec.get("track", ""), x, y, w, h, *(f"{rec['scores'][c]:.6f}" for c in class_names),
+            rec.get("track", ""), x, y, w, h,
+            "" if rec.get("confidence") is None else f"{rec['confidence']:.4f}",
+            *(f"{rec['scores'][c]:.6f}" for c in class_names),
             rec["label"]]
 
 
@@ -161,7 +164,7 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
         faces_in += bool(recs)
         for r in recs:
             rows.append(_row(str(rel), r, names))
-            records.append({"file": str(rel), **{k: r[k] for k in ("box", "scores", "label")},
+            records.append({"file": str(rel), **{k: r.get(k) for k in ("box", "confidence", "scores", "label")},
                             **{k: r.get(k) for k in ("frame", "time", "track")}})
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
