@@ -474,12 +474,22 @@ def _class_names(model, class_names=None):
 
 
 def _load_model(model):
-    """The classifier for ``model``: None (the shipped model), a ``.keras`` path, a Keras model."""
-    from fer_keras import models
-
+    """The classifier for ``model``: None (the shipped model: its ONNX export run by ONNX
+    Runtime when onnxruntime is installed, without importing TensorFlow; else the ``.keras``),
+    a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``, ``input_shape``
+    and ``output_shape``, such as :class:`fer_keras.export.ExportedClassifier`)."""
     if model is None:
+        from fer_keras import shipped
+
+        fast = shipped.onnx_classifier()
+        if fast is not None:
+            return fast
+        from fer_keras import models
+
         return models.pretrained()
     if isinstance(model, (str, Path)):
+        from fer_keras import models
+
         return models.load_classifier(model)[0]
     return model
 
@@ -488,8 +498,9 @@ def _load_model(model):
 class Recognizer:
     """Detect the faces of an image and classify each one's expression.
 
-    ``model``: any Keras classifier of images (default: the shipped model,
-    :func:`fer_keras.models.pretrained`), or the path of a ``.keras`` file. ``detector``: a
+    ``model``: any Keras classifier of images, or the path of a ``.keras`` file (default: the
+    shipped model, run by ONNX Runtime from its export beside the ``.keras`` when onnxruntime is
+    installed: no TensorFlow import, :func:`fer_keras.shipped.onnx_classifier`). ``detector``: a
     callable ``grey -> (N, 4) boxes`` (or ``(N, 5)``, the fifth column a confidence), or an
     object with ``scored(grey) -> (boxes, confidences)`` (default :func:`default_detector`,
     YuNet). Overlapping boxes are merged (:func:`nms`). ``scale``: the crop's side over the box's

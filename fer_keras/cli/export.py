@@ -34,7 +34,11 @@ def cmd_export(args):
         models.load_classifier(args.model)[0]
     splits = data.load_splits(args.data) if args.data else None
     rep = splits["train"].x() if splits else None
-    path = export(model, args.out, args.format, int8=args.int8, representative=rep)
+    from fer_keras import shipped
+
+    source = shipped.model_path() if args.model == "pretrained" else Path(args.model)
+    path = export(model, args.out, args.format, int8=args.int8, representative=rep,
+                  source=source if source.is_file() else None)
     print(f"written: {path} ({path.stat().st_size / 2 ** 20:.2f} MiB)")
     if splits and len(splits["val"]):
         r = check(model, path, splits["val"].x(), splits["val"].labels)

@@ -7,7 +7,7 @@ from fer_keras.errors import FerInputError
 
 
 def add_predict(sub):
-    from fer_keras.evaluate import TTA_MODES
+    from fer_keras.evaluate import TTA_MODES  # light: fer_keras.evaluate imports Keras lazily
 
     e = sub.add_parser("predict", help="faces in a photo, folder or video; or a Kaggle "
                        "submission id,label (--data)")
@@ -23,21 +23,28 @@ def add_predict(sub):
     e.add_argument("--tta", choices=TTA_MODES, default="none")
     add_data_args(e, run_defaults=True)
     e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
-    e.set_defaults(func=cmd_predict)
+    e.set_defaults(func=cmd_predict, backend=False)  # cmd_predict imports it when needed
 
 
 def cmd_predict(args):
-    from fer_keras import data, evaluate, models
+    from fer_keras.cli.common import quiet_backend_import
     from fer_keras.io import check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
+        from fer_keras import shipped
         from fer_keras.predict_media import predict_media
 
+        if args.model or args.input_range or args.classes \
+                or shipped.onnx_classifier(quiet=True) is None:
+            quiet_backend_import()  # Keras will load the model: silence TensorFlow's start-up
         return predict_media(args.input, args.out, model=args.model, every=args.every,
                              window=args.window, progress=args.progress, tta=args.tta)
+    quiet_backend_import()
+    from fer_keras import data, evaluate, models
+
     args.data = args.data or "synthetic"
     check_not_input(args.out, args.data, args.model)
     ds = data.load(args.data, resize=args.resize)  # bad rows and ids fail before the model loads
