@@ -317,22 +317,31 @@ class YuNetDetector:
         if not hasattr(cv2, "FaceDetectorYN"):
             raise FerInputError("YuNet needs OpenCV >= 4.5.4 (cv2.FaceDetectorYN): pip install "
                                 "'opencv-python-headless>=4.9,<5'")
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold,
-                                                  nms_threshold)
-        except cv2.error as e:
-            raise FerInputError(f"cannot load the YuNet model ({' '.join(str(e).split())[:100]})",
-                                file=path) from None
+        self._args = (str(path), "", (320, 320), float(score_threshold), float(nms_threshold))
+        self._nets = {}  # one network per input size: resizing one costs more than a detection
+        self._net_for((320, 320))  # a bad file fails here, in one line
         self.max_side, self.big_face_side = int(max_side), int(big_face_side)
-        self._size = None
+
+    def _net_for(self, size):
+        cv2 = _cv2()
+        net = self._nets.get(size)
+        if net is None:
+            if len(self._nets) >= 4:  # photos of many sizes: keep the memory bounded
+                self._nets.clear()
+            try:
+                net = cv2.FaceDetectorYN.create(*self._args)
+            except cv2.error as e:
+                raise FerInputError(f"cannot load the YuNet model "
+                                    f"({' '.join(str(e).split())[:100]})",
+                                    file=self._args[0]) from None
+            net.setInputSize(size)
+            self._nets[size] = net
+        return net
 
     def _run(self, bgr, f):
         """(boxes float ``(N, 4)`` scaled by 1/``f``, scores ``(N,)``) of a BGR image."""
         h, w = bgr.shape[:2]
-        if self._size != (w, h):
-            self._net.setInputSize((w, h))
-            self._size = (w, h)
-        _, found = self._net.detect(bgr)
+        _, found = self._net_for((w, h)).detect(bgr)
         if found is None:
             return np.zeros((0, 4)), np.zeros(0, np.float32)
         return found[:, :4].astype(np.float64) / f, found[:, 14].astype(np.float32)
