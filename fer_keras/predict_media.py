@@ -3,8 +3,9 @@ PHOTO|FOLDER|VIDEO --out OUT``, :mod:`fer_keras.cli.predict`).
 
 OUT/faces.csv and OUT/faces.json hold one row per face (file, frame, time, track, box, the
 detector's confidence, the class probabilities, label); OUT/annotated/ holds each photo and video
-with the boxes and labels drawn in. A bad file of a folder is reported on one line and the others go on (exit status 2 at
-the end); a single bad input stops with one line and status 2.
+with the boxes and labels drawn in. A bad file of a folder is reported on one line and the others
+go on (exit status 2 at the end); a single bad input stops with one line and status 2. Files
+without a face are named in one summary line; no output ever lands on an input.
 """
 from __future__ import annotations
 
@@ -164,8 +165,8 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
         faces_in += bool(recs)
         for r in recs:
             rows.append(_row(str(rel), r, names))
-            records.append({"file": str(rel), **{k: r.get(k) for k in ("box", "confidence", "scores", "label")},
-                            **{k: r.get(k) for k in ("frame", "time", "track")}})
+            records.append({"file": str(rel), **{k: r.get(k) for k in (
+                "box", "confidence", "scores", "label", "frame", "time", "track")}})
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(_columns(names))

@@ -37,7 +37,8 @@ LIGHT = {"predict": predict.add_predict}
 
 
 def build_parser(commands=COMMANDS):
-    p = Parser(prog="fer-keras", description="Facial-expression recognition on FER2013 with Keras 3")
+    p = Parser(prog="fer-keras",
+               description="Facial-expression recognition on FER2013 with Keras 3")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for add in commands:
         add(sub)
