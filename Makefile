@@ -11,7 +11,7 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax test test-core-jax test-slow bench serve recipe recipe-summary report q1-train q2-dnn \
+.PHONY: install install-jax test test-core-jax test-slow bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi docs-report clean
 
@@ -49,6 +49,11 @@ test-core-jax: install-jax
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
+
+# the shipped model's ONNX export (fer_keras/weights/), run by Recognizer() without TensorFlow;
+# regenerate it whenever fer_keras/weights/fer_net_fer2013.keras changes (tests/test_shipped.py)
+shipped-onnx: install
+	$(FER) export pretrained --format onnx --out fer_keras/weights/fer_net_fer2013.onnx
 
 bench: install
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run --out BENCHMARKS.md

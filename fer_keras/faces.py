@@ -39,6 +39,12 @@ DETECT_MAX_SIDE = 1280
 #: cascade then costs about 30 ms of CPU instead of 100 (measured on this 2-core machine).
 VIDEO_DETECT_SIDE = 320
 VIDEO_MIN_FACE = 60
+#: The Haar cascade weight that :func:`haar_confidence` maps to 0.5.
+HAAR_WEIGHT_MID = 3.0
+#: Boxes overlapping a surer one this much (intersection over union, or intersection over the
+#: smaller box's area for :data:`NMS_CONTAIN`) are the same face (:func:`nms`).
+NMS_IOU = 0.3
+NMS_CONTAIN = 0.7
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -121,10 +127,21 @@ def _as_boxes(boxes):
     return np.rint(b).astype(np.int32)
 
 
+def haar_confidence(weights):
+    """float32 confidences in (0, 1) of Haar cascade weights (``levelWeights`` of OpenCV's
+    ``detectMultiScale3``: the last stage's sum, the larger the surer): a logistic
+    ``1 / (1 + exp(-(weight - HAAR_WEIGHT_MID)))``. On grid photos of 240 FER2013 train faces
+    the faces found had weights of median 6.5, and 5% of them under 3.0 (:data:`HAAR_WEIGHT_MID`,
+    mapped to 0.5). An order for :func:`nms` and a rough guide, not a calibrated probability."""
+    w = np.asarray(weights, np.float64)
+    return (1.0 / (1.0 + np.exp(-(w - HAAR_WEIGHT_MID)))).astype(np.float32)
+
+
 class HaarDetector:
     """OpenCV's frontal-face Haar cascade (Viola & Jones, CVPR 2001), weights from the wheel.
 
-    ``detector(grey)`` -> int32 ``(N, 4)`` boxes ``x, y, w, h``, largest first. Images whose
+    ``detector(grey)`` -> int32 ``(N, 4)`` boxes ``x, y, w, h``, largest first;
+    :meth:`scored` gives each box's confidence too. Images whose
     longer side exceeds ``max_side`` are downscaled for detection only (the boxes are scaled
     back; said once on stderr); faces smaller than ``min_face`` pixels of the original are not
     searched for. ``scale_factor`` and ``min_neighbors`` are ``detectMultiScale``'s.
@@ -144,7 +161,9 @@ class HaarDetector:
         self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
         self._said_downscale = quiet
 
-    def __call__(self, grey):
+    def scored(self, grey):
+        """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` confidences in (0, 1):
+        :func:`haar_confidence` of each box's cascade weight)."""
         cv2 = _cv2()
         h, w = grey.shape[:2]
         f = min(1.0, self.max_side / max(h, w))
@@ -157,11 +176,19 @@ class HaarDetector:
                       f"(first: {w}x{h} -> {small.shape[1]}x{small.shape[0]})")
                 self._said_downscale = True
         m = max(20, round(self.min_face * f))  # the cascade's window is 24x24
-        found = self._cascade.detectMultiScale(small, scaleFactor=self.scale_factor,
-                                               minNeighbors=self.min_neighbors, minSize=(m, m))
+        # detectMultiScale3 finds the same boxes as detectMultiScale and also gives each one's
+        # weight: the sum of the last stage's weak classifiers, which a face exceeds the most
+        found, _, weights = self._cascade.detectMultiScale3(
+            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(m, m),
+            outputRejectLevels=True)
         boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4) / f
         boxes = np.rint(boxes).astype(np.int32)
-        return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+        scores = haar_confidence(np.asarray(weights, np.float64).reshape(-1))
+        order = np.argsort(-boxes[:, 2].astype(np.int64) * boxes[:, 3], kind="stable")
+        return boxes[order], scores[order]
+
+    def __call__(self, grey):
+        return self.scored(grey)[0]
 
 
 class TrackingDetector:
@@ -192,6 +219,7 @@ class TrackingDetector:
 
     def reset(self):
         self._boxes = np.zeros((0, 4), np.int32)
+        self._scores = np.zeros(0, np.float32)
         self._calls = 0
 
     def _search_near(self, grey, box):
@@ -207,24 +235,35 @@ class TrackingDetector:
         roi = grey[y0:y1, x0:x1]
         small = cv2.resize(roi, (max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))),
                            interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-        found = np.asarray(self.local(small), np.float64).reshape(-1, 4)
+        found, scores = detect_scored(self.local, small)
         if not len(found):
             return None
         centre = np.array([x + w / 2, y + h / 2])
         found = found / f + [x0, y0, 0, 0]
         dist = np.hypot(*(found[:, :2] + found[:, 2:] / 2 - centre).T)
-        return np.rint(found[int(np.argmin(dist))]).astype(np.int32)
+        k = int(np.argmin(dist))
+        return np.rint(found[k]).astype(np.int32), scores[k]
 
-    def __call__(self, grey):
+    @property
+    def frame_scale(self):
+        """The crop framing of the full search's boxes (the local search's agree with them)."""
+        return getattr(self.full, "frame_scale", FRAME_SCALE)
+
+    def scored(self, grey):
+        """(int32 ``(N, 4)`` boxes, float32 ``(N,)`` confidences) of this frame."""
         full = self._calls % self.full_every == 0
         if not full and len(self._boxes):
-            kept = [b for b in (self._search_near(grey, b) for b in self._boxes) if b is not None]
+            kept = [r for r in (self._search_near(grey, b) for b in self._boxes) if r is not None]
             full = len(kept) < len(self._boxes)  # a face lost nearby: search the whole frame now
-            self._boxes = np.asarray(kept, np.int32).reshape(-1, 4)
+            self._boxes = np.asarray([r[0] for r in kept], np.int32).reshape(-1, 4)
+            self._scores = np.asarray([r[1] for r in kept], np.float32)
         if full:
-            self._boxes = np.asarray(self.full(grey), np.int32).reshape(-1, 4)
+            self._boxes, self._scores = detect_scored(self.full, grey)
         self._calls += 1
-        return self._boxes.copy()
+        return self._boxes.copy(), self._scores.copy()
+
+    def __call__(self, grey):
+        return self.scored(grey)[0]
 
 
 def video_detector(full_every=5):
@@ -234,34 +273,158 @@ def video_detector(full_every=5):
     return TrackingDetector(full_every=full_every)
 
 
-class YuNetDetector:
-    """OpenCV's ``FaceDetectorYN`` (YuNet, Wu et al. 2023) for a YuNet ``.onnx`` file you have.
+#: YuNet (Wu et al., "YuNet: A Tiny Millisecond-level Face Detector", Machine Intelligence
+#: Research 2023), shipped in ``fer_keras/weights/`` with its MIT licence and provenance
+#: (``weights/face_detection_yunet.LICENSE``); the file's SHA-256 is checked in the tests.
+YUNET_FILE = "face_detection_yunet_2026may.onnx"
+YUNET_SHA256 = "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0"
+#: YuNet's score threshold: opencv_zoo's 0.9 found 71 of 120 grid faces, 0.6 about 115 with
+#: no false box on real photos (benchmarks.faces_detect; notes in RESULTS.md).
+YUNET_SCORE = 0.6
+#: Framing of YuNet's boxes (taller than wide, brow to chin, centred on the face): the FER2013
+#: face is 0.95 times the box's height (median over 387 train faces pasted 3-4x); by accuracy on
+#: 600 train faces (``benchmarks.faces_framing --detector yunet``) 0.90 is best of 0.85-1.10
+#: (75.4% against 72.3% at 0.95 and 72.0% at 1.0; the original crops 76.6%).
+YUNET_FRAME_SCALE = 0.90
 
-    Finds tilted and profile faces the Haar cascade misses. ``detector(grey)`` -> int32
-    ``(N, 4)`` boxes whose score is at least ``score_threshold``. Nothing is downloaded: pass
-    the path of e.g. ``face_detection_yunet_2023mar.onnx`` from the OpenCV model zoo.
+
+def yunet_path():
+    """The path of the YuNet model shipped in ``fer_keras/weights/``."""
+    return Path(__file__).resolve().parent / "weights" / YUNET_FILE
+
+
+class YuNetDetector:
+    """OpenCV's ``FaceDetectorYN`` running YuNet (Wu et al. 2023): the default face detector.
+
+    Finds more faces than the Haar cascade (tilted, small, shaded) with fewer false ones, in a
+    fraction of its time (``benchmarks.faces_detect``). ``detector(grey)`` -> int32 ``(N, 4)``
+    boxes ``x, y, w, h`` in ``grey``'s pixels, largest first; :meth:`scored` also gives each
+    box's score in [0, 1]. ``onnx_path``: a YuNet ``.onnx`` (default the one shipped with
+    fer_keras; nothing is downloaded). Images whose longer side exceeds ``max_side`` are searched
+    on a downscaled copy; YuNet sees faces of about 10 to 300 pixels, so a copy at most
+    ``big_face_side`` pixels is searched too, for close-ups, and the two merged (:func:`nms`).
+    ``frame_scale``: the crop framing of its boxes for :class:`Recognizer`.
     """
 
-    def __init__(self, onnx_path, score_threshold=0.7, nms_threshold=0.3):
+    frame_scale = YUNET_FRAME_SCALE
+
+    def __init__(self, onnx_path=None, score_threshold=YUNET_SCORE, nms_threshold=0.3,
+                 max_side=DETECT_MAX_SIDE, big_face_side=320):
         cv2 = _cv2()
-        path = Path(onnx_path)
+        path = Path(onnx_path) if onnx_path is not None else yunet_path()
         if not path.is_file():
             raise FerInputError("no such YuNet model file", file=path)
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold,
-                                                  nms_threshold)
-        except cv2.error as e:
-            raise FerInputError(f"cannot load the YuNet model ({' '.join(str(e).split())[:100]})",
-                                file=path) from None
+        if not hasattr(cv2, "FaceDetectorYN"):
+            raise FerInputError("YuNet needs OpenCV >= 4.5.4 (cv2.FaceDetectorYN): pip install "
+                                "'opencv-python-headless>=4.9,<5'")
+        self._args = (str(path), "", (320, 320), float(score_threshold), float(nms_threshold))
+        self._nets = {}  # one network per input size: resizing one costs more than a detection
+        self._net_for((320, 320))  # a bad file fails here, in one line
+        self.max_side, self.big_face_side = int(max_side), int(big_face_side)
 
-    def __call__(self, grey):
+    def _net_for(self, size):
+        cv2 = _cv2()
+        net = self._nets.get(size)
+        if net is None:
+            if len(self._nets) >= 4:  # photos of many sizes: keep the memory bounded
+                self._nets.clear()
+            try:
+                net = cv2.FaceDetectorYN.create(*self._args)
+            except cv2.error as e:
+                raise FerInputError(f"cannot load the YuNet model "
+                                    f"({' '.join(str(e).split())[:100]})",
+                                    file=self._args[0]) from None
+            net.setInputSize(size)
+            self._nets[size] = net
+        return net
+
+    def _run(self, bgr, f):
+        """(boxes float ``(N, 4)`` scaled by 1/``f``, scores ``(N,)``) of a BGR image."""
+        h, w = bgr.shape[:2]
+        _, found = self._net_for((w, h)).detect(bgr)
+        if found is None:
+            return np.zeros((0, 4)), np.zeros(0, np.float32)
+        return found[:, :4].astype(np.float64) / f, found[:, 14].astype(np.float32)
+
+    def scored(self, grey):
+        """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` YuNet scores in [0, 1])."""
         cv2 = _cv2()
         h, w = grey.shape[:2]
-        self._net.setInputSize((w, h))
-        _, faces = self._net.detect(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
-        if faces is None:
-            return np.zeros((0, 4), np.int32)
-        return np.rint(faces[:, :4]).astype(np.int32)
+        boxes, scores = [], []
+        sizes = [min(1.0, self.max_side / max(h, w))]
+        if max(h, w) > 1.5 * self.big_face_side:
+            sizes.append(self.big_face_side / max(h, w))
+        for f in sizes:
+            small = grey if f == 1.0 else cv2.resize(
+                grey, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+            b, sc = self._run(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR), f)
+            boxes.append(b)
+            scores.append(sc)
+        boxes, scores = np.concatenate(boxes), np.concatenate(scores)
+        boxes, scores = nms(boxes, scores)
+        boxes = np.rint(boxes).astype(np.int32).reshape(-1, 4)
+        order = np.argsort(-boxes[:, 2].astype(np.int64) * boxes[:, 3], kind="stable")
+        return boxes[order], scores[order]
+
+    def __call__(self, grey):
+        return self.scored(grey)[0]
+
+
+def default_detector():
+    """The detector :class:`Recognizer` uses when given none: :class:`YuNetDetector` with the
+    shipped model; :class:`HaarDetector` when OpenCV lacks ``FaceDetectorYN`` or the model file is
+    missing from the installation (said once on stderr)."""
+    try:
+        return YuNetDetector()
+    except FerInputError as e:
+        _note(f"the YuNet face detector is unavailable ({e}); using the Haar cascade")
+        return HaarDetector()
+
+
+def nms(boxes, scores=None, iou=NMS_IOU, contain=NMS_CONTAIN):
+    """Non-maximum suppression: (boxes, scores) without the boxes that overlap a surer one.
+
+    ``boxes`` ``(N, 4)`` ``x, y, w, h``; ``scores`` ``(N,)`` (NaN or None: unknown, then larger
+    boxes count as surer). A box is dropped when its intersection over union with a kept box is
+    at least ``iou``, or the intersection covers at least ``contain`` of the smaller of the two
+    (a box inside another: the cascade's second box on a chin or a forehead). Returns the kept
+    boxes and scores, surest first (Neubeck & Van Gool, ICPR 2006)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    n = len(b)
+    sc = np.full(n, np.nan, np.float32) if scores is None else \
+        np.asarray(scores, np.float32).reshape(-1)
+    if n <= 1:
+        return np.asarray(boxes).reshape(-1, 4), sc
+    area = b[:, 2] * b[:, 3]
+    key = np.where(np.isnan(sc), -np.inf, sc)
+    order = np.lexsort((-area, -key))  # by score, then by area
+    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    keep = []
+    for i in order:
+        if keep:
+            k = np.array(keep)
+            inter = (np.clip(np.minimum(x1[i], x1[k]) - np.maximum(x0[i], x0[k]), 0, None)
+                     * np.clip(np.minimum(y1[i], y1[k]) - np.maximum(y0[i], y0[k]), 0, None))
+            if ((inter / (area[i] + area[k] - inter) >= iou).any()
+                    or (inter / np.minimum(area[i], area[k]) >= contain).any()):
+                continue
+        keep.append(i)
+    keep = np.array(keep, int)
+    return np.asarray(boxes).reshape(-1, 4)[keep], sc[keep]
+
+
+def detect_scored(detector, grey):
+    """(int32 ``(N, 4)`` boxes, float32 ``(N,)`` confidences) from any detector: its
+    ``scored(grey)`` when it has one, else ``detector(grey)``, whose rows may carry a fifth
+    column, the confidence (NaN when it gives none)."""
+    if hasattr(detector, "scored"):
+        boxes, scores = detector.scored(grey)
+        return _as_boxes(boxes), np.asarray(scores, np.float32).reshape(-1)
+    found = np.asarray(detector(grey), dtype=np.float64)
+    if found.ndim == 2 and found.shape[1] == 5:
+        return _as_boxes(found[:, :4]), found[:, 4].astype(np.float32)
+    boxes = _as_boxes(found)
+    return boxes, np.full(len(boxes), np.nan, np.float32)
 
 
 # --------------------------------------------------------------------------- framing
@@ -320,12 +483,22 @@ def _class_names(model, class_names=None):
 
 
 def _load_model(model):
-    """The classifier for ``model``: None (the shipped model), a ``.keras`` path, a Keras model."""
-    from fer_keras import models
-
+    """The classifier for ``model``: None (the shipped model: its ONNX export run by ONNX
+    Runtime when onnxruntime is installed, without importing TensorFlow; else the ``.keras``),
+    a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``, ``input_shape``
+    and ``output_shape``, such as :class:`fer_keras.export.ExportedClassifier`)."""
     if model is None:
+        from fer_keras import shipped
+
+        fast = shipped.onnx_classifier()
+        if fast is not None:
+            return fast
+        from fer_keras import models
+
         return models.pretrained()
     if isinstance(model, (str, Path)):
+        from fer_keras import models
+
         return models.load_classifier(model)[0]
     return model
 
@@ -334,22 +507,36 @@ def _load_model(model):
 class Recognizer:
     """Detect the faces of an image and classify each one's expression.
 
-    ``model``: any Keras classifier of images (default: the shipped model,
-    :func:`fer_keras.models.pretrained`), or the path of a ``.keras`` file. ``detector``: a
-    callable ``grey -> (N, 4) boxes`` (default :class:`HaarDetector`). ``tta="flip"`` averages
+    ``model``: any Keras classifier of images, or the path of a ``.keras`` file (default: the
+    shipped model, run by ONNX Runtime from its export beside the ``.keras`` when onnxruntime is
+    installed: no TensorFlow import, :func:`fer_keras.shipped.onnx_classifier`). ``detector``: a
+    callable ``grey -> (N, 4) boxes`` (or ``(N, 5)``, the fifth column a confidence), or an
+    object with ``scored(grey) -> (boxes, confidences)`` (default :func:`default_detector`,
+    YuNet). Overlapping boxes are merged (:func:`nms`). ``scale``: the crop's side over the box's
+    (default the detector's ``frame_scale``, else :data:`FRAME_SCALE`). ``tta="flip"`` averages
     each face with its mirror image.
     """
 
-    def __init__(self, model=None, detector=None, class_names=None, scale=FRAME_SCALE, tta="none"):
+    def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none"):
         self.model = _load_model(model)
-        self.detector = detector if detector is not None else HaarDetector()
+        self.detector = detector if detector is not None else default_detector()
         self.class_names = _class_names(self.model, class_names)
-        self.scale = float(scale)
+        self._scale = None if scale is None else float(scale)
         if tta not in ("none", "flip"):
             raise FerInputError(f"tta must be 'none' or 'flip', got {tta!r}")
         self.tta = tta
         c = contract.of(self.model)  # how the model wants its images: one home
         self.input_shape = c.size + (c.channels,)
+
+    @property
+    def scale(self):
+        """The crop framing used for this recognizer's detector (see ``scale=``)."""
+        return self._scale_for(self.detector)
+
+    def _scale_for(self, detector):
+        if self._scale is not None:
+            return self._scale
+        return float(getattr(detector, "frame_scale", FRAME_SCALE))
 
     def classify(self, faces):
         """float32 ``(N, K)`` class probabilities of grey uint8 face crops ``(N, h, w)``."""
@@ -364,7 +551,28 @@ class Recognizer:
     def _forward(self, x):
         # predict_on_batch runs the compiled graph (20x faster than an eager call on a 2-core CPU)
         # without predict()'s per-call set-up of a data adapter and callbacks
-            return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
+        return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
+
+    def find(self, grey, boxes=None, detector=None):
+        """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` detector confidences) of the
+        faces of a grey uint8 image: the detector's boxes after :func:`nms`, or ``boxes`` as
+        given (confidence NaN: not detected)."""
+        if boxes is not None:
+            boxes = _as_boxes(boxes)
+            return boxes, np.full(len(boxes), np.nan, np.float32)
+        boxes, scores = nms(*detect_scored(detector or self.detector, grey))
+        boxes = np.asarray(boxes, np.int32).reshape(-1, 4)
+        order = np.argsort(-boxes[:, 2].astype(np.int64) * boxes[:, 3], kind="stable")
+        return boxes[order], scores[order]
+
+    def analyse_scored(self, rgb, boxes=None, detector=None):
+        """(boxes int32 ``(N, 4)``, confidences float32 ``(N,)``, probabilities float32
+        ``(N, K)``) of an RGB uint8 array (``detector`` instead of this one's)."""
+        grey = to_grey(rgb)
+        boxes, scores = self.find(grey, boxes, detector)
+        faces = crop_faces(grey, boxes, self.input_shape[:2], self._scale_for(
+            detector or self.detector))
+        return boxes, scores, self.classify(faces)
 
     def analyse(self, image, boxes=None, bgr=False):
         """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)``) for an image (see
@@ -374,26 +582,50 @@ class Recognizer:
 
     def analyse_rgb(self, rgb, boxes=None, detector=None):
         """:meth:`analyse` of an RGB uint8 array (``detector`` instead of this one's)."""
-        grey = to_grey(rgb)
-        if boxes is None:
-            boxes = (detector or self.detector)(grey)
-        else:
-            boxes = _as_boxes(boxes)
-        faces = crop_faces(grey, boxes, self.input_shape[:2], self.scale)
-        return boxes, self.classify(faces)
+        boxes, _, probs = self.analyse_scored(rgb, boxes, detector)
+        return boxes, probs
 
-    def records(self, boxes, probs):
-        """One dict per face: ``{"box": [x, y, w, h], "scores": {class: p}, "label": class}``."""
-        return [{"box": [int(v) for v in b],
-                 "scores": {c: float(q) for c, q in zip(self.class_names, p)},
-                 "label": self.class_names[int(np.argmax(p))]} for b, p in zip(boxes, probs)]
+    def records(self, boxes, probs, confidences=None):
+        """One dict per face: ``{"box": [x, y, w, h], "confidence": detector confidence or None,
+        "scores": {class: p}, "label": class}``."""
+        conf = [None] * len(boxes) if confidences is None else \
+            [None if np.isnan(c) else float(c) for c in confidences]
+        return [{"box": [int(v) for v in b], "confidence": c,
+                 "scores": {k: float(q) for k, q in zip(self.class_names, p)},
+                 "label": self.class_names[int(np.argmax(p))]}
+                for b, c, p in zip(boxes, conf, probs)]
 
     def detect(self, image, boxes=None, bgr=False):
         """One record per face of ``image`` (a path, a PIL image, or an RGB array; BGR with
-        ``bgr=True``), largest face first: ``{"box": [x, y, w, h], "scores": {class:
+        ``bgr=True``), largest face first: ``{"box": [x, y, w, h] in the image's own pixels,
+        "confidence": the detector's, in [0, 1] (None for given boxes), "scores": {class:
         probability}, "label": class}``. ``boxes``: ``(N, 4)`` faces to classify instead of
-        detecting. A photo without a face gives ``[]``."""
-        return self.records(*self.analyse(image, boxes, bgr))
+        detecting. A photo without a face gives ``[]``. A list (or tuple) of images gives a list
+        of such lists (:meth:`detect_batch`; ``boxes`` then one entry per image)."""
+        if isinstance(image, (list, tuple)):
+            return self.detect_batch(image, boxes, bgr)
+        return self.detect_batch([image], None if boxes is None else [boxes], bgr)[0]
+
+    def detect_batch(self, images, boxes=None, bgr=False):
+        """:meth:`detect` of each image of ``images``: a list of lists of records. Each image is
+        searched for faces, then the model runs once over all the faces of all the images.
+        ``boxes``: None, or one entry per image (None to detect, or ``(N, 4)`` boxes)."""
+        images = list(images)
+        if boxes is not None and len(boxes) != len(images):
+            raise FerInputError(f"boxes must have one entry per image: {len(boxes)} for "
+                                f"{len(images)} images")
+        found, crops = [], []
+        for k, image in enumerate(images):
+            grey = to_grey(load_image(image, bgr=bgr, name=f"image {k}"))
+            b, sc = self.find(grey, None if boxes is None else boxes[k])
+            found.append((b, sc))
+            crops.append(crop_faces(grey, b, self.input_shape[:2], self.scale))
+        probs = self.classify(np.concatenate(crops)) if crops else None
+        out, at = [], 0
+        for b, sc in found:
+            out.append(self.records(b, probs[at:at + len(b)], sc))
+            at += len(b)
+        return out
 
     def annotate(self, image, boxes=None, bgr=False, results=None):
         """RGB uint8 ``(H, W, 3)`` copy of ``image`` with each face's box and label drawn
@@ -410,19 +642,76 @@ def draw_records(rgb, records):
                       [f"{r['label']} {r['scores'][r['label']]:.2f}" for r in records])
 
 
+def _overlap(r, rects):
+    """Total area of rectangle ``r`` (x0, y0, x1, y1) shared with each of ``rects``."""
+    if not len(rects):
+        return 0
+    q = np.asarray(rects, np.int64).reshape(-1, 4)
+    ix = np.clip(np.minimum(r[2], q[:, 2]) - np.maximum(r[0], q[:, 0]), 0, None)
+    iy = np.clip(np.minimum(r[3], q[:, 3]) - np.maximum(r[1], q[:, 1]), 0, None)
+    return int((ix * iy).sum())
+
+
+def label_layout(shape, boxes, sizes, gap=2):
+    """Where the labels of :func:`draw_faces` go: int ``(N, 4)`` rectangles ``x0, y0, x1, y1``
+    (x1, y1 excluded) inside an image of ``shape`` ``(H, W, ...)``, one per box.
+
+    ``boxes``: ``(N, 4)`` faces ``x, y, w, h``; ``sizes``: ``(N, 2)`` label width and height in
+    pixels. Each label is tried above its face, then below it, left- or right-aligned with it or
+    centred, then one, two, three label heights further out, each shifted to lie inside the
+    image; the first place that covers no face and no label already placed wins (faces in order),
+    else the one covering the least."""
+    H, W = shape[:2]
+    faces_r = [(int(x), int(y), int(x + w), int(y + h))
+               for x, y, w, h in np.asarray(boxes, np.int64).reshape(-1, 4)]
+    placed = []
+    for (fx0, fy0, fx1, fy1), (tw, th) in zip(faces_r, np.asarray(sizes, np.int64).reshape(-1, 2)):
+        tw, th = min(int(tw), W), min(int(th), H)
+        best, best_cost = None, None
+        for k in range(4):
+            for y0 in (fy0 - gap - th - k * (th + gap), fy1 + gap + k * (th + gap)):
+                for x0 in (fx0, fx1 - tw, (fx0 + fx1 - tw) // 2):
+                    x0c, y0c = min(max(0, x0), W - tw), min(max(0, y0), H - th)
+                    r = (x0c, y0c, x0c + tw, y0c + th)
+                    cost = 4 * _overlap(r, faces_r) + _overlap(r, placed)
+                    if best_cost is None or cost < best_cost:
+                        best, best_cost = r, cost
+                    if cost == 0:
+                        break
+                if best_cost == 0:
+                    break
+            if best_cost == 0:
+                break
+        placed.append(best)
+    return np.asarray(placed, np.int64).reshape(-1, 4)
+
+
 def draw_faces(rgb, boxes, labels):
-    """A copy of RGB uint8 ``rgb`` with boxes ``(N, 4)`` and their text labels drawn in."""
+    """A copy of RGB uint8 ``rgb`` with boxes ``(N, 4)`` and their text labels drawn in. The
+    labels stay inside the image and cover neither the faces nor each other where the image has
+    room (:func:`label_layout`); a label wider than the image gets a smaller font."""
     cv2 = _cv2()
     out = np.ascontiguousarray(rgb).copy()
-    thick = max(1, round(max(out.shape[:2]) / 400))
-    for (x, y, w, h), text in zip(np.asarray(boxes, int).reshape(-1, 4), labels):
+    H, W = out.shape[:2]
+    thick = max(1, round(max(H, W) / 400))
+    boxes = np.asarray(boxes, int).reshape(-1, 4)
+    fonts, sizes = [], []
+    for text in labels:
+        font, t = 0.4 + 0.3 * thick, thick
+        while True:
+            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, t)
+            if tw + 4 <= W or font <= 0.3:
+                break
+            font, t = font * 0.8, max(1, t - 1)
+        fonts.append((font, t, th, base))
+        sizes.append((tw + 4, th + base + 4))
+    for x, y, w, h in boxes:
         cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), (0, 255, 0), thick)
-        font = 0.4 + 0.3 * thick
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, thick)
-        ty = int(y) - 4 if y - th - 6 > 0 else int(y + h) + th + 4
-        cv2.rectangle(out, (int(x), ty - th - 3), (int(x) + tw + 2, ty + base), (0, 255, 0), -1)
-        cv2.putText(out, text, (int(x) + 1, ty), cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), thick,
-                    cv2.LINE_AA)
+    layout = label_layout(out.shape, boxes, sizes, gap=thick + 1)
+    for (x0, y0, x1, y1), text, (font, t, th, base) in zip(layout, labels, fonts):
+        cv2.rectangle(out, (int(x0), int(y0)), (int(x1) - 1, int(y1) - 1), (0, 255, 0), -1)
+        cv2.putText(out, text, (int(x0) + 2, int(y0) + 2 + th), cv2.FONT_HERSHEY_SIMPLEX, font,
+                    (0, 0, 0), t, cv2.LINE_AA)
     return out
 
 
@@ -482,12 +771,33 @@ class FaceTracker:
         return assigned, smooth
 
 
+def decoder_message(lines):
+    """The first of the lines FFmpeg or OpenCV printed, without their ``[mov,mp4 @ 0x55..]`` or
+    ``[ WARN:0@0.1] global cap.cpp:123`` prefix, at most 100 characters ('' for none)."""
+    import re
+
+    for line in lines:
+        text = re.sub(r"^\[[^\]]*@ ?0x[0-9a-fA-F]+\]\s*", "", line)
+        text = re.sub(r"^\[\s*(WARN|ERROR|INFO)[^\]]*\]\s*(global\s+)?(\S+:\d+\s+)?", "", text)
+        if text.strip():
+            return " ".join(text.split())[:100]
+    return ""
+
+
 def open_video(path):
-    """An opened ``cv2.VideoCapture`` and (fps, frame count or 0, width, height)."""
+    """An opened ``cv2.VideoCapture`` and (fps, frame count or 0, width, height). FFmpeg's and
+    OpenCV's own stderr lines are caught and, when the file cannot be opened, folded into the
+    one-line :class:`FerInputError`."""
+    from fer_keras.io import native_stderr
+
     cv2 = _cv2()
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise FerInputError("cannot open the video (unknown format or damaged file)", file=path)
+    with native_stderr() as said:
+        cap = cv2.VideoCapture(str(path))
+        opened = cap.isOpened()
+    if not opened:
+        why = decoder_message(said)
+        raise FerInputError("cannot open the video (unknown format or damaged file"
+                            + (f"; the decoder says: {why}" if why else "") + ")", file=path)
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if fps and np.isfinite(fps) and fps > 0 else 25.0
     info = (float(fps), max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))),
@@ -516,8 +826,10 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
     if hasattr(detector, "reset"):
         detector.reset()  # a tracking detector must not carry faces over from another video
     tracker = FaceTracker(window=window)
+    from fer_keras.io import native_stderr
+
     writer, shown, n = None, [], 0
-    tmp_ctx = None
+    tmp_ctx, decoder_lines = None, []
     try:
         if out_video is not None:
             from fer_keras.io import atomic_path
@@ -532,15 +844,17 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                    desc=Path(path).name, leave=False)
         with bar:
             while True:
-                ok, bgr = cap.read()
+                with native_stderr() as said:  # a damaged frame: FFmpeg prints on fd 2
+                    ok, bgr = cap.read()
+                decoder_lines += said
                 if not ok:
                     break
                 if n % every == 0:
                     rgb = np.ascontiguousarray(bgr[..., ::-1])
-                    boxes, probs = recognizer.analyse_rgb(rgb, detector=detector)
+                    boxes, conf, probs = recognizer.analyse_scored(rgb, detector=detector)
                     ids, smooth = tracker.update(boxes, probs)
                     shown = []
-                    for rec, raw, t in zip(recognizer.records(boxes, smooth), probs, ids):
+                    for rec, raw, t in zip(recognizer.records(boxes, smooth, conf), probs, ids):
                         rec.update(frame=n, time=n / fps, track=int(t),
                                    raw={c: float(q) for c, q in zip(recognizer.class_names, raw)})
                         shown.append(rec)
@@ -551,7 +865,12 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                 n += 1
                 bar.update(1)
         if n == 0:
-            raise FerInputError("the video has no readable frames", file=path)
+            why = decoder_message(decoder_lines)
+            raise FerInputError("the video has no readable frames"
+                                + (f" (the decoder says: {why})" if why else ""), file=path)
+        if decoder_lines:
+            _note(f"{path}: the decoder reported {len(decoder_lines)} problem(s) reading frames "
+                  f"(first: {decoder_message(decoder_lines)}); frames it could read were used")
     except BaseException as e:
         cap.release()
         if writer is not None:
@@ -591,4 +910,26 @@ def paste_faces(faces, canvas=(480, 640), upscale=(3, 4), background="noise", se
         img[y:y + s, x:x + s] = cv2.resize(np.asarray(f, np.uint8), (s, s),
                                            interpolation=cv2.INTER_CUBIC)
         boxes.append([x, y, s, s])
+    return img, np.asarray(boxes, np.int32).reshape(-1, 4)
+
+
+def grid_faces(faces, rows=2, cols=3, side=144, canvas=(480, 640), background=128):
+    """A photo of known faces in a grid: grey uint8 ``faces`` ``(rows * cols, 48, 48)`` upscaled
+    to ``side`` pixels (bicubic) and centred in the cells of a ``rows`` x ``cols`` grid on a
+    plain ``canvas`` ``(H, W)`` of grey level ``background``. Returns (grey uint8 ``(H, W)``,
+    int32 ``(N, 4)`` boxes ``x, y, w, h`` of the faces). The issue's measure of recall: 20 such
+    photos of 120 FER2013 faces (``benchmarks.faces_detect``)."""
+    cv2 = _cv2()
+    H, W = canvas
+    if side > min(H // rows, W // cols):
+        raise ValueError(f"{rows}x{cols} faces of {side} px do not fit on a {H}x{W} canvas")
+    img = np.full(canvas, int(background), np.uint8)
+    boxes = []
+    for k, f in enumerate(faces[:rows * cols]):
+        r, c = divmod(k, cols)
+        x = c * (W // cols) + (W // cols - side) // 2
+        y = r * (H // rows) + (H // rows - side) // 2
+        img[y:y + side, x:x + side] = cv2.resize(np.asarray(f, np.uint8), (side, side),
+                                                 interpolation=cv2.INTER_CUBIC)
+        boxes.append([x, y, side, side])
     return img, np.asarray(boxes, np.int32).reshape(-1, 4)

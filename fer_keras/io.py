@@ -163,3 +163,31 @@ def check_out_dir(out):
     if not os.access(out, os.W_OK | os.X_OK):
         raise FerInputError("output folder is not writable", file=out)
     return out
+
+
+@contextlib.contextmanager
+def native_stderr():
+    """Capture what C libraries (OpenCV, FFmpeg) write straight to file descriptor 2 inside the
+    block; yields a list that receives the captured lines (stripped, empty ones dropped) when
+    the block ends. Python's own ``sys.stderr`` is flushed first and keeps working afterwards.
+    Such lines (FFmpeg's ``moov atom not found`` for a truncated .mp4) would otherwise appear
+    before the one line the user is owed; the caller folds them into it, or drops them."""
+    import sys
+
+    lines = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (an embedding host): nothing to capture
+        yield lines
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            lines.extend(s.strip() for s in text.splitlines() if s.strip())

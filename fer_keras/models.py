@@ -679,7 +679,7 @@ def load_classifier(path, input_range=None, classes=None):
 
 #: The model that ships inside the package (see RESULTS.md, "The shipped model", for how it was
 #: trained and how to rebuild it).
-PRETRAINED_FILE = "fer_net_fer2013.keras"
+from fer_keras.shipped import MODEL_FILE as PRETRAINED_FILE  # noqa: E402  (one home: shipped)
 
 
 #: The word that names the shipped model wherever a model path is taken.

@@ -2,9 +2,10 @@
 PHOTO|FOLDER|VIDEO --out OUT``, :mod:`fer_keras.cli.predict`).
 
 OUT/faces.csv and OUT/faces.json hold one row per face (file, frame, time, track, box, the
-class probabilities, label); OUT/annotated/ holds each photo and video with the boxes and labels
-drawn in. A bad file of a folder is reported on one line and the others go on (exit status 2 at
-the end); a single bad input stops with one line and status 2.
+detector's confidence, the class probabilities, label); OUT/annotated/ holds each photo and video
+with the boxes and labels drawn in. A bad file of a folder is reported on one line and the others
+go on (exit status 2 at the end); a single bad input stops with one line and status 2. Files
+without a face are named in one summary line; no output ever lands on an input.
 """
 from __future__ import annotations
 
@@ -20,13 +21,27 @@ from fer_keras.faces import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 _WRITABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
-def collect(path):
+def no_face_summary(files, total, shown=3):
+    """One line for the files in which no face was found: ``no face found in 2 of 5 files: a.jpg,
+    b.png`` (the first ``shown`` names, then how many more), whatever their number."""
+    names = ", ".join(files[:shown]) + (f" and {len(files) - shown} more" if len(files) > shown
+                                        else "")
+    return f"no face found in {len(files)} of {total} file{'s' * (total != 1)}: {names}"
+
+
+def collect(path, skip=None):
     """[(file, kind)] to process, kind "image" or "video": a file, or a folder's media (recursive,
-    sorted). Raises :class:`FerInputError` for a missing path or a folder without media."""
+    sorted), leaving out those under the folder ``skip`` (a previous run's annotated copies,
+    when OUT lies inside the input folder) unless ``path`` itself lies there. Raises
+    :class:`FerInputError` for a missing path or a folder without media."""
     path = Path(path)
     if path.is_dir():
+        skip = Path(skip).resolve() if skip is not None else None
+        if skip is not None and (path.resolve() == skip or skip in path.resolve().parents):
+            skip = None  # the user asked for that very folder: plan_outputs says why not
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                       and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)
+                       and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
+                       and (skip is None or skip not in p.resolve().parents))
         if not files:
             raise FerInputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) or videos "
                                 f"({', '.join(VIDEO_SUFFIXES)}) in this folder", file=path)
@@ -38,13 +53,16 @@ def collect(path):
 
 
 def _columns(class_names):
-    return ["file", "frame", "time", "track", "x", "y", "w", "h", *class_names, "label"]
+    return ["file", "frame", "time", "track", "x", "y", "w", "h", "confidence", *class_names,
+            "label"]
 
 
 def _row(name, rec, class_names):
     x, y, w, h = rec["box"]
     return [name, rec.get("frame", ""), "" if rec.get("time") is None else f"{rec['time']:.3f}",
-            rec.get("track", ""), x, y, w, h, *(f"{rec['scores'][c]:.6f}" for c in class_names),
+            rec.get("track", ""), x, y, w, h,
+            "" if rec.get("confidence") is None else f"{rec['confidence']:.4f}",
+            *(f"{rec['scores'][c]:.6f}" for c in class_names),
             rec["label"]]
 
 
@@ -53,6 +71,38 @@ def _annotated_name(rel, kind):
     if kind == "video":
         return rel.with_suffix(".mp4")
     return rel if rel.suffix.lower() in _WRITABLE else rel.with_suffix(".png")
+
+
+def plan_outputs(items, root, out):
+    """``{file: annotated copy}`` for the ``items`` of :func:`collect` under ``root``, written in
+    OUT/annotated/ with the folder structure kept; two inputs that would share a copy's name
+    (``a.gif`` and ``a.png`` both give ``a.png``) keep their own suffix (``a.gif.png``).
+
+    Raises :class:`~fer_keras.errors.FerOutputError` (one line, before anything is written) when
+    any output, an annotated copy or OUT/faces.csv / OUT/faces.json, is one of the inputs
+    (``predict trip/annotated --out trip``): nothing the user has is overwritten."""
+    import os
+
+    from fer_keras.io import check_not_input
+
+    out = Path(out)
+    dests, taken = {}, set()
+    for file, kind in items:
+        dest = out / "annotated" / _annotated_name(file.relative_to(root), kind)
+        if os.path.normcase(dest) in taken:
+            dest = dest.with_name(file.name + dest.suffix)
+        taken.add(os.path.normcase(dest))
+        dests[file] = dest
+    inputs = {f.resolve(): f for f, _ in items}
+    for file, dest in [*dests.items(), *((None, out / n) for n in ("faces.csv", "faces.json"))]:
+        src = inputs.get(dest.resolve())
+        if src is None and dest.exists():  # a hard link, or a path spelt another way
+            src = next((f for f in ([file] if file is not None else inputs.values())
+                        if os.path.exists(f) and os.path.samefile(dest, f)), None)
+        if src is not None:
+            what = "the annotated copy" if file is not None else dest.name
+            check_not_input(dest, src, flag=f"--out {out}: {what}")
+    return dests
 
 
 def _photo(recognizer, file, dest):
@@ -87,17 +137,17 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     if out.exists() and not out.is_dir():
         raise FerInputError("--out must be a folder for photos and videos (a file is in the way)",
                             file=out)
-    items = collect(path)
     root = Path(path) if Path(path).is_dir() else Path(path).parent
+    items = collect(path, skip=out / "annotated")
+    dests = plan_outputs(items, root, out)  # refuses to write over an input, before any work
     if tta not in ("none", "flip"):
         raise FerInputError(f"--tta for photos and videos must be none or flip, got {tta!r}")
     rec = recognizer or Recognizer(model, tta=tta)
     video_det = None if recognizer else video_detector()
     names = rec.class_names
-    rows, records, failed, faces_in = [], [], 0, 0
+    rows, records, failed, faces_in, faceless = [], [], 0, 0, []
     for file, kind in items:
-        rel = file.relative_to(root)
-        dest = out / "annotated" / _annotated_name(rel, kind)
+        rel, dest = file.relative_to(root), dests[file]
         try:
             if kind == "video":
                 recs = list(iter_video(file, rec, every=every, window=window, out_video=dest,
@@ -111,12 +161,12 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
             print(f"error: {e} (skipped)", file=stderr)
             continue
         if not recs:
-            print(f"note: {file}: no face found", file=stderr)
+            faceless.append(str(file))
         faces_in += bool(recs)
         for r in recs:
             rows.append(_row(str(rel), r, names))
-            records.append({"file": str(rel), **{k: r[k] for k in ("box", "scores", "label")},
-                            **{k: r.get(k) for k in ("frame", "time", "track")}})
+            records.append({"file": str(rel), **{k: r.get(k) for k in (
+                "box", "confidence", "scores", "label", "frame", "time", "track")}})
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(_columns(names))
@@ -124,6 +174,8 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     write_text(out / "faces.csv", buf.getvalue())
     write_json(out / "faces.json", records)
     done = len(items) - failed
+    if faceless:
+        print(f"note: {no_face_summary(faceless, done)}", file=stderr)
     print(f"written: {out / 'faces.csv'}, {out / 'faces.json'} ({len(rows)} face rows from "
           f"{done} file(s), {faces_in} with faces); annotated copies in {out / 'annotated'}",
           file=stdout)

@@ -76,3 +76,42 @@ def test_export_on_jax_says_it_needs_tensorflow(tmp_path):
     with pytest.raises(FerInputError, match="needs the TensorFlow backend") as e:
         export.export(m, tmp_path / "m.onnx", "onnx")
     assert "\n" not in str(e.value) and not (tmp_path / "m.onnx").exists()
+
+
+@pytest.fixture()
+def saved_model(tmp_path):
+    import keras
+
+    m = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                          keras.layers.Dense(7, activation="softmax")])
+    path = tmp_path / "model.keras"
+    m.save(path)
+    return path
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--format", "onnx", "--out", "{model}"], "is the input file"),
+    (["--format", "tflite", "--out", "{dir}/x.bin"], "name --out x.tflite"),
+    (["--format", "onnx", "--out", "{dir}/model.tflite"], "name --out model.onnx"),
+])
+def test_export_cli_refuses_its_input_and_a_wrong_suffix(argv, says, saved_model, capfd):
+    """``export model.keras --format onnx --out model.keras`` used to replace the model and
+    ``--format tflite --out x.bin`` ended in a Keras traceback: now one line, exit 2, the model
+    unchanged and nothing written."""
+    from fer_keras.cli import main
+
+    before = saved_model.read_bytes()
+    argv = [a.format(model=saved_model, dir=saved_model.parent) for a in argv]
+    rc = main(["export", str(saved_model), *argv])
+    err = capfd.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and says in err, err
+    assert "Traceback" not in err
+    assert saved_model.read_bytes() == before
+    assert sorted(p.name for p in saved_model.parent.iterdir()) == ["model.keras"]
+
+
+def test_export_library_asks_for_the_suffix():
+    from fer_keras import export
+
+    with pytest.raises(FerInputError, match=r"writes a \.tflite file: name --out m\.tflite"):
+        export.export(None, "m.keras", "tflite")

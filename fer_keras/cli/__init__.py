@@ -30,17 +30,28 @@ COMMANDS = (
 )
 
 
-def build_parser():
-    p = Parser(prog="fer-keras", description="Facial-expression recognition on FER2013 with Keras 3")
+#: Subcommands whose parser builds without Keras: ``fer-keras predict PHOTO`` with the shipped
+#: model answers without importing TensorFlow at all (its ``cmd_*`` imports the backend itself
+#: when it needs it; ``args.backend`` False).
+LIGHT = {"predict": predict.add_predict}
+
+
+def build_parser(commands=COMMANDS):
+    p = Parser(prog="fer-keras",
+               description="Facial-expression recognition on FER2013 with Keras 3")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
-    for add in COMMANDS:
+    for add in commands:
         add(sub)
     return p
 
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = quiet_backend_import(build_parser)  # the choices come from modules that import Keras
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in LIGHT:
+        parser = build_parser((LIGHT[argv[0]],))
+    else:
+        parser = quiet_backend_import(build_parser)  # choices come from modules that import Keras
     from fer_keras import data
 
     mark = len(data.WRITTEN_CACHES)
@@ -56,15 +67,15 @@ def main(argv=None):
 
 def _run(parser, argv):
     try:
-        args = parser.parse_args(join_negative_values(
-            sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(join_negative_values(argv))
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE
         from fer_keras.config import check_flags
 
         check_flags(args.command, vars(args))  # every numeric flag: finite and in range
-        quiet_backend_import()
+        if getattr(args, "backend", True):
+            quiet_backend_import()
         return args.func(args)
     except FerInputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,6 +1,10 @@
 """``fer-keras export``: a model as ONNX or TFLite, checked against Keras."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from fer_keras.errors import FerInputError
+
 
 def add_export(sub):
     """``fer-keras export MODEL --format onnx|tflite [--int8] --out FILE [--data DIR]
@@ -23,11 +27,17 @@ def add_export(sub):
 
 
 def cmd_export(args):
-    from fer_keras import data
+    from fer_keras import data, models, shipped
     from fer_keras.cli.common import load_model_arg
-    from fer_keras.errors import FerInputError
-    from fer_keras.export import check, export
+    from fer_keras.export import SUFFIXES, check, export
+    from fer_keras.io import check_not_input
 
+    pretrained = args.model in (None, models.PRETRAINED)
+    check_not_input(args.out, None if pretrained else args.model, args.data)
+    if Path(args.out).suffix.lower() != SUFFIXES[args.format]:  # before the model loads
+        raise FerInputError(f"--format {args.format} writes a {SUFFIXES[args.format]} file: "
+                            f"name --out {Path(args.out).with_suffix(SUFFIXES[args.format]).name}",
+                            file=args.out)
     model, c = load_model_arg(args)
     ds = data.load(args.data, resize=args.resize) if args.data else None
     if ds is not None and ds.labels is None:
@@ -39,7 +49,9 @@ def cmd_export(args):
     held = ds.subset(usage == "PublicTest") if split else ds
     # the exported model takes what the Keras model takes: the contract's images
     rep = c.prepare(calib.images) if calib is not None and args.int8 else None
-    path = export(model, args.out, args.format, int8=args.int8, representative=rep)
+    source = shipped.model_path() if pretrained else Path(args.model)
+    path = export(model, args.out, args.format, int8=args.int8, representative=rep,
+                  source=source if source.is_file() else None)
     print(f"written: {path} ({path.stat().st_size / 2 ** 20:.2f} MiB); input (N, {c.height}, "
           f"{c.width}, {c.channels}) float32 in [{c.input_range[0]:g}, {c.input_range[1]:g}]"
           f"{' (mean/std)' if c.mean is not None else ''}, outputs {', '.join(c.classes)}")

@@ -7,7 +7,7 @@ from fer_keras.errors import FerInputError
 
 
 def add_predict(sub):
-    from fer_keras.evaluate import TTA_MODES
+    from fer_keras.evaluate import TTA_MODES  # light: fer_keras.evaluate imports Keras lazily
 
     e = sub.add_parser("predict", help="faces in a photo, folder or video; or a Kaggle "
                        "submission id,label (--data)")
@@ -22,7 +22,7 @@ def add_predict(sub):
     e.add_argument("--out")
     e.add_argument("--tta", choices=TTA_MODES, default="none")
     add_data_args(e, run_defaults=True)
-    e.set_defaults(func=cmd_predict)
+    e.set_defaults(func=cmd_predict, backend=False)  # cmd_predict imports it when needed
 
 
 #: Flags of one use of ``predict`` that the other does not take: (dest, flag, value that means
@@ -40,23 +40,30 @@ def _refuse(args, flags, why):
 
 
 def cmd_predict(args):
-    from fer_keras import data, evaluate
+    from fer_keras.cli.common import quiet_backend_import
     from fer_keras.io import check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
+        from fer_keras import shipped
         from fer_keras.predict_media import collect, predict_media
 
         _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
                 "videos")
         collect(args.input)  # a missing input fails before the model loads
-        return predict_media(args.input, args.out, model=load_model_arg(args)[0],
-                             every=args.every, window=args.window, progress=args.progress,
-                             tta=args.tta)
+        model = None  # the shipped model's ONNX export, run without TensorFlow
+        if args.model or args.input_range or args.classes \
+                or shipped.onnx_classifier(quiet=True) is None:
+            quiet_backend_import()  # Keras will load the model: silence TensorFlow's start-up
+            model = load_model_arg(args)[0]
+        return predict_media(args.input, args.out, model=model, every=args.every,
+                             window=args.window, progress=args.progress, tta=args.tta)
     _refuse(args, _MEDIA_ONLY, "applies to photos and videos (predict PHOTO|FOLDER|VIDEO), not "
             "to --data")
+    quiet_backend_import()
+    from fer_keras import data, evaluate
     args.data = args.data or "synthetic"
     if args.data != "synthetic":
         _refuse(args, _DATA_ONLY[1:3], "applies to --data synthetic only")

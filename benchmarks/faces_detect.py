@@ -1,0 +1,126 @@
+"""Face detectors side by side (issue 28): faces found, false boxes and time per photo.
+
+``python -m benchmarks.faces_detect --data DIR/fer2013 [--split test] [--photos 20]``
+
+* Recall on faces of known position: ``--photos`` grid photos (640x480, 2 rows of 3 FER2013
+  faces upscaled to 144 px, :func:`fer_keras.faces.grid_faces`) of a seeded sample of the split's
+  faces; a face is found when a box overlaps its square with IoU >= 0.3; other boxes are false.
+* False boxes on real photos that come with the installed packages (scikit-image's and
+  Matplotlib's sample photos): three with one face each (astronaut, cameraman, Grace Hopper),
+  the others with none (coffee, a cat, a rocket, a horse, a motorcycle, coins, bricks...).
+* Milliseconds per grid photo (median of the photos, after a warm-up), each detector as
+  :class:`fer_keras.faces.Recognizer` uses it (its boxes merged by :func:`fer_keras.faces.nms`).
+
+Prints one Markdown table row per detector; ``run()`` returns the rows as dicts.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: (file in a package's data folder, number of faces): real photos that ship with the
+#: installed packages, so the measure needs no download.
+REAL_PHOTOS = (("skimage", "astronaut.png", 1), ("skimage", "camera.png", 1),
+               ("matplotlib", "grace_hopper.jpg", 1), ("skimage", "coffee.png", 0),
+               ("skimage", "chelsea.png", 0), ("skimage", "rocket.jpg", 0),
+               ("skimage", "horse.png", 0), ("skimage", "motorcycle_left.png", 0),
+               ("skimage", "coins.png", 0), ("skimage", "brick.png", 0),
+               ("skimage", "hubble_deep_field.jpg", 0), ("skimage", "retina.jpg", 0),
+               ("skimage", "page.png", 0), ("skimage", "clock_motion.png", 0))
+
+
+def real_photos():
+    """[(name, grey uint8 image, faces in it)] of :data:`REAL_PHOTOS` that are installed."""
+    from PIL import Image
+
+    out = []
+    for pkg, name, n in REAL_PHOTOS:
+        try:
+            mod = __import__(pkg)
+        except ImportError:
+            continue
+        root = Path(mod.__file__).parent
+        path = root / "data" / name if pkg == "skimage" else \
+            root / "mpl-data" / "sample_data" / name
+        if path.is_file():
+            out.append((name, np.asarray(Image.open(path).convert("L")), n))
+    return out
+
+
+def grid_photos(split_dir, n_photos, seed=0):
+    """[(grey uint8 (480, 640), true boxes (6, 4))] of a seeded sample of ``split_dir``'s faces."""
+    from benchmarks.faces_framing import sample_faces
+    from fer_keras.faces import grid_faces
+
+    images, _ = sample_faces(split_dir, 6 * n_photos, seed=seed)
+    return [grid_faces(images[6 * k:6 * k + 6]) for k in range(n_photos)]
+
+
+def measure(detector, grids, photos):
+    from fer_keras.faces import box_iou, detect_scored, nms
+
+    def boxes_of(grey):
+        return nms(*detect_scored(detector, grey))[0]
+
+    found = false = 0
+    times = []
+    boxes_of(grids[0][0])  # warm-up
+    for grey, truth in grids:
+        t = time.perf_counter()
+        b = boxes_of(grey)
+        times.append(time.perf_counter() - t)
+        iou = box_iou(truth, b) if len(b) else np.zeros((len(truth), 0))
+        found += int((iou.max(1) >= 0.3).sum()) if iou.size else 0
+        false += int((iou.max(0) < 0.3).sum()) if iou.size else 0
+    real_found = real_false = real_faces = 0
+    for _, grey, n in photos:
+        k = len(boxes_of(grey))
+        real_faces += n
+        real_found += min(k, n)
+        real_false += max(0, k - n)
+    return {"grid_found": found, "grid_faces": 6 * len(grids), "grid_false": false,
+            "real_found": real_found, "real_faces": real_faces, "real_false": real_false,
+            "real_photos": len(photos), "ms_per_photo": 1e3 * statistics.median(times)}
+
+
+def run(data, split="test", n_photos=20, log=print):
+    from fer_keras import faces
+
+    grids = grid_photos(Path(data) / split, n_photos)
+    photos = real_photos()
+    rows = []
+    for name, det in (("Haar (HaarDetector)", faces.HaarDetector(quiet=True)),
+                      ("YuNet (YuNetDetector, shipped)", faces.YuNetDetector())):
+        r = {"detector": name, **measure(det, grids, photos)}
+        rows.append(r)
+        log(r)
+    haar = rows[0]["ms_per_photo"]
+    for r in rows:
+        r["x_haar"] = r["ms_per_photo"] / haar
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="a FER2013 image folder with train/ and test/")
+    p.add_argument("--split", default="test")
+    p.add_argument("--photos", type=int, default=20)
+    args = p.parse_args(argv)
+    rows = run(args.data, args.split, args.photos, log=lambda r: None)
+    print("| detector | grid faces found | false boxes on the grid | real photos: faces found, "
+          "false boxes | ms / grid photo | x Haar |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['detector']} | {r['grid_found']} / {r['grid_faces']} | {r['grid_false']} | "
+              f"{r['real_found']} / {r['real_faces']}, {r['real_false']} false on "
+              f"{r['real_photos']} photos | {r['ms_per_photo']:.1f} | {r['x_haar']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""``fer-keras predict`` on photos, folders and videos (:mod:`fer_keras.predict_media`): nothing a
+user has is overwritten, and many faceless files make one line, not one line each."""
+import os
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from fer_keras import predict_media  # noqa: E402
+from fer_keras.errors import FerInputError, FerOutputError  # noqa: E402
+
+
+def _photo(path, value=200):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((60, 80, 3), value, np.uint8))
+    return path
+
+
+def _cli(argv, capfd):
+    from fer_keras.cli import main
+
+    rc = main(argv)
+    io = capfd.readouterr()
+    return rc, io.out, io.err
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.core
+def test_annotated_folder_as_input_and_its_parent_as_out_is_refused(tmp_path, capfd):
+    """``predict trip/annotated --out trip``: every annotated copy would land on its own input
+    photo. Refused in one line before anything is read or written; the photos are untouched."""
+    trip = tmp_path / "trip"
+    _photo(trip / "annotated" / "a.jpg", 10)
+    _photo(trip / "annotated" / "sub" / "b.png", 20)
+    before = _snapshot(tmp_path)
+    rc, out, err = _cli(["predict", str(trip / "annotated"), "--out", str(trip)], capfd)
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "annotated" in err and "overwritten" in err and "a.jpg" in err
+    assert _snapshot(tmp_path) == before  # nothing written, nothing replaced
+    assert not (trip / "faces.csv").exists()
+
+
+@pytest.mark.core
+def test_single_photo_whose_copy_would_replace_it_is_refused(tmp_path, monkeypatch):
+    """``predict annotated/photo.jpg --out .`` from the photo's grandparent: the copy's path
+    is the photo's own path. And a hard link to an input, in the copy's place, is caught too."""
+    photo = _photo(tmp_path / "annotated" / "photo.jpg")
+    before = photo.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FerOutputError, match="overwritten") as e:
+        predict_media.predict_media("annotated/photo.jpg", ".")
+    assert "photo.jpg" in str(e.value) and "\n" not in str(e.value)
+    # a copy path spelt another way that is a hard link to the input
+    src = _photo(tmp_path / "in" / "x.jpg")
+    (tmp_path / "o" / "annotated").mkdir(parents=True)
+    os.link(src, tmp_path / "o" / "annotated" / "x.jpg")
+    with pytest.raises(FerOutputError, match="overwritten"):
+        predict_media.plan_outputs(predict_media.collect(src), src.parent, tmp_path / "o")
+    assert photo.read_bytes() == before and src.read_bytes() == before
+
+
+@pytest.mark.core
+def test_csv_or_json_output_on_an_input_is_refused(tmp_path):
+    src = _photo(tmp_path / "faces.json.png")
+    (tmp_path / "o").mkdir()
+    os.link(src, tmp_path / "o" / "faces.json")
+    with pytest.raises(FerOutputError, match="faces.json"):
+        predict_media.plan_outputs(predict_media.collect(src), src.parent, tmp_path / "o")
+
+
+@pytest.mark.core
+def test_out_inside_the_input_folder_is_fine_and_skips_its_own_copies(tmp_path):
+    """``predict trip --out trip``: the copies go to trip/annotated/, which a second run does
+    not take as input again; two inputs with one copy name keep both copies."""
+    trip = tmp_path / "trip"
+    _photo(trip / "a.jpg")
+    _photo(trip / "a.gif.png")  # a name that could collide with a.gif's fallback copy name
+    from PIL import Image
+
+    Image.fromarray(np.full((30, 40), 90, np.uint8)).save(trip / "a.gif")
+    _photo(trip / "annotated" / "a.jpg")  # a previous run's copy
+    items = predict_media.collect(trip, skip=trip / "annotated")
+    assert sorted(f.name for f, _ in items) == ["a.gif", "a.gif.png", "a.jpg"]
+    dests = predict_media.plan_outputs(items, trip, trip)
+    assert len(set(dests.values())) == 3
+    assert dests[trip / "a.jpg"] == trip / "annotated" / "a.jpg"
+    # asked for explicitly, the annotated folder is an input (and then refused by plan_outputs)
+    assert len(predict_media.collect(trip / "annotated", skip=trip / "annotated")) == 1
+
+
+@pytest.mark.core
+def test_no_face_notes_are_one_line_with_count_and_first_names():
+    files = [f"img{i:04d}.jpg" for i in range(1000)]
+    line = predict_media.no_face_summary(files, 1200)
+    assert "\n" not in line and "1000 of 1200" in line
+    assert "img0000.jpg, img0001.jpg, img0002.jpg and 997 more" in line
+    assert "img0003.jpg" not in line
+    one = predict_media.no_face_summary(["a.jpg"], 1)
+    assert one == "no face found in 1 of 1 file: a.jpg"  # no "and 0 more"
+
+
+def test_folder_of_faceless_photos_prints_one_note(tmp_path, capfd):
+    """A folder of 30 faceless photos: one note line naming the count and the first files."""
+    for i in range(30):
+        _photo(tmp_path / "in" / f"blank{i:02d}.png", 100 + i)
+    rc, out, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                         "--no-progress"], capfd)
+    assert rc == 0, err
+    notes = [s for s in err.splitlines() if "no face" in s]
+    assert len(notes) == 1 and "30 of 30 files" in notes[0] and "blank00.png" in notes[0], err
+    assert "and 27 more" in notes[0]
+
+
+@pytest.mark.parametrize("content", [b"\x00" * 300, "half"])
+def test_damaged_mp4_is_our_one_line_with_ffmpeg_folded_in(content, tmp_path, capfd):
+    """A file of zeros named .mp4 (FFmpeg prints ``moov atom not found`` on fd 2) and a truncated
+    .mp4: one line on stderr, ours, exit 2; FFmpeg's text, if any, is inside it."""
+    ok_path = tmp_path / "ok.mp4"
+    wr = cv2.VideoWriter(str(ok_path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 64))
+    for i in range(10):
+        wr.write(np.full((64, 64, 3), 20 * i, np.uint8))
+    wr.release()
+    blob = ok_path.read_bytes()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(blob[:len(blob) // 2] if content == "half" else content)
+    rc, out, err = _cli(["predict", str(bad), "--out", str(tmp_path / "o")], capfd)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "bad.mp4" in lines[0]
+    assert "cannot open the video" in lines[0]
+    if content != "half":
+        assert "moov atom not found" in lines[0]  # folded in, not printed before
+
+
+@pytest.mark.core
+def test_native_stderr_captures_fd2_and_restores_it(capfd):
+    from fer_keras.io import native_stderr
+
+    with native_stderr() as said:
+        os.write(2, b"[mov,mp4 @ 0x55d0] moov atom not found\n\n")
+    os.write(2, b"after\n")
+    assert said == ["[mov,mp4 @ 0x55d0] moov atom not found"]
+    assert capfd.readouterr().err == "after\n"
+    from fer_keras.faces import decoder_message
+
+    assert decoder_message(said) == "moov atom not found"
+    assert decoder_message(["[ WARN:0@0.012] global cap.cpp:175 open VIDEOIO: bad"]) == \
+        "open VIDEOIO: bad"
+    assert decoder_message([]) == ""
+
+
+def test_input_file_with_the_wrong_kind_is_still_one_line(tmp_path):
+    with pytest.raises(FerInputError, match="no such file"):
+        predict_media.collect(tmp_path / "missing.jpg")
