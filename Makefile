@@ -13,7 +13,7 @@ QARGS := --data $(DATA) --out $(OUT)
 
 .PHONY: install install-jax test test-core-jax test-slow bench serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
-        hw4-tsne bonus-semi docs-report clean
+        hw4-tsne bonus-semi docs docs-report clean
 
 # A GPU that nvidia-smi sees: TensorFlow with CUDA from PyPI instead of the CPU-only wheel.
 GPU ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
@@ -93,6 +93,10 @@ endif
 
 report: | install
 	$(QUIET) $(FER) report $(EXARGS)
+
+# docs/cli.md, the command-line reference, from the parser (tests/test_cli_docs.py checks it)
+docs: | install
+	$(PY) docs/make_cli_reference.py
 
 # The published example, docs/report-fer2013: the real-data report with its figures downscaled.
 FER2013 ?= ../shared/data/fer2013

@@ -27,7 +27,7 @@ WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks"
 
 
 def add_explain(sub):
-    from fer_keras.analyses import filters, lime, saliency, tsne
+    from fer_keras.analyses import checks, filters, lime, saliency, tsne
     from fer_keras.explain import methods
 
     p = sub.add_parser("explain", help="explain a trained model: confusion, saliency, ascent, "
@@ -53,11 +53,15 @@ def add_explain(sub):
         q.add_argument("--layer", action="append",
                        help="layer name (tsne: repeat for several layers; checks: also check "
                             f"the methods that read a layer ({', '.join(methods.layer_names())}) "
-                            "at this layer)")
+                            "at this layer; default: each analysis picks its layer, e.g. the "
+                            "last convolution)")
         q.add_argument("--n", type=positive_int,
-                       help="images: per class (saliency, lime) or in all (tsne, checks)")
+                       help="images: per class (saliency, lime; default 1) or in all (tsne, "
+                            f"default {tsne.Settings.n}; checks, default "
+                            f"{checks.Settings.n})")
         q.add_argument("--index", type=int, action="append",
-                       help="row of the split to explain (repeatable)")
+                       help="row of the split to explain (repeatable; default: the first "
+                            "image of each class, or row 0)")
         if name in ("saliency", "checks"):
             q.add_argument("--method", action="append", choices=methods.names(),
                            help="saliency method (repeatable; default all: "
@@ -65,18 +69,24 @@ def add_explain(sub):
             q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
                            help="SmoothGrad samples")
         if name == "ascent":
-            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps)
+            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps,
+                           help="gradient-ascent steps")
             q.add_argument("--filters", type=positive_int,
                            help=f"how many filters (default {filters.Settings.filters}; --n "
                                 "means the same)")
-            q.add_argument("--lr", type=float)
+            q.add_argument("--lr", type=float,
+                           help="gradient-ascent step size (default 0.05 from noise, 0.01 "
+                                "from an image)")
             q.add_argument("--no-progress", dest="progress", action="store_false",
                            help="no progress bar")
         if name == "lime":
-            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples)
-            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments)
+            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples,
+                           help="perturbed images LIME scores per explanation")
+            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments,
+                           help="about how many SLIC superpixels")
         if name == "tsne":
-            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity)
+            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity,
+                           help="t-SNE perplexity")
         q.set_defaults(func=cmd_explain)
     p.set_defaults(func=lambda args: _usage(p))
 
