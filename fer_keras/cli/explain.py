@@ -43,13 +43,17 @@ def add_explain(sub):
                        "per method, against model-free controls, with verdicts"}
     for name in WHATS:
         q = what.add_parser(name, help=helps[name])
-        q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
-                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        q.add_argument("--model", required=name != "saliency",
+                       help="a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file "
+                            "or a TensorFlow SavedModel folder" + (
+                                "; required, except with --image (default there: the shipped "
+                                "model)" if name == "saliency" else ""))
         add_contract_flags(q)
         q.add_argument("--split", default="val", choices=["train", "val", "test"],
                        help="which split to explain (default val)")
         q.add_argument("--out", help="output folder (default: explain/ next to the model)")
         add_data_args(q)
+        q.set_defaults(data=None)  # not given: the run's config.json, else synthetic with a note
         q.add_argument("--layer", action="append",
                        help="layer name (tsne: repeat for several layers; checks: also check "
                             f"the methods that read a layer ({', '.join(methods.layer_names())}) "
@@ -68,6 +72,11 @@ def add_explain(sub):
                                 f"{', '.join(methods.names())})")
             q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
                            help="SmoothGrad samples")
+        if name == "saliency":
+            q.add_argument("--image", metavar="PHOTO",
+                           help="explain each face found in this photo instead of images of "
+                                "--data: the annotated photo and one row of maps per face "
+                                "(default: none)")
         if name == "ascent":
             q.add_argument("--steps", type=positive_int, default=filters.Settings.steps,
                            help="gradient-ascent steps")
@@ -97,11 +106,30 @@ def _usage(parser):
 
 
 # --------------------------------------------------------------------------- shared
+def _data_of(args):
+    """``--data``; not given: the data in the run's ``config.json`` beside ``--model``, else the
+    synthetic faces, with a one-line note (a user's model explained on cartoon faces is rarely
+    what was meant)."""
+    import sys
+
+    if args.data is not None:
+        return args.data
+    config = Path(os.path.abspath(args.model)).parent / "config.json"
+    if config.is_file():
+        from fer_keras.config import TrainConfig
+
+        return TrainConfig.load(config).data
+    print(f"note: no --data and no run config.json beside {args.model}: explaining it on the "
+          "built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv or an image "
+          "folder) for real faces", file=sys.stderr)
+    return "synthetic"
+
+
 def _setup(args):
     from fer_keras import data
 
     model = load_model_arg(args)[0]
-    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
+    splits = data.load_splits(_data_of(args), seed=args.seed, resize=args.resize,
                               n_synthetic=args.n_synthetic)
     ds = splits.get(args.split)
     if ds is None or len(ds) == 0:
@@ -146,9 +174,38 @@ def _methods(args):
 
 # --------------------------------------------------------------------------- commands
 def cmd_explain(args):
+    if args.what == "saliency" and getattr(args, "image", None):
+        return _photo(args)
+    if not args.model:
+        raise FerInputError(f"fer-keras explain {args.what}: --model is required (saliency: or "
+                            "--image PHOTO to explain the faces of a photo)", entry="--model")
     model, ds, out = _setup(args)
     res = _COMMANDS[args.what](args, model, ds, out)
     for path in res.files:
+        print(f"written: {path}")
+    return 0
+
+
+def _photo(args):
+    """``explain saliency --image PHOTO``: :func:`fer_keras.photo_explain.explain_photo`."""
+    from fer_keras import faces, photo_explain
+    from fer_keras.io import check_out_dir
+
+    if args.data is not None or args.index or args.n:
+        raise FerInputError("fer-keras explain saliency: --image explains the faces of a photo; "
+                            "it takes no --data, --index or --n")
+    model = load_model_arg(args)[0] if args.model else None
+    rec = faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+    out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.image))) / "explain")
+    check_out_dir(out)
+    settings = photo_explain.Settings(methods=_methods(args), samples=args.samples,
+                                      layer=args.layer[0] if args.layer else None,
+                                      seed=args.seed)
+    res = photo_explain.explain_photo(args.image, settings=settings, out=out, recognizer=rec)
+    for i, r in enumerate(res["faces"]):
+        x, y, w, h = r["box"]
+        print(f"face {i} at x={x} y={y} ({w}x{h}): {r['label']} {r['scores'][r['label']]:.2f}")
+    for path in res["files"]:
         print(f"written: {path}")
     return 0
 
