@@ -31,8 +31,9 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
 
     ``model``: any Keras classifier or model path (default: the shipped model); ``recognizer``:
     a :class:`~fer_keras.faces.Recognizer` to use instead (its model and detector). Returns
-    ``{"faces": [{"box", "label", "scores"}], "methods": [...], "annotated": RGB (H, W, 3),
-    "maps": float32 (N faces, M methods, h, w) in [0, 1] at the model's resolution, explaining
+    ``{"faces": [{"box", "label", "scores"}] (every face found), "methods": [...],
+    "annotated": RGB (H, W, 3), every face labelled "i: label p", "maps": float32 (N faces,
+    at most ``max_faces``, M methods, h, w) in [0, 1] at the model's resolution, explaining
     the predicted class, "overlays": RGB uint8 (N, M, size, size, 3), "files": [...]}``. With
     ``out``, writes ``<stem>_faces.png`` (the annotated photo), ``<stem>_saliency.png`` (the
     figure) and ``<stem>_saliency.json`` (faces, labels, scores, methods) there. A photo
@@ -49,8 +50,10 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     if not len(boxes):
         raise FerInputError("no face found in the photo (the Haar cascade finds frontal faces "
                             "of 40 pixels and more)", file=name)
+    records = rec.records(boxes, probs)  # every face is labelled; the largest are explained
+    annotated = faces.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
+                                              for i, r in enumerate(records)])
     boxes, probs = boxes[:settings.max_faces], probs[:settings.max_faces]
-    records = rec.records(boxes, probs)
     methods = tuple(settings.methods) or registry.names()
     grey = faces.to_grey(rgb)
     crops = faces.crop_faces(grey, boxes, rec.input_shape[:2], rec.scale)
@@ -61,8 +64,6 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
                                    seed=settings.seed) for m in methods], axis=1)
     overlays = np.stack([[plotting.saliency_overlay(big[i], maps[i, j], size=settings.size)
                           for j in range(len(methods))] for i in range(len(boxes))])
-    annotated = faces.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
-                                              for i, r in enumerate(records)])
     res = {"faces": records, "methods": list(methods), "annotated": annotated, "maps": maps,
            "overlays": overlays, "files": []}
     if out is not None:
@@ -75,7 +76,8 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
         stem = Path(name).stem
         with atomic_path(out / f"{stem}_faces.png", suffix=".png") as tmp:
             Image.fromarray(annotated).save(tmp, format="PNG")
-        titles = [registry.get(m).title for m in methods]
+        titles = [registry.get(m).title if len(registry.get(m).title) <= 14 else m
+                  for m in methods]
         face_titles = [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
                        for i, r in enumerate(records)]
         fig = plotting.photo_explanations(annotated, overlays, face_titles, titles,
