@@ -31,7 +31,8 @@ def add_report_args(r):
     r.add_argument("--out", default=d.out, help="output folder (runs/, one folder per question, "
                                                 "report.html/.md/.json)")
     r.add_argument("--profile", choices=["auto", *PROFILES], default=d.profile,
-                   help="explanation budgets: quick (synthetic default) or full (real-data default)")
+                   help="explanation budgets: quick or full (default auto: quick on the synthetic "
+                        "faces, full on real data)")
     r.add_argument("--seed", type=int, default=d.seed, help="seed of splits and training")
     add_contract_flags(r)  # for --model PATH
     return d
