@@ -53,7 +53,8 @@ def test_no_absolute_paths_in_tracked_markdown():
 
 
 def test_no_notes_about_who_shared_the_machine():
-    files = [f for f in tracked_markdown() if f.name in ("RESULTS.md", "BENCHMARKS.md", "README.md")]
+    files = [f for f in tracked_markdown() if f.name in ("RESULTS.md", "BENCHMARKS.md", "README.md")
+             or (f.parent.name == "docs" and f.parent.parent == ROOT)]
     hits = _hits(NOTES, files)
     assert not hits, "give the load average, not who shared the machine:\n" + "\n".join(hits)
 
