@@ -11,26 +11,38 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax test test-core-jax test-slow bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
+.PHONY: install install-jax wheel test test-core-jax test-slow bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
-        hw4-tsne bonus-semi docs-report clean
+        hw4-tsne bonus-semi docs docs-report clean
 
 # A GPU that nvidia-smi sees: TensorFlow with CUDA from PyPI instead of the CPU-only wheel.
+# `make install GPU=1` (or GPU=0) also switches an existing $(VENV): each variant has its own
+# stamp, and the other variant's TensorFlow wheel is removed first (both provide `tensorflow`).
 GPU ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 TF_VERSION := $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
+TF_VARIANT := $(if $(filter 1,$(GPU)),gpu,cpu)
 
-install: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt setup.cfg
-	$(PYTHON) -m venv $(VENV)
+install: $(VENV)/.installed-$(TF_VARIANT)
+$(VENV)/.installed-$(TF_VARIANT): requirements.txt setup.cfg
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-ifeq ($(GPU),1)
+ifeq ($(TF_VARIANT),gpu)
+	$(VENV)/bin/pip uninstall -q -y tensorflow-cpu
 	grep -v '^tensorflow-cpu' requirements.txt > $(VENV)/requirements-gpu.txt
 	$(VENV)/bin/pip install -q -r $(VENV)/requirements-gpu.txt "tensorflow[and-cuda]==$(TF_VERSION)"
 else
+	$(VENV)/bin/pip uninstall -q -y tensorflow
 	$(VENV)/bin/pip install -q -r requirements.txt
 endif
 	$(VENV)/bin/pip install -q --no-deps -e .
+	rm -f $(VENV)/.installed $(VENV)/.installed-cpu $(VENV)/.installed-gpu
 	touch $@
+
+# A wheel in dist/ with the shipped weights and the page of `fer-keras serve`:
+# pip install "dist/fer_keras-VERSION-py3-none-any.whl[faces]" (the extras: setup.cfg)
+wheel: | install
+	$(VENV)/bin/pip install -q build
+	$(PY) -m build --wheel
 
 install-jax: $(VENV_JAX)/.installed
 $(VENV_JAX)/.installed: requirements-jax.txt setup.cfg
@@ -98,6 +110,10 @@ endif
 
 report: | install
 	$(QUIET) $(FER) report $(EXARGS)
+
+# docs/cli.md, the command-line reference, from the parser (tests/test_cli_docs.py checks it)
+docs: | install
+	$(PY) docs/make_cli_reference.py
 
 # The published example, docs/report-fer2013: the real-data report with its figures downscaled.
 FER2013 ?= ../shared/data/fer2013

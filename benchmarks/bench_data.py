@@ -2,7 +2,7 @@
 ``.npz`` cache, and the FER2013 image folder loaded cold (decoding every JPEG) and cached.
 
 The CSV is synthesised once into a temporary folder from the real images in
-``/work/shared/data/fer2013`` (``$FER2013_DIR``) when present, else from random pixels, tiled to
+``../shared/data/fer2013`` beside the repository (``$FER2013_DIR``) when present, else from random pixels, tiled to
 35,887 rows with Kaggle's split sizes (28,709 Training, 3,589 PublicTest, 3,589 PrivateTest).
 Caches go to a temporary ``$FER_KERAS_CACHE`` so that the user's cache is left alone.
 
@@ -24,7 +24,7 @@ from benchmarks import stats
 
 N_ROWS = 35_887
 SPLITS = (("Training", 28_709), ("PublicTest", 3_589), ("PrivateTest", 3_589))
-FOLDER = Path(os.environ.get("FER2013_DIR", "/work/shared/data/fer2013"))
+FOLDER = Path(os.environ.get("FER2013_DIR", "../shared/data/fer2013"))  # relative: printed as is
 WORK = Path(tempfile.gettempdir()) / "fer_keras_bench"
 TARGET_PARSE_S = 5.0
 TARGET_CACHED_S = 0.5

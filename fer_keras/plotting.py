@@ -387,3 +387,37 @@ def saliency_overlay(face, saliency_map, size=192, alpha=0.5):
     heat = cv2.applyColorMap(np.rint(255 * m).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
     rgb = np.repeat(face[..., None], 3, axis=-1).astype(np.float32)
     return np.clip(np.rint((1 - alpha) * rgb + alpha * heat), 0, 255).astype(np.uint8)
+
+
+def photo_explanations(annotated, overlays, face_titles, method_titles, path, suptitle=None):
+    """The faces of one photo explained: the photo with its boxes and labels on the left, then
+    one row per face with its overlay for each method (``fer-keras explain saliency --image``,
+    the README's picture).
+
+    ``annotated``: RGB uint8 ``(H, W, 3)`` (:meth:`fer_keras.faces.Recognizer.annotate`);
+    ``overlays``: RGB uint8 ``(N faces, M methods, S, S, 3)`` (:func:`saliency_overlay`);
+    ``face_titles``: N row labels; ``method_titles``: M column titles. Returns the path."""
+    plt = _plt()
+    overlays = np.asarray(overlays)
+    n, m = overlays.shape[:2]
+    rows = max(n, 1)
+    photo_w = 1.6 * rows * annotated.shape[1] / annotated.shape[0]
+    fig = plt.figure(figsize=(photo_w + 1.6 * m, 1.6 * rows + 0.5))
+    grid = fig.add_gridspec(rows, m + 1, width_ratios=[photo_w / 1.6] + [1] * m,
+                            wspace=0.04, hspace=0.12)
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(annotated)
+    ax.axis("off")
+    for i in range(n):
+        for j in range(m):
+            ax = fig.add_subplot(grid[i, j + 1])
+            ax.imshow(overlays[i, j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(method_titles[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(face_titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return _save(fig, path)

@@ -42,7 +42,9 @@ def build_parser(commands=COMMANDS):
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for add in commands:
         add(sub)
-    return p
+    from fer_keras.cli.docs import add_default_to_help
+
+    return add_default_to_help(p)  # every default in --help and docs/cli.md
 
 
 def main(argv=None):

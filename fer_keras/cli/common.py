@@ -108,12 +108,15 @@ def add_data_args(p, seed=True, run_defaults=False):
                        "folder's config.json, else synthetic)")
         if seed:
             p.add_argument("--seed", type=int, help="split seed (default: the run's)")
-        p.add_argument("--n-synthetic", type=positive_int)
+        p.add_argument("--n-synthetic", type=positive_int,
+                       help="--data synthetic: faces to draw (default: the run's, else 3000)")
     else:
         p.add_argument("--data", default="synthetic",
                        help="'synthetic' (default) or a FER2013 CSV / image-folder path")
         if seed:
-            p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--n-synthetic", type=positive_int, default=3000)
+            p.add_argument("--seed", type=int, default=0,
+                           help="seed of the split and of any sampling")
+        p.add_argument("--n-synthetic", type=positive_int, default=3000,
+                       help="--data synthetic: faces to draw")
     p.add_argument("--resize", action="store_true",
                    help="resize images that are not 48x48 instead of rejecting them")

@@ -14,8 +14,9 @@ def add_evaluate(sub):
     e = sub.add_parser("evaluate", help="accuracy, per-class metrics, confusion")
     e.add_argument("--model", required=True, help=MODEL_HELP)
     add_contract_flags(e)
-    e.add_argument("--out")
-    e.add_argument("--tta", choices=TTA_MODES, default="none")
+    e.add_argument("--out", help="the JSON to write (default: evaluation.json next to the "
+                   "model)")
+    e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
     add_data_args(e, run_defaults=True)
     e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
     e.set_defaults(func=cmd_evaluate)

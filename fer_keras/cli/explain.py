@@ -27,7 +27,7 @@ WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks"
 
 
 def add_explain(sub):
-    from fer_keras.analyses import filters, lime, saliency, tsne
+    from fer_keras.analyses import checks, filters, lime, saliency, tsne
     from fer_keras.explain import methods
 
     p = sub.add_parser("explain", help="explain a trained model: confusion, saliency, ascent, "
@@ -43,40 +43,59 @@ def add_explain(sub):
                        "per method, against model-free controls, with verdicts"}
     for name in WHATS:
         q = what.add_parser(name, help=helps[name])
-        q.add_argument("--model", required=True, help="a .keras file (e.g. runs/NAME/best.keras), "
-                       "a Keras 2 .h5/.hdf5 file or a TensorFlow SavedModel folder")
+        q.add_argument("--model", required=name != "saliency",
+                       help="a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file "
+                            "or a TensorFlow SavedModel folder" + (
+                                "; required, except with --image (default there: the shipped "
+                                "model)" if name == "saliency" else ""))
         add_contract_flags(q)
         q.add_argument("--split", default="val", choices=["train", "val", "test"],
                        help="which split to explain (default val)")
         q.add_argument("--out", help="output folder (default: explain/ next to the model)")
         add_data_args(q)
+        q.set_defaults(data=None)  # not given: the run's config.json, else synthetic with a note
         q.add_argument("--layer", action="append",
                        help="layer name (tsne: repeat for several layers; checks: also check "
                             f"the methods that read a layer ({', '.join(methods.layer_names())}) "
-                            "at this layer)")
+                            "at this layer; default: each analysis picks its layer, e.g. the "
+                            "last convolution)")
         q.add_argument("--n", type=positive_int,
-                       help="images: per class (saliency, lime) or in all (tsne, checks)")
+                       help="images: per class (saliency, lime; default 1) or in all (tsne, "
+                            f"default {tsne.Settings.n}; checks, default "
+                            f"{checks.Settings.n})")
         q.add_argument("--index", type=int, action="append",
-                       help="row of the split to explain (repeatable)")
+                       help="row of the split to explain (repeatable; default: the first "
+                            "image of each class, or row 0)")
         if name in ("saliency", "checks"):
             q.add_argument("--method", action="append", choices=methods.names(),
                            help="saliency method (repeatable; default all: "
                                 f"{', '.join(methods.names())})")
             q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
                            help="SmoothGrad samples")
+        if name == "saliency":
+            q.add_argument("--image", metavar="PHOTO",
+                           help="explain each face found in this photo instead of images of "
+                                "--data: the annotated photo and one row of maps per face "
+                                "(default: none)")
         if name == "ascent":
-            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps)
+            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps,
+                           help="gradient-ascent steps")
             q.add_argument("--filters", type=positive_int,
                            help=f"how many filters (default {filters.Settings.filters}; --n "
                                 "means the same)")
-            q.add_argument("--lr", type=float)
+            q.add_argument("--lr", type=float,
+                           help="gradient-ascent step size (default 0.05 from noise, 0.01 "
+                                "from an image)")
             q.add_argument("--no-progress", dest="progress", action="store_false",
                            help="no progress bar")
         if name == "lime":
-            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples)
-            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments)
+            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples,
+                           help="perturbed images LIME scores per explanation")
+            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments,
+                           help="about how many SLIC superpixels")
         if name == "tsne":
-            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity)
+            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity,
+                           help="t-SNE perplexity")
         q.set_defaults(func=cmd_explain)
     p.set_defaults(func=lambda args: _usage(p))
 
@@ -87,11 +106,30 @@ def _usage(parser):
 
 
 # --------------------------------------------------------------------------- shared
+def _data_of(args):
+    """``--data``; not given: the data in the run's ``config.json`` beside ``--model``, else the
+    synthetic faces, with a one-line note (a user's model explained on cartoon faces is rarely
+    what was meant)."""
+    import sys
+
+    if args.data is not None:
+        return args.data
+    config = Path(os.path.abspath(args.model)).parent / "config.json"
+    if config.is_file():
+        from fer_keras.config import TrainConfig
+
+        return TrainConfig.load(config).data
+    print(f"note: no --data and no run config.json beside {args.model}: explaining it on the "
+          "built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv or an image "
+          "folder) for real faces", file=sys.stderr)
+    return "synthetic"
+
+
 def _setup(args):
     from fer_keras import data
 
     model = load_model_arg(args)[0]
-    splits = data.load_splits(args.data, seed=args.seed, resize=args.resize,
+    splits = data.load_splits(_data_of(args), seed=args.seed, resize=args.resize,
                               n_synthetic=args.n_synthetic)
     ds = splits.get(args.split)
     if ds is None or len(ds) == 0:
@@ -151,10 +189,39 @@ def _refuse_unused(args):
 
 # --------------------------------------------------------------------------- commands
 def cmd_explain(args):
+    if args.what == "saliency" and getattr(args, "image", None):
+        return _photo(args)
+    if not args.model:
+        raise FerInputError(f"fer-keras explain {args.what}: --model is required (saliency: or "
+                            "--image PHOTO to explain the faces of a photo)", entry="--model")
     _refuse_unused(args)
     model, ds, out = _setup(args)
     res = _COMMANDS[args.what](args, model, ds, out)
     for path in res.files:
+        print(f"written: {path}")
+    return 0
+
+
+def _photo(args):
+    """``explain saliency --image PHOTO``: :func:`fer_keras.photo_explain.explain_photo`."""
+    from fer_keras import faces, photo_explain
+    from fer_keras.io import check_out_dir
+
+    if args.data is not None or args.index or args.n:
+        raise FerInputError("fer-keras explain saliency: --image explains the faces of a photo; "
+                            "it takes no --data, --index or --n")
+    model = load_model_arg(args)[0] if args.model else None
+    rec = faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+    out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.image))) / "explain")
+    check_out_dir(out)
+    settings = photo_explain.Settings(methods=_methods(args), samples=args.samples,
+                                      layer=args.layer[0] if args.layer else None,
+                                      seed=args.seed)
+    res = photo_explain.explain_photo(args.image, settings=settings, out=out, recognizer=rec)
+    for i, r in enumerate(res["faces"]):
+        x, y, w, h = r["box"]
+        print(f"face {i} at x={x} y={y} ({w}x{h}): {r['label']} {r['scores'][r['label']]:.2f}")
+    for path in res["files"]:
         print(f"written: {path}")
     return 0
 

@@ -15,12 +15,12 @@ def add_export(sub):
     e = sub.add_parser("export", help="export a model to ONNX or TFLite (float or int8)")
     e.add_argument("model", help=MODEL_HELP)
     add_contract_flags(e)
-    e.add_argument("--format", required=True, choices=FORMATS)
+    e.add_argument("--format", required=True, choices=FORMATS, help="the file format")
     e.add_argument("--int8", action="store_true", help="tflite: post-training int8 quantisation")
     e.add_argument("--out", required=True, help="the file to write (.onnx / .tflite)")
     e.add_argument("--data", help="FER2013 data: train images calibrate --int8; the export is "
                    "then checked against Keras on the validation split (PublicTest), or on "
-                   "every image of data with no such split")
+                   "every image of data with no such split (default: no check; --int8 needs it)")
     e.add_argument("--resize", action="store_true",
                    help="--data: resize images that are not 48x48 instead of rejecting them")
     e.set_defaults(func=cmd_export)

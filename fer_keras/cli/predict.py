@@ -15,12 +15,15 @@ def add_predict(sub):
     add_contract_flags(e)
     e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, or a video "
                    "(without it: --data, the Kaggle id,label submission)")
-    e.add_argument("--every", type=int, default=1, help="videos: analyse every N-th frame")
-    e.add_argument("--window", type=int, default=10,
+    e.add_argument("--every", type=int, default=1, metavar="N",
+                   help="videos: analyse every N-th frame")
+    e.add_argument("--window", type=int, default=10, metavar="N",
                    help="videos: average each face's probabilities over its last N analysed frames")
-    e.add_argument("--no-progress", dest="progress", action="store_false")
-    e.add_argument("--out")
-    e.add_argument("--tta", choices=TTA_MODES, default="none")
+    e.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="videos and folders: no progress bar")
+    e.add_argument("--out", help="required (no default): a folder for photos and videos "
+                   "(annotated copies, faces.csv), or the submission CSV for --data")
+    e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
     add_data_args(e, run_defaults=True)
     e.set_defaults(func=cmd_predict, backend=False)  # cmd_predict imports it when needed
 

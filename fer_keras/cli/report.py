@@ -31,8 +31,9 @@ def add_report_args(r):
     r.add_argument("--out", default=d.out, help="output folder (runs/, one folder per question, "
                                                 "report.html/.md/.json)")
     r.add_argument("--profile", choices=["auto", *PROFILES], default=d.profile,
-                   help="explanation budgets: quick (synthetic default) or full (real-data default)")
-    r.add_argument("--seed", type=int, default=d.seed)
+                   help="explanation budgets: quick or full (default auto: quick on the synthetic "
+                        "faces, full on real data)")
+    r.add_argument("--seed", type=int, default=d.seed, help="seed of splits and training")
     add_contract_flags(r)  # for --model PATH
     return d
 
@@ -64,9 +65,11 @@ def add_report(sub):
     d = add_report_args(r)
     r.add_argument("--quick", action="store_true", help="same as --profile quick")
     r.add_argument("--questions", help="comma-separated question ids (default: all)")
-    r.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic)
+    r.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic,
+                   help="--data synthetic: faces to draw")
     r.add_argument("--publish", metavar="DIR", help="then copy report.md, report.json and the "
-                   "figures, downscaled, to DIR (replaced; e.g. docs/report-fer2013)")
+                   "figures, downscaled, to DIR (replaced; e.g. docs/report-fer2013; "
+                   "default: no copy)")
     r.set_defaults(func=cmd_report)
 
 
@@ -105,29 +108,40 @@ def add_semi(sub):
 
     d = SemiConfig()
     s = sub.add_parser("semi", help="self-training or FixMatch vs labeled-only (HW3 bonus)")
-    s.add_argument("--data", default=d.data)
+    s.add_argument("--data", default=d.data,
+                   help="'synthetic' or a FER2013 CSV / image-folder path")
     s.add_argument("--model", default=d.model, help="registry name or tiny_cnn")
-    s.add_argument("--out", default="out/semi")
-    s.add_argument("--fractions", default=",".join(f"{f:g}" for f in d.fractions))
-    s.add_argument("--threshold", type=float, default=d.threshold)
+    s.add_argument("--out", default="out/semi", help="output folder (semi.json, config.json)")
+    s.add_argument("--fractions", default=",".join(f"{f:g}" for f in d.fractions),
+                   help="labeled shares of the training images, comma-separated")
+    s.add_argument("--threshold", type=float, default=d.threshold,
+                   help="self-training: the confidence a pseudo-label needs")
     s.add_argument("--method", choices=("self_training", "fixmatch"), default=d.method,
                    help="fixmatch: FixMatch (Sohn 2020) for rounds x round steps after the "
                         "shared warm start, labeled-only at equal compute")
-    s.add_argument("--fixmatch-threshold", type=float, default=d.fixmatch_threshold)
+    s.add_argument("--fixmatch-threshold", type=float, default=d.fixmatch_threshold,
+                   help="FixMatch: the fixed confidence a pseudo-label needs")
     s.add_argument("--adaptive-threshold", action="store_true", default=d.adaptive_threshold,
                    help="FixMatch with FreeMatch's self-adaptive per-class thresholds "
                         "(Wang 2023) instead of --fixmatch-threshold")
     s.add_argument("--threshold-momentum", type=float, default=d.threshold_momentum,
                    help="momentum of the moving averages behind --adaptive-threshold")
-    s.add_argument("--lr", type=float, default=d.lr)
-    s.add_argument("--batch-size", type=positive_int, default=d.batch_size)
-    s.add_argument("--eval-every", type=positive_int, default=d.eval_every)
+    s.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate (cosine decay)")
+    s.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                   help="labeled images a step")
+    s.add_argument("--eval-every", type=positive_int, default=d.eval_every,
+                   help="steps between validation checks (the best weights are kept)")
     s.add_argument("--mu", type=positive_int, default=d.mu, help="FixMatch unlabeled/labeled ratio")
-    s.add_argument("--rounds", type=positive_int, default=d.rounds)
-    s.add_argument("--warm-steps", type=positive_int, default=d.warm_steps)
-    s.add_argument("--round-steps", type=positive_int, default=d.round_steps)
-    s.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic)
-    s.add_argument("--seed", type=int, default=d.seed)
+    s.add_argument("--rounds", type=positive_int, default=d.rounds,
+                   help="self-training: pseudo-labelling rounds (FixMatch: rounds x round "
+                        "steps)")
+    s.add_argument("--warm-steps", type=positive_int, default=d.warm_steps,
+                   help="supervised steps on the labeled images before both arms branch")
+    s.add_argument("--round-steps", type=positive_int, default=d.round_steps,
+                   help="steps after each pseudo-labelling round")
+    s.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic,
+                   help="--data synthetic: faces to draw")
+    s.add_argument("--seed", type=int, default=d.seed, help="seed of splits and training")
     s.set_defaults(func=cmd_semi)
 
 
@@ -154,11 +168,12 @@ def cmd_semi(args):
 
 def add_conv_shape(sub):
     c = sub.add_parser("conv-shape", help="hand-derived Conv2D output shape (report 003 Q6)")
-    c.add_argument("--input", type=positive_int, nargs=2, default=(48, 48), metavar=("H", "W"))
-    c.add_argument("--kernel", type=positive_int, default=3)
-    c.add_argument("--stride", type=positive_int, default=1)
+    c.add_argument("--input", type=positive_int, nargs=2, default=(48, 48), metavar=("H", "W"),
+                   help="input height and width")
+    c.add_argument("--kernel", type=positive_int, default=3, help="kernel size")
+    c.add_argument("--stride", type=positive_int, default=1, help="stride")
     c.add_argument("--padding", default="valid", help="valid, same or an integer P")
-    c.add_argument("--dilation", type=positive_int, default=1)
+    c.add_argument("--dilation", type=positive_int, default=1, help="dilation")
     c.set_defaults(func=cmd_conv_shape)
 
 

@@ -11,44 +11,76 @@ def add_train(sub):
     from fer_keras.models import MATCHED_PREFIX
 
     d = TrainConfig()
+
+    def dflt(field, shown=None):
+        """The flag's default: TrainConfig's, unless --preset sets it (flags given win)."""
+        value = getattr(d, field) if shown is None else shown
+        return f"(default {value}, or the --preset's)"
+
     p = sub.add_parser("train", help="train a registry model")
-    p.add_argument("--model", help=f"registry name (default {d.model}); `fer-keras models` lists "
+    p.add_argument("--model", help=f"registry name {dflt('model')}; `fer-keras models` lists "
                    "them; 'auto' with --budget-minutes: the recipe model the budget suits; "
                    f"{MATCHED_PREFIX}<cnn>: the DNN with about the parameters of <cnn>")
     p.add_argument("--data", help="'synthetic' (default) or a FER2013 CSV / image-folder path")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
-    p.add_argument("--epochs", type=positive_int)
-    p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--optimizer", choices=CHOICES["optimizer"])
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=CHOICES["schedule"])
-    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--epochs", type=positive_int, help=f"epochs to train {dflt('epochs')}")
+    p.add_argument("--batch-size", type=positive_int, help=f"images a step {dflt('batch_size')}")
+    p.add_argument("--optimizer", choices=CHOICES["optimizer"],
+                   help=f"sgd: Nesterov momentum 0.9 {dflt('optimizer')}")
+    p.add_argument("--lr", type=float, help=f"(peak) learning rate {dflt('lr')}")
+    p.add_argument("--weight-decay", type=float,
+                   help=f"decoupled weight decay, applied as lr x wd x w {dflt('weight_decay')}")
+    p.add_argument("--schedule", choices=CHOICES["schedule"],
+                   help=f"learning-rate schedule {dflt('schedule')}")
+    p.add_argument("--label-smoothing", type=float,
+                   help=f"label smoothing of the cross-entropy {dflt('label_smoothing')}")
     p.add_argument("--ema-momentum", type=float,
                    help="validate and keep an exponential moving average of the weights with "
                         "this per-step momentum, e.g. 0.999 (about the last 1,000 steps); "
-                        "0 = off (default)")
+                        f"0 = off {dflt('ema_momentum')}")
     p.add_argument("--oversample", action="store_true", default=None,
-                   help="class-balanced oversampling with augmented copies (report 001)")
-    p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
-    p.add_argument("--rotation", type=float)
-    p.add_argument("--shift", type=float)
-    p.add_argument("--zoom", type=float)
-    p.add_argument("--no-flip", dest="flip", action="store_false", default=None)
-    p.add_argument("--erasing", type=float)
-    p.add_argument("--input-pipeline", choices=CHOICES["input_pipeline"])
-    p.add_argument("--val-fraction", type=float)
-    p.add_argument("--n-synthetic", type=positive_int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--precision", choices=CHOICES["precision"])
-    p.add_argument("--strategy", choices=CHOICES["strategy"])
-    p.add_argument("--early-stopping", type=int, help="patience in epochs, 0 = off")
-    p.add_argument("--tensorboard", action="store_true", default=None)
+                   help="class-balanced oversampling with augmented copies (report 001; "
+                        "default off, or the --preset's)")
+    p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                   help="no augmentation of the training images (default on, or the --preset's)")
+    p.add_argument("--rotation", type=float,
+                   help=f"largest random rotation in degrees {dflt('rotation')}")
+    p.add_argument("--shift", type=float,
+                   help=f"largest random shift, a fraction of the image {dflt('shift')}")
+    p.add_argument("--zoom", type=float,
+                   help=f"largest random zoom, a fraction of the image {dflt('zoom')}")
+    p.add_argument("--no-flip", dest="flip", action="store_false", default=None,
+                   help="no random horizontal flips (default on, or the --preset's)")
+    p.add_argument("--erasing", type=float,
+                   help=f"probability of erasing a random rectangle of each image "
+                        f"{dflt('erasing')}")
+    p.add_argument("--input-pipeline", choices=CHOICES["input_pipeline"],
+                   help="numpy: any backend, augments in the train step; tfdata: tf.data; idg: "
+                        f"Keras 2's ImageDataGenerator {dflt('input_pipeline')}")
+    p.add_argument("--val-fraction", type=float,
+                   help="share of the training images held out for validation when the data "
+                        f"has no validation split {dflt('val_fraction')}")
+    p.add_argument("--n-synthetic", type=positive_int,
+                   help=f"--data synthetic: faces to draw {dflt('n_synthetic')}")
+    p.add_argument("--seed", type=int, help=f"seed of splits, weights and augmentation "
+                   f"{dflt('seed')}")
+    p.add_argument("--precision", choices=CHOICES["precision"],
+                   help="mixed: bfloat16 on CPUs, float16 on GPUs before compute capability 8.0 "
+                        f"{dflt('precision')}")
+    p.add_argument("--strategy", choices=CHOICES["strategy"],
+                   help=f"mirrored: every local GPU (TensorFlow) {dflt('strategy')}")
+    p.add_argument("--early-stopping", type=int,
+                   help=f"patience in epochs, 0 = off {dflt('early_stopping')}")
+    p.add_argument("--tensorboard", action="store_true", default=None,
+                   help="write TensorBoard logs into the run folder (default off)")
     p.add_argument("--budget-minutes", type=float,
-                   help="fit the number of epochs (and the schedule) into this much training time")
+                   help="fit the number of epochs (and the schedule) into this much training "
+                        "time (default: no budget)")
     p.add_argument("--resize", action="store_true", default=None,
                    help="resize images that are not 48x48 instead of rejecting them")
-    p.add_argument("--preset", help=" | ".join(PRESETS))
+    p.add_argument("--preset", metavar="|".join(PRESETS),
+                   help="a set of the flags above: report (the reports' settings), best (our "
+                        "recipe), quick (a smoke run); flags given explicitly win (default none)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2],
                    help="0 silent, 1 progress bar (default), 2 one line per epoch")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")

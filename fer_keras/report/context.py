@@ -1,7 +1,6 @@
 """Data, trained models and settings shared by the questions (:class:`Context`)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fer_keras.report.config import ReportConfig, resolve_settings
@@ -50,7 +49,7 @@ class Context:
         if self.cfg.synthetic:
             return (f"the built-in synthetic faces ({self.cfg.n_synthetic} procedurally drawn "
                     f"48x48 faces, seed {self.cfg.seed}), not FER2013")
-        return f"FER2013 from `{os.path.abspath(self.cfg.data)}`"
+        return f"FER2013 from `{self.cfg.data}`"  # as given: no machine's absolute path in a report
 
     def qdir(self, qid):
         d = self.out / qid

@@ -1,0 +1,90 @@
+"""The faces of a photo explained: each face found (:class:`fer_keras.faces.Recognizer`),
+classified, and explained by saliency methods of the registry
+(:mod:`fer_keras.explain.methods`), drawn over the face (:func:`fer_keras.plotting.saliency_overlay`)
+and as one figure (:func:`fer_keras.plotting.photo_explanations`).
+
+``fer-keras explain saliency --image photo.jpg`` calls :func:`explain_photo`; so does the script
+that draws the README's picture (``docs/make_readme_picture.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.errors import FerInputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    methods: tuple = ()  # registry names; () = every registered method
+    samples: int = 20  # SmoothGrad noisy copies
+    layer: str | None = None  # the layer of the methods that read one (default: their own)
+    seed: int = 0
+    size: int = 144  # side of each overlay in pixels
+    max_faces: int = 8  # the largest faces explained
+
+
+def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=None):
+    """Explain every face of ``image`` (a path, PIL image or RGB uint8 array), largest first.
+
+    ``model``: any Keras classifier or model path (default: the shipped model); ``recognizer``:
+    a :class:`~fer_keras.faces.Recognizer` to use instead (its model and detector). Returns
+    ``{"faces": [{"box", "label", "scores"}] (every face found), "methods": [...],
+    "annotated": RGB (H, W, 3), every face labelled "i: label p", "maps": float32 (N faces,
+    at most ``max_faces``, M methods, h, w) in [0, 1] at the model's resolution, explaining
+    the predicted class, "overlays": RGB uint8 (N, M, size, size, 3), "files": [...]}``. With
+    ``out``, writes ``<stem>_faces.png`` (the annotated photo), ``<stem>_saliency.png`` (the
+    figure) and ``<stem>_saliency.json`` (faces, labels, scores, methods) there. A photo
+    without a face is a :class:`FerInputError` naming it."""
+    from fer_keras import faces, plotting
+    from fer_keras.explain import methods as registry
+    from fer_keras.explain.saliency import saliency_maps
+    from fer_keras.io import write_json
+
+    rec = recognizer or faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+    name = Path(image).name if isinstance(image, (str, Path)) else "photo"
+    rgb = faces.load_image(image)
+    boxes, probs = rec.analyse_rgb(rgb)
+    if not len(boxes):
+        raise FerInputError("no face found in the photo (the Haar cascade finds frontal faces "
+                            "of 40 pixels and more)", file=name)
+    records = rec.records(boxes, probs)  # every face is labelled; the largest are explained
+    annotated = faces.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
+                                              for i, r in enumerate(records)])
+    boxes, probs = boxes[:settings.max_faces], probs[:settings.max_faces]
+    methods = tuple(settings.methods) or registry.names()
+    grey = faces.to_grey(rgb)
+    crops = faces.crop_faces(grey, boxes, rec.input_shape[:2], rec.scale)
+    big = faces.crop_faces(grey, boxes, (settings.size, settings.size), rec.scale)
+    labels = probs.argmax(axis=1)
+    maps = np.stack([saliency_maps(rec.model, crops, labels=labels, method=m,
+                                   samples=settings.samples, layer=settings.layer,
+                                   seed=settings.seed) for m in methods], axis=1)
+    overlays = np.stack([[plotting.saliency_overlay(big[i], maps[i, j], size=settings.size)
+                          for j in range(len(methods))] for i in range(len(boxes))])
+    res = {"faces": records, "methods": list(methods), "annotated": annotated, "maps": maps,
+           "overlays": overlays, "files": []}
+    if out is not None:
+        from PIL import Image
+
+        from fer_keras.io import atomic_path
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = Path(name).stem
+        with atomic_path(out / f"{stem}_faces.png", suffix=".png") as tmp:
+            Image.fromarray(annotated).save(tmp, format="PNG")
+        titles = [registry.get(m).title if len(registry.get(m).title) <= 14 else m
+                  for m in methods]
+        face_titles = [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
+                       for i, r in enumerate(records)]
+        fig = plotting.photo_explanations(annotated, overlays, face_titles, titles,
+                                          out / f"{stem}_saliency.png")
+        js = out / f"{stem}_saliency.json"
+        write_json(js, {"image": name, "faces": records, "methods": list(methods),
+                        "explained": "the predicted class of each face",
+                        "settings": dataclasses.asdict(settings)})
+        res["files"] = [out / f"{stem}_faces.png", fig, js]
+    return res
