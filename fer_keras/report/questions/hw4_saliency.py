@@ -3,7 +3,7 @@ that passed every check (the homework's SmoothGrad when none did)."""
 from __future__ import annotations
 
 from fer_keras.report.catalogue import REPORTED
-from fer_keras.report.common import agrees
+from fer_keras.analyses.regions import matches
 from fer_keras.report.document import Section, fnum, join_names
 from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, method_note,
                                                   region_method, saliency_section, split_checks)
@@ -24,10 +24,11 @@ def answer(ctx):
     lines = []
     for cname, e in stats.items():
         rep = REPORTED["saliency_focus"][cname]
-        ok = agrees(e["focus"], rep)
+        ok = matches(e["focus"], rep)
         verdicts[cname] = {"measured": e["focus"], "reported": rep, "agrees": ok}
-        lines.append(f"{cname}: the map favours the **{e['focus']}** (eyes {fnum(e['eyes'])}x, "
-                     f"mouth {fnum(e['mouth'])}x); report 002 saw the {rep} - "
+        lines.append(f"{cname}: {answer_words(e['focus'])} (eyes {fnum(e['eyes'])}x, "
+                     f"mouth {fnum(e['mouth'])}x, face box {fnum(e['face'])}x the "
+                     f"references); report 002 saw the {rep} - "
                      + ("consistent." if ok else "**not** what we measure here."))
     sec.numbers = {"method": method, "model": ctx.cnn_name(), "classes": stats,
                    "against_report": verdicts}
@@ -36,6 +37,13 @@ def answer(ctx):
     sec.text(f"{n_ok} of {len(verdicts)} classes agree with what report 002 observed.")
     sec.numbers["checks"] = trust_note(ctx, sec, method)
     return sec
+
+
+def answer_words(answer):
+    """The region answer as the start of a sentence."""
+    if answer == "none":
+        return "the maps favour **no region** beyond the model-free references"
+    return f"the maps favour the **{answer}**"
 
 
 def trust_note(ctx, sec, method):
