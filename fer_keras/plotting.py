@@ -62,21 +62,31 @@ def confusion_matrix(cm, path, normalize=True, hide_diagonal=False, title=None,
     """Heatmap of a confusion matrix ``(7, 7)`` (rows: true class, columns: predicted).
 
     ``normalize`` divides each row by its total; ``hide_diagonal`` blanks the correct
-    predictions so that the confusions stand out (report 000).
+    predictions so that the confusions stand out (report 000). A normalised matrix shows each
+    cell's count under its share and each true class's image count in its row label, so that a
+    share of a rare class (FER2013's Disgust: 56 test images) reads as what it is.
     """
     import seaborn as sns
 
     plt = _plt()
-    cm = np.asarray(cm, dtype=np.float64)
+    counts = np.asarray(cm, dtype=np.float64)
+    cm = counts
+    annot, fmt = True, ".0f"
+    labels = list(class_names)
     if normalize:
-        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        rows = counts.sum(axis=1, keepdims=True)
+        cm = counts / np.maximum(rows, 1)
+        annot = np.array([[f"{cm[i, j]:.2f}\n{int(counts[i, j])}" for j in range(cm.shape[1])]
+                          for i in range(cm.shape[0])])
+        fmt = ""
+        labels = [f"{c} ({int(n)})" for c, n in zip(class_names, rows[:, 0])]
     mask = np.eye(len(cm), dtype=bool) if hide_diagonal else None
-    fig, ax = plt.subplots(figsize=(6.4, 5.4))
-    sns.heatmap(cm, mask=mask, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
-                xticklabels=class_names, yticklabels=class_names, ax=ax, cbar=True, square=True)
+    fig, ax = plt.subplots(figsize=(7.2, 6.0))
+    sns.heatmap(cm, mask=mask, annot=annot, fmt=fmt, cmap="Blues", annot_kws={"fontsize": 7},
+                xticklabels=class_names, yticklabels=labels, ax=ax, cbar=True, square=True)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    default = "Confusion matrix" + (" (row-normalised)" if normalize else "")
+    default = "Confusion matrix" + (" (row-normalised; count below)" if normalize else "")
     ax.set_title(title or default + (", diagonal removed" if hide_diagonal else ""))
     return _save(fig, path)
 

@@ -122,7 +122,9 @@ def grid_similarity(a, b):
     "noise_b" (F,) bool (the tile stayed noise: :data:`NOISE_FLATNESS`), "compared" (filters
     where neither stayed noise), "alike" (of those, correlation >= ALIKE), "share_alike",
     "chance_share_alike" (the same share over mismatched pairs, tile f of a with tile f+k of b:
-    what any two of these tiles give), "similar" (share_alike >= SIMILAR_SHARE), "mean_r"}``."""
+    what any two of these tiles give), "similar" (share_alike >= SIMILAR_SHARE),
+    "within_a_share_alike" (the share of pairs of different filters of ``a``, noise aside, that
+    are alike: low when each filter has its own texture), "mean_r"}``."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     da = np.stack([spectral_descriptor(t) for t in a])
     db = np.stack([spectral_descriptor(t) for t in b])
@@ -135,11 +137,15 @@ def grid_similarity(a, b):
     mism = [correlation(da[i], db[(i + k) % n]) for k in range(1, min(n, 8)) for i in range(n)
             if ok[i] and ok[(i + k) % n]]
     share = float(alike.sum() / ok.sum()) if ok.any() else float("nan")
+    keep_a = np.flatnonzero(~na)
+    within = [correlation(da[i], da[j]) >= ALIKE for x, i in enumerate(keep_a)
+              for j in keep_a[x + 1:]]
     return {"per_filter": r.tolist(), "noise_a": na.tolist(), "noise_b": nb.tolist(),
             "compared": int(ok.sum()), "alike": int(alike.sum()), "share_alike": share,
             "chance_share_alike": float(np.mean(np.asarray(mism) >= ALIKE)) if mism
             else float("nan"),
             "similar": bool(ok.any() and share >= SIMILAR_SHARE),
+            "within_a_share_alike": float(np.mean(within)) if within else float("nan"),
             "mean_r": float(np.nanmean(r[ok])) if ok.any() else float("nan")}
 
 

@@ -1,5 +1,5 @@
-"""The questions of the reports (REPORTS.md): ids in report order, titles, the questions as
-the reports ask them, and what the original reports observed."""
+"""The questions of the reports (REPORTS.md): ids in report order, titles and the questions as
+the reports ask them (what the reports claim is in :mod:`fer_keras.claims`)."""
 from __future__ import annotations
 
 
@@ -44,15 +44,6 @@ QUESTION_TEXT = {
                 "confusion matrix: why does the model do well on some labels?",
     "hw4-tsne": "Free choice: t-SNE of the outputs of the first and the last layer for about "
                 "200 images, coloured by class: are the classes separated?",
-}
-
-#: What the original reports observed, for comparison with the measurements.
-REPORTED = {
-    "confusions": [("Disgust", "Angry"), ("Angry", "Sad"), ("Sad", "Fear"), ("Surprise", "Fear")],
-    "saliency_focus": {"Happy": "mouth", "Sad": "eyes", "Surprise": "mouth",
-                       "Neutral": "whole face"},
-    "accuracy": {"small_cnn": ("report 001", 0.58), "hw3_cnn": ("report 000 (Kaggle public)", 0.64921),
-                 "dnn_000": ("report 000 (Kaggle public)", 0.45471)},
 }
 
 #: Seconds that a report run took on the reference machine (2-core x86 CPU, no GPU, TF 2.21,

@@ -2,7 +2,7 @@
 that passed every check (the homework's SmoothGrad when none did)."""
 from __future__ import annotations
 
-from fer_keras.report.catalogue import REPORTED
+from fer_keras.claims import of_kind
 from fer_keras.analyses.regions import matches
 from fer_keras.report.document import Section, fnum, join_names
 from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, method_note,
@@ -16,14 +16,15 @@ def answer(ctx):
     """HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, read off the
     first method that passed every check on the CNN (SmoothGrad when none did)."""
     sec = Section("hw4-saliency")
-    classes = list(REPORTED["saliency_focus"])
+    claimed = {c.value[0]: c.value[1] for c in of_kind("region", "hw4-saliency")}
+    classes = list(claimed)
     method, good = region_method(ctx, HOMEWORK_METHOD)
     method_note(sec, method, HOMEWORK_METHOD, good)
     stats, _, _ = saliency_section(ctx, sec, classes, method)
     verdicts = {}
     lines = []
     for cname, e in stats.items():
-        rep = REPORTED["saliency_focus"][cname]
+        rep = claimed[cname]
         ok = matches(e["focus"], rep)
         verdicts[cname] = {"measured": e["focus"], "reported": rep, "agrees": ok}
         lines.append(f"{cname}: {answer_words(e['focus'])} (eyes {fnum(e['eyes'])}x, "
