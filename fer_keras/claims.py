@@ -173,7 +173,8 @@ CLAIMS = (
                       ("Sad", "Fear", "Fear"), ("Surprise", "Fear", "Fear"),
                       ("Neutral", "Sad", "Sad"))),
     C("004-q3-happy", "HW3 Q3", "confusion_none", "Happy is not clearly confused with any "
-      "class", {"004": "不明顯"}, "q3-confusion", value="Happy"),
+      "class", {"004": "Нарру 不明顯"}, "q3-confusion", value="Happy"),  # sic: "Happy" OCRed
+    # in Cyrillic letters in the report's text
     C("004-q5-contours", "HW3 Q5", "untestable", "the second conv layer's outputs only "
       "extract contours", {"004": "這層 layer 看起來只是擷取圖片的輪廓"},
       why="'only contours' is a reading of 64 pictures with no criterion the report gives"),

@@ -24,19 +24,27 @@ FACE = (slice(3, 46), slice(5, 43))
 #: The five answers of :func:`region_answer`, distinct: a claim matches only its own.
 ANSWERS = ("eyes", "mouth", "eyes and mouth", "whole face", "none")
 
-#: A region is favoured when its concentration is at least ``MIN_RATIO`` times the
-#: reference's (geometric mean over the images) and the log-ratio's mean is ``Z`` standard
-#: errors above 0; "disfavoured" below ``1 / LOW_RATIO`` of the face-uniform map.
-MIN_RATIO = 1.1
+#: Thresholds of :func:`region_answer` (geometric means over the images, each also ``Z``
+#: standard errors away from no difference): the eyes-to-mouth balance must shift by
+#: ``BALANCE`` against the centre prior's for one region to win; both regions together must
+#: hold ``UNION`` times the centre prior's share for "eyes and mouth"; the face box
+#: ``FACE_RATIO`` times its share for "whole face", with neither region below ``1 / LOW_RATIO``
+#: of a face-uniform map's share.
+BALANCE = 1.25
+UNION = 1.1
+FACE_RATIO = 1.02
 LOW_RATIO = 1.25
 Z = 2.0
 
 #: The rule in words, for the tables.
-RULE = ("a region counts when the maps put at least 1.1x the mass there that both a centre "
-        "prior and a map uniform over the face put there (geometric mean over the images, "
-        "log-ratio 2 standard errors above 0); \"whole face\" when neither region counts, "
-        "both get at least 0.8x the face-uniform share and the face box holds significantly "
-        "more of the mass than under the centre prior; else \"none\"")
+RULE = ("judged against a centre prior (a Gaussian at the centre, no model): \"eyes\" or "
+        "\"mouth\" when the eyes-to-mouth balance of the mass leans at least 1.25x further "
+        "that way than the centre prior's and that region holds at least the centre prior's "
+        "share; \"eyes and mouth\" when neither leans but both together hold at least 1.1x "
+        "the centre prior's share; \"whole face\" when neither holds more, both hold at least "
+        "0.8x what a map uniform over the face puts there, and the face box holds more than "
+        "under the centre prior; else \"none\" (geometric means over the images, each 2 "
+        "standard errors from no difference)")
 
 
 def _resize(maps):
@@ -89,10 +97,10 @@ def references():
             for k, m in (("centre", centre_prior(1)), ("face uniform", face))}
 
 
-def _ratio_test(values, ref):
-    """(geometric-mean ratio of ``values`` to ``ref``, its log's mean over its standard error;
-    inf when the images agree exactly, NaN when there is only one)."""
-    lr = np.log(np.clip(np.asarray(values, np.float64), 1e-9, None) / ref)
+def _test(logs):
+    """(geometric mean, z of the log's mean against 0; NaN with one image) of per-image
+    log-ratios."""
+    lr = np.asarray(logs, np.float64)
     lr = lr[np.isfinite(lr)]
     if not len(lr):
         return float("nan"), float("nan")
@@ -104,40 +112,55 @@ def _ratio_test(values, ref):
     return float(np.exp(mean)), float(z)
 
 
-def _significant(ratio, z, threshold):
-    # one image: no standard error, so the ratio alone decides
+def _beyond(ratio, z, threshold):
+    """``ratio`` at least ``threshold`` (>= 1) and significantly above 1 (one image: the
+    ratio alone)."""
     return bool(ratio >= threshold and (np.isnan(z) or z >= Z))
 
 
 def region_answer(profile):
     """Which region a batch of maps favours, from their :func:`region_profile`: one of
-    :data:`ANSWERS` and the evidence. Returns ``{"answer", "eyes", "mouth", "face", "z"}``:
-    ``eyes`` / ``mouth`` the geometric-mean concentration relative to the larger of the two
-    references (centre prior, face-uniform map), ``face`` the face box's concentration relative
-    to the centre prior's, ``z`` the log-ratios' means in standard errors. The rule
-    (:data:`RULE`): a region counts at >= 1.1x with z >= 2 (with one image, the ratio alone);
-    "eyes and mouth" when both count; "whole face" when neither does, both are at least 0.8x the
-    face-uniform map's and the face box is significantly above the centre prior's; else
-    "none". The centre prior and uniform random maps give "none"."""
+    :data:`ANSWERS` and the evidence, by :data:`RULE`. Returns ``{"answer", "eyes", "mouth",
+    "face", "balance", "union", "z"}``: ``eyes`` / ``mouth`` / ``face`` the geometric-mean share
+    of the mass in the region relative to the centre prior's share, ``balance`` the eyes-to-mouth
+    ratio relative to the centre prior's (> 1: towards the eyes), ``union`` the two regions'
+    joint share relative to the centre prior's, ``z`` each log's mean in standard errors. The
+    centre prior itself, uniform random maps and a face's edge map answer "none"."""
     ref = references()
+    c, u = ref["centre"], ref["face uniform"]
+    le = np.log(np.clip(profile["eyes"], 1e-12, None) / c["eyes"])
+    lm = np.log(np.clip(profile["mouth"], 1e-12, None) / c["mouth"])
+    lf = np.log(np.clip(profile["face"], 1e-12, None) / c["face"])
+    # the regions' joint share: concentrations times areas, over the centre prior's
+    ae, am = _areas()
+    joint = profile["eyes"] * ae + profile["mouth"] * am
+    lu = np.log(np.clip(joint, 1e-12, None) / (c["eyes"] * ae + c["mouth"] * am))
     ev, z = {}, {}
-    for r in REGIONS:
-        top = max(ref["centre"][r], ref["face uniform"][r])
-        ev[r], z[r] = _ratio_test(profile[r], top)
-    ev["face"], z["face"] = _ratio_test(profile["face"], ref["centre"]["face"])
-    flat = {r: _ratio_test(profile[r], ref["face uniform"][r])[0] for r in REGIONS}
-    fav = [r for r in REGIONS if _significant(ev[r], z[r], MIN_RATIO)]
-    if len(fav) == 2:
+    for k, v in (("eyes", le), ("mouth", lm), ("face", lf), ("balance", le - lm),
+                 ("union", lu)):
+        ev[k], z[k] = _test(v)
+    flat = {r: float(np.exp(np.nanmean(np.log(np.clip(profile[r], 1e-12, None) / u[r]))))
+            for r in REGIONS}
+    if _beyond(ev["balance"], z["balance"], BALANCE) and ev["eyes"] >= 1:
+        answer = "eyes"
+    elif _beyond(1 / ev["balance"], -z["balance"], BALANCE) and ev["mouth"] >= 1:
+        answer = "mouth"
+    elif (ev["balance"] < BALANCE and 1 / ev["balance"] < BALANCE
+          and _beyond(ev["union"], z["union"], UNION)):
         answer = "eyes and mouth"
-    elif fav:
-        answer = fav[0]
-    elif (all(flat[r] >= 1 / LOW_RATIO for r in REGIONS)
-          and _significant(ev["face"], z["face"], 1.02)):
+    elif (ev["eyes"] <= 1 and ev["mouth"] <= 1 or not _beyond(ev["union"], z["union"], 1.0)) \
+            and all(flat[r] >= 1 / LOW_RATIO for r in REGIONS) \
+            and _beyond(ev["face"], z["face"], FACE_RATIO):
         answer = "whole face"
     else:
         answer = "none"
     return {"answer": answer, **{k: float(v) for k, v in ev.items()},
             "z": {k: float(v) for k, v in z.items()}}
+
+
+def _areas():
+    return tuple((rs.stop - rs.start) * (cs.stop - cs.start) / (48 * 48)
+                 for rs, cs in REGIONS.values())
 
 
 def answer_of_maps(maps):
