@@ -134,13 +134,15 @@ def _accuracy_row(ctx, claim, test, where):
     desc = f"`{claim.model}` (`runs/{claim.run}`), {_describe(rc)}"
     diff = [f"{k} {rc.get(k)!r} where the report had {v!r}" for k, v in claim.settings.items()
             if rc.get(k) != v]
-    key = f"run:{claim.run}"
-    ours = _accuracy_of(ctx, key, lambda: models.load(run.best), test)
+    own = claim.run == ctx.cnn_name() and not ctx.cfg.model_path  # the report's CNN run
+    key = claim.run if own else f"run:{claim.run}"
+    load = (lambda: ctx.model(claim.run)) if own else (lambda: models.load(run.best))
+    ours = _accuracy_of(ctx, key, load, test)
     if diff:
         return (pct(ours), desc, "not measured",
                 "not the report's settings: this run has " + ", ".join(diff))
     v = rules.accuracy(ours, claim.value, len(test))
-    extra, vextra = _private_note(ctx, key, lambda: models.load(run.best), claim)
+    extra, vextra = _private_note(ctx, key, load, claim)
     return f"{pct(ours)} ({where}){extra}", desc, v.status, v.why + vextra
 
 
