@@ -457,3 +457,18 @@ def test_published_real_data_report_is_complete_and_small():
     doc = json.loads((docs / "report.json").read_text())
     assert not doc["meta"]["synthetic"] and doc["meta"]["splits"]["train"] == 28709
     assert sum(p.stat().st_size for p in docs.rglob("*") if p.is_file()) < 5 * 2 ** 20
+
+
+def test_published_files_name_no_absolute_path_of_the_machine(tmp_path, monkeypatch):
+    from fer_keras.report.build import command_line
+    from fer_keras.report.publish import relative_paths
+
+    data = tmp_path / "shared" / "data"
+    data.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    text = f"FER2013 from `{data}`, see https://example.org/a/b and /no/such/path"
+    assert relative_paths(text) == ("FER2013 from `shared/data`, see https://example.org/a/b "
+                                    "and /no/such/path")
+    line = command_line(["fer-keras", "report", "--data", str(data), "--out", "out"])
+    assert line.startswith("fer-keras report --data shared/data --out out")
+    assert str(tmp_path) not in line

@@ -42,7 +42,7 @@ def answer(ctx):
              f"({trainable:,} trainable).")
     diagram, note = evaluate.plot_model_diagram(net, d / "model.png")
     if diagram is not None:
-        sec.figure(diagram, f"`{name}` drawn by keras.utils.plot_model", ctx.out)
+        sec.figure(diagram, f"`{name}`, drawn by {note}", ctx.out)
     sec.table(["layer", "type", "output shape", "params"],
               [(n, t, s, f"{p:,}") for n, t, s, p in table],
               caption=f"Layers of `{name}` (the reports' summary table)"
