@@ -298,3 +298,14 @@ def test_region_sentence_says_no_region_for_none():
 
     assert "no region" in answer_words("none")
     assert "**mouth**" in answer_words("mouth")
+
+
+def test_textures_sentence_follows_the_share_of_alike_filter_pairs():
+    from fer_keras.report.questions._filters import textures_sentence
+
+    assert "a texture of its own" in textures_sentence(
+        {"noise_vs_image": {"within_a_share_alike": 0.1}})
+    assert "the same texture" in textures_sentence(
+        {"noise_vs_image": {"within_a_share_alike": 0.8}})
+    assert "not shown" in textures_sentence({"noise_vs_image": {"within_a_share_alike":
+                                                                 float("nan")}})

@@ -57,9 +57,9 @@ REFERENCE_SECONDS = {
              "questions": {"q1-train": 2.0, "q2-dnn": 14.0, "q3-confusion": 1.0,
                            "q4-saliency": 161.0, "q5-filters": 29.0, "q6-conv-shape": 0.2,
                            "bonus-semi": 1690.0, "hw4-saliency": 3.0, "hw4-filters": 13.0,
-                           "hw4-lime": 9.0, "hw4-tsne": 3.0}},
+                           "hw4-lime": 180.0, "hw4-tsne": 5.0}},
     "quick": {"epoch": {"small_cnn": 3.5, "dnn_matched_small_cnn": 1.0},
               "questions": {"q1-train": 2.0, "q2-dnn": 1.0, "q4-saliency": 43.0,
                             "q5-filters": 8.4, "bonus-semi": 150.0, "hw4-saliency": 1.0,
-                            "hw4-filters": 7.5, "hw4-lime": 3.9, "hw4-tsne": 2.3}},
+                            "hw4-filters": 7.5, "hw4-lime": 12.0, "hw4-tsne": 2.3}},
 }

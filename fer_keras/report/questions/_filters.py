@@ -53,6 +53,18 @@ def filters_text(sec, num, image_label):
              "on this image.")
 
 
+def textures_sentence(num):
+    """Do the filters respond to different textures (report 002, HW4 Q2)? From the share of
+    pairs of different filters whose noise-start patterns have alike spectra."""
+    w = num["noise_vs_image"].get("within_a_share_alike", float("nan"))
+    if w != w:  # NaN: every tile stayed noise
+        return "No two filters left a pattern to compare, so whether they differ is not shown."
+    return (f"Between filters, {pct(w, 0)} of the pairs of patterns found from noise have alike "
+            "spectra: " + ("each filter responds to a texture of its own, as report 002 saw."
+                           if w < 0.5 else "many filters respond to the same texture, unlike "
+                           "what report 002 saw."))
+
+
 def similarity_sentence(num):
     """The comparison of the two ascent grids, from :func:`fer_keras.analyses.filters.
     grid_similarity`'s numbers (``num["noise_vs_image"]``): how many tiles stayed noise, how
