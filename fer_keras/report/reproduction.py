@@ -155,8 +155,10 @@ def _region_evidence(num, claim):
     v = rules.region(e["focus"], want)
     method = sec.get("method", "LIME" if claim.section == "hw4-lime" else "")
     trust = sec.get("checks", {})
-    caveat = ("" if not trust or trust.get("passed") is not False else
-              f"; {method} failed the explanation checks on this model (HW3 Q4)")
+    passed = trust.get("passed", trust.get("shown_passed"))
+    caveat = ("" if not trust or passed is not False else
+              f"; {method} failed the explanation checks on this model (HW3 Q4), so the region "
+              "is a hypothesis")
     return (f"{v.measured} (eyes {fnum(e['eyes'])}x, mouth {fnum(e['mouth'])}x, face "
             f"{fnum(e['face'])}x)", f"`{sec['model']}`, {method}", v.status, v.why + caveat)
 
