@@ -164,23 +164,26 @@ def layer_table_markdown(model):
 
 
 def plot_model_diagram(model, path):
-    """The model diagram (Q1) with ``keras.utils.plot_model`` when Graphviz is installed.
+    """The model diagram (Q1): ``keras.utils.plot_model`` when Graphviz is installed, else
+    :func:`fer_keras.plotting.model_diagram` (matplotlib, no Graphviz needed).
 
-    Returns ``(path_or_None, note)``: without Graphviz, no file and a note saying so (the
-    Markdown layer table from :func:`layer_table_markdown` stands in).
+    Returns ``(path, note)``, the note saying which drew it.
     """
     import shutil
 
-    if shutil.which("dot") is None:
-        return None, ("Graphviz is not installed (no `dot` program), so no diagram: see the "
-                      "layer table instead (`apt-get install graphviz` for the diagram)")
-    import keras
+    from fer_keras import plotting
 
-    try:
-        keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True)
-    except (ImportError, OSError) as e:
-        return None, f"plot_model failed ({e}); see the layer table instead"
-    return Path(path), "diagram drawn with keras.utils.plot_model"
+    if shutil.which("dot") is not None:
+        import keras
+
+        try:
+            keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
+                                   show_layer_names=True)
+            return Path(path), "keras.utils.plot_model"
+        except (ImportError, OSError):
+            pass  # pydot missing or dot failing: the matplotlib drawing below
+    return plotting.model_diagram(model, path), ("matplotlib (Graphviz's `dot` is not "
+                                                 "installed, so not keras.utils.plot_model)")
 
 
 def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cache=None):

@@ -62,21 +62,31 @@ def confusion_matrix(cm, path, normalize=True, hide_diagonal=False, title=None,
     """Heatmap of a confusion matrix ``(7, 7)`` (rows: true class, columns: predicted).
 
     ``normalize`` divides each row by its total; ``hide_diagonal`` blanks the correct
-    predictions so that the confusions stand out (report 000).
+    predictions so that the confusions stand out (report 000). A normalised matrix shows each
+    cell's count under its share and each true class's image count in its row label, so that a
+    share of a rare class (FER2013's Disgust: 56 test images) reads as what it is.
     """
     import seaborn as sns
 
     plt = _plt()
-    cm = np.asarray(cm, dtype=np.float64)
+    counts = np.asarray(cm, dtype=np.float64)
+    cm = counts
+    annot, fmt = True, ".0f"
+    labels = list(class_names)
     if normalize:
-        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        rows = counts.sum(axis=1, keepdims=True)
+        cm = counts / np.maximum(rows, 1)
+        annot = np.array([[f"{cm[i, j]:.2f}\n{int(counts[i, j])}" for j in range(cm.shape[1])]
+                          for i in range(cm.shape[0])])
+        fmt = ""
+        labels = [f"{c} ({int(n)})" for c, n in zip(class_names, rows[:, 0])]
     mask = np.eye(len(cm), dtype=bool) if hide_diagonal else None
-    fig, ax = plt.subplots(figsize=(6.4, 5.4))
-    sns.heatmap(cm, mask=mask, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
-                xticklabels=class_names, yticklabels=class_names, ax=ax, cbar=True, square=True)
+    fig, ax = plt.subplots(figsize=(7.2, 6.0))
+    sns.heatmap(cm, mask=mask, annot=annot, fmt=fmt, cmap="Blues", annot_kws={"fontsize": 7},
+                xticklabels=class_names, yticklabels=labels, ax=ax, cbar=True, square=True)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    default = "Confusion matrix" + (" (row-normalised)" if normalize else "")
+    default = "Confusion matrix" + (" (row-normalised; count below)" if normalize else "")
     ax.set_title(title or default + (", diagonal removed" if hide_diagonal else ""))
     return _save(fig, path)
 
@@ -130,21 +140,24 @@ def model_comparison(names, params, train_acc, val_acc, path, title="CNN vs DNN"
     return _save(fig, path)
 
 
-def semi_comparison(fractions, accuracies, path, title=""):
+def semi_comparison(fractions, accuracies, path, title="", n=None):
     """HW3 bonus: accuracy per labeled fraction of each method (``accuracies``: ``{label:
-    [accuracy in [0, 1] per fraction]}``, drawn as grouped bars in that order)."""
+    [accuracy in [0, 1] per fraction]}``, drawn as grouped bars in that order). ``n``: the
+    number of scored images; then each bar carries +-1 standard error, sqrt(p (1 - p) / n)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     x = np.arange(len(fractions))
     w = 0.8 / max(1, len(accuracies))
     colors = ["#8da0cb", "#66c2a5", "#fc8d62", "#e78ac3"]
     for i, (label, acc) in enumerate(accuracies.items()):
+        a = np.asarray(acc, np.float64)
+        err = None if not n else np.sqrt(np.clip(a * (1 - a), 0, None) / n)
         bars = ax.bar(x + (i - (len(accuracies) - 1) / 2) * w, acc, w, label=label,
-                      color=colors[i % len(colors)])
+                      color=colors[i % len(colors)], yerr=err, capsize=3 if n else 0)
         ax.bar_label(bars, [f"{a:.1%}" for a in acc], fontsize=8)
     ax.set_xticks(x, [f"{f:.0%} labeled" for f in fractions])
     ax.set_ylim(0, 1.1)
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy" + (f" (+-1 SE on {n:,} images)" if n else ""))
     ax.legend(loc="lower right")
     ax.set_title(title or "Semi-supervised learning")
     return _save(fig, path)
@@ -164,18 +177,24 @@ def saliency_panels(images, maps, path, titles=None, keep=0.25, cmap="jet", supt
     imgs = _grey(images)
     maps = _resized(np.asarray(maps, np.float32), imgs.shape[1:3])
     n = len(imgs)
-    fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 1.4, 5.2), squeeze=False)
+    heat = None
     for i in range(n):
         thr = np.quantile(maps[i], 1 - keep)
         masked = np.where(maps[i] >= thr, imgs[i], 0.0)
         for r, (img, cm, vr) in enumerate(((imgs[i], "gray", (0, 1)), (maps[i], cmap, (0, 1)),
                                            (masked, "gray", (0, 1)))):
             ax = axes[r, i]
-            ax.imshow(img, cmap=cm, vmin=vr[0], vmax=vr[1])
+            shown = ax.imshow(img, cmap=cm, vmin=vr[0], vmax=vr[1])
+            heat = shown if r == 1 else heat
             ax.set_xticks([])
             ax.set_yticks([])
         if titles is not None:
             axes[0, i].set_title(str(titles[i]), fontsize=8)
+    if heat is not None:  # what the colours mean: each map scaled to [0, 1] per image
+        bar = fig.colorbar(heat, ax=list(axes[1]), fraction=0.03, pad=0.02)
+        bar.set_label("saliency (per image, 0-1)", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
     for r, name in enumerate(("original", "saliency", f"top {keep:.0%} pixels")):
         axes[r, 0].set_ylabel(name, fontsize=8)
     if suptitle:
@@ -420,4 +439,59 @@ def photo_explanations(annotated, overlays, face_titles, method_titles, path, su
                 ax.set_ylabel(face_titles[i], fontsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- architecture
+def _inbound(layer):
+    """Names of the layers feeding ``layer`` in a built Keras 3 graph ([] when unknown)."""
+    names = []
+    for node in getattr(layer, "_inbound_nodes", [])[:1]:
+        for t in getattr(node, "input_tensors", []) or []:
+            hist = getattr(t, "_keras_history", None)
+            op = getattr(hist, "operation", None) if hist is not None else None
+            if op is not None and getattr(op, "name", None):
+                names.append(op.name)
+    return names
+
+
+def model_diagram(model, path):
+    """A layer diagram of ``model`` drawn with matplotlib (HW3 Q1, when Graphviz's ``dot`` is
+    missing for ``keras.utils.plot_model``): one box per layer, top to bottom in the model's
+    order, with its name, type and output shape, and an arrow from each layer that feeds it
+    (the previous one when the graph does not say)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    plt = _plt()
+    layers = list(model.layers)
+    n = len(layers)
+    fig, ax = plt.subplots(figsize=(4.8, 0.55 * n + 0.6))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-n + 0.3, 0.9)
+    ax.axis("off")
+    ypos = {}
+    for i, layer in enumerate(layers):
+        y = -i
+        ypos[layer.name] = y
+        try:
+            shape = tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            shape = "?"
+        ax.add_patch(FancyBboxPatch((0.08, y - 0.2), 0.84, 0.4, boxstyle="round,pad=0.02",
+                                    fc="#eef3fb", ec="#4a6fa5", lw=0.8))
+        ax.text(0.5, y, f"{layer.name}  ({type(layer).__name__})  {shape}", ha="center",
+                va="center", fontsize=7)
+    for i, layer in enumerate(layers):
+        src = [s for s in _inbound(layer) if s in ypos] or (
+            [layers[i - 1].name] if i and type(layer).__name__ != "InputLayer" else [])
+        for s in src:
+            y0, y1 = ypos[s] - 0.22, ypos[layer.name] + 0.22
+            if ypos[s] == ypos[layer.name] + 1:
+                ax.add_patch(FancyArrowPatch((0.5, y0), (0.5, y1), arrowstyle="-|>",
+                                             mutation_scale=7, lw=0.8, color="#4a6fa5"))
+            else:  # a skip connection: around the side
+                ax.add_patch(FancyArrowPatch((0.92, y0 + 0.2), (0.92, y1 - 0.2),
+                                             connectionstyle="arc3,rad=-0.4", arrowstyle="-|>",
+                                             mutation_scale=7, lw=0.8, color="#c0504d"))
+    ax.set_title(f"{model.name}: {model.count_params():,} parameters", fontsize=9)
     return _save(fig, path)

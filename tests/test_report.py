@@ -159,15 +159,11 @@ def test_numbers_in_text_match_json(built):
         sec = _section_md(md, qid)
         for cname, e in num[qid]["classes"].items():
             assert f"{cname} | {e['images']} | {report.fnum(e['eyes'])} | " \
-                   f"{report.fnum(e['mouth'])} | {e['focus']}" in sec
+                   f"{report.fnum(e['mouth'])} | {report.fnum(e['face'])} | {e['focus']}" in sec
 
 
 def test_observations_follow_the_numbers():
-    """The same sentence-making code, fed opposite numbers, says opposite things."""
-    assert report.focus_of({"eyes": 1.0, "mouth": 2.0}) == "mouth"
-    assert report.focus_of({"eyes": 2.0, "mouth": 1.0}) == "eyes"
-    assert report.focus_of({"eyes": 1.05, "mouth": 1.1}) == "whole face"
-    assert report.focus_of({"eyes": 1.6, "mouth": 1.7}) == "eyes and mouth"
+    """The region concentration of a map with all its mass in the mouth region."""
     maps = np.zeros((2, 48, 48))
     maps[:, 30:40, 15:33] = 1  # all the mass in the mouth region
     conc = report.region_concentration(maps)
@@ -327,70 +323,106 @@ def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- reproduction table
 def test_reproduction_table_in_the_built_report(built):
+    from fer_keras.claims import CLAIMS
+
     out, res, doc = built
     rows = doc["sections"]["reproduction"]["numbers"]["rows"]
-    by_claim = {r["claim"]: r for r in rows}
+    assert [r["id"] for r in rows] == [c.id for c in CLAIMS]  # every claim, once, in order
+    by_id = {r["id"]: r for r in rows}
     # parameter counts come from the registry: the 51-layer DNN is the report's exactly
-    assert by_claim["DNN, 51 x Dense(900): parameters"]["status"] == "reproduced"
-    assert by_claim["DNN, 51 x Dense(900): parameters"]["ours"].startswith("42,809,407")
+    assert by_id["004-q2-params"]["status"] == "reproduced"
+    assert by_id["004-q2-params"]["ours"].startswith("42,809,407")
     # synthetic faces: no accuracy of the reports can be measured, and the table says why
-    acc = [r for r in rows if r["claim"].startswith("small CNN")]
-    assert acc and all(r["status"] == "not measured" and "synthetic" in r["verdict"] for r in acc)
-    assert any(r["claim"].startswith("Q2:") for r in rows)
-    assert sum(r["claim"].startswith("Q3:") for r in rows) == 4
+    acc = [r for r in rows if r["id"] in ("001-q1-oversampled", "000-q1-accuracy")]
+    assert all(r["status"] == "not measured" and "synthetic" in r["why"] for r in acc)
+    assert by_id["000-q2-wide-first"]["status"] == "not testable" and by_id["000-q2-wide-first"][
+        "why"]
+    counts = doc["sections"]["reproduction"]["numbers"]["counts"]
+    assert sum(counts.values()) == len(CLAIMS)
     md = (out / "report.md").read_text()
     assert md.index('<a id="reproduction"></a>') < md.index('<a id="q1-train"></a>')
+    assert f"Of {len(CLAIMS)} claims, **{counts['reproduced']} reproduced**" in md
 
 
-def test_accuracy_verdict_uses_two_standard_errors():
-    from fer_keras.report.reproduction import _accuracy_verdict
-
-    # 58% on 3,589 images: one standard error is 0.82 points
-    assert _accuracy_verdict(0.57, 0.58, 3589).startswith("reproduced")
-    assert _accuracy_verdict(0.563, 0.58, 3589).startswith("not reproduced")
-    assert _accuracy_verdict(0.563, 0.58, 300).startswith("reproduced")  # fewer images, wider
-
-
-def test_reproduction_reads_finished_runs_and_their_settings(monkeypatch):
-    """A finished run with the report's settings gives a verdict; one with other settings says
-    which setting differs; a model never trained is 'not measured' with the command to run."""
+def _fake_ctx(test=None, synthetic=False):
     from types import SimpleNamespace
 
-    from fer_keras.report import reproduction
-    from fer_keras.report.context import Context
-
-    class Run:
-        def __init__(self, cfg):
-            self.cfg = cfg
-
-        def status(self, _):
-            return "finished" if self.cfg else "fresh"
-
-        def saved_config(self):
-            return self.cfg
-
-    cfgs = {"small_cnn": {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
-                          "optimizer": "adam", "lr": 1e-3, "schedule": "plateau",
-                          "augment": True}}
-    acc = {"small_cnn": 0.5631}
     public = type("PublicTest", (), {"__len__": lambda self: 3589, "labels": None,
                                      "usage": np.array(["PublicTest"] * 3589)})()
-    ctx = SimpleNamespace(
-        cfg=SimpleNamespace(synthetic=False, model_path=""), val=public, test=None,
-        run_dir=lambda name: Run(cfgs.get(name)), train_config=lambda name: None,
-        accuracy=lambda name, split: acc[name] if split == "val" else None)
-    ctx.finished_run = lambda name: Context.finished_run(ctx, name)  # the real rule, on the fakes
-    monkeypatch.setattr("fer_keras.models.pretrained",
-                        lambda: (_ for _ in ()).throw(RuntimeError("no shipped model here")))
-    sec = reproduction.reproduction_section(ctx, [])
-    rows = {(r["report"], r["claim"]): r for r in sec.numbers["rows"]}
-    r58 = rows["001", "small CNN, batch 80, 10 epochs, oversampling"]
-    assert r58["ours"] == "56.3%" and r58["status"] == "not reproduced"
-    r55 = rows["001", "small CNN before oversampling"]
-    assert r55["status"] == "not measured" and "oversample True" in r55["verdict"]
-    hw3 = rows["000", "CNN, Kaggle public (PublicTest)"]
-    assert hw3["status"] == "not measured" and "MODEL=hw3_cnn" in hw3["verdict"]
-    assert rows["002", "accuracy of the model HW4 explains"]["status"] == "not measured"
+    return SimpleNamespace(cfg=SimpleNamespace(synthetic=synthetic, model_path="", data="d"),
+                           val=public, test=test, cnn_name=lambda: "small_cnn", _cache={},
+                           model=lambda name: None)
+
+
+class _Run:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.best = "best.keras"
+
+    def saved_config(self):
+        return self.cfg
+
+
+def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
+    """A finished run with the report's settings gives a verdict; one with other settings says
+    which setting differs; a missing run is 'not measured' with the command that makes it; the
+    HW4 row scores the report's own CNN."""
+    from fer_keras.claims import BY_ID
+    from fer_keras.report import reproduction
+
+    base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
+            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True}
+    runs = {"small_cnn": base, "dnn_000": {**base, "epochs": 30},
+            "hw3_cnn": {**base, "preset": None}}
+    acc = {"small_cnn": 0.5631, "run:dnn_000": 0.4216, "run:hw3_cnn": 0.6}
+    monkeypatch.setattr(reproduction, "finished_claim_run",
+                        lambda ctx, c: _Run(runs[c.run]) if c.run in runs else None)
+    monkeypatch.setattr(reproduction, "_accuracy_of", lambda ctx, key, fn, ds: acc[key])
+    ctx = _fake_ctx()
+    split, test, where = reproduction._public_split(ctx)
+
+    def row(cid):
+        return reproduction._accuracy_row(ctx, BY_ID[cid], test, where)
+
+    ours, model, status, why = row("001-q1-oversampled")
+    assert ours.startswith("56.3%") and status == "not reproduced"
+    ours, model, status, why = row("001-q1-plain")
+    assert status == "not measured" and "--out OUT/runs/small_cnn-no-oversample" in why
+    assert "fer-keras train --model small_cnn --epochs 10 --batch-size 80" in why
+    ours, model, status, why = row("000-q2-accuracy")
+    assert ours.startswith("42.2%") and status == "not reproduced" and "dnn_000" in model
+    ours, model, status, why = row("000-q1-accuracy")
+    assert status == "not measured" and "preset None where the report had 'report'" in why
+    ours, model, status, why = row("002-accuracy")  # the CNN HW4 explains, not a shipped one
+    assert "`small_cnn`" in model and ours.startswith("56.3%") and status == "not reproduced"
+
+
+def test_accuracy_rows_also_score_privatetest_when_the_data_have_it(monkeypatch, tmp_path):
+    """A fer2013.csv with PrivateTest rows: those rows are the test split, scored beside
+    PublicTest, never used for a choice."""
+    from fer_keras import data
+    from fer_keras.claims import BY_ID
+    from fer_keras.report import reproduction
+
+    rng = np.random.default_rng(0)
+    lines = ["emotion,pixels,Usage"]
+    for usage, n in (("Training", 21), ("PublicTest", 14), ("PrivateTest", 14)):
+        for i in range(n):
+            lines.append(f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))},{usage}")
+    (tmp_path / "fer2013.csv").write_text("\n".join(lines) + "\n")
+    splits = data.load_splits(str(tmp_path / "fer2013.csv"))
+    ctx = _fake_ctx(test=splits["test"])
+    ctx.val = splits["val"]
+    ctx.splits = splits
+    assert reproduction._private_split(ctx)[1] == "PrivateTest"
+    monkeypatch.setattr(reproduction, "_accuracy_of",
+                        lambda c, key, fn, ds: 0.3 if ds is splits["val"] else 0.75)
+    split, test, where = reproduction._public_split(ctx)
+    ours, model, status, why = reproduction._accuracy_row(ctx, BY_ID["002-accuracy"], test, where)
+    assert "30.0% (PublicTest); 75.0% on PrivateTest" == ours
+    assert "on PrivateTest (14 images): reproduced" in why and status == "not reproduced"
+    ctx.test = None
+    assert reproduction._private_split(ctx) == (None, None)
 
 
 # --------------------------------------------------------------------------- publishing
@@ -444,3 +476,18 @@ def test_published_real_data_report_is_complete_and_small():
     doc = json.loads((docs / "report.json").read_text())
     assert not doc["meta"]["synthetic"] and doc["meta"]["splits"]["train"] == 28709
     assert sum(p.stat().st_size for p in docs.rglob("*") if p.is_file()) < 5 * 2 ** 20
+
+
+def test_published_files_name_no_absolute_path_of_the_machine(tmp_path, monkeypatch):
+    from fer_keras.report.build import command_line
+    from fer_keras.report.publish import relative_paths
+
+    data = tmp_path / "shared" / "data"
+    data.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    text = f"FER2013 from `{data}`, see https://example.org/a/b and /no/such/path"
+    assert relative_paths(text) == ("FER2013 from `shared/data`, see https://example.org/a/b "
+                                    "and /no/such/path")
+    line = command_line(["fer-keras", "report", "--data", str(data), "--out", "out"])
+    assert line.startswith("fer-keras report --data shared/data --out out")
+    assert str(tmp_path) not in line

@@ -64,6 +64,91 @@ def feature_map_kinds(fmaps, image, threshold=0.5, silent=1e-6):
             "other": int((~dead & ~keep & ~invert).sum())}
 
 
+#: A tile "stayed noise" when its power spectrum is as flat as white noise's: the spectral
+#: flatness (geometric over arithmetic mean of the power, DC excluded) of white noise is about
+#: exp(-0.577) = 0.56; stripes or blobs concentrate the power and give much less.
+NOISE_FLATNESS = 0.35
+#: Two tiles are alike when their spectral descriptors correlate at least this much.
+ALIKE = 0.5
+#: The grids are "similar" when at least this share of the filters (those where neither tile
+#: stayed noise) are alike.
+SIMILAR_SHARE = 0.5
+ORIENTATION_BINS = 12
+FREQUENCY_BINS = 8
+
+
+def _power(tile):
+    t = np.asarray(tile, np.float64)
+    t = t - t.mean()
+    win = np.outer(np.hanning(t.shape[0]), np.hanning(t.shape[1]))
+    return np.abs(np.fft.fftshift(np.fft.fft2(t * win))) ** 2
+
+
+def spectral_flatness(tile):
+    """Geometric over arithmetic mean of the tile's power spectrum (DC and the outermost
+    frequencies excluded), in (0, 1]: about 0.56 for white noise, near 0 for stripes."""
+    p = _power(tile)
+    h, w = p.shape
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot((yy - h // 2) / (h / 2), (xx - w // 2) / (w / 2))
+    v = p[(r > 0) & (r <= 1)] + 1e-20
+    return float(np.exp(np.mean(np.log(v))) / np.mean(v))
+
+
+def spectral_descriptor(tile):
+    """Orientation and spatial-frequency profile of a tile, float ``(ORIENTATION_BINS +
+    FREQUENCY_BINS,)``: the power of its (Hann-windowed, mean-removed) Fourier magnitude summed
+    per orientation (0-180 degrees) and per radial frequency band, each part normalised to sum
+    1. The Fourier magnitude does not change when the pattern shifts, so two grids of the same
+    stripes at other phases get the same descriptors."""
+    p = _power(tile)
+    h, w = p.shape
+    yy, xx = np.mgrid[:h, :w]
+    dy, dx = (yy - h // 2) / (h / 2), (xx - w // 2) / (w / 2)
+    r = np.hypot(dy, dx)
+    keep = (r > 1.5 / min(h, w) * 2) & (r <= 1)
+    ang = np.mod(np.arctan2(dy, dx), np.pi)
+    o = np.bincount(np.minimum((ang[keep] / np.pi * ORIENTATION_BINS).astype(int),
+                               ORIENTATION_BINS - 1), p[keep], ORIENTATION_BINS)
+    f = np.bincount(np.minimum((r[keep] * FREQUENCY_BINS).astype(int), FREQUENCY_BINS - 1),
+                    p[keep], FREQUENCY_BINS)
+    return np.concatenate([o / max(o.sum(), 1e-20), f / max(f.sum(), 1e-20)])
+
+
+def grid_similarity(a, b):
+    """How alike two grids of tiles ``(F, H, W)`` are, filter by filter, by a measure that does
+    not change when the patterns shift: the correlation of the tiles' spectral descriptors
+    (:func:`spectral_descriptor`). Returns ``{"per_filter" (F,) correlations, "noise_a",
+    "noise_b" (F,) bool (the tile stayed noise: :data:`NOISE_FLATNESS`), "compared" (filters
+    where neither stayed noise), "alike" (of those, correlation >= ALIKE), "share_alike",
+    "chance_share_alike" (the same share over mismatched pairs, tile f of a with tile f+k of b:
+    what any two of these tiles give), "similar" (share_alike >= SIMILAR_SHARE),
+    "within_a_share_alike" (the share of pairs of different filters of ``a``, noise aside, that
+    are alike: low when each filter has its own texture), "mean_r"}``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    da = np.stack([spectral_descriptor(t) for t in a])
+    db = np.stack([spectral_descriptor(t) for t in b])
+    r = np.array([correlation(x, y) for x, y in zip(da, db)])
+    na = np.array([spectral_flatness(t) >= NOISE_FLATNESS for t in a])
+    nb = np.array([spectral_flatness(t) >= NOISE_FLATNESS for t in b])
+    ok = ~na & ~nb & np.isfinite(r)
+    alike = ok & (r >= ALIKE)
+    n = len(a)
+    mism = [correlation(da[i], db[(i + k) % n]) for k in range(1, min(n, 8)) for i in range(n)
+            if ok[i] and ok[(i + k) % n]]
+    share = float(alike.sum() / ok.sum()) if ok.any() else float("nan")
+    keep_a = np.flatnonzero(~na)
+    within = [correlation(da[i], da[j]) >= ALIKE for x, i in enumerate(keep_a)
+              for j in keep_a[x + 1:]]
+    return {"per_filter": r.tolist(), "noise_a": na.tolist(), "noise_b": nb.tolist(),
+            "compared": int(ok.sum()), "alike": int(alike.sum()), "share_alike": share,
+            "chance_share_alike": float(np.mean(np.asarray(mism) >= ALIKE)) if mism
+            else float("nan"),
+            "similar": bool(ok.any() and share >= SIMILAR_SHARE),
+            "within_a_share_alike": float(np.mean(within)) if within else float("nan"),
+            "mean_r": float(np.nanmean(r[ok])) if ok.any() else float("nan")}
+
+
 def _summary(r):
     return {"start_activation": float(np.mean(r["start_activation"])),
             "final_activation": float(np.mean(r["final_activation"])),
@@ -78,7 +163,10 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
     Numbers: ``layer``, ``row``; with "ascent": ``filters`` (count), ``steps``, ``noise`` and
     ``image`` (``start_activation``, ``final_activation`` means and ``share_increased``, plus
     per-filter lists in ``per_filter``), ``noise_vs_image_pattern_correlation`` (mean over filters
-    of the correlation of the pattern found from noise with the one added to the image); with
+    of the pixel correlation of the pattern found from noise with the one added to the image:
+    near 0 whenever the same stripes are merely shifted), ``noise_vs_image``
+    (:func:`grid_similarity` of the same two grids: shift-invariant, with the tiles that stayed
+    noise); with
     "features": ``feature_maps`` (:func:`feature_map_kinds` and ``mean_per_filter``).
     Figures: ``ascent_<layer>_noise.png``, ``ascent_<layer>_image.png``,
     ``features_<layer>.png``; the numbers go to ``ascent.json`` or ``features.json`` when only
@@ -113,7 +201,8 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
         added = runs["image"]["images"] - start[None]
         corr = [correlation(a, b) for a, b in zip(runs["noise"]["images"], added)]
         res.numbers.update(filters=int(len(runs["noise"]["filters"])), steps=settings.steps,
-                           noise_vs_image_pattern_correlation=float(np.nanmean(corr)))
+                           noise_vs_image_pattern_correlation=float(np.nanmean(corr)),
+                           noise_vs_image=grid_similarity(runs["noise"]["images"], added))
         res.arrays["ascent"] = runs
     if "features" in settings.parts:
         fmaps = explain.feature_maps(model, layer, image)

@@ -15,7 +15,7 @@ import numpy as np
 
 from fer_keras import CLASS_NAMES
 from fer_keras.analyses import Result, figure_path, finish
-from fer_keras.analyses.regions import REGIONS, focus_of, region_concentration
+from fer_keras.analyses.regions import REGIONS, RULE, region_answer, region_profile
 from fer_keras.explain import methods as _methods
 
 NAME = "saliency"
@@ -34,13 +34,31 @@ class Settings:
     seed: int = 0
 
 
+def _control_answers(model, data, picks, seed):
+    """The region answer of each model-free control on the picked images of each class: a
+    control that answers anything but "none" would make a region verdict meaningless."""
+    from fer_keras import explain
+    from fer_keras.explain.controls import control_maps
+
+    out = {}
+    for c, idx in picks.items():
+        maps = control_maps(explain.as_batch(data.images[idx], model), seed=seed + c,
+                            names=("centre", "random", "smooth random"))
+        for k, m in maps.items():
+            out.setdefault(k, {})[CLASS_NAMES[c]] = region_answer(region_profile(m))["answer"]
+    return out
+
+
 def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
     """Saliency of ``model`` for ``picks`` ``{class index: row indices of data}`` (default: the
     first image of each class). ``probs``: float ``(len(data), 7)`` if already computed.
 
     Numbers: ``{"methods": {method: {"classes": {class name: {"images", "eyes", "mouth",
-    "focus", "correct"[, "part_mask_concentration"]}}, "seconds"[, "ground_truth"]}}, "picks",
-    "regions"}``; ``ground_truth`` (synthetic faces only): the parts' share of all the maps
+    "face", "z", "focus", "correct"[, "part_mask_concentration"]}}, "seconds"[,
+    "ground_truth"]}}, "picks", "regions", "rule", "controls"}``: ``eyes`` / ``mouth`` / ``face``
+    and ``focus`` are :func:`fer_keras.analyses.regions.region_answer`'s (concentrations
+    relative to the model-free references, and the answer), ``controls`` ``{control: answer}``
+    of the centre prior and random maps on the same images under the same rule; ``ground_truth`` (synthetic faces only): the parts' share of all the maps
     against the edge map and the centre prior (:func:`fer_keras.explain.ground_truth_check`).
     Figures: ``saliency_<method>.png``, one image per class (its first pick): original, map and
     the image masked by the map. The maps of each class are computed in one call per class, so a
@@ -55,11 +73,15 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
         probs = evaluate.predict_proba(model, data.images)
     kw = dict(samples=settings.samples, seed=settings.seed, layer=settings.layer)
     panel = [int(r[0]) for r in picks.values()]
-    titles = [f"{CLASS_NAMES[c]} (p={probs[r[0], c]:.2f})" for c, r in picks.items()]
+    # a pick the model gets wrong (a class with no correct image) says so in its title
+    titles = [f"{CLASS_NAMES[c]} (p={probs[r[0], c]:.2f}"
+              + (")" if int(probs[r[0]].argmax()) == c else ", wrong)") for c, r in picks.items()]
     res = Result(NAME, {"methods": {}, "picks": {CLASS_NAMES[c]: r.tolist()
                                                  for c, r in picks.items()},
                         "regions": {k: [v[0].start, v[0].stop, v[1].start, v[1].stop]
-                                    for k, v in REGIONS.items()}})
+                                    for k, v in REGIONS.items()},
+                        "rule": RULE, "controls": _control_answers(model, data, picks,
+                                                                   settings.seed)})
     for method in settings.methods:
         t = time.perf_counter()
         stats, every = {}, []
@@ -67,9 +89,10 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
             maps = explain.saliency_maps(model, data.images[idx],
                                          labels=own(np.full(len(idx), c)), method=method, **kw)
             every.append(maps)
-            conc = region_concentration(maps)
-            entry = {"images": int(len(idx)), "eyes": conc["eyes"], "mouth": conc["mouth"],
-                     "focus": focus_of(conc), "correct": int((probs[idx].argmax(1) == c).sum())}
+            ans = region_answer(region_profile(maps))
+            entry = {"images": int(len(idx)), "eyes": ans["eyes"], "mouth": ans["mouth"],
+                     "face": ans["face"], "z": ans["z"], "focus": ans["answer"],
+                     "correct": int((probs[idx].argmax(1) == c).sum())}
             if data.masks is not None:
                 entry["part_mask_concentration"] = float(
                     explain.mask_concentration(maps, explain.masks_at(model, data.masks[idx])))

@@ -19,12 +19,24 @@ class Settings:
     seed: int = 0
 
 
+def shuffled_silhouettes(points, labels, seed=0, times=20):
+    """Silhouettes of ``points`` ``(N, d)`` under ``times`` random permutations of ``labels``:
+    the control of a separation verdict (float ``(times,)``)."""
+    from fer_keras.explain.tsne import silhouette
+
+    rng = np.random.default_rng(seed + 7919)
+    labels = np.asarray(labels)
+    return np.array([silhouette(points, rng.permutation(labels)) for _ in range(times)])
+
+
 def run(model, data, settings=Settings(), out=None, layers=None):
     """t-SNE of each of ``layers`` (default: the first conv and the last hidden layer) for
     ``min(settings.n, len(data))`` images drawn without replacement with ``settings.seed``.
 
-    Numbers: ``{"n", "layers": {layer: {"dims", "silhouette", "silhouette_features",
-    "perplexity", "seconds"}}}``. Figures: ``tsne_<layer>.png``."""
+    Numbers: ``{"n", "layers": {layer: {"dims", "silhouette", "silhouette_shuffled_mean",
+    "silhouette_shuffled_95", "silhouette_features", "perplexity", "seconds"}}}``; the shuffled
+    ones are the silhouettes of the same embedding with the labels permuted
+    (:func:`shuffled_silhouettes`), what no class structure gives. Figures: ``tsne_<layer>.png``."""
     from fer_keras import explain, plotting
 
     labels = require_labels(data, "t-SNE")
@@ -37,9 +49,12 @@ def run(model, data, settings=Settings(), out=None, layers=None):
         t = time.perf_counter()
         r = explain.tsne_embedding(model, layer, data.images[rows], labels[rows],
                                    perplexity=settings.perplexity, seed=settings.seed)
+        shuffled = shuffled_silhouettes(r["embedding"], labels[rows], settings.seed)
         res.numbers["layers"][layer] = {
             "dims": int(np.prod(model.get_layer(layer).output.shape[1:])),
             "silhouette": float(r["silhouette"]),
+            "silhouette_shuffled_mean": float(np.mean(shuffled)),
+            "silhouette_shuffled_95": float(np.quantile(shuffled, 0.95)),
             "silhouette_features": float(r.get("silhouette_features", float("nan"))),
             "perplexity": r["perplexity"], "seconds": round(time.perf_counter() - t, 3)}
         if out is not None:

@@ -175,5 +175,8 @@ def command_line(argv=None):
         prog = "fer-keras"
     elif prog.endswith(".py"):
         prog = f"python {argv[0]}"
-    line = " ".join([prog] + [shlex.quote(a) for a in argv[1:]])
+    # absolute paths of this machine are shown relative to the working directory
+    args = [os.path.relpath(a) if os.path.isabs(a) and os.path.exists(a) else a
+            for a in argv[1:]]
+    line = " ".join([prog] + [shlex.quote(a) for a in args])
     return line + (" (run by make)" if os.environ.get("MAKELEVEL") else "")

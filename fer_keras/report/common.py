@@ -43,12 +43,6 @@ def split_words(ds, split):
     return f"the {split} split ({n:,} images)"
 
 
-def agrees(measured, reported):
-    if reported == "whole face":
-        return measured in ("whole face", "eyes and mouth")
-    return measured == reported or measured == "eyes and mouth"
-
-
 def copy_figure(src, dst):
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from fer_keras.report.catalogue import QUESTIONS, QUESTION_TITLES
 #: one, :mod:`fer_keras.explain.methods`).
 PROFILES = {
     "quick": dict(ascent_filters=32, ascent_steps=80, feature_map_filters=32, lime_samples=500,
-                  lime_segments=40, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
+                  lime_segments=40, lime_images=3, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
                   checks_images=48, checks_cascade=16, checks_methods=None,
                   semi=dict(model="tiny_cnn", warm_steps=500, round_steps=250, rounds=2,
                             batch_size=32, eval_every=50),
@@ -29,7 +29,7 @@ PROFILES = {
                                 threshold_momentum=0.99, warm_steps=1000, rounds=1,
                                 round_steps=400, batch_size=32, eval_every=50)),
     "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
-                 lime_segments=50, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
+                 lime_segments=50, lime_images=20, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
                  checks_images=200, checks_cascade=64, checks_methods=None,
                  semi=dict(model="tiny_cnn", warm_steps=3000, round_steps=1000,
                            eval_every=250),

@@ -1,6 +1,7 @@
 """Data, trained models and settings shared by the questions (:class:`Context`)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fer_keras.report.config import ReportConfig, resolve_settings
@@ -49,7 +50,10 @@ class Context:
         if self.cfg.synthetic:
             return (f"the built-in synthetic faces ({self.cfg.n_synthetic} procedurally drawn "
                     f"48x48 faces, seed {self.cfg.seed}), not FER2013")
-        return f"FER2013 from `{self.cfg.data}`"  # as given: no machine's absolute path in a report
+        data = str(self.cfg.data)
+        if os.path.isabs(data):  # the header names no folder of this machine
+            data = os.path.relpath(data)
+        return f"FER2013 from `{data}`"
 
     def qdir(self, qid):
         d = self.out / qid

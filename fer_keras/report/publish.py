@@ -24,9 +24,28 @@ def check_dest(dest):
                             "replace it", file=dest)
 
 
+_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?:[\w.+-]+/)*[\w.+-]+")
+
+
+def relative_paths(text, start=None):
+    """``text`` with every absolute path of this machine that exists replaced by its path
+    relative to ``start`` (default: the working directory), so that a published report names
+    no machine's folders (``/home/me/fer/out/x`` -> ``out/x``, the data -> ``../shared/...``);
+    URLs and paths that do not exist are left as they are."""
+    import os
+
+    start = os.getcwd() if start is None else str(start)
+
+    def rel(m):
+        p = m.group(0)
+        return os.path.relpath(p, start) if len(p) > 1 and os.path.exists(p) else p
+
+    return _ABSOLUTE.sub(rel, text)
+
+
 def publish(out, dest, max_side=MAX_SIDE):
-    """Copy the report of folder ``out`` to ``dest``: ``report.md`` and ``report.json`` as
-    they are, and every figure ``report.md`` links, downscaled so that its longer side is at
+    """Copy the report of folder ``out`` to ``dest``: ``report.md`` and ``report.json`` with
+    the machine's absolute paths made relative (:func:`relative_paths`), and every figure ``report.md`` links, downscaled so that its longer side is at
     most ``max_side`` pixels and written as an optimised 8-bit palette PNG. ``dest`` is
     replaced as a whole (a folder that is not a published report is refused). Returns
     ``{"files": n, "bytes": total size}``."""
@@ -55,9 +74,10 @@ def publish(out, dest, max_side=MAX_SIDE):
             img.thumbnail((max_side, max_side), Image.LANCZOS)
             img.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
                 target, format="PNG", optimize=True)
-    write_text(tmp / "report.md", md)
+    write_text(tmp / "report.md", relative_paths(md))
     if (out / "report.json").is_file():
-        shutil.copyfile(out / "report.json", tmp / "report.json")
+        write_text(tmp / "report.json",
+                   relative_paths((out / "report.json").read_text(encoding="utf-8")))
     if dest.exists():
         shutil.rmtree(dest)
     tmp.rename(dest)

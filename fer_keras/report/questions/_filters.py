@@ -27,6 +27,10 @@ def filters_block(ctx, sec, layer, row, image_label):
     return {"layer": layer, "filters": m["filters"], "steps": m["steps"],
             **{k: {q: m[k][q] for q in keep} for k in ("noise", "image")},
             "noise_vs_image_pattern_correlation": m["noise_vs_image_pattern_correlation"],
+            "noise_vs_image": {k: v for k, v in m["noise_vs_image"].items()
+                               if k not in ("per_filter", "noise_a", "noise_b")}
+            | {"noise_tiles_noise_start": int(sum(m["noise_vs_image"]["noise_a"])),
+               "noise_tiles_image_start": int(sum(m["noise_vs_image"]["noise_b"]))},
             "feature_maps": {k: fm[k] for k in ("channels", "shape", "dead", "keep_face",
                                                 "invert_face", "other")}}
 
@@ -41,16 +45,52 @@ def filters_text(sec, num, image_label):
              f"of the filters increased); from {image_label}, from "
              f"{fnum(num['image']['start_activation'], 3)} to "
              f"{fnum(num['image']['final_activation'], 3)} ({pct(num['image']['share_increased'], 0)}).")
-    r = num["noise_vs_image_pattern_correlation"]
-    similar = r > 0.3
-    sec.text(f"The patterns found from noise and those added to the face correlate "
-             f"r = {fnum(r)} on average" + (
-                 ": starting from the face gives much the same textures as starting from noise, "
-                 "as report 000 found." if similar else
-                 ": starting from the face gives other patterns than starting from noise "
-                 "(report 000 found them alike)."))
+    sec.text(similarity_sentence(num))
     sec.text(f"**Filter outputs.** Of the {fmn['channels']} filters of `{num['layer']}` "
              f"({fmn['shape'][0]}x{fmn['shape'][1]} maps), {fmn['keep_face']} reproduce the face "
              f"(correlation with the image > 0.5), {fmn['invert_face']} invert it (< -0.5), "
              f"{fmn['other']} keep only some parts or the edges, and {fmn['dead']} are silent "
              "on this image.")
+
+
+def textures_sentence(num):
+    """Do the filters respond to different textures (report 002, HW4 Q2)? From the share of
+    pairs of different filters whose noise-start patterns have alike spectra."""
+    w = num["noise_vs_image"].get("within_a_share_alike", float("nan"))
+    if w != w:  # NaN: every tile stayed noise
+        return "No two filters left a pattern to compare, so whether they differ is not shown."
+    return (f"Between filters, {pct(w, 0)} of the pairs of patterns found from noise have alike "
+            "spectra: " + ("each filter responds to a texture of its own, as report 002 saw."
+                           if w < 0.5 else "many filters respond to the same texture, unlike "
+                           "what report 002 saw."))
+
+
+def similarity_sentence(num):
+    """The comparison of the two ascent grids, from :func:`fer_keras.analyses.filters.
+    grid_similarity`'s numbers (``num["noise_vs_image"]``): how many tiles stayed noise, how
+    many filters gave alike spectra, and the verdict against report 000 ("alike")."""
+    from fer_keras.analyses.filters import ALIKE, SIMILAR_SHARE
+
+    g = num["noise_vs_image"]
+    f = num["filters"]
+    noise = (f"{g['noise_tiles_noise_start']} of the {f} tiles started from noise and "
+             f"{g['noise_tiles_image_start']} of the patterns added to the face are still plain "
+             "noise (a power spectrum as flat as white noise's), so the ascent found no pattern "
+             "for those filters")
+    if not g["compared"]:
+        return (noise + "; with no filter left on both sides, the two grids cannot be "
+                "compared: report 000's \"alike\" is not tested here.")
+    words = (f"Comparing the rest by what does not change when stripes shift (each tile's "
+             f"orientation and spatial-frequency spectrum, from its Fourier magnitude), "
+             f"{g['alike']} of the {g['compared']} filters give alike spectra from both starts "
+             f"(descriptor correlation >= {ALIKE}; two different filters are alike in "
+             f"{pct(g['chance_share_alike'], 0)} of pairs)")
+    if g["similar"]:
+        verdict = (f": at least {pct(SIMILAR_SHARE, 0)} of the filters, so starting from the "
+                   "face gives much the same textures as starting from noise, as report 000 "
+                   "found.")
+    else:
+        verdict = (f": fewer than {pct(SIMILAR_SHARE, 0)} of the filters, so starting from the "
+                   "face gives other textures than starting from noise (report 000 found them "
+                   "alike).")
+    return noise + ". " + words + verdict

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.common import pick_examples
+from fer_keras.analyses.regions import RULE
 from fer_keras.report.document import fnum, join_names
 
 
@@ -19,21 +20,34 @@ def saliency_section(ctx, sec, classes, method):
     res = saliency.run(ctx.model(name), ds, settings, ctx.qdir(sec.id), picks=picks, probs=probs)
     stats = res.numbers["methods"][method]["classes"]
     sec.figure(res.files[0], f"{saliency.caption(method)} for one validation image per class "
-                             "(the most confident correct one): original, map, image masked by "
+                             "(the most confident correct one where the class has one, else its most probable "
+                             "image, titled with p): original, map, image masked by "
                              "the map", ctx.out)
     rows = []
     for cname, e in stats.items():
-        row = [cname, str(e["images"]), fnum(e["eyes"]), fnum(e["mouth"]), e["focus"]]
+        row = [cname, str(e["images"]), fnum(e["eyes"]), fnum(e["mouth"]), fnum(e["face"]),
+               e["focus"]]
         if "part_mask_concentration" in e:
             row.append(fnum(e["part_mask_concentration"]))
         rows.append(row)
-    header = ["class", "images", "eyes region", "mouth region", "focus"]
+    header = ["class", "images", "eyes region", "mouth region", "face box", "answer"]
     if ds.masks is not None:
         header.append("true parts")
-    sec.table(header, rows, caption="Concentration of the saliency mass in each region (1 = "
-              "uniform, 2 = twice the mass a uniform map puts there), averaged over the images"
-              + ("; true parts = the mouth, brows and eyes drawn in the synthetic faces"
-                 if ds.masks is not None else ""))
+    controls = res.numbers.get("controls", {})
+    sec.table(header, rows, caption="Saliency mass in each region relative to what model-free "
+              "maps put there (eyes, mouth: over the larger of a centre prior's and a "
+              "face-uniform map's; face box: over the centre prior's; geometric means over the "
+              "images, 1 = no more than the references) and the answer: "
+              + RULE + ("; true parts = the concentration on the mouth, brows and eyes drawn in "
+                        "the synthetic faces" if ds.masks is not None else ""))
+    if controls:
+        said = sorted({a for v in controls.values() for a in v.values()})
+        sec.text("**Controls.** The same rule on model-free maps of the same images: "
+                 + "; ".join(f"the {k} maps answer {join_names(sorted(set(v.values())))}"
+                             for k, v in controls.items())
+                 + (" - so no region answer above is free." if said == ["none"] else
+                    " - **a control gets a region answer, so the rule does not separate the "
+                    "model from it here**."))
     return stats, res.numbers["regions"], res.numbers["methods"][method].get("ground_truth")
 
 

@@ -141,5 +141,7 @@ def _bars(sec, ctx, results, key, label, path, title):
     fig = plotting.semi_comparison(
         [r["fraction"] for r in results],
         {"labeled only": [r["supervised"]["test_accuracy"] for r in results],
-         label: [r[key]["test_accuracy"] for r in results]}, path, title=title)
-    sec.figure(fig, f"Labeled-only vs {label} accuracy per labeled fraction", ctx.out)
+         label: [r[key]["test_accuracy"] for r in results]}, path, title=title,
+        n=len(ctx.splits[results[0]["scored_on"]]))
+    sec.figure(fig, f"Labeled-only vs {label} accuracy per labeled fraction (bars: +-1 "
+                    "standard error)", ctx.out)

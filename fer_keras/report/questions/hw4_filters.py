@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section
-from fer_keras.report.questions._filters import filters_block, filters_text
+from fer_keras.report.questions._filters import filters_block, filters_text, textures_sentence
 
 
 def _first_activation(net):
@@ -32,4 +32,5 @@ def answer(ctx):
              f"image #307; here that layer is `{layer}` and the image is #{i} of the validation "
              "split.")
     filters_text(sec, num, label)
+    sec.text(textures_sentence(num))
     return sec

@@ -2,8 +2,8 @@
 that passed every check (the homework's SmoothGrad when none did)."""
 from __future__ import annotations
 
-from fer_keras.report.catalogue import REPORTED
-from fer_keras.report.common import agrees
+from fer_keras.claims import of_kind
+from fer_keras.analyses.regions import matches
 from fer_keras.report.document import Section, fnum, join_names
 from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, method_note,
                                                   region_method, saliency_section, split_checks)
@@ -16,18 +16,20 @@ def answer(ctx):
     """HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, read off the
     first method that passed every check on the CNN (SmoothGrad when none did)."""
     sec = Section("hw4-saliency")
-    classes = list(REPORTED["saliency_focus"])
+    claimed = {c.value[0]: c.value[1] for c in of_kind("region", "hw4-saliency")}
+    classes = list(claimed)
     method, good = region_method(ctx, HOMEWORK_METHOD)
     method_note(sec, method, HOMEWORK_METHOD, good)
     stats, _, _ = saliency_section(ctx, sec, classes, method)
     verdicts = {}
     lines = []
     for cname, e in stats.items():
-        rep = REPORTED["saliency_focus"][cname]
-        ok = agrees(e["focus"], rep)
+        rep = claimed[cname]
+        ok = matches(e["focus"], rep)
         verdicts[cname] = {"measured": e["focus"], "reported": rep, "agrees": ok}
-        lines.append(f"{cname}: the map favours the **{e['focus']}** (eyes {fnum(e['eyes'])}x, "
-                     f"mouth {fnum(e['mouth'])}x); report 002 saw the {rep} - "
+        lines.append(f"{cname}: {answer_words(e['focus'])} (eyes {fnum(e['eyes'])}x, "
+                     f"mouth {fnum(e['mouth'])}x, face box {fnum(e['face'])}x the "
+                     f"references); report 002 saw the {rep} - "
                      + ("consistent." if ok else "**not** what we measure here."))
     sec.numbers = {"method": method, "model": ctx.cnn_name(), "classes": stats,
                    "against_report": verdicts}
@@ -36,6 +38,13 @@ def answer(ctx):
     sec.text(f"{n_ok} of {len(verdicts)} classes agree with what report 002 observed.")
     sec.numbers["checks"] = trust_note(ctx, sec, method)
     return sec
+
+
+def answer_words(answer):
+    """The region answer as the start of a sentence."""
+    if answer == "none":
+        return "the maps favour **no region** beyond the model-free references"
+    return f"the maps favour the **{answer}**"
 
 
 def trust_note(ctx, sec, method):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fer_keras.report.document import Section, fnum
+from fer_keras.report.rules import RULES, separation_level
 
 
 def answer(ctx):
@@ -21,17 +22,36 @@ def answer(ctx):
         sec.figure(fig, f"t-SNE of the {key} layer `{layer}` ({e['dims']:,} dimensions) for "
                         f"{n} validation images, coloured by true class", ctx.out)
         out[key] = {"layer": layer, "dims": e["dims"], "silhouette": e["silhouette"],
-                    "silhouette_features": e["silhouette_features"]}
+                    "silhouette_shuffled_95": e["silhouette_shuffled_95"],
+                    "silhouette_features": e["silhouette_features"],
+                    "level": separation_level(e["silhouette"], e["silhouette_shuffled_95"])}
     sec.numbers = {"images": int(n), **out}
-    a, b = out["first"]["silhouette"], out["last"]["silhouette"]
     sec.text(f"Silhouette score of the classes in the 2-D embedding (from -1 to 1; higher = "
-             f"classes better separated): first layer `{out['first']['layer']}` {fnum(a)}, "
-             f"last hidden layer `{out['last']['layer']}` {fnum(b)}.")
-    if b > a + 0.05:
-        sec.text("In the first layer the classes overlap; by the last layer they are much better "
-                 "separated, as report 002 found" + (" (there, not completely: its model was "
-                                                      "68% accurate)." if b < 0.5 else "."))
-    else:
-        sec.text("Unlike in report 002, the last layer does not separate the classes clearly "
-                 "better than the first one.")
+             f"classes better separated): first layer `{out['first']['layer']}` "
+             f"{fnum(out['first']['silhouette'])}, last hidden layer `{out['last']['layer']}` "
+             f"{fnum(out['last']['silhouette'])}; with the labels shuffled (the control), the "
+             f"95th percentile is {fnum(out['first']['silhouette_shuffled_95'])} and "
+             f"{fnum(out['last']['silhouette_shuffled_95'])}. **Rule**: {RULES['separation']}.")
+    sec.text(separation_sentence(out["first"], out["last"]))
     return sec
+
+
+LEVELS = ("not separated", "partly separated", "separated")
+
+
+def separation_sentence(first, last):
+    """What the two layers' separation levels (:func:`fer_keras.report.rules.separation_level`)
+    say against report 002 (first layer: cannot be separated; last layer: the classes differ
+    slightly, not clearly)."""
+    a, b = first["level"], last["level"]
+    txt = f"By that rule the classes are **{a}** in the first layer and **{b}** in the last one"
+    if LEVELS.index(b) > LEVELS.index(a):
+        txt += ": the last layer separates them better, as report 002 found"
+    elif b == a:
+        txt += (": the last layer does not separate them better than the first, unlike report "
+                "002" + (f" (the silhouette changes from {fnum(first['silhouette'])} to "
+                         f"{fnum(last['silhouette'])}, but stays at or below the control's or 0)"
+                         if a == "not separated" else ""))
+    else:
+        txt += ": the last layer separates them less than the first, unlike report 002"
+    return txt + "."

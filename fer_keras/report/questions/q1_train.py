@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_keras.report.catalogue import REPORTED
+from fer_keras.claims import of_kind
 from fer_keras.report.common import copy_figure, first_doc_line, train_summary
 from fer_keras.report.document import Section, pct
 
@@ -42,7 +42,7 @@ def answer(ctx):
              f"({trainable:,} trainable).")
     diagram, note = evaluate.plot_model_diagram(net, d / "model.png")
     if diagram is not None:
-        sec.figure(diagram, f"`{name}` drawn by keras.utils.plot_model", ctx.out)
+        sec.figure(diagram, f"`{name}`, drawn by {note}", ctx.out)
     sec.table(["layer", "type", "output shape", "params"],
               [(n, t, s, f"{p:,}") for n, t, s, p in table],
               caption=f"Layers of `{name}` (the reports' summary table)"
@@ -61,9 +61,10 @@ def answer(ctx):
     acc = f"**Accuracy.** The kept model scores **{pct(val_acc)}** on the validation split"
     acc += (f" and **{pct(test_acc)}** on the held-out test split ({num['n_test']:,} images, "
             "never used for any choice)." if test_acc is not None else ".")
-    ref = REPORTED["accuracy"].get(name)
+    ref = [c for c in of_kind("accuracy") if c.model == name and c.section == "q1-train"]
     if ref:
-        acc += (f" For reference, {ref[0]} reported {pct(ref[1])} for this model on the real "
+        acc += (f" For reference, report {ref[0].reports[0]} reported {pct(ref[0].value)} for "
+                f"this model ({ref[0].quote}) on the real "
                 "FER2013" + (", so the two are not comparable: these are synthetic faces."
                              if ctx.cfg.synthetic else "."))
     sec.text(acc)

@@ -6,6 +6,7 @@ import numpy as np
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section, fnum
+from fer_keras.report.questions.hw4_saliency import answer_words
 from fer_keras.report.questions._saliency import (checks_part, method_note, region_method,
                                                   saliency_section)
 
@@ -24,8 +25,9 @@ def answer(ctx):
                    "regions": regions, "ground_truth": truth}
     lines = []
     for cname, e in stats.items():
-        lines.append(f"{cname}: mostly the **{e['focus']}** (eyes region {fnum(e['eyes'])}x, "
-                     f"mouth region {fnum(e['mouth'])}x the uniform share)")
+        lines.append(f"{cname}: {answer_words(e['focus'])} (eyes region {fnum(e['eyes'])}x, "
+                     f"mouth region {fnum(e['mouth'])}x, face box {fnum(e['face'])}x the "
+                     "references)")
     sec.text("Where the class score is most sensitive, per class (averaged over up to "
              f"{ctx.profile['saliency_images']} validation images of the class):")
     sec.bullets(lines)

@@ -1,0 +1,97 @@
+"""The claims' catalogue: every claim is found in the report it is credited to, and only there."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fer_keras import claims
+
+SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds"
+
+
+def _norm(s):
+    return " ".join(s.split())
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    files = sorted(SEEDS.glob("00*.txt")) if SEEDS.is_dir() else []
+    if len(files) < 5:
+        pytest.skip(f"the five reports are not in {SEEDS} (../shared/seeds)")
+    return {f.name[:3]: _norm(f.read_text(encoding="utf-8")) for f in files}
+
+
+def test_every_claim_is_in_the_report_it_is_credited_to(seeds):
+    missing = [(c.id, r, w) for c in claims.CLAIMS for r, w in c.original.items()
+               if _norm(w) not in seeds[r]]
+    assert not missing
+
+
+def test_no_claim_is_credited_to_a_report_that_does_not_make_it(seeds):
+    """A claim's words, found in a report it does not name, would mean it is missing a source
+    (or is too generic to be a source); the id's prefix names its report."""
+    for c in claims.CLAIMS:
+        for r, w in c.original.items():
+            elsewhere = [o for o in seeds if o not in c.original and _norm(w) in seeds[o]]
+            assert not elsewhere, (c.id, w, elsewhere)
+        prefix = c.id.split("-")[0]
+        if prefix.isdigit():
+            assert c.reports == (prefix,), c.id
+
+
+def test_the_misattributed_pairs_are_credited_to_004_and_001_only(seeds):
+    pairs = {c.value: c.reports for c in claims.of_kind("confusion_pair")}
+    assert "000" not in pairs[("Sad", "Fear")] and "000" not in pairs[("Surprise", "Fear")]
+    assert ("Sad", "Fear") in pairs and ("Disgust", "Angry") in pairs
+    # report 000 names exactly two pairs
+    assert sorted(v for c in claims.of_kind("confusion_pair") if "000" in c.reports
+                  for v in [c.value]) == [("Angry", "Sad"), ("Disgust", "Angry")]
+    assert "Sad" not in seeds["000"].split("把 Angry 誤判成 Sad")[1][:40]
+
+
+def test_the_claims_the_audit_found_missing_are_there():
+    ids = set(claims.BY_ID)
+    for cid in ("001-q3-surprise-best", "001-q3-sad-worst", "001-q3-sad-fear",
+                "003-q3-only-two", "002-q3-surprise", "000-q3-disgust-rare", "002-q4-last",
+                "004-q3-angry-fear", "004-q3-happy"):
+        assert cid in ids
+    assert sum(c.id.startswith("004-q3-") for c in claims.CLAIMS) == 8  # 7 pairs + Happy
+
+
+def test_the_reports_figures_live_only_in_the_catalogue():
+    from fer_keras import models
+
+    assert models.REPORTED_PARAMS == claims.reported_params()
+    assert models.REPORTED_PARAMS["dnn_001"] == 156_263
+    root = Path(claims.__file__).parent
+    figures = [r"0\.64921", r"0\.45471", r"2_?130_?311", r"2_?281_?931", r"44_?305_?991",
+               r"42_?809_?407", r"156_?263"]
+    for f in root.rglob("*.py"):
+        if f.name == "claims.py":
+            continue
+        text = f.read_text(encoding="utf-8")
+        for pat in figures:
+            assert not re.search(pat, text), (f, pat)
+
+
+def test_every_claim_kind_has_a_rule_and_the_fields_it_needs():
+    from fer_keras.report import rules
+
+    for c in claims.CLAIMS:
+        if c.kind == "untestable":
+            assert c.why
+            continue
+        assert c.kind in rules.RULES
+        if c.kind == "accuracy":
+            assert 0 < c.value < 1 and c.section
+        if c.kind == "params":
+            assert c.model and c.value > 0
+        if c.kind != "params":
+            assert c.section, c.id
+
+
+def test_a_claim_of_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown kind"):
+        claims.Claim("x", "HW3 Q1", "vibes", "q", {"000": "w"})
