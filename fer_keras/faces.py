@@ -486,7 +486,7 @@ def _load_model(model):
     """The classifier for ``model``: None (the shipped model: its ONNX export run by ONNX
     Runtime when onnxruntime is installed, without importing TensorFlow; else the ``.keras``),
     a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``, ``input_shape``
-    and ``output_shape``, such as :class:`fer_keras.export.ExportedClassifier`)."""
+    and ``output_shape``, such as :class:`fer_keras.runtime.ExportedClassifier`)."""
     if model is None:
         from fer_keras import shipped
 

@@ -38,7 +38,7 @@ def sha256(path):
 
 
 def onnx_classifier(quiet=False):
-    """The shipped model as an :class:`fer_keras.export.ExportedClassifier` run by ONNX Runtime
+    """The shipped model as an :class:`fer_keras.runtime.ExportedClassifier` run by ONNX Runtime
     (no TensorFlow, no Keras), or None when onnxruntime is not installed, the export is missing,
     or it was made from another ``.keras`` than the one shipped (said on stderr unless
     ``quiet``): the caller then loads the ``.keras`` with Keras."""
@@ -49,7 +49,7 @@ def onnx_classifier(quiet=False):
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
-    from fer_keras.export import ExportedClassifier
+    from fer_keras.runtime import ExportedClassifier
 
     key = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (path, keras_file))
     if _CACHE.get("key") != key:  # one ONNX Runtime session per process (it is thread-safe)
