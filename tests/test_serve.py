@@ -103,7 +103,8 @@ def test_explain_png_overlay_on_the_face(client, service, photo):
     out = r.json()
     assert out["method"] == "vanilla" and out["class"] == out["label"] == faces_json[1]["label"]
     assert out["box"] == faces_json[1]["box"]
-    assert out["square"] == list(faces.face_square(out["box"]))
+    scale = faces.default_detector().frame_scale  # the crop framing of the server's detector
+    assert out["square"] == list(faces.face_square(out["box"], scale))
     png = base64.b64decode(out["png"].split(",", 1)[1])
     img = np.asarray(Image.open(io.BytesIO(png)))
     assert img.shape == (192, 192, 3)
@@ -117,10 +118,10 @@ def test_explain_png_overlay_on_the_face(client, service, photo):
     grey = faces.to_grey(np.asarray(PILImage.open(io.BytesIO(photo)).convert("RGB")))
 
     def overlay(box):
-        crop = faces.crop_faces(grey, np.asarray([box]))
+        crop = faces.crop_faces(grey, np.asarray([box]), scale=scale)
         m = saliency_maps(service.model, crop, method="vanilla")[0]
-        return plotting.saliency_overlay(faces.crop_faces(grey, np.asarray([box]), (192, 192))[0],
-                                         m).astype(int)
+        big = faces.crop_faces(grey, np.asarray([box]), (192, 192), scale=scale)[0]
+        return plotting.saliency_overlay(big, m).astype(int)
 
     assert np.abs(img - overlay(out["box"])).max() <= 1
     assert np.abs(img - overlay(faces_json[0]["box"])).mean() > 5

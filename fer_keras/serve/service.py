@@ -6,7 +6,7 @@ default) and answers in JSON-ready dicts: :meth:`Service.faces` (the records of
 input contract), :meth:`Service.explain` (a saliency map of one face laid over it as a PNG, with
 the method's stored check verdict on this model) and :meth:`Service.model_info`. Its methods
 are called from the server's worker threads: each thread has its own face detector (OpenCV's
-cascade is not shared between threads), the model is warmed up before the first request, and
+detectors are not shared between threads), the model is warmed up before the first request, and
 explanations run one at a time (their gradient functions are compiled on first use).
 """
 from __future__ import annotations
@@ -122,7 +122,8 @@ class Service:
     ``model``: None / ``"pretrained"`` (the shipped model), a model path or a Keras classifier;
     ``input_range``, ``classes``: its input contract's overrides (:mod:`fer_keras.contract`);
     ``detector``: a face detector shared by every thread (default: one
-    :class:`~fer_keras.faces.HaarDetector` per thread); ``config``: a :class:`ServeConfig`.
+    :func:`~fer_keras.faces.default_detector` per thread, as :class:`~fer_keras.faces.Recognizer`);
+    ``config``: a :class:`ServeConfig`.
     """
 
     def __init__(self, *, model=None, config=None, detector=None, input_range=None,
@@ -147,7 +148,7 @@ class Service:
         if rec is None:
             from fer_keras import faces
 
-            det = self._detector if self._detector is not None else faces.HaarDetector(quiet=True)
+            det = self._detector if self._detector is not None else faces.default_detector()
             rec = self._local.rec = faces.Recognizer(self.model, detector=det)
         return rec
 
