@@ -368,7 +368,7 @@ EXPLAIN = [("confusion", []),
                        "--method", "gradcam"])]
 #: What a SavedModel folder (one opaque TFSMLayer) cannot do, and the line that says so.
 OPAQUE = {"ascent": "no convolution layer", "features": "no convolution layer",
-          "tsne": "no hidden layer", "checks": "opaque TensorFlow SavedModel",
+          "tsne": "no convolution layer", "checks": "opaque TensorFlow SavedModel",
           "saliency": "Grad-CAM needs a layer with a spatial"}
 
 
