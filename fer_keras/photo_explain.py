@@ -43,6 +43,10 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     from fer_keras.explain.saliency import saliency_maps
     from fer_keras.io import write_json
 
+    if recognizer is None and model is None:
+        from fer_keras import models
+
+        model = models.pretrained()  # the gradients need the Keras model, not its ONNX export
     rec = recognizer or faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
     name = Path(image).name if isinstance(image, (str, Path)) else "photo"
     rgb = faces.load_image(image)
