@@ -105,12 +105,15 @@ def test_data_of_a_model_without_data_notes_synthetic_once(tmp_path, capsys):
     from fer_keras.config import TrainConfig
 
     model = tmp_path / "mine.keras"
-    assert _data_of(argparse.Namespace(data=None, model=str(model))) == "synthetic"
-    notes = capsys.readouterr().err.strip().splitlines()
-    assert len(notes) == 1 and notes[0].startswith("note:") and "--data" in notes[0]
-    assert _data_of(argparse.Namespace(data="x.csv", model=str(model))) == "x.csv"
+    args = argparse.Namespace(data=None, model=str(model))
+    assert _data_of(args) == "synthetic"
+    note = args.data_note  # printed by the command once it has succeeded
+    assert note.startswith("note:") and "--data" in note and "\n" not in note
+    args = argparse.Namespace(data="x.csv", model=str(model))
+    assert _data_of(args) == "x.csv" and not hasattr(args, "data_note")
     TrainConfig(data="../fer2013.csv").save(tmp_path / "config.json")
-    assert _data_of(argparse.Namespace(data=None, model=str(model))) == "../fer2013.csv"
+    args = argparse.Namespace(data=None, model=str(model))
+    assert _data_of(args) == "../fer2013.csv" and not hasattr(args, "data_note")
     assert capsys.readouterr().err == ""
 
 

@@ -109,9 +109,8 @@ def _usage(parser):
 def _data_of(args):
     """``--data``; not given: the data in the run's ``config.json`` beside ``--model``, else the
     synthetic faces, with a one-line note (a user's model explained on cartoon faces is rarely
-    what was meant)."""
-    import sys
-
+    what was meant), kept in ``args.data_note`` and printed once the command has succeeded, so
+    that a mistake found later is still the only line on stderr."""
     if args.data is not None:
         return args.data
     config = Path(os.path.abspath(args.model)).parent / "config.json"
@@ -119,9 +118,9 @@ def _data_of(args):
         from fer_keras.config import TrainConfig
 
         return TrainConfig.load(config).data
-    print(f"note: no --data and no run config.json beside {args.model}: explaining it on the "
-          "built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv or an image "
-          "folder) for real faces", file=sys.stderr)
+    args.data_note = (f"note: no --data and no run config.json beside {args.model}: explained "
+                      "it on the built-in synthetic faces; pass --data PATH (fer2013.csv, "
+                      "train.csv or an image folder) for real faces")
     return "synthetic"
 
 
@@ -199,6 +198,10 @@ def cmd_explain(args):
     res = _COMMANDS[args.what](args, model, ds, out)
     for path in res.files:
         print(f"written: {path}")
+    if getattr(args, "data_note", None):
+        import sys
+
+        print(args.data_note, file=sys.stderr)
     return 0
 
 
