@@ -362,7 +362,10 @@ def test_shipped_model_has_its_checks(client):
     are found beside it and served with every explanation."""
     m = client.get("/v1/model").json()
     assert m["checks"]["source"] == "fer_net_fer2013.checks.json"
-    assert set(m["methods"]) <= set(m["checks"]["passed"])
+    stored = set(m["checks"]["passed"])
+    # the four methods of the RESULTS.md run; the registry's newer ones have no stored verdict
+    # on this model yet and are served with verdict None (test_explain_carries_the_stored_verdict)
+    assert {"vanilla", "smoothgrad", "gradcam", "gradcam++"} <= stored <= set(m["methods"])
 
 
 # ---------------------------------------------------------------------- the page
