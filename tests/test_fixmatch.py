@@ -141,6 +141,7 @@ def test_threshold_state_moves_by_its_momentum_only_in_training():
                                g * cls / cls.max(), rtol=1e-5)
 
 
+@pytest.mark.slow  # about 20 s; the shared-warm-start test keeps FixMatch in the default suite
 @pytest.mark.core  # the thresholds' moving averages are updated inside training on every backend
 def test_adaptive_fixmatch_uses_unlabeled_images_from_the_start(tmp_path):
     """With a fixed 0.95 almost no unlabeled image counts early; the self-adaptive thresholds

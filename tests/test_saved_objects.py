@@ -69,6 +69,7 @@ def test_registered_names_are_unchanged():
     assert keras.saving.get_registered_name(SmoothedSparseCE) == "fer_keras>SmoothedSparseCE"
 
 
+@pytest.mark.slow  # a fresh interpreter; the registered names are checked in-process above
 def test_saved_loss_and_schedule_load_without_the_trainer(tmp_path):
     new = tmp_path / "new.keras"
     _py(SAVE, new)

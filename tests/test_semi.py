@@ -69,6 +69,7 @@ def _three_class_splits(n=900, seed=3):
             for k, u in (("train", "Training"), ("val", "PublicTest"), ("test", "PrivateTest"))}
 
 
+@pytest.mark.slow  # about 50 s on 2 cores; the report tests run the comparison at a tiny budget
 def test_compare_runs_both_with_the_same_budget(tmp_path):
     cfg = SemiConfig(out=str(tmp_path), fractions=(0.25,), warm_steps=40, round_steps=20,
                      rounds=1, eval_every=20, threshold=0.5, lr=3e-3, seed=0)

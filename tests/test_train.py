@@ -72,6 +72,7 @@ def test_budget_fits_epochs_to_the_time(tmp_path):
     assert state["elapsed_seconds"] <= 6.0 + max(r["seconds"] for r in history) + 1.0
 
 
+@pytest.mark.slow  # about 15 s; the budget fitting itself stays in the default suite
 @pytest.mark.core
 def test_model_auto_picks_the_widest_model_the_budget_gives_enough_epochs(tmp_path, monkeypatch):
     import fer_keras.train.budget as train_mod
