@@ -5,10 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from fer_keras import claims
 
-SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds"
+SEEDS = SHARED / "seeds"
 
 
 def _norm(s):

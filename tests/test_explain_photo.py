@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FER_FOLDER
 
 pytest.importorskip("cv2")
 
@@ -20,7 +21,7 @@ def photo(tmp_path_factory):
 
     from fer_keras import faces
 
-    root = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "test"
+    root = FER_FOLDER / "test"
     if not root.is_dir():
         pytest.skip(f"real FER2013 image folders not found at {root} (../shared absent)")
     grey = np.stack([np.asarray(Image.open(sorted((root / c.lower()).glob("*.jpg"))[0])

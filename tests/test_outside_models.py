@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import FER_SAMPLE_CSV  # noqa: E402
 
 from fer_keras import explain as ex, models  # noqa: E402
 from fer_keras.errors import FerInputError  # noqa: E402
@@ -61,7 +62,7 @@ def _keras2_inputs(grey, e):
 
 @pytest.fixture(scope="module")
 def sample_rows():
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013-sample.csv"
+    path = FER_SAMPLE_CSV
     if not path.is_file():
         pytest.skip(f"real FER2013 sample CSV not found at {path} (../shared absent)")
     with open(path) as f:
