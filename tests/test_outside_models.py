@@ -301,6 +301,7 @@ def test_operations_named_add_do_not_clash(faces, tmp_path):
     """MobileNetV3's pattern in small: ``x + 3`` operations (no layers) that Keras names
     ``add``, ``add_1``, ..., beside an ``Add`` layer named ``add_2``: Grad-CAM's hook must not
     add an operation of its own that takes one of those names."""
+    keras.backend.clear_session()  # the op names' counters from zero, whatever ran before
     keras.utils.set_random_seed(0)
     inp = keras.Input((24, 24, 1))
     x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inp)
