@@ -26,6 +26,7 @@ def balanced_loss_and_classes(builder, splits, out, epochs):
     inference mode, number of distinct classes predicted on ``splits["val"]``)."""
     from fer_keras import models, train
     from fer_keras.config import TrainConfig, preset
+    from fer_keras.evaluate import balanced_nll
 
     models._REGISTRY["_experiment"] = builder
     try:
@@ -35,9 +36,7 @@ def balanced_loss_and_classes(builder, splits, out, epochs):
     finally:
         del models._REGISTRY["_experiment"]
     tr = splits["train"]
-    p = net.predict(tr.x(), verbose=0)
-    nll = -np.log(np.clip(p[np.arange(len(tr)), tr.labels], 1e-7, 1))
-    balanced = float(np.mean([nll[tr.labels == c].mean() for c in np.unique(tr.labels)]))
+    balanced = balanced_nll(net.predict(tr.x(), verbose=0), tr.labels)
     pred = net.predict(splits["val"].x(), verbose=0).argmax(1)
     return balanced, len(np.unique(pred))
 

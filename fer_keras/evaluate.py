@@ -85,6 +85,16 @@ def top_confusions(cm, k=5, class_names=CLASS_NAMES):
     return out
 
 
+def balanced_nll(probs, labels):
+    """Class-balanced negative log-likelihood (nats): the mean over the classes present in
+    ``labels`` (int ``(N,)``) of each class's mean ``-log p(true class)``, ``probs`` float
+    ``(N, K)`` clipped at 1e-7. ln 7 = 1.946 is what a model that learned nothing scores on
+    seven balanced classes."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    nll = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1))
+    return float(np.mean([nll[labels == c].mean() for c in np.unique(labels)]))
+
+
 def metrics(y_true, probs):
     """Accuracy, per-class precision/recall/F1/support and the confusion matrix, as a dict."""
     y_true = np.asarray(y_true, np.int64)
