@@ -2,7 +2,8 @@
 a Kaggle submission ``id,label`` for ``--data`` (:func:`fer_keras.evaluate.write_submission`)."""
 from __future__ import annotations
 
-from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_data_args, load_model_arg
+from fer_keras.cli.common import (MODEL_HELP, add_contract_flags, add_data_args, load_model_arg,
+                                  quiet_backend_import)
 from fer_keras.errors import FerInputError
 
 
@@ -43,7 +44,6 @@ def _refuse(args, flags, why):
 
 
 def cmd_predict(args):
-    from fer_keras.cli.common import quiet_backend_import
     from fer_keras.io import check_not_input
 
     if not args.out:
