@@ -52,12 +52,17 @@ $(VENV_JAX)/.installed: requirements-jax.txt setup.cfg
 	$(VENV_JAX)/bin/pip install -q --no-deps -e .
 	touch $@
 
+# The tests run in TEST_JOBS processes (pytest-xdist; one process per test file at a time, so a
+# file's module fixtures are built once): the CPUs, at most 4. TEST_JOBS=0: one process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+XDIST := -n $(TEST_JOBS) --dist loadfile
+
 test: install install-jax
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 	$(MAKE) --no-print-directory test-core-jax
 
 test-core-jax: install-jax
-	KERAS_BACKEND=jax $(VENV_JAX)/bin/python -m pytest -q -m "core and not slow" -p no:cacheprovider
+	KERAS_BACKEND=jax $(VENV_JAX)/bin/python -m pytest -q -m "core and not slow" -p no:cacheprovider $(XDIST)
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
