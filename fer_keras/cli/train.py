@@ -75,7 +75,8 @@ def add_train(sub):
                         "be a multiple of the device count; give it again with --resume "
                         f"(default {d.distribute})")
     p.add_argument("--strategy", choices=["default", "mirrored"],
-                   help="deprecated: --strategy mirrored is --distribute data-parallel")
+                   help="deprecated: --strategy mirrored is --distribute data-parallel "
+                        "(default: none)")
     p.add_argument("--early-stopping", type=int,
                    help=f"patience in epochs, 0 = off {dflt('early_stopping')}")
     p.add_argument("--tensorboard", action="store_true", default=None,
@@ -132,7 +133,7 @@ def cmd_train(args):
     from fer_keras.errors import FerInputError
     from fer_keras.io import check_out_dir
     from fer_keras.train import (check_model_name, check_no_run, check_resume_flags,
-                                 resolve_config, train)
+                                 replicas_for, resolve_config, train)
 
     register_matched(args.model)
     cfg = train_config(args)
@@ -144,6 +145,7 @@ def cmd_train(args):
         check_resume_flags(cfg, train_values(args))
     if cfg.data == "synthetic" and not args.resume:
         check_model_name(cfg.model)  # a user error must be the only line on stderr: check first
+        replicas_for(cfg)  # a batch that does not split over the devices, too
         out = check_out_dir(resolve_config(cfg).out)
         if not args.force:
             check_no_run(out)

@@ -26,7 +26,7 @@ Several hosts: each host runs the same command; on JAX the
 ``keras.distribution.initialize()`` first; on TensorFlow ``TF_CONFIG`` does. Each process feeds
 its own block of every global batch (:class:`fer_keras.data.pipeline.EpochBatches` ``shard``),
 and only the chief (process 0, TensorFlow's ``chief`` task or worker 0) writes the run folder.
-``docs/recipe.md`` has the launch.
+``docs/gpu.md`` has the launch.
 
 Every batch must split evenly: ``batch_size`` must be a multiple of the device count (else a
 one-line :class:`FerInputError`), an epoch's last short batch is dropped when its size is not a
@@ -36,6 +36,7 @@ validation leaves out the last ``len(val) % devices`` images.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 
@@ -116,15 +117,19 @@ def replicas_for(cfg):
     if cfg.distribute == "none":
         return ONE
     backend = keras.backend.backend()
-    if backend == "jax":
-        replicas = _jax()
-    elif backend == "tensorflow":
-        replicas = _tensorflow()
-    else:
+    if backend not in ("jax", "tensorflow"):
         raise FerInputError(f"--distribute data-parallel needs KERAS_BACKEND=jax or tensorflow "
                             f"(the backend is {backend})")
+    replicas = _data_parallel(backend)
     replicas.check_batch(cfg.batch_size)
     return replicas
+
+
+@functools.lru_cache(maxsize=None)
+def _data_parallel(backend):
+    # once a process: several hosts meet once, and TensorFlow's multi-worker strategy must be
+    # created once, before other TensorFlow work
+    return _jax() if backend == "jax" else _tensorflow()
 
 
 def _jax():
@@ -169,7 +174,7 @@ def tf_config_workers(environ=None):
         return workers, task.get("type"), int(task.get("index", 0))
     except (ValueError, AttributeError, TypeError) as e:
         raise FerInputError(f"TF_CONFIG is not a cluster description "
-                            f"({type(e).__name__}); see docs/recipe.md") from None
+                            f"({type(e).__name__}); see docs/gpu.md") from None
 
 
 def is_chief(workers, task_type, task_index, cluster_has_chief):
