@@ -1,6 +1,7 @@
 """Data-parallel training (``distribute="data-parallel"``, :mod:`fer_keras.train.distribute`):
-a step on two devices gives the weights one device gives with the same global batch, resume
-continues under it, and the budget, EMA and mixed precision run under it. Two host devices are
+a step on two devices gives the weights one device gives with the same global batch (EMA
+included), a resumed run ends where an uninterrupted one does, and the budget and mixed
+precision run under it. Two host devices are
 JAX's ``--xla_force_host_platform_device_count=2`` and two logical CPUs on TensorFlow, each set
 before the backend starts, so every run is a subprocess."""
 import json
@@ -98,6 +99,15 @@ else:
   res["resumed_vs_straight"] = maxdiff(weights(resumed), weights(straight))
   res["resumed_vs_epoch1"] = maxdiff(weights(resumed), epoch1)
   res["epochs"] = [r["epoch"] for r in hist]
+  # the budget's timing burst and mixed precision under the distribution
+  net, hist = train(TrainConfig(epochs=50, budget_minutes=0.05, precision="mixed",
+                                distribute="data-parallel", out=out + "/budget", **base),
+                    splits=splits)
+  res["budget_epochs"] = len(hist)
+  res["budget_loss"] = hist[-1]["loss"]
+  res["mixed_policy"] = net.get_layer("conv").dtype_policy.name
+  res["policy_after"] = keras.config.dtype_policy().name
+  res["dist_after"] = repr(keras.distribution.distribution()) if backend == "jax" else None
 print(json.dumps(res))
 """
 
@@ -126,6 +136,10 @@ def _check_resume(out):
     assert out["interrupted_at"] == 1 and out["epochs"] == [1, 2], out
     assert out["resumed_vs_epoch1"] > 1e-3, out
     assert out["resumed_vs_straight"] < 1e-6, out
+    # a budget of 3 s plans a few epochs, in mixed precision, and leaves no global state behind
+    assert 1 <= out["budget_epochs"] < 50 and np.isfinite(out["budget_loss"]), out
+    assert out["mixed_policy"] == "mixed_bfloat16" and out["policy_after"] == "float32", out
+    assert out["dist_after"] in ("None", None), out
 
 
 jax_here = pytest.mark.skipif(find_spec("jax") is None, reason="needs JAX (not installed)")
@@ -147,13 +161,13 @@ def test_tf_mirrored_step_equals_one_device(tmp_path):
 @jax_here
 @pytest.mark.core
 @pytest.mark.slow
-def test_jax_data_parallel_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
+def test_jax_data_parallel_resume_and_budget(tmp_path):
     _check_resume(_run("jax", tmp_path, "resume"))
 
 
 @requires_tf
 @pytest.mark.slow
-def test_tf_mirrored_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
+def test_tf_mirrored_resume_and_budget(tmp_path):
     _check_resume(_run("tensorflow", tmp_path, "resume"))
 
 
