@@ -236,6 +236,19 @@ def test_batch_that_does_not_split_is_one_line():
 
 
 @pytest.mark.core
+def test_budget_is_refused_on_several_hosts(monkeypatch):
+    from fer_keras.errors import FerInputError
+    from fer_keras.train import distribute
+
+    cfg = TrainConfig(distribute="data-parallel", budget_minutes=5, batch_size=64)
+    monkeypatch.setattr(distribute, "_data_parallel",
+                        lambda backend: distribute.Replicas(4, process_count=2, backend=backend))
+    with pytest.raises(FerInputError, match="--budget-minutes .* cannot run on 2 hosts"):
+        distribute.replicas_for(cfg)
+    assert distribute.replicas_for(cfg.replace(budget_minutes=0)).count == 4  # the control
+
+
+@pytest.mark.core
 def test_tf_config_counts_workers_and_names_the_chief():
     from fer_keras.errors import FerInputError
     from fer_keras.train.distribute import is_chief, tf_config_workers

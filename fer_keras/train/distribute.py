@@ -122,6 +122,11 @@ def replicas_for(cfg):
                             f"(the backend is {backend})")
     replicas = _data_parallel(backend)
     replicas.check_batch(cfg.batch_size)
+    if cfg.budget_minutes and replicas.process_count > 1:
+        # each host would re-plan from its own clock, and hosts that stop at different epochs
+        # wait for each other forever
+        raise FerInputError("--budget-minutes plans from this host's clock and cannot run on "
+                            f"{replicas.process_count} hosts; give --epochs instead")
     return replicas
 
 
