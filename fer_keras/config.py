@@ -38,7 +38,8 @@ CHOICES = {
     "schedule": ("plateau", "cosine", "onecycle", "constant"),
     "input_pipeline": ("numpy", "tfdata", "idg"),  # any backend | tf.data | ImageDataGenerator
     "precision": ("float32", "mixed"),  # mixed: bfloat16 on CPU, float16 on older GPUs
-    "strategy": ("default", "mirrored"),
+    # data-parallel: every device Keras sees (fer_keras.train.distribute)
+    "distribute": ("none", "data-parallel"),
 }
 
 
@@ -83,7 +84,10 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = True
     precision: str = "float32"  # float32 | mixed (bfloat16 on CPU, float16 on GPU)
-    strategy: str = "default"  # default | mirrored
+    # none | data-parallel: the model replicated on every device Keras sees, each global batch
+    # of batch_size images split over them (fer_keras.train.distribute); a property of the
+    # session, not of the run, so --resume may change it
+    distribute: str = "none"
     early_stopping: int = 10  # patience in epochs, 0 = off
     reduce_lr_patience: int = 3  # for schedule="plateau"
     tensorboard: bool = False
@@ -123,6 +127,8 @@ class TrainConfig:
 
         raw = read_json(path, dict, "run config")
         known = {f.name for f in dataclasses.fields(cls)}
+        if raw.get("strategy") == "mirrored" and "distribute" not in raw:
+            raw["distribute"] = "data-parallel"  # written before --distribute replaced it
         try:
             return cls(**{k: v for k, v in raw.items() if k in known})
         except FerInputError as e:
@@ -232,13 +238,18 @@ def validate(cfg):
                             f"({cfg.epochs})")
 
 
+#: Fields of a :class:`TrainConfig` that belong to the session, not to the run: ``--resume``
+#: takes them from the command line, everything else from the run's config.json.
+SESSION_FIELDS = ("out", "verbose", "distribute")
+
+
 def resume_conflicts(saved, given):
     """The flags in ``given`` (``{field: value}`` the user passed with ``--resume``) that differ
     from the resumed run's ``saved`` :class:`TrainConfig`, as ``["--lr 0.1 (the run's: 0.001)",
-    ...]``; ``out`` and ``verbose`` may change between sessions."""
+    ...]``; the :data:`SESSION_FIELDS` may change between sessions."""
     out = []
     for k, v in given.items():
-        if k in ("out", "verbose", "preset") or not hasattr(saved, k):
+        if k in SESSION_FIELDS or k == "preset" or not hasattr(saved, k):
             continue
         if getattr(saved, k) != v:
             out.append(f"{flag(k)} {v!r} (the run's: {getattr(saved, k)!r})")

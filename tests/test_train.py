@@ -1,4 +1,5 @@
-"""Training: the run folder, schedules, mixed precision, a distribution strategy, budgets."""
+"""Training: the run folder, schedules, mixed precision, budgets (data parallelism:
+test_distribute.py)."""
 import json
 import subprocess
 import sys
@@ -173,29 +174,6 @@ def test_budget_estimate_keeps_mixed_precision(tmp_path):
     net, _ = train(cfg)
     assert net.dtype_policy.name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
-
-
-MIRRORED = r"""
-import sys, json, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from fer_keras.config import TrainConfig
-from fer_keras.train import train
-net, hist = train(TrainConfig(model="small_cnn", n_synthetic=300, batch_size=64, verbose=0,
-                              epochs=1, out=sys.argv[1], strategy="mirrored"))
-print(json.dumps({"devices": len(tf.config.list_logical_devices("CPU")),
-                  "replicas": net.distribute_strategy.num_replicas_in_sync,
-                  "loss": hist[-1]["loss"]}))
-"""
-
-
-@requires_tf
-def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
-    res = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path / "run")],
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert out["devices"] == 2 and out["replicas"] == 2 and np.isfinite(out["loss"])
 
 
 @pytest.mark.core

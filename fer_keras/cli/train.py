@@ -24,7 +24,8 @@ def add_train(sub):
     p.add_argument("--data", help="'synthetic' (default) or a FER2013 CSV / image-folder path")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument("--epochs", type=positive_int, help=f"epochs to train {dflt('epochs')}")
-    p.add_argument("--batch-size", type=positive_int, help=f"images a step {dflt('batch_size')}")
+    p.add_argument("--batch-size", type=positive_int,
+                   help=f"images a step, over all devices {dflt('batch_size')}")
     p.add_argument("--optimizer", choices=CHOICES["optimizer"],
                    help=f"sgd: Nesterov momentum 0.9 {dflt('optimizer')}")
     p.add_argument("--lr", type=float, help=f"(peak) learning rate {dflt('lr')}")
@@ -67,8 +68,15 @@ def add_train(sub):
     p.add_argument("--precision", choices=CHOICES["precision"],
                    help="mixed: bfloat16 on CPUs, float16 on GPUs before compute capability 8.0 "
                         f"{dflt('precision')}")
-    p.add_argument("--strategy", choices=CHOICES["strategy"],
-                   help=f"mirrored: every local GPU (TensorFlow) {dflt('strategy')}")
+    p.add_argument("--distribute", choices=CHOICES["distribute"],
+                   help="data-parallel: train on every device Keras sees (JAX DataParallel; "
+                        "TensorFlow MirroredStrategy, MultiWorkerMirroredStrategy when TF_CONFIG "
+                        "names several workers); --batch-size stays the global batch and must "
+                        "be a multiple of the device count; give it again with --resume "
+                        f"(default {d.distribute})")
+    p.add_argument("--strategy", choices=["default", "mirrored"],
+                   help="deprecated: --strategy mirrored is --distribute data-parallel "
+                        "(default: none)")
     p.add_argument("--early-stopping", type=int,
                    help=f"patience in epochs, 0 = off {dflt('early_stopping')}")
     p.add_argument("--tensorboard", action="store_true", default=None,
@@ -96,6 +104,10 @@ def train_values(args):
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     values = preset(args.preset) if args.preset else {}
     values.update({k: v for k, v in vars(args).items() if k in fields and v is not None})
+    strategy = getattr(args, "strategy", None)
+    if strategy is not None and getattr(args, "distribute", None) is None:
+        # the flag --distribute replaced; "default" was the absence of a strategy
+        values["distribute"] = "data-parallel" if strategy == "mirrored" else "none"
     if args.preset:
         values["preset"] = args.preset
     return values
@@ -121,16 +133,19 @@ def cmd_train(args):
     from fer_keras.errors import FerInputError
     from fer_keras.io import check_out_dir
     from fer_keras.train import (check_model_name, check_no_run, check_resume_flags,
-                                 resolve_config, train)
+                                 replicas_for, resolve_config, train)
 
     register_matched(args.model)
     cfg = train_config(args)
+    if args.strategy is not None:
+        print(f"note: --strategy is deprecated; it is --distribute {cfg.distribute} now")
     if args.resume and args.force:
         raise FerInputError("fer-keras train: --resume and --force exclude each other")
     if args.resume:
         check_resume_flags(cfg, train_values(args))
     if cfg.data == "synthetic" and not args.resume:
         check_model_name(cfg.model)  # a user error must be the only line on stderr: check first
+        replicas_for(cfg)  # a batch that does not split over the devices, too
         out = check_out_dir(resolve_config(cfg).out)
         if not args.force:
             check_no_run(out)

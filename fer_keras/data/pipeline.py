@@ -44,6 +44,17 @@ def epoch_order(n, labels, seed, epoch, oversample=False):
     return rng.permutation(n)
 
 
+def local_block(rows, shard):
+    """Block ``shard[0]`` of ``shard[1]`` equal contiguous blocks of ``rows`` (a global batch's
+    indices or slice positions): one process's part of a data-parallel global batch, whose
+    blocks the processes' devices hold in process order."""
+    index, count = shard
+    if count == 1:
+        return rows
+    size = len(rows) // count
+    return rows[index * size:(index + 1) * size]
+
+
 def _py_dataset_base():
     import keras
 
@@ -55,10 +66,18 @@ class EpochBatches(_py_dataset_base()):
 
     images: uint8 ``(N, 48, 48)``; labels: int ``(N,)``. Yields float32 ``(B, 48, 48, 1)`` in
     [0, 1] and int32 ``(B,)``. ``initial_epoch`` sets which epoch's order comes first (resume).
+
+    Data parallelism (:mod:`fer_keras.train.distribute`): with ``replicas`` devices an epoch's
+    last short batch is left out when ``replicas`` does not divide its size, and with
+    ``shard=(i, k)`` each batch yields only its ``i``-th of ``k`` equal blocks (this process's
+    part of the global batch; ``B`` is then the global batch over ``k``).
     """
 
-    def __init__(self, images, labels, batch_size=64, seed=0, oversample=False, initial_epoch=0):
+    def __init__(self, images, labels, batch_size=64, seed=0, oversample=False, initial_epoch=0,
+                 replicas=1, shard=(0, 1)):
         super().__init__(workers=1, use_multiprocessing=False)
+        self.replicas = int(replicas)
+        self.shard = tuple(shard)
         self.images = np.asarray(images)
         self.labels = np.asarray(labels).astype(np.int32)
         self.batch_size = int(batch_size)
@@ -67,19 +86,41 @@ class EpochBatches(_py_dataset_base()):
         # Keras calls on_epoch_begin before each epoch, which moves to initial_epoch first;
         # the order is ready before that for the adapter's peek at the first batch.
         self.epoch = int(initial_epoch) - 1
+        self._next_epoch = None
         self._order = epoch_order(len(self.labels), self.labels, seed, initial_epoch, oversample)
         self._n = len(self._order)
 
     def on_epoch_begin(self):
-        self.epoch += 1
+        # the epoch Keras is about to train (set by epoch_callback), else the next one: Keras
+        # calls this once more than there are epochs under a TensorFlow distribution strategy
+        # (its symbolic build opens the epoch iterator once before the first epoch), which
+        # trained every epoch on the next epoch's order
+        self.epoch = self._next_epoch if self._next_epoch is not None else self.epoch + 1
+        self._next_epoch = None
         self._order = epoch_order(len(self.labels), self.labels, self.seed, self.epoch,
                                   self.oversample)
 
+    def epoch_callback(self):
+        """A Keras callback that tells this sequence which epoch ``fit`` begins (pass it to
+        ``fit`` with the sequence), so the order follows Keras's epoch number rather than the
+        count of ``on_epoch_begin`` calls."""
+        import keras
+
+        seq = self
+
+        class FollowEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                seq._next_epoch = int(epoch)
+
+        return FollowEpoch()
+
     def __len__(self):
-        return -(-self._n // self.batch_size)
+        full, rest = divmod(self._n, self.batch_size)
+        return full + (rest > 0 and rest % self.replicas == 0)
 
     def __getitem__(self, i):
-        idx = np.sort(self._order[i * self.batch_size:(i + 1) * self.batch_size])
+        idx = local_block(np.sort(self._order[i * self.batch_size:(i + 1) * self.batch_size]),
+                          self.shard)
         x = self.images[idx].astype(np.float32)[..., None] * np.float32(1 / 255)
         return x, self.labels[idx]
 
@@ -96,8 +137,9 @@ class ArrayBatches(_py_dataset_base()):
     then prints ``E0000 ... use_unbounded_threadpool`` on stderr for every fit and predict.
     """
 
-    def __init__(self, images, labels=None, batch_size=256):
+    def __init__(self, images, labels=None, batch_size=256, shard=(0, 1)):
         super().__init__(workers=1, use_multiprocessing=False)
+        self.shard = tuple(shard)  # data parallelism on several hosts: see EpochBatches
         self.images = np.asarray(images)
         self.labels = None if labels is None else np.asarray(labels).astype(np.int32)
         self.batch_size = int(batch_size)
@@ -107,6 +149,8 @@ class ArrayBatches(_py_dataset_base()):
 
     def __getitem__(self, i):
         sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        if self.shard[1] > 1:
+            sl = local_block(np.arange(len(self.images))[sl], self.shard)
         x = self.images[sl]
         if x.dtype == np.uint8:
             x = x.astype(np.float32)[..., None] * np.float32(1 / 255)

@@ -29,6 +29,8 @@ budget      :class:`BudgetPlan`, :func:`estimate_epochs`, :func:`choose_model`
             (``--budget-minutes``)
 steps       what a training step is made of: device, precision policy, optimizer, loss,
             training model, compilation, input batches (also used by :mod:`fer_keras.semi`)
+distribute  ``distribute="data-parallel"``: :func:`replicas_for` and :class:`Replicas`, the
+            devices a run trains on (JAX ``DataParallel``, TensorFlow mirrored strategies)
 ==========  ===========================================================================
 """
 from fer_keras.rundir import check_state
@@ -40,8 +42,9 @@ from fer_keras.train.checkpoint import (CHECKPOINT_STATE, RUN_FILES, check_no_ru
 from fer_keras.train.fit import RunRecorder, check_finite, check_model_name, train, write_history
 from fer_keras.train.steps import (build_net, build_training_model, classifier_of, clear_session,
                                    compile_model, gpu_compute_capability, make_optimizer,
-                                   mixed_policy_name, set_determinism, strategy_scope,
-                                   training_device, training_inputs)
+                                   mixed_policy_name, set_determinism, training_device,
+                                   training_inputs, validation_inputs)
+from fer_keras.train.distribute import ONE, Replicas, replicas_for
 
 __all__ = ["AUTO_MODELS", "CHECKPOINT_STATE", "RUN_FILES", "BudgetPlan", "RunRecorder",
            "build_net", "build_training_model", "check_finite", "check_model_name",
@@ -49,5 +52,6 @@ __all__ = ["AUTO_MODELS", "CHECKPOINT_STATE", "RUN_FILES", "BudgetPlan", "RunRec
            "checkpoint_state", "choose_model", "classifier_of", "clear_session", "compile_model",
            "estimate_epochs", "gpu_compute_capability", "load_training_model", "make_optimizer",
            "mixed_policy_name", "read_resume_state", "resolve_config", "restore_rng_states",
-           "rng_states", "save_checkpoint", "set_determinism", "strategy_scope", "train",
-           "training_device", "training_inputs", "write_history"]
+           "rng_states", "save_checkpoint", "set_determinism", "train", "training_device",
+           "training_inputs", "validation_inputs", "write_history", "ONE", "Replicas",
+           "replicas_for"]

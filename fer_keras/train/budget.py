@@ -81,19 +81,25 @@ class BudgetPlan:
             model.make_train_function(force=True)
 
 
-def estimate_epochs(cfg, splits, budget_minutes):
-    """Epochs that fit ``budget_minutes`` of training here, from a timed burst of train steps."""
-    net = steps.build_net(cfg)
-    model = steps.build_training_model(cfg, net)
-    steps.compile_model(model, cfg, 100)
-    seq, n_steps = steps.training_inputs(cfg, splits, 0)
+def estimate_epochs(cfg, splits, budget_minutes, replicas=None):
+    """Epochs that fit ``budget_minutes`` of training here, from a timed burst of train steps
+    (on the devices of ``replicas`` when data-parallel, :mod:`fer_keras.train.distribute`)."""
+    from fer_keras.train.distribute import ONE
+
+    replicas = replicas or ONE
+    seq, n_steps = steps.training_inputs(cfg, splits, 0, replicas)
     full = max(1, n_steps - 1)  # the last batch may be short (and would trigger a retrace)
     times = []
-    for i in range(18):
-        x, y = seq[i % full]
-        t = time.perf_counter()
-        model.train_on_batch(x, y)
-        times.append(time.perf_counter() - t)
+    # the scope is left before clear_session (inside a TensorFlow strategy's scope it breaks it)
+    with replicas.scope():
+        net = steps.build_net(cfg)
+        model = steps.build_training_model(cfg, net)
+        steps.compile_model(model, cfg, 100)
+        for i in range(18):
+            x, y = replicas.timing_batch(*seq[i % full])
+            t = time.perf_counter()
+            model.train_on_batch(x, y)
+            times.append(time.perf_counter() - t)
     # the first steps compile and warm up oneDNN; the median ignores spikes from other jobs
     per_step = float(np.median(times[3:]))
     val_n = len(splits["val"])
@@ -110,11 +116,12 @@ def estimate_epochs(cfg, splits, budget_minutes):
 AUTO_MODELS = (("fer_net_large", 80), ("fer_net", 0))
 
 
-def choose_model(cfg, splits, budget_minutes):
+def choose_model(cfg, splits, budget_minutes, replicas=None):
     """The model for ``model="auto"``: the first of :data:`AUTO_MODELS` whose timed burst plans at
     least its minimum epochs into ``budget_minutes``. Returns ``(name, epochs, seconds_per_epoch)``."""
     for name, min_epochs in AUTO_MODELS:
-        epochs, per_epoch = estimate_epochs(cfg.replace(model=name), splits, budget_minutes)
+        epochs, per_epoch = estimate_epochs(cfg.replace(model=name), splits, budget_minutes,
+                                            replicas)
         if epochs >= min_epochs:
             return name, epochs, per_epoch
     return name, epochs, per_epoch

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_keras.config import TrainConfig, resume_conflicts
+from fer_keras.config import SESSION_FIELDS, TrainConfig, resume_conflicts
 from fer_keras.errors import FerInputError
 from fer_keras.io import atomic_path
 from fer_keras.rundir import RunDir, check_state
@@ -106,7 +106,7 @@ def read_resume_state(out, cfg):
         state = {**run.state(), "history": run.history()}
     saved = state.get("config")
     if saved is not None:
-        keep = ("out", "verbose")
+        keep = SESSION_FIELDS
         diff = [k for k, v in saved.items()
                 if k not in keep and hasattr(cfg, k) and getattr(cfg, k) != v]
         if diff:

@@ -21,6 +21,7 @@ from fer_keras.train.budget import BudgetPlan, choose_model, estimate_epochs
 from fer_keras.train.checkpoint import (check_no_run, check_resumed_model, load_training_model,
                                         read_resume_state, resolve_config, restore_rng_states,
                                         rng_states, save_checkpoint)
+from fer_keras.train.distribute import ONE, replicas_for
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -68,7 +69,8 @@ class RunRecorder:
     """
 
     def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None,
-                 ema=None):
+                 ema=None, chief=True):
+        self.chief = chief  # data parallelism on several hosts: the others write nothing
         self.ema = ema  # an EMAWeights: the model holds the average until best.keras is saved
         self.out = Path(out)
         self.cfg = cfg
@@ -97,12 +99,14 @@ class RunRecorder:
                "lr": lr, "seconds": round(secs, 3)}
         check_finite(row, self.out)
         self.history.append(row)
-        write_history(self.out, self.history)
+        if self.chief:
+            write_history(self.out, self.history)
         net = steps.classifier_of(model)
         val = row.get("val_accuracy", row.get("accuracy", 0.0))
         if self.best is None or val > self.best:
             self.best = val
-            save_model(net, self.out / RunDir.BEST)
+            if self.chief:
+                save_model(net, self.out / RunDir.BEST)
         if self.ema is not None:
             self.ema.restore_raw()
         if self.budget is not None:
@@ -117,8 +121,9 @@ class RunRecorder:
         if self.budget is not None:
             state["planned_epochs"] = self.budget.planned
             state["budget_replans"] = self.budget.replans
-        save_checkpoint(model, self.out / RunDir.LAST, state)
-        write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
+        if self.chief:
+            save_checkpoint(model, self.out / RunDir.LAST, state)
+            write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
 
@@ -163,14 +168,21 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
     if resume:
-        cfg = RunDir(out).require_resumable().replace(out=str(out), verbose=cfg.verbose)
+        # the session's fields (SESSION_FIELDS) come from this call, the rest from config.json
+        cfg = RunDir(out).require_resumable().replace(out=str(out), verbose=cfg.verbose,
+                                                      distribute=cfg.distribute)
         if (out / RunDir.LAST).is_file():
             read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
     elif not force:
         check_no_run(out)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
+    # first: several hosts must meet before any computation, and a bad batch fails early
+    replicas = replicas_for(cfg)
     if cfg.verbose:
         print(f"training on {steps.training_device()}", flush=True)
+        if replicas is not ONE:
+            print(f"data-parallel on {replicas.describe()}: global batch {cfg.batch_size}, "
+                  f"{cfg.batch_size // replicas.count} images a device", flush=True)
     steps.set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
         splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
@@ -182,12 +194,13 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
         if cfg.budget_minutes and not resume:
             # timed under the run's own precision policy (bf16 steps are ~1.5-2x faster)
             if cfg.model == "auto":
-                model, epochs, per_epoch = choose_model(cfg, splits, cfg.budget_minutes)
+                model, epochs, per_epoch = choose_model(cfg, splits, cfg.budget_minutes,
+                                                        replicas)
                 if cfg.verbose:
                     print(f"--model auto: {model}")
                 cfg = cfg.replace(model=model)
             else:
-                epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes)
+                epochs, per_epoch = estimate_epochs(cfg, splits, cfg.budget_minutes, replicas)
             if cfg.verbose:
                 print(f"budget {cfg.budget_minutes:g} min at ~{per_epoch:.1f} s/epoch "
                       f"-> {epochs} epochs")
@@ -196,12 +209,13 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
             if cfg.verbose:
                 print(f"budget: the plan is re-fitted to the time left after every epoch "
                       f"(Keras counts up to a cap of {BudgetPlan(cfg, 1, epochs).cap})")
-        return _fit(cfg, out, resume, splits)
+        with replicas.scope():  # JAX: the distribution is set for the run, and unset after
+            return _fit(cfg, out, resume, splits, replicas)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _fit(cfg, out, resume, splits):
+def _fit(cfg, out, resume, splits, replicas=ONE):
     run = RunDir(out)
     state, history, initial_epoch = {}, [], 0
     ckpt = run.last
@@ -210,19 +224,19 @@ def _fit(cfg, out, resume, splits):
         state = read_resume_state(out, cfg)
         initial_epoch = state["epoch"]
         history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
-    else:
+    elif replicas.chief:
         cfg.save(run.config)
 
-    train_data, n_steps = steps.training_inputs(cfg, splits, initial_epoch)
-    with steps.strategy_scope(cfg):
-        if resume:
-            model = load_training_model(ckpt)
-            check_resumed_model(model, state, ckpt, n_steps)
-            restore_rng_states(model, state)
-        else:
-            net = steps.build_net(cfg)
-            model = steps.build_training_model(cfg, net)
-            steps.compile_model(model, cfg, n_steps)
+    train_data, n_steps = steps.training_inputs(cfg, splits, initial_epoch, replicas)
+    if resume:
+        model = load_training_model(ckpt)
+        check_resumed_model(model, state, ckpt, n_steps)
+        restore_rng_states(model, state)
+    else:
+        net = steps.build_net(cfg)
+        model = steps.build_training_model(cfg, net)
+        steps.compile_model(model, cfg, n_steps)
+        if replicas.chief:
             # how the run's model wants its images: read back by models.load_classifier
             contract.record(out, net)
 
@@ -249,17 +263,22 @@ def _fit(cfg, out, resume, splits):
         budget.replans = list(state.get("budget_replans", []))
         spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
         fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
-    from fer_keras.data.pipeline import ArrayBatches
     from fer_keras.train.ema import EMAWeights
 
-    val = splits["val"]
-    validation = ArrayBatches(val.images, val.labels) if len(val) else None
+    validation = steps.validation_inputs(splits, replicas)
+    if cfg.verbose and replicas.count > 1 and len(splits["val"]) % replicas.count:
+        print(f"note: validation leaves out the last {len(splits['val']) % replicas.count} of "
+              f"{len(splits['val'])} images: every batch must split over {replicas.count} "
+              "devices", flush=True)
     ema = EMAWeights(validation) if cfg.ema_momentum else None
     recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
-                           state.get("elapsed_seconds", 0.0), budget=budget, ema=ema)
+                           state.get("elapsed_seconds", 0.0), budget=budget, ema=ema,
+                           chief=replicas.chief)
     callbacks.insert(0, recorder.callback)
     if ema is not None:
         callbacks.insert(0, ema)  # its on_epoch_end must run before the recorder's
+    if hasattr(train_data, "epoch_callback"):
+        callbacks.insert(0, train_data.epoch_callback())
     if initial_epoch < fit_epochs:
         # A PyDataset gets no steps_per_epoch: Keras then opens a fresh iterator after each
         # on_epoch_begin, so no batch is prefetched with the previous epoch's order.
@@ -270,6 +289,8 @@ def _fit(cfg, out, resume, splits):
     elif ema is not None:  # a finished run resumed: model.keras is still the average
         model.optimizer.finalize_variable_values(model.trainable_variables)
     net = steps.classifier_of(model)
+    if not replicas.chief:
+        return net, recorder.history
     save_model(net, run.model)
     try:
         from fer_keras import plotting

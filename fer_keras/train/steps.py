@@ -8,7 +8,6 @@ import keras
 
 from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
-from fer_keras.errors import FerInputError
 from fer_keras.losses import make_loss
 from fer_keras.schedules import make_schedule
 
@@ -24,14 +23,17 @@ def set_determinism(seed, deterministic=True):
 
 
 def clear_session():
-    """``keras.backend.clear_session()`` that keeps the global dtype policy.
+    """``keras.backend.clear_session()`` that keeps the global dtype policy and distribution.
 
     Keras's clear_session resets the policy to float32 as well, which silently turned a
     mixed-precision run into a float32 one (1.7x slower) after the budget estimate.
     """
     policy = keras.config.dtype_policy()
+    distribution = keras.distribution.distribution()
     keras.backend.clear_session()
     keras.config.set_dtype_policy(policy)
+    if distribution is not None:  # clear_session forgets it too (a user's, or a JAX run's)
+        keras.distribution.set_distribution(distribution)
 
 
 def gpu_compute_capability():
@@ -140,8 +142,14 @@ def build_net(cfg):
 
 
 # --------------------------------------------------------------------------- input, devices
-def training_inputs(cfg, splits, initial_epoch):
-    """The training input for ``cfg.input_pipeline``: (train_data, steps_per_epoch)."""
+def training_inputs(cfg, splits, initial_epoch, replicas=None):
+    """The training input for ``cfg.input_pipeline``: (train_data, steps_per_epoch).
+
+    ``replicas`` (:class:`fer_keras.train.distribute.Replicas`, data parallelism): the numpy
+    pipeline then leaves out an epoch's last short batch when it does not split evenly over
+    the devices, and gives this process its block of each global batch. The TensorFlow-only
+    pipelines (tfdata, idg) are split by the strategy as they come (an uneven last batch is
+    split unevenly)."""
     tr = splits["train"]
     if cfg.input_pipeline == "tfdata":
         from fer_keras.data.tfdata import training_dataset
@@ -155,20 +163,27 @@ def training_inputs(cfg, splits, initial_epoch):
         return seq, len(seq)
     from fer_keras.data.pipeline import EpochBatches
 
+    count, shard = (replicas.count, replicas.shard) if replicas is not None else (1, (0, 1))
     seq = EpochBatches(tr.images, tr.labels, cfg.batch_size, cfg.seed, cfg.oversample,
-                       initial_epoch=initial_epoch)
+                       initial_epoch=initial_epoch, replicas=count, shard=shard)
     return seq, len(seq)
 
 
-def strategy_scope(cfg):
-    """The distribution scope of ``cfg.strategy``: none, or TensorFlow's MirroredStrategy."""
-    import contextlib
+#: Images a validation batch holds (rounded down to a multiple of the device count).
+VAL_BATCH = 256
 
-    if cfg.strategy != "mirrored":
-        return contextlib.nullcontext()
-    from fer_keras.errors import require_tensorflow
 
-    tf = require_tensorflow("--strategy mirrored")
-    if keras.backend.backend() != "tensorflow":
-        raise FerInputError("--strategy mirrored needs KERAS_BACKEND=tensorflow")
-    return tf.distribute.MirroredStrategy().scope()
+def validation_inputs(splits, replicas=None):
+    """The validation batches of ``splits["val"]`` (an :class:`ArrayBatches`), or None when it
+    is empty. With ``replicas`` devices every batch must split evenly: the batch is a multiple
+    of the device count and the last ``len(val) % count`` images are left out (at most
+    ``count - 1``)."""
+    from fer_keras.data.pipeline import ArrayBatches
+
+    val = splits["val"]
+    count, shard = (replicas.count, replicas.shard) if replicas is not None else (1, (0, 1))
+    n = len(val) - len(val) % count
+    if n == 0:
+        return None
+    batch = max(count, VAL_BATCH - VAL_BATCH % count)
+    return ArrayBatches(val.images[:n], val.labels[:n], batch_size=batch, shard=shard)
