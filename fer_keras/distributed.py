@@ -209,9 +209,8 @@ def _face(u, rec, face, frame=-1, t=float("nan"), track=-1, warm=False, names=()
 
 
 def _marker(u, marker, rows=0, reason="", names=()):
-    return {**{k: v for k, v in _face(u, {"box": [0, 0, 0, 0], "scores": {}, "label": ""},
-                                      0).items()},
-            "marker": marker, "rows": rows, "reason": reason, "classes": json.dumps(list(names))}
+    return {**_face(u, {"box": [0, 0, 0, 0], "scores": {}, "label": ""}, 0), "marker": marker,
+            "rows": rows, "reason": reason, "classes": json.dumps(list(names))}
 
 
 def video_unit_rows(u, rec, detector, window):
@@ -447,8 +446,7 @@ def run(path, out, spec=None, settings=None, address=None, workers=None, progres
                                 batch_format="pandas", num_cpus=0.75,
                                 compute=ray.data.ActorPoolStrategy(size=workers),
                                 max_restarts=-1, max_task_retries=-1)
-        plan_units, pending, seq = {}, {}, 0
-        names = None
+        plan_units, pending, seq, names = {}, {}, 0, None
         for batch in ds.iter_batches(batch_size=None, batch_format="pandas"):
             finished, entries = {}, []
             for r in batch.to_dict("records"):
@@ -527,13 +525,8 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
     _write_outputs(out, faces, names, errors)
     counts = {"files": len(items), "errors": len(errors), "face_rows": int(len(faces)),
               "units": len(plan_units), "join_mismatches": mismatches, "workers": workers,
-              "address": address or "local", "seconds": round(wall, 3)}
-    try:
-        import ray
-
-        counts["ray"] = ray.__version__
-    except ImportError:
-        pass
+              "address": address or "local", "seconds": round(wall, 3),
+              "ray": getattr(sys.modules.get("ray"), "__version__", None)}
     write_json(out / "engine.json", {"settings": resolved, "run": counts})
     csv_rows = ["file,reason"] + [_csv_line([rel, why]) for rel, why in errors]
     write_text(out / "errors.csv", "\n".join(csv_rows) + "\n")
