@@ -1,24 +1,21 @@
 """Faces of large photo and video collections on a Ray cluster (``fer-keras predict FOLDER|LIST.txt
 --engine ray [--address auto|ray://HOST:10001] [--workers N] --out OUT``; the extra
-``fer_keras[ray]``). The rows are those of the single-process path (:mod:`fer_keras.predict_media`):
-same columns, same order, same values.
-
-The job is a Ray Data pipeline (Moritz et al., "Ray: A Distributed Framework for Emerging AI
-Applications", OSDI 2018; Ray Data's streaming executor):
+``fer_keras[ray]``): the rows of the single-process path (:mod:`fer_keras.predict_media`), same
+columns, order and values, from a Ray Data pipeline (Moritz et al., "Ray: A Distributed Framework
+for Emerging AI Applications", OSDI 2018):
 
 1. The driver lists the inputs (a folder, recursively and sorted, or a text file with one path a
    line, relative to the list's folder; ``#`` starts a comment).
-2. *Plan and decode* (Ray tasks, in parallel): a photo is read and decoded to RGB pixels; a video
-   is opened for its frame count and split into *units*, ranges of ``range_frames`` analysed
-   frames. A file that cannot be read becomes an error unit (file, reason), never a failure.
+2. *Plan and decode* (parallel Ray tasks): a photo is decoded to RGB pixels; a video is split
+   into *units*, ranges of ``range_frames`` analysed frames. A file that cannot be read becomes
+   an error unit (file, reason), never a failure.
 3. *Recognise* (``map_batches`` over a pool of ``workers`` actors, each of which builds its
    :class:`~fer_keras.faces.Recognizer` once): the faces of each photo, or of each analysed frame
    of a range, tracked as :func:`fer_keras.faces.iter_video` tracks them.
-4. The driver writes each finished unit's rows to a Parquet shard (``OUT/parts/``) and then lists
-   the unit in ``OUT/manifest.jsonl``; at the end it joins the ranges of each video and writes
-   ``OUT/faces.parquet/`` (typed rows), ``OUT/faces.csv`` and ``OUT/faces.json`` (as the
-   single-process path writes them), ``OUT/errors.csv`` (file, reason) and ``OUT/engine.json``
-   (the settings and counts).
+4. The driver writes each finished unit's rows to a Parquet shard (``OUT/parts/``), then lists
+   the unit in ``OUT/manifest.jsonl``; at the end it joins each video's ranges and writes
+   ``OUT/faces.parquet/`` (typed rows), ``OUT/faces.csv`` and ``OUT/faces.json`` (as one process
+   writes them), ``OUT/errors.csv`` (file, reason) and ``OUT/engine.json`` (settings, counts).
 
 **How tracks join at range borders.** A range that starts at frame ``a`` is run from ``a - L``
 analysed frames earlier (the *warm-up*, :func:`warmup_frames`: at least the smoothing window
@@ -51,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras import CLASS_NAMES
 from fer_keras.errors import FerInputError
 
 #: Suffixes of a list of inputs (one path a line) rather than a photo.
@@ -63,22 +61,31 @@ INSTALL_HINT = "--engine ray needs Ray, which is not installed: pip install fer_
 class RecognizerSpec:
     """What each actor builds once: the classifier (``model`` None: the shipped one, run by ONNX
     Runtime; else a model file, with the contract options ``input_range`` and ``classes`` as
-    :func:`fer_keras.models.load_classifier` takes them), ``tta`` and the video detector's
-    full-search period ``full_every``. Subclass it and override :meth:`build` for another
-    recognizer; it must pickle."""
+    :func:`fer_keras.models.load_classifier` takes them), ``tta``, the video detector's
+    full-search period ``full_every``, and the OpenCV and ONNX Runtime ``threads`` of an actor
+    (default 1: the actors are the parallelism; more threads each only oversubscribe the cores).
+    Subclass it and override :meth:`build` for another recognizer; it must pickle."""
 
     model: str | None = None
     input_range: str | None = None
     classes: str | None = None
     tta: str = "none"
     full_every: int = 5
+    threads: int = 1
 
     def build(self):
         """(a :class:`~fer_keras.faces.Recognizer`, the detector for video frames)."""
-        from fer_keras.faces import Recognizer, video_detector
+        import cv2
 
-        model = None
-        if self.model or self.input_range or self.classes:
+        from fer_keras import shipped
+        from fer_keras.faces import Recognizer, video_detector
+        from fer_keras.runtime import ExportedClassifier
+
+        cv2.setNumThreads(int(self.threads))
+        model = shipped.onnx_classifier(quiet=True)
+        if model is not None:  # the shipped export, checked fresh, with this many threads
+            model = ExportedClassifier(model.path, threads=self.threads)
+        if self.model or self.input_range or self.classes or model is None:
             from fer_keras import models
 
             model = models.load_classifier(self.model or models.PRETRAINED,
@@ -477,11 +484,11 @@ def run(path, out, spec=None, settings=None, address=None, workers=None, progres
     finally:
         if started:
             ray.shutdown()
-    return _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout,
-                   stderr)
+    return _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout, stderr)
 
 
 def _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout, stderr):
+    """Join, sort and write the rows of every planned unit (module docstring, step 4)."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -494,17 +501,11 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
         e = manifest.get(unit)
         if e and e["status"] == "ok":
             shards.setdefault(e["shard"], set()).add(unit)
-    parts = []
-    for shard, units in sorted(shards.items()):
-        t = pq.read_table(out / "parts" / shard).to_pandas()
-        if len(t):
-            parts.append(t[t["unit"].isin(units)])
+    parts = [t[t["unit"].isin(units)] for shard, units in sorted(shards.items())
+             for t in [pq.read_table(out / "parts" / shard).to_pandas()] if len(t)]
     faces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=list(COLUMNS))
-    if names is None:  # no unit reached an actor (cannot happen: every input has a unit)
-        from fer_keras import CLASS_NAMES
-
-        names = list(CLASS_NAMES)
+    names = names or list(CLASS_NAMES)  # None only if no unit reached an actor
     errors = [(rel, manifest[u]["reason"]) for u, (rel, order) in
               sorted(plan_units.items(), key=lambda kv: (kv[1][1], kv[0]))
               if manifest.get(u, {}).get("status") == "error"]
@@ -559,9 +560,8 @@ def _csv_line(values):
 
 
 def _write_outputs(out, faces, names, errors):
-    """OUT/faces.csv and OUT/faces.json as the single-process path writes them, and
-    OUT/faces.parquet/ (typed: frame, time, track and confidence null where they do not
-    apply)."""
+    """OUT/faces.csv and OUT/faces.json as one process writes them, and OUT/faces.parquet/
+    (typed: frame, time, track and confidence null where they do not apply)."""
     import pandas as pd
 
     from fer_keras.io import atomic_path, write_json, write_text
