@@ -340,12 +340,10 @@ def join_tracks(units):
 
 # --------------------------------------------------------------------------- the job
 def _init_ray(address, workers, progress):
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise FerInputError(INSTALL_HINT) from None
     import logging
+
+    import ray
+    import ray.data
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no report home: nothing on the net
     started = not ray.is_initialized()
@@ -359,16 +357,13 @@ def _init_ray(address, workers, progress):
         logging.getLogger("ray.data").setLevel(logging.ERROR)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = bool(progress)
-    if hasattr(ctx, "print_on_execution_start"):
-        ctx.print_on_execution_start = bool(progress)
+    ctx.print_on_execution_start = bool(progress)  # an attribute on older Ray too: harmless
     return ray, started
 
 
 def _read_manifest(out):
-    path = out / "manifest.jsonl"
-    lines = path.read_text().splitlines() if path.is_file() else []
-    latest = {}
-    for line in lines:
+    path, latest = out / "manifest.jsonl", {}
+    for line in path.read_text().splitlines() if path.is_file() else []:
         try:
             e = json.loads(line)
         except json.JSONDecodeError:
@@ -419,6 +414,10 @@ def run(path, out, spec=None, settings=None, address=None, workers=None, progres
     cluster's CPUs); ``address``: a Ray cluster (None: a local one with ``workers`` CPUs is
     started, unless this process already joined one). Returns the exit status: 0, or 2 when an
     input went to the errors table."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:  # before anything is written to OUT
+        raise FerInputError(INSTALL_HINT)
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     spec, settings = spec or RecognizerSpec(), settings or Settings()
     for k in ("every", "window", "range_frames", "batch_size"):
