@@ -457,7 +457,7 @@ def main(argv=None):
     ap.add_argument("--models", default="", help="comma-separated registry models (default: all)")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: peak,models,torch,xla,inputs,"
-                         "augment,data,explain,faces,serve")
+                         "augment,data,explain,faces,serve,ray")
     ap.add_argument("--reps", type=int, default=0, help="timed repetitions (default 5; quick 3)")
     args = ap.parse_args(argv)
     reps = args.reps or (3 if args.quick else 5)
@@ -497,6 +497,8 @@ def main(argv=None):
          lambda: optional_section(rep, "bench_faces", 1 if args.quick else 3)),
         ("serve", "HTTP API under load (benchmarks/bench_serve.py)",
          lambda: optional_section(rep, "bench_serve", 1)),
+        ("ray", "Ray engine against one process (benchmarks/bench_ray.py)",
+         lambda: optional_section(rep, "bench_ray", 1)),
     ]
     if args.quick:
         skip.add("xla")

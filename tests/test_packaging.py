@@ -13,8 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Extras that pick a backend or serve the tests rather than a feature: `all` leaves them out
-#: (it takes `tensorflow`; `gpu` and `jax` are alternatives to it).
-NOT_IN_ALL = {"gpu", "jax", "test"}
+#: (it takes `tensorflow`; `gpu` and `jax` are alternatives to it); `ray`, a cluster engine of
+#: some 400 MB, is asked for by name.
+NOT_IN_ALL = {"gpu", "jax", "test", "ray"}
 #: Pinned in requirements.txt only as dependencies of a declared package, or as its variant.
 PINNED_TRANSITIVE = {"starlette", "tensorflow-cpu"}
 

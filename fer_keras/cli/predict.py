@@ -3,7 +3,7 @@ a Kaggle submission ``id,label`` for ``--data`` (:func:`fer_keras.evaluate.write
 from __future__ import annotations
 
 from fer_keras.cli.common import (MODEL_HELP, add_contract_flags, add_data_args, load_model_arg,
-                                  quiet_backend_import)
+                                  positive_int, quiet_backend_import)
 from fer_keras.errors import FerInputError
 
 
@@ -14,8 +14,9 @@ def add_predict(sub):
                        "submission id,label (--data)")
     e.add_argument("--model", required=False, help=MODEL_HELP + "; default the shipped model")
     add_contract_flags(e)
-    e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, or a video "
-                   "(without it: --data, the Kaggle id,label submission)")
+    e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, a video, or "
+                   "(--engine ray) a .txt list of them, one a line (without it: --data, the "
+                   "Kaggle id,label submission)")
     e.add_argument("--every", type=int, default=1, metavar="N",
                    help="videos: analyse every N-th frame")
     e.add_argument("--window", type=int, default=10, metavar="N",
@@ -25,6 +26,15 @@ def add_predict(sub):
     e.add_argument("--out", help="required (no default): a folder for photos and videos "
                    "(annotated copies, faces.csv), or the submission CSV for --data")
     e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
+    e.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="photos and videos: local (this process) or ray (a Ray Data pipeline, "
+                   "the extra fer_keras[ray]: Parquet shards, a manifest that a rerun resumes "
+                   "from, an errors table; no annotated copies)")
+    e.add_argument("--address", help="--engine ray: the Ray cluster (auto, or ray://HOST:10001);"
+                   " default a local one on this machine")
+    e.add_argument("--workers", type=positive_int, metavar="N",
+                   help="--engine ray: recognizer actors (each loads the model once); default "
+                   "one per CPU of the cluster")
     add_data_args(e, run_defaults=True)
     e.set_defaults(func=cmd_predict, backend=False)  # cmd_predict imports it when needed
 
@@ -32,7 +42,9 @@ def add_predict(sub):
 #: Flags of one use of ``predict`` that the other does not take: (dest, flag, value that means
 #: "not given").
 _MEDIA_ONLY = (("every", "--every", 1), ("window", "--window", 10), ("progress", "--no-progress",
-                                                                     True))
+                                                                     True),
+               ("engine", "--engine", "local"), ("address", "--address", None),
+               ("workers", "--workers", None))
 _DATA_ONLY = (("data", "--data", None), ("seed", "--seed", None),
               ("n_synthetic", "--n-synthetic", None), ("resize", "--resize", False))
 
@@ -55,6 +67,9 @@ def cmd_predict(args):
 
         _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
                 "videos")
+        if args.engine == "ray":
+            return _predict_ray(args)
+        _refuse(args, _MEDIA_ONLY[4:], "applies to --engine ray")
         collect(args.input)  # a missing input fails before the model loads
         model = None  # the shipped model's ONNX export, run without TensorFlow
         if args.model or args.input_range or args.classes \
@@ -78,3 +93,27 @@ def cmd_predict(args):
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
     return 0
+
+
+def _predict_ray(args):
+    """``predict FOLDER|LIST.txt --engine ray``: :func:`fer_keras.distributed.run`, the model
+    loaded once per actor (no Keras import here for the shipped model)."""
+    import importlib.util
+
+    from fer_keras import distributed
+
+    if importlib.util.find_spec("ray") is None:
+        raise FerInputError(distributed.INSTALL_HINT)
+    if args.tta not in ("none", "flip"):
+        raise FerInputError(f"fer-keras predict: --tta for photos and videos must be none or "
+                            f"flip, got {args.tta!r}")
+    distributed.list_inputs(args.input)  # a missing input fails before Ray starts
+    import os
+
+    model = os.path.abspath(args.model) if args.model and os.path.exists(args.model) \
+        else args.model  # the actors may run in another folder
+    spec = distributed.RecognizerSpec(model=model, input_range=args.input_range,
+                                      classes=args.classes, tta=args.tta)
+    settings = distributed.Settings(every=args.every, window=args.window)
+    return distributed.run(args.input, args.out, spec=spec, settings=settings,
+                           address=args.address, workers=args.workers, progress=args.progress)

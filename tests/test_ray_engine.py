@@ -1,0 +1,243 @@
+"""``fer-keras predict FOLDER --engine ray`` (:mod:`fer_keras.distributed`, issue 30): the same rows
+as the single-process path, bad files in an errors table, a rerun that resumes from the manifest,
+and a killed actor that Ray restarts without losing or doubling a row.
+
+The pure parts (ranges, warm-up, the track join) run everywhere; the Ray runs skip without Ray
+(``pip install fer_keras[ray]``) and share one local cluster of 2 CPUs."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from fer_keras import distributed  # noqa: E402
+from fer_keras.cli import main  # noqa: E402
+
+NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+
+
+# --------------------------------------------------------------------------- pure parts
+def test_ranges_start_on_full_searches_and_cover_the_video_once():
+    r = distributed.video_ranges(count=100, every=2, range_frames=12, warm=30, full_every=5)
+    # 12 analysed frames rounded up to 15 (the full-search period): 30 frames a range
+    assert [(a, s) for _, a, s in r] == [(0, 30), (30, 60), (60, 90), (90, -1)]
+    assert [w for w, _, _ in r] == [0, 0, 0, 30]  # 30 analysed frames of warm-up = 60 frames
+    assert all((w // 2) % 5 == 0 for w, _, _ in r)
+    assert distributed.video_ranges(0, 1, 10, 30, 5) == [(0, 0, -1)]  # unknown length: one
+    assert distributed.warmup_frames(10, 5) == 30 and distributed.warmup_frames(3, 4) == 16
+
+
+def _frame_rows(unit_tracks, warm_until=-1, scores=None):
+    """Face rows ``{frame: [(track, x)]}`` of one range, rows before ``warm_until`` warm-up."""
+    rows = []
+    for f, faces in unit_tracks.items():
+        for k, (t, x) in enumerate(faces):
+            s = (scores or {}).get((f, x), np.full(7, 1 / 7))
+            rows.append({"frame": f, "track": t, "x": x, "y": 0, "w": 50, "h": 50, "face": k,
+                         "warm": f < warm_until, "scores": np.asarray(s)})
+    return pd.DataFrame(rows)
+
+
+def test_join_takes_the_previous_ids_and_numbers_new_tracks_after_them():
+    # single-process truth: face at x=0 is track 0 throughout, x=100 is track 1 from frame 2,
+    # x=200 appears at frame 5 (track 2). Range 2 starts at frame 4 with a warm-up from frame 2
+    # and its own ids: x=100 -> 0, x=0 -> 1 (other creation order), x=200 -> 2.
+    first = _frame_rows({0: [(0, 0)], 1: [(0, 0)], 2: [(0, 0), (1, 100)], 3: [(0, 0), (1, 100)]})
+    second = _frame_rows({2: [(1, 0), (0, 100)], 3: [(1, 0), (0, 100)],
+                          4: [(1, 0), (0, 100)], 5: [(1, 0), (0, 100), (2, 200)]}, warm_until=4)
+    rows, bad = distributed.join_tracks([first, second])
+    assert bad == 0
+    got = {(int(r.frame), int(r.x)): int(r.track) for r in rows.itertuples()}
+    assert got[(4, 0)] == 0 and got[(4, 100)] == 1 and got[(5, 200)] == 2
+    assert sorted(rows["frame"]) == [0, 1, 2, 2, 3, 3, 4, 4, 5, 5, 5]  # no warm-up row kept
+
+
+def test_join_counts_a_warm_up_that_did_not_converge():
+    """The control: a warm-up track whose probabilities differ from the previous range's at
+    the join frame, or which has no twin there, is counted, not silently accepted."""
+    first = _frame_rows({0: [(0, 0)], 1: [(0, 0)]})
+    other = {(1, 0): np.eye(7)[3]}
+    second = _frame_rows({1: [(0, 0)], 2: [(0, 0)]}, warm_until=2, scores=other)
+    assert distributed.join_tracks([first, second])[1] == 1
+    lost = _frame_rows({1: [(0, 300)], 2: [(0, 300)]}, warm_until=2)  # no twin at x=300
+    rows, bad = distributed.join_tracks([first, lost])
+    assert bad == 1 and set(rows[rows.frame == 2].track) == {1}  # a new id, after track 0
+
+
+def test_list_file_names_relative_paths_and_skips_comments(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.jpg").write_bytes(b"x")
+    lst = tmp_path / "files.txt"
+    lst.write_text("# photos\nsub/a.jpg\n\nsub/a.jpg\nclip.mp4  # a video\n")
+    got = distributed.list_inputs(lst)
+    assert [(n, k) for _, n, k in got] == [("sub/a.jpg", "image"), ("clip.mp4", "video")]
+    assert got[0][0] == tmp_path / "sub" / "a.jpg"
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(distributed.FerInputError, match="names no file"):
+        distributed.list_inputs(tmp_path / "empty.txt")
+
+
+# --------------------------------------------------------------------------- the CLI's checks
+def _cli(argv, capfd):
+    rc = main([str(a) for a in argv])
+    io = capfd.readouterr()
+    return rc, io.out, io.err
+
+
+def test_engine_ray_without_ray_is_one_line(tmp_path, capfd, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # find_spec answers None: not installed
+    (tmp_path / "in").mkdir()
+    rc, _, err = _cli(["predict", tmp_path / "in", "--engine", "ray", "--out", tmp_path / "o"],
+                      capfd)
+    assert rc == 2 and err.strip().splitlines() == [f"error: {distributed.INSTALL_HINT}"]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flags, named", [(["--address", "auto"], "--address"),
+                                          (["--workers", "2"], "--workers"),
+                                          (["--engine", "ray", "--workers", "0"], "--workers")])
+def test_bad_engine_flags_are_one_line(flags, named, tmp_path, capfd):
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.full((20, 20, 3), 9, np.uint8))
+    rc, _, err = _cli(["predict", photo, *flags, "--out", tmp_path / "o"], capfd)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and named in err, err
+    assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- with Ray
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install fer_keras[ray])")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """Five photos (the astronaut three ways, a blank one, a file that is no image) and a
+    60-frame video of two faces: one throughout, one that comes, leaves and comes back (three
+    tracks), with the single-process path's output beside them."""
+    skdata = pytest.importorskip("skimage.data")
+    from fer_keras.predict_media import predict_media
+
+    d = tmp_path_factory.mktemp("ray_media")
+    folder = d / "in"
+    folder.mkdir()
+    a = skdata.astronaut()[..., ::-1]
+    cv2.imwrite(str(folder / "a.jpg"), a)
+    cv2.imwrite(str(folder / "b.png"), a[:, ::-1])
+    cv2.imwrite(str(folder / "c.jpg"), cv2.resize(a, (300, 300)))
+    cv2.imwrite(str(folder / "blank.png"), np.full((100, 100, 3), 128, np.uint8))
+    (folder / "bad.jpg").write_bytes(b"not a jpeg")
+    head = np.ascontiguousarray(a[20:240, 120:320])
+    w = cv2.VideoWriter(str(folder / "two.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (480, 270))
+    for i in range(60):
+        f = np.full((270, 480, 3), 90, np.uint8)
+        f[20:240, 10 + i:210 + i] = head
+        if 22 <= i < 38 or i >= 48:
+            f[30:250, 270:470] = head[:, ::-1]
+        w.write(f)
+    w.release()
+    assert predict_media(folder, d / "single", progress=False) == 2  # bad.jpg
+    single = pd.read_csv(d / "single" / "faces.csv")
+    assert set(single["track"].dropna()) == {0, 1, 2}, "the video should make three tracks"
+    return folder, d / "single"
+
+
+def _run(folder, out, **kw):
+    settings = distributed.Settings(range_frames=kw.pop("range_frames", 10))
+    return distributed.run(folder, out, settings=settings, progress=False,
+                           workers=kw.pop("workers", 1), **kw)
+
+
+def test_rows_equal_the_single_process_path(ray_cluster, media, tmp_path):
+    """The video in six ranges of 10 frames, each with a 30-frame warm-up: the same CSV, byte
+    for byte (rows, order, ids, formatting), the same JSON, and the Parquet rows agree."""
+    folder, single = media
+    out = tmp_path / "o"
+    assert _run(folder, out) == 2  # bad.jpg is in the errors table
+    assert (out / "faces.csv").read_text() == (single / "faces.csv").read_text()
+    assert json.loads((out / "faces.json").read_text()) == \
+        json.loads((single / "faces.json").read_text())
+    errors = pd.read_csv(out / "errors.csv")
+    assert list(errors["file"]) == ["bad.jpg"] and "not a readable image" in errors["reason"][0]
+    table = pd.read_parquet(out / "faces.parquet")
+    ref = pd.read_json(single / "faces.json")
+    assert len(table) == len(ref) and table["track"].isna().sum() == 3  # the three photos
+    np.testing.assert_allclose(table["Happy"], [s["Happy"] for s in ref["scores"]], atol=1e-7)
+    engine = json.loads((out / "engine.json").read_text())
+    assert engine["run"]["join_mismatches"] == 0 and engine["run"]["units"] == 5 + 6
+
+
+def test_rerun_resumes_from_the_manifest(ray_cluster, media, tmp_path):
+    """A rerun reads only what the manifest does not list: after dropping two units' lines
+    (a photo and a middle range of the video, as a crash would leave them) exactly those are
+    done again, and the output is unchanged; other settings are refused in one line."""
+    folder, single = media
+    out = tmp_path / "o"
+    _run(folder, out)
+    manifest = out / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    drop = [ln for ln in lines if '"unit": "a.jpg"' in ln or "two.mp4#frames=20-30" in ln]
+    assert len(drop) == 2
+    manifest.write_text("\n".join(ln for ln in lines if ln not in drop) + "\n")
+    _run(folder, out)
+    again = manifest.read_text().splitlines()[len(lines) - 2:]
+    assert sorted(json.loads(ln)["unit"] for ln in again) == \
+        ["a.jpg", "bad.jpg", "two.mp4#frames=20-30"]  # the bad file is tried again
+    assert (out / "faces.csv").read_text() == (single / "faces.csv").read_text()
+    with pytest.raises(distributed.FerInputError, match="other settings"):
+        _run(folder, out, range_frames=20)
+
+
+@pytest.mark.slow
+def test_a_killed_actor_is_restarted_and_no_row_is_lost_or_doubled(ray_cluster, media, tmp_path):
+    """One actor, slowed down; its process is killed (SIGKILL) once it has started on the
+    units. Ray restarts it (a second pid writes its marker) and reruns the unfinished task: the
+    rows equal the single-process path's, byte for byte."""
+    folder, single = media
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    class SlowSpec(distributed.RecognizerSpec):
+        def build(self):
+            rec, det = super().build()
+            (marks / str(os.getpid())).touch()
+            plain = rec.analyse_scored
+
+            def slow(*a, **k):
+                time.sleep(0.05)
+                return plain(*a, **k)
+
+            rec.analyse_scored = slow
+            return rec, det
+
+    def killer():
+        for _ in range(600):
+            pids = list(marks.iterdir())
+            if pids:
+                time.sleep(2.0)  # inside the first video ranges
+                os.kill(int(pids[0].name), signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    rc = _run(folder, tmp_path / "o", spec=SlowSpec())
+    t.join()
+    assert rc == 2
+    assert len(list(marks.iterdir())) >= 2, "the actor was not restarted"
+    assert (tmp_path / "o" / "faces.csv").read_text() == (single / "faces.csv").read_text()
+    units = [json.loads(ln)["unit"]
+             for ln in (tmp_path / "o" / "manifest.jsonl").read_text().splitlines()]
+    assert len(units) == len(set(units)) == 11
