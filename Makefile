@@ -11,7 +11,7 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax wheel test test-core-jax test-slow bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
+.PHONY: install install-jax wheel test test-core-jax test-slow test-ray bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi docs docs-report clean
 
@@ -66,6 +66,12 @@ test-core-jax: install-jax
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
+
+# `predict --engine ray`'s tests with Ray (the extra `ray`, about 400 MB, installed into $(VENV));
+# the default suite runs their Ray-free parts and skips the rest without it
+test-ray: install
+	$(VENV)/bin/pip install -q "ray[data]>=2.40" pyarrow
+	$(PY) -m pytest -q -m "slow or not slow" tests/test_ray_engine.py
 
 # the shipped model's ONNX export (fer_keras/weights/), run by Recognizer() without TensorFlow;
 # regenerate it whenever fer_keras/weights/fer_net_fer2013.keras changes (tests/test_shipped.py)
