@@ -121,6 +121,20 @@ def test_tsne(net, data, tmp_path):
     assert -1 <= t.numbers["layers"]["hidden"]["silhouette"] <= 1
 
 
+def test_tsne_of_layers_inside_a_nested_model(net, data):
+    """The default layers of a model whose convolution sits in a nested backbone (a Keras 2 file
+    of that shape failed with "No such layer: c1": the outer model's get_layer sees only the
+    backbone)."""
+    pytest.importorskip("sklearn")
+    backbone = keras.Model(net.input, net.get_layer("r1").output, name="backbone")
+    inp = keras.Input((48, 48, 1))
+    x = layers.GlobalAveragePooling2D(name="gap")(backbone(inp))
+    outer = keras.Model(inp, layers.Dense(7, activation="softmax", name="probs")(x))
+    t = tsne.run(outer, data, tsne.Settings(n=30, perplexity=5))
+    assert t.numbers["layers"]["c1"]["dims"] == 48 * 48 * 8
+    assert t.numbers["layers"]["gap"]["dims"] == 8
+
+
 def test_unknown_analysis_and_unlabeled_data(net):
     with pytest.raises(FerInputError, match="unknown analysis"):
         analyses.get("nope")

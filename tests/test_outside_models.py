@@ -282,7 +282,7 @@ def test_subclassed_model_refused_in_one_line(faces):
 # --------------------------------------------------------------------------- keras.applications
 def _app(name, size, channels=1):
     kw = dict(weights=None, input_shape=(size, size, channels), classes=7)
-    if name.startswith(("MobileNetV3", "EfficientNet", "ConvNeXt")):
+    if name.startswith(("MobileNetV3", "EfficientNetV2", "ConvNeXt")):
         kw["include_preprocessing"] = False
     keras.utils.set_random_seed(0)
     return getattr(keras.applications, name)(**kw)

@@ -45,13 +45,15 @@ def run(model, data, settings=Settings(), out=None, layers=None):
     rows = np.sort(rng.choice(len(data), n, replace=False))
     layers = layers or [explain.first_conv_layer(model), explain.last_hidden_layer(model)]
     res = Result(NAME, {"n": int(n), "layers": {}})
+    # the traced graph's shapes: a layer inside a nested model is not model.get_layer's
+    shapes = explain.output_shapes(model)
     for layer in layers:
         t = time.perf_counter()
         r = explain.tsne_embedding(model, layer, data.images[rows], labels[rows],
                                    perplexity=settings.perplexity, seed=settings.seed)
         shuffled = shuffled_silhouettes(r["embedding"], labels[rows], settings.seed)
         res.numbers["layers"][layer] = {
-            "dims": int(np.prod(model.get_layer(layer).output.shape[1:])),
+            "dims": int(np.prod(shapes[layer])),
             "silhouette": float(r["silhouette"]),
             "silhouette_shuffled_mean": float(np.mean(shuffled)),
             "silhouette_shuffled_95": float(np.quantile(shuffled, 0.95)),

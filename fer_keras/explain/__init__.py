@@ -51,6 +51,7 @@ _EXPORTS = {
     "checks_rows": "verdicts", "recommended": "verdicts", "CheckRules": "verdicts", "ground_truth_check": "verdicts",
     "conv_layer_names": "_core", "first_conv_layer": "_core", "last_hidden_layer": "_core",
     "gradcam_layer": "_core", "first_activation_layer": "_core", "spatial_layer_names": "_core", "layer_names": "_core",
+    "output_shapes": "_core",
     "predict_proba": "_core", "as_batch": "_core", "score_source": "_core",
     "masks_at": "_core",
 }
