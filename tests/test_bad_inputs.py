@@ -367,7 +367,7 @@ def captured_splits(monkeypatch):
 
     seen = {}
 
-    def fake_fit(cfg, out, resume, splits):
+    def fake_fit(cfg, out, resume, splits, *rest):
         seen.update(splits)
         return None, []
 
