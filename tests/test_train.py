@@ -165,10 +165,11 @@ def test_budget_plan_stops_when_the_time_is_up():
     assert plan.planned == 1
 
 
-@pytest.mark.core
 def test_budget_estimate_keeps_mixed_precision(tmp_path):
     # the estimate's clear_session used to reset the global policy, so a mixed run trained in
-    # float32 after it (1.7x slower on this CPU)
+    # float32 after it (1.7x slower on this CPU). Not in the JAX core set: the policy is saved
+    # and restored by our own backend-neutral code, and bf16 compilation made it the slowest
+    # JAX test (43 s)
     cfg = TrainConfig(epochs=100, out=str(tmp_path), budget_minutes=0.05, early_stopping=0,
                       precision="mixed", **TINY)
     net, _ = train(cfg)
