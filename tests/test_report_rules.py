@@ -129,6 +129,21 @@ def test_recall_claims_of_the_model_pass_and_shuffled_labels_fail(model_cm, shuf
     assert not rules.recall_above(shuffled_cm, ("Happy", "Surprise"), 0.6).ok
 
 
+def test_a_failed_recall_or_most_predicted_verdict_names_whose_chance_and_z_it_gives(model_cm):
+    """The published report said "lowest: Fear 26.8%; chance 25.3%, z = 18.5" where the chance
+    and z were Sad's (the claimed class), not Fear's; each number now names its class."""
+    v = rules.recall_worst(model_cm, "Surprise")  # Surprise is not the worst here
+    assert not v.ok
+    lowest = v.why.split(";")[0]
+    assert lowest.startswith("lowest: ") and "Surprise" not in lowest
+    assert "Surprise: chance " in v.why
+    v = rules.recall_best(model_cm, "Sad")
+    assert not v.ok and "Sad: chance " in v.why and "Sad" not in v.why.split(";")[0]
+    assert "Disgust: chance " in rules.recall_not_worst(model_cm, "Disgust").why
+    v = rules.most_predicted(model_cm, "Happy")
+    assert not v.ok and "Happy: z = " in v.why
+
+
 # ---------------------------------------------------------------- regions
 def _blob(rows, cols, n=24, seed=0):
     m = np.random.default_rng(seed).random((n, 48, 48)) * 0.2

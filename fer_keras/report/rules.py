@@ -163,7 +163,8 @@ def most_predicted(cm, cls):
     z = (share - p0) / math.sqrt(p0 * (1 - p0) / n)
     ok = int(np.argmax(col)) == k and z >= Z
     return _v(ok, f"{pct(share)} of the wrong labels", "most_predicted",
-              f"most: {CLASS_NAMES[int(np.argmax(col))]}, z = {z:.1f}")
+              f"most: {CLASS_NAMES[int(np.argmax(col))]}; {cls}: z = {z:.1f} against 1/6 of "
+              f"them")
 
 
 def recall_stats(cm):
@@ -195,7 +196,8 @@ def _recall_rank(cm, cls, best):
     close = diff <= 2 * math.hypot(se, st[j][1])
     ok = (j == k or close) and z >= Z
     which = "highest" if best else "lowest"
-    why = (f"{which}: {CLASS_NAMES[j]} {pct(st[j][0])}; chance {pct(c)}, z = {z:.1f}")
+    # the chance and z are the claimed class's, named so they are not read as the other's
+    why = (f"{which}: {CLASS_NAMES[j]} {pct(st[j][0])}; {cls}: chance {pct(c)}, z = {z:.1f}")
     return _v(ok, f"{pct(r)}", "recall_best" if best else "recall_worst", why)
 
 
@@ -214,7 +216,7 @@ def recall_not_worst(cm, cls):
     j = min(present, key=lambda i: st[i][0])
     ok = j != k and st[k][3] >= Z
     return _v(ok, pct(st[k][0]), "recall_not_worst",
-              f"chance {pct(st[k][2])}, z = {st[k][3]:.1f}; lowest {CLASS_NAMES[j]}")
+              f"{cls}: chance {pct(st[k][2])}, z = {st[k][3]:.1f}; lowest {CLASS_NAMES[j]}")
 
 
 def recall_above(cm, classes, threshold=0.6):
