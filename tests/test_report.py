@@ -293,6 +293,10 @@ def test_report_explains_a_given_model_without_training(tmp_path):
     assert res["order"] == ["reproduction", "q3-confusion", "q6-conv-shape"]
     assert all(not res["sections"][q]["error"] for q in res["order"])
     assert not (out / "runs").exists()  # nothing was trained
+    # the header says so too, not the training epochs of a run that never happened
+    model_row = next(line for line in (out / "report.md").read_text().splitlines()
+                     if line.startswith("| Model |"))
+    assert "given (nothing trained)" in model_row and "epochs" not in model_row
 
 
 def test_report_saliency_of_a_given_model(tmp_path):

@@ -145,7 +145,8 @@ def build_report(cfg: ReportConfig, log=print):
     meta = {"data": ctx.data_description(), "data_arg": str(cfg.data), "synthetic": cfg.synthetic,
             "date": started.isoformat(timespec="seconds"), "command": cfg.command or
             "fer_keras.report.build_report(...)", "versions": versions(),
-            "profile": cfg.resolved_profile, "model": cfg.model, "epochs": cfg.epochs,
+            "profile": cfg.resolved_profile, "model": cfg.model,
+            "epochs": None if cfg.model_path else cfg.epochs,  # a given model: nothing trained
             "seconds": round(total, 1), "cpu_count": os.cpu_count(),
             "splits": {k: (0 if v is None else len(v)) for k, v in ctx.splits.items()},
             "reused": list(ctx.reused)}

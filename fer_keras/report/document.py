@@ -171,7 +171,9 @@ def _meta_rows(meta):
     v = meta["versions"]
     return [("Data", meta["data"]),
             ("Splits", ", ".join(f"{k} {n:,}" for k, n in meta["splits"].items())),
-            ("Model", f"`{meta['model']}`, {meta['epochs']} epochs, profile `{meta['profile']}`"),
+            ("Model", f"`{meta['model']}`, "
+                      + (f"{meta['epochs']} epochs" if meta.get("epochs") is not None
+                         else "given (nothing trained)") + f", profile `{meta['profile']}`"),
             ("Date", meta["date"]),
             ("Command", f"`{meta['command']}`"),
             ("Versions", f"fer_keras {v['fer_keras']}, Keras {v['keras']} ({v['backend']} "
