@@ -56,3 +56,17 @@ def fmt_stats(s, scale=1.0, digits=3, unit=""):
         return "-"
     return (f"{fmt(s['median'] * scale, digits)}{unit} "
             f"({fmt(s['min'] * scale, digits)}-{fmt(s['max'] * scale, digits)})")
+
+
+def print_table(rows):
+    """Print dict ``rows`` as a Markdown table: the union of their keys as columns, in order of
+    appearance; floats to 3 significant digits, missing values as ``-``."""
+    keys = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join("-" if r.get(k) is None else
+                                (f"{r[k]:.3g}" if isinstance(r[k], float) else str(r[k]))
+                                for k in keys) + " |")

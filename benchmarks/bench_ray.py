@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import print_table
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FER_SHARED", REPO.parent / "shared"))
 FER_TEST = SHARED / "data" / "fer2013" / "test"
@@ -141,15 +143,7 @@ def main():
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Ray {rv}, "
           f"fer_keras {fer_keras.__version__}")
-    keys = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for r in rows:
-        print("| " + " | ".join("-" if r.get(k) is None else
-                                (f"{r[k]:.3g}" if isinstance(r[k], float) else str(r[k]))
-                                for k in keys) + " |")
+    print_table(rows)
     return 0 if all(r.get("rows_equal", True) for r in rows) else 1
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import print_table
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FER_SHARED", REPO.parent / "shared"))
 FER_TEST = SHARED / "data" / "fer2013" / "test"
@@ -226,13 +228,7 @@ def main():
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Keras "
           f"{keras.__version__} ({keras.backend.backend()}), fer_keras {fer_keras.__version__}")
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for r in rows:
-        print("| " + " | ".join("-" if r.get(k) is None else
-                                (f"{r[k]:.3g}" if isinstance(r[k], float) else str(r[k]))
-                                for k in keys) + " |")
+    print_table(rows)
     return 0 if all(r.get("errors", 0) == 0 and r.get("lost", 0) == 0 for r in rows) else 1
 
 
