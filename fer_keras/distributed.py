@@ -225,7 +225,7 @@ def video_unit_rows(u, rec, detector, window):
     :func:`fer_keras.faces.iter_video` computes them from the range's first frame on."""
     import cv2
 
-    from fer_keras.faces import FaceTracker, open_video
+    from fer_keras.faces import FaceTracker, open_video, track_frame
 
     every = int(u["every"])
     cap, (fps, _, _, _) = open_video(u["file"])
@@ -247,10 +247,8 @@ def video_unit_rows(u, rec, detector, window):
             if not ok:
                 break
             if n % every == 0:
-                rgb = np.ascontiguousarray(bgr[..., ::-1])
-                boxes, conf, probs = rec.analyse_scored(rgb, detector=detector)
-                ids, smooth = tracker.update(boxes, probs)
-                for k, (r, t) in enumerate(zip(rec.records(boxes, smooth, conf), ids)):
+                records, ids, _ = track_frame(rec, tracker, bgr, detector)
+                for k, (r, t) in enumerate(zip(records, ids)):
                     rows.append(_face(u, r, k, n, n / fps, int(t), n < start, names))
             n += 1
         if n == 0:

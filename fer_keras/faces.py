@@ -374,6 +374,17 @@ def open_video(path):
     return cap, info
 
 
+def track_frame(recognizer, tracker, bgr, detector=None):
+    """One analysed video frame, as every video path does it (so the single-process and the Ray
+    paths give the same rows): faces found and classified in the BGR frame ``bgr``, matched to
+    ``tracker``'s tracks. Returns (face records with the smoothed probabilities, int track ids
+    ``(N,)``, the frame's own probabilities float32 ``(N, classes)``)."""
+    rgb = np.ascontiguousarray(bgr[..., ::-1])
+    boxes, conf, probs = recognizer.analyse_scored(rgb, detector=detector)
+    ids, smooth = tracker.update(boxes, probs)
+    return recognizer.records(boxes, smooth, conf), ids, probs
+
+
 def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=True, codec="mp4v",
                detector=None):
     """Yield one dict per face per analysed frame of the video at ``path``.
@@ -419,11 +430,9 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                 if not ok:
                     break
                 if n % every == 0:
-                    rgb = np.ascontiguousarray(bgr[..., ::-1])
-                    boxes, conf, probs = recognizer.analyse_scored(rgb, detector=detector)
-                    ids, smooth = tracker.update(boxes, probs)
+                    records, ids, probs = track_frame(recognizer, tracker, bgr, detector)
                     shown = []
-                    for rec, raw, t in zip(recognizer.records(boxes, smooth, conf), probs, ids):
+                    for rec, raw, t in zip(records, probs, ids):
                         rec.update(frame=n, time=n / fps, track=int(t),
                                    raw={c: float(q) for c, q in zip(recognizer.class_names, raw)})
                         shown.append(rec)
