@@ -12,6 +12,12 @@
   :class:`fer_keras.faces.Recognizer` uses it (its boxes merged by :func:`fer_keras.faces.nms`).
 
 Prints one Markdown table row per detector; ``run()`` returns the rows as dicts.
+
+``--video``: the video detectors instead (:class:`fer_keras.faces.TrackingDetector` with Haar,
+the old default, and :func:`fer_keras.faces.video_detector`, YuNet), on one clip per grid photo:
+``--frames`` frames in which the grid drifts 2 px right and 1 px down a frame, the tracker reset
+per clip. Faces found and false boxes are counted on every frame, the time is the median CPU
+milliseconds per frame.
 """
 from __future__ import annotations
 
@@ -88,6 +94,82 @@ def measure(detector, grids, photos):
             "real_photos": len(photos), "ms_per_photo": 1e3 * statistics.median(times)}
 
 
+def drifting_clip(grey, truth, n_frames, step=(2, 1), background=128):
+    """(frames, boxes): ``n_frames`` copies of ``grey`` shifted by ``k * step`` pixels (x, y) on a
+    ``background`` canvas, and ``truth`` shifted alike."""
+    import cv2
+
+    h, w = grey.shape
+    frames, boxes = [], []
+    for k in range(n_frames):
+        dx, dy = k * step[0], k * step[1]
+        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        frames.append(cv2.warpAffine(grey, m, (w, h), borderMode=cv2.BORDER_CONSTANT,
+                                     borderValue=background))
+        boxes.append(truth + np.array([dx, dy, 0, 0], np.int32))
+    return frames, boxes
+
+
+def measure_video(detector, grids, photos=(), n_frames=15):
+    """Faces found and false boxes over every frame of one drifting clip per grid photo and per
+    real photo (``photos`` as :func:`real_photos`), and the median CPU ms per grid frame;
+    ``detector`` is reset per clip."""
+    from fer_keras.faces import box_iou
+
+    found = false = inside = faces = 0
+    times = []
+    for grey, truth in grids:
+        detector.reset()
+        for frame, t_boxes in zip(*drifting_clip(grey, truth, n_frames)):
+            t = time.process_time()
+            b = detector(frame)
+            times.append(time.process_time() - t)
+            faces += len(t_boxes)
+            iou = box_iou(t_boxes, b) if len(b) else np.zeros((len(t_boxes), 0))
+            found += int((iou.max(1) >= 0.3).sum()) if iou.size else 0
+            for box in b[iou.max(0) < 0.3] if iou.size else b:
+                if _inside_any(box, t_boxes):
+                    inside += 1  # a face drawn small inside its FER2013 image: real, not false
+                else:
+                    false += 1
+    real_found = real_faces = real_false = 0
+    for _, grey, n in photos:
+        detector.reset()
+        for frame, _ in zip(*drifting_clip(grey, np.zeros((0, 4), np.int32), n_frames)):
+            k = len(detector(frame))
+            real_faces += n
+            real_found += min(k, n)
+            real_false += max(0, k - n)
+    return {"found": found, "faces": faces, "false": false, "inside": inside,
+            "real_found": real_found, "real_faces": real_faces, "real_false": real_false,
+            "cpu_ms_per_frame": 1e3 * statistics.median(times)}
+
+
+def _inside_any(box, squares, share=0.7):
+    """Whether at least ``share`` of ``box``'s area lies inside one of ``squares`` (x, y, w, h)."""
+    x, y, w, h = (float(v) for v in box)
+    for sx, sy, sw, sh in squares:
+        iw = max(0.0, min(x + w, sx + sw) - max(x, sx))
+        ih = max(0.0, min(y + h, sy + sh) - max(y, sy))
+        if iw * ih >= share * w * h:
+            return True
+    return False
+
+
+def run_video(data, split="test", n_photos=20, n_frames=15, log=print):
+    from fer_keras import faces
+
+    grids = grid_photos(Path(data) / split, n_photos)
+    photos = real_photos()
+    rows = []
+    for name, det in (("Haar tracker (TrackingDetector defaults)", faces.TrackingDetector()),
+                      ("YuNet tracker (video_detector)", faces.video_detector())):
+        r = {"detector": name, **measure_video(det, grids, photos, n_frames)}
+        rows.append(r)
+        log(r)
+    return rows
+
+
 def run(data, split="test", n_photos=20, log=print):
     from fer_keras import faces
 
@@ -110,7 +192,21 @@ def main(argv=None):
     p.add_argument("--data", required=True, help="a FER2013 image folder with train/ and test/")
     p.add_argument("--split", default="test")
     p.add_argument("--photos", type=int, default=20)
+    p.add_argument("--video", action="store_true", help="the video detectors on drifting clips")
+    p.add_argument("--frames", type=int, default=15, help="frames per clip (--video)")
     args = p.parse_args(argv)
+    if args.video:
+        rows = run_video(args.data, args.split, args.photos, args.frames, log=lambda r: None)
+        print("| video detector | grid faces found on every frame | other boxes inside a face's "
+              "image | false boxes on the grid | real photo clips: faces found, false boxes | "
+              "CPU ms / grid frame |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['detector']} | {r['found']} / {r['faces']} "
+                  f"({100 * r['found'] / r['faces']:.1f}%) | {r['inside']} | {r['false']} | "
+                  f"{r['real_found']} / {r['real_faces']}, {r['real_false']} false | "
+                  f"{r['cpu_ms_per_frame']:.1f} |")
+        return 0
     rows = run(args.data, args.split, args.photos, log=lambda r: None)
     print("| detector | grid faces found | false boxes on the grid | real photos: faces found, "
           "false boxes | ms / grid photo | x Haar |")

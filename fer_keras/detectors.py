@@ -31,6 +31,13 @@ DETECT_MAX_SIDE = 1280
 #: cascade then costs about 30 ms of CPU instead of 100 (measured on this 2-core machine).
 VIDEO_DETECT_SIDE = 320
 VIDEO_MIN_FACE = 60
+#: :func:`video_detector`'s full-search period. YuNet on a 320 px copy costs about 8 ms of CPU a
+#: frame, less than the Haar tracker (24 ms) and less than YuNet in windows around six faces
+#: (14 ms), so every frame is searched whole (``benchmarks.faces_detect --video``; RESULTS.md).
+VIDEO_FULL_EVERY = 1
+#: Between full searches (``full_every`` > 1) :func:`video_detector` searches the window around a
+#: known face rescaled so that the face is this many pixels wide (the window is then 128 px).
+VIDEO_WINDOW_FACE = 64
 #: The Haar cascade weight that :func:`haar_confidence` maps to 0.5.
 HAAR_WEIGHT_MID = 3.0
 #: Boxes overlapping a surer one this much (intersection over union, or intersection over the
@@ -203,11 +210,23 @@ class TrackingDetector:
         return self.scored(grey)[0]
 
 
-def video_detector(full_every=5):
-    """The default detector for video frames: a :class:`TrackingDetector` whose full search is
-    a :class:`HaarDetector` on a copy at most :data:`VIDEO_DETECT_SIDE` pixels wide for faces
-    of :data:`VIDEO_MIN_FACE` pixels and up, run every ``full_every`` frames."""
-    return TrackingDetector(full_every=full_every)
+def video_detector(full_every=None):
+    """The default detector for video frames: a :class:`TrackingDetector` whose full search is a
+    :class:`YuNetDetector` on a copy at most :data:`VIDEO_DETECT_SIDE` pixels wide, run every
+    ``full_every`` frames (default :data:`VIDEO_FULL_EVERY`: every frame), the frames between
+    searched by YuNet in windows around the known faces (rescaled to :data:`VIDEO_WINDOW_FACE`
+    pixels), so every box of a video has YuNet's framing. When YuNet is unavailable (said once on
+    stderr): the Haar tracker of :class:`TrackingDetector`'s defaults, every 5 frames unless
+    ``full_every`` is given."""
+    try:
+        full = YuNetDetector(max_side=VIDEO_DETECT_SIDE, big_face_side=VIDEO_DETECT_SIDE)
+        local = YuNetDetector(max_side=10 ** 6, big_face_side=10 ** 6)
+    except FerInputError as e:
+        _note(f"the YuNet face detector is unavailable ({e}); tracking with the Haar cascade")
+        return TrackingDetector(full_every=5 if full_every is None else full_every)
+    return TrackingDetector(full=full, local=local,
+                            full_every=VIDEO_FULL_EVERY if full_every is None else full_every,
+                            face_px=VIDEO_WINDOW_FACE)
 
 
 #: YuNet (Wu et al., "YuNet: A Tiny Millisecond-level Face Detector", Machine Intelligence
@@ -263,7 +282,7 @@ class YuNetDetector:
         cv2 = _cv2()
         net = self._nets.get(size)
         if net is None:
-            if len(self._nets) >= 4:  # photos of many sizes: keep the memory bounded
+            if len(self._nets) >= 8:  # photos of many sizes: keep the memory bounded
                 self._nets.clear()
             try:
                 net = cv2.FaceDetectorYN.create(*self._args)
@@ -278,7 +297,12 @@ class YuNetDetector:
     def _run(self, bgr, f):
         """(boxes float ``(N, 4)`` scaled by 1/``f``, scores ``(N,)``) of a BGR image."""
         h, w = bgr.shape[:2]
-        _, found = self._net_for((w, h)).detect(bgr)
+        # FaceDetectorYN pads its input with zeros to multiples of 32 itself; padding here
+        # gives the same boxes and lets images of nearby sizes (video windows) share one network
+        ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
+        if (ph, pw) != (h, w):
+            bgr = _cv2().copyMakeBorder(bgr, 0, ph - h, 0, pw - w, _cv2().BORDER_CONSTANT, value=0)
+        _, found = self._net_for((pw, ph)).detect(bgr)
         if found is None:
             return np.zeros((0, 4)), np.zeros(0, np.float32)
         return found[:, :4].astype(np.float64) / f, found[:, 14].astype(np.float32)
@@ -289,7 +313,7 @@ class YuNetDetector:
         h, w = grey.shape[:2]
         boxes, scores = [], []
         sizes = [min(1.0, self.max_side / max(h, w))]
-        if max(h, w) > 1.5 * self.big_face_side:
+        if max(h, w) * sizes[0] > 1.5 * self.big_face_side:  # else the first copy sees them
             sizes.append(self.big_face_side / max(h, w))
         for f in sizes:
             small = grey if f == 1.0 else cv2.resize(

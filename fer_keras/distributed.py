@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import CLASS_NAMES
+from fer_keras.detectors import VIDEO_FULL_EVERY
 from fer_keras.errors import FerInputError
 
 #: Suffixes of a list of inputs (one path a line) rather than a photo.
@@ -70,7 +71,7 @@ class RecognizerSpec:
     input_range: str | None = None
     classes: str | None = None
     tta: str = "none"
-    full_every: int = 5
+    full_every: int = VIDEO_FULL_EVERY
     threads: int = 1
 
     def build(self):

@@ -23,9 +23,10 @@ import numpy as np
 from fer_keras import contract
 from fer_keras.detectors import (  # noqa: F401  (re-exported: faces.HaarDetector etc.)
     DETECT_MAX_SIDE, FRAME_SCALE, HAAR_WEIGHT_MID, NMS_CONTAIN, NMS_IOU, VIDEO_DETECT_SIDE,
-    VIDEO_MIN_FACE, YUNET_FILE, YUNET_FRAME_SCALE, YUNET_SCORE, YUNET_SHA256, HaarDetector,
-    TrackingDetector, YuNetDetector, _as_boxes, _cv2, _note, box_iou, default_detector,
-    detect_scored, haar_confidence, nms, video_detector, yunet_path)
+    VIDEO_FULL_EVERY, VIDEO_MIN_FACE, VIDEO_WINDOW_FACE, YUNET_FILE, YUNET_FRAME_SCALE,
+    YUNET_SCORE, YUNET_SHA256, HaarDetector, TrackingDetector, YuNetDetector, _as_boxes, _cv2,
+    _note, box_iou, default_detector, detect_scored, haar_confidence, nms, video_detector,
+    yunet_path)
 from fer_keras.drawing import _overlap, draw_faces, draw_records, label_layout  # noqa: F401
 from fer_keras.errors import FerInputError
 

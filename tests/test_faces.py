@@ -681,3 +681,59 @@ def test_a_label_wider_than_the_image_gets_a_smaller_font():
     img = np.zeros((60, 80, 3), np.uint8)
     drawn = faces.draw_faces(img, [[20, 20, 30, 30]], ["Surprise 0.97 and more"])
     assert drawn.shape == img.shape and (drawn[..., 1] == 255).any()
+
+
+def test_yunet_padding_to_32_keeps_opencvs_boxes():
+    """YuNetDetector pads its input to multiples of 32 (so video windows of nearby sizes share a
+    network): on images of odd sizes its boxes and scores are those of OpenCV's FaceDetectorYN
+    set to the exact size."""
+    from skimage import data
+
+    det = faces.YuNetDetector(max_side=10 ** 6, big_face_side=10 ** 6)
+    for size in ((637, 451), (413, 301), (512, 384)):
+        bgr = cv2.resize(data.astronaut()[..., ::-1], size)
+        net = cv2.FaceDetectorYN.create(str(faces.yunet_path()), "", size, faces.YUNET_SCORE, 0.3)
+        b, s = det.scored(faces.to_grey(bgr[..., ::-1]))
+        grey_bgr = cv2.cvtColor(faces.to_grey(bgr[..., ::-1]), cv2.COLOR_GRAY2BGR)
+        _, ref = net.detect(grey_bgr)
+        assert ref is not None and len(b) == len(ref) == 1, (size, b, ref)
+        np.testing.assert_array_equal(b[0], np.rint(ref[0, :4]).astype(np.int32))
+        assert s[0] == pytest.approx(float(ref[0, 14]), abs=1e-6)
+
+
+def test_video_detector_is_yunet_on_every_frame(fer_folder):
+    """The default video detector searches every frame whole with YuNet at
+    VIDEO_DETECT_SIDE px: its boxes are those of that search on each frame (YuNet's framing),
+    it follows a moving face and finds one entering the frame at once; with ``full_every=5``
+    the frames between are searched by YuNet in windows and the face is still found on each."""
+    frames, truth = _moving_face_frames(fer_folder, n=20, step=5, enter=8)
+    det = faces.video_detector()
+    assert det.full_every == faces.VIDEO_FULL_EVERY == 1
+    assert det.frame_scale == faces.YUNET_FRAME_SCALE
+    ref = faces.YuNetDetector(max_side=faces.VIDEO_DETECT_SIDE,
+                              big_face_side=faces.VIDEO_DETECT_SIDE)
+    for k, f in enumerate(frames):
+        b = det(f)
+        np.testing.assert_array_equal(b, ref(f))
+        assert faces.box_iou(truth[k], b).max(1).min() >= 0.3, (k, b)
+    windows = faces.video_detector(full_every=5)
+    full = _Counting(windows.full)
+    windows.full = full
+    for k, f in enumerate(frames[:8]):
+        assert faces.box_iou(truth[k], windows(f)).max() >= 0.3, k
+    assert full.calls == 2  # frames 0 and 5: the others were windows around the face
+
+
+def test_video_detector_falls_back_to_the_haar_tracker(monkeypatch, capsys):
+    """Without YuNet the video detector is the Haar tracker searching every 5 frames, said once
+    on stderr; an explicit ``full_every`` is kept."""
+    from fer_keras import detectors
+
+    def no_yunet(*a, **k):
+        raise FerInputError("no such YuNet model file")
+
+    monkeypatch.setattr(detectors, "YuNetDetector", no_yunet)
+    det = detectors.video_detector()
+    assert isinstance(det.full, faces.HaarDetector) and det.full_every == 5
+    assert "tracking with the Haar cascade" in capsys.readouterr().err
+    assert detectors.video_detector(full_every=3).full_every == 3
