@@ -299,6 +299,21 @@ def test_report_explains_a_given_model_without_training(tmp_path):
     assert "given (nothing trained)" in model_row and "epochs" not in model_row
 
 
+@pytest.mark.core
+def test_report_header_says_an_absent_split_is_absent():
+    """A split the data do not have (FER2013's image folders: no PrivateTest) reads "none in
+    these data", not "test 0"; present splits keep their counts."""
+    from fer_keras.report.document import _meta_rows
+
+    meta = {"data": "d", "splits": {"train": 28709, "val": 3589, "test": 0}, "model": "m",
+            "epochs": 10, "profile": "full", "date": "today", "command": "c",
+            "versions": dict.fromkeys(("fer_keras", "keras", "backend", "backend_version",
+                                       "numpy", "python", "platform"), "v"),
+            "cpu_count": 2, "seconds": 1.0}
+    splits = dict(_meta_rows(meta))["Splits"]
+    assert splits == "train 28,709, val 3,589, test: none in these data"
+
+
 def test_report_saliency_of_a_given_model(tmp_path):
     model = _outside_model(tmp_path / "outside.h5")
     out = tmp_path / "rep"

@@ -170,7 +170,8 @@ pre{background:#f4f4f4;padding:.6em;overflow-x:auto}.error{color:#a00}.time{colo
 def _meta_rows(meta):
     v = meta["versions"]
     return [("Data", meta["data"]),
-            ("Splits", ", ".join(f"{k} {n:,}" for k, n in meta["splits"].items())),
+            ("Splits", ", ".join(f"{k} {n:,}" if n else f"{k}: none in these data"
+                                 for k, n in meta["splits"].items())),
             ("Model", f"`{meta['model']}`, "
                       + (f"{meta['epochs']} epochs" if meta.get("epochs") is not None
                          else "given (nothing trained)") + f", profile `{meta['profile']}`"),
