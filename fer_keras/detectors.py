@@ -220,11 +220,12 @@ def video_detector(full_every=None):
     ``full_every`` is given."""
     try:
         full = YuNetDetector(max_side=VIDEO_DETECT_SIDE, big_face_side=VIDEO_DETECT_SIDE)
-        local = YuNetDetector(max_side=10 ** 6, big_face_side=10 ** 6)
     except FerInputError as e:
         _note(f"the YuNet face detector is unavailable ({e}); tracking with the Haar cascade")
         return TrackingDetector(full_every=5 if full_every is None else full_every)
-    return TrackingDetector(full=full, local=local,
+    # the same detector searches the windows: they are 2 * VIDEO_WINDOW_FACE px, under
+    # VIDEO_DETECT_SIDE, so they are searched as they are, in one pass, like a small frame
+    return TrackingDetector(full=full, local=full,
                             full_every=VIDEO_FULL_EVERY if full_every is None else full_every,
                             face_px=VIDEO_WINDOW_FACE)
 
@@ -301,7 +302,8 @@ class YuNetDetector:
         # gives the same boxes and lets images of nearby sizes (video windows) share one network
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
         if (ph, pw) != (h, w):
-            bgr = _cv2().copyMakeBorder(bgr, 0, ph - h, 0, pw - w, _cv2().BORDER_CONSTANT, value=0)
+            cv2 = _cv2()
+            bgr = cv2.copyMakeBorder(bgr, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=0)
         _, found = self._net_for((pw, ph)).detect(bgr)
         if found is None:
             return np.zeros((0, 4)), np.zeros(0, np.float32)
@@ -388,14 +390,21 @@ def detect_scored(detector, grey):
     return boxes, np.full(len(boxes), np.nan, np.float32)
 
 
-def box_iou(a, b):
-    """float ``(len(a), len(b))`` intersection over union of ``x, y, w, h`` boxes."""
+def box_intersection(a, b):
+    """float ``(len(a), len(b))`` areas (pixels^2) of the intersections of ``x, y, w, h`` boxes."""
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
     ix = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
                  - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
     iy = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
                  - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
+    return ix * iy
+
+
+def box_iou(a, b):
+    """float ``(len(a), len(b))`` intersection over union of ``x, y, w, h`` boxes."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    inter = box_intersection(a, b)
     union = (a[:, None, 2] * a[:, None, 3]) + (b[None, :, 2] * b[None, :, 3]) - inter
     return inter / np.maximum(union, 1e-9)
