@@ -142,3 +142,47 @@ def test_self_training_beats_labeled_only_by_a_real_margin(tmp_path):
     r = _ten_percent_run(tmp_path, rounds=3, round_steps=500)
     assert r["gain"] >= 0.02, (r["supervised"]["test_accuracy"],
                                r["self_training"]["test_accuracy"])
+
+
+def _trained_weights(steps_per_execution, seed=0):
+    """Weights after a self-training stage with pseudo-labels and a FixMatch run of tiny_cnn,
+    with evaluation intervals that do not divide into ``steps_per_execution`` (partial calls)."""
+    from fer_keras.data import Dataset
+    from fer_keras.semi import fixmatch, tiny_cnn
+    from fer_keras.semi.trainer import Trainer
+    from fer_keras.train.steps import clear_session
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 255, (300, 48, 48), np.uint8), rng.integers(0, 7, 300)
+    ds = lambda i, y: Dataset(i, y, np.arange(len(i)), np.full(len(i), ""))  # noqa: E731
+    val = ds(images[:60], labels[:60])
+    Trainer.steps_per_execution = steps_per_execution
+    cfg = SemiConfig(out="unused", warm_steps=13, round_steps=9, rounds=1, eval_every=6,
+                     batch_size=16, seed=seed)
+    tr = Trainer(tiny_cnn, cfg, val, seed)
+    tr.fit(images[60:200], labels[60:200], 13)
+    tr.fit(images[60:200], labels[60:200], 9, extra=(images[200:], labels[200:]),
+           extra_share=0.25)
+    weights = tr.net.get_weights()
+    clear_session()
+    fcfg = cfg.replace(method="fixmatch", adaptive_threshold=True, round_steps=11, mu=2)
+    net, _ = fixmatch(tiny_cnn, ds(images[60:200], labels[60:200]), ds(images[200:], None),
+                      val, fcfg, seed=seed)
+    clear_session()
+    return weights + net.get_weights()
+
+
+def test_steps_per_execution_leaves_the_weights_unchanged(monkeypatch):
+    """Several steps a compiled call (``Trainer.steps_per_execution``, 10 by default) train the
+    same steps in the same order: bit-identical weights to one step a call, for self-training
+    and FixMatch; another seed (the control) gives other weights."""
+    from fer_keras.semi.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "steps_per_execution", Trainer.steps_per_execution)
+    assert Trainer.steps_per_execution > 1
+    many = _trained_weights(Trainer.steps_per_execution)
+    one = _trained_weights(1)
+    assert len(many) == len(one) > 10
+    assert all(np.array_equal(a, b) for a, b in zip(many, one))
+    other = _trained_weights(1, seed=1)
+    assert not all(np.array_equal(a, b) for a, b in zip(one, other))

@@ -213,7 +213,8 @@ class _FixMatchTrainer(Trainer):
         model = _fixmatch_model_class()(self.net, label_aug, self.cfg.fixmatch_threshold,
                                         self.cfg.lambda_u, seed=tcfg.seed,
                                         adaptive_momentum=momentum)
-        model.compile(optimizer=train_steps.make_optimizer(tcfg, total))
+        model.compile(optimizer=train_steps.make_optimizer(tcfg, total),
+                      steps_per_execution=self.steps_per_execution)
         return model
 
 
