@@ -414,6 +414,13 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     assert status == "not measured" and "preset None where the report had 'report'" in why
     ours, model, status, why = row("002-accuracy")  # the CNN HW4 explains, not a shipped one
     assert "`small_cnn`" in model and ours.startswith("56.3%") and status == "not reproduced"
+    assert "mixed precision" not in why
+    # a mixed-precision run of the report's settings is measured, and says how it departs
+    runs["hw3_cnn"] = {**base, "epochs": 30, "precision": "mixed"}
+    ours, model, status, why = row("000-q1-accuracy")
+    assert ours.startswith("60.0%") and status == "not reproduced"
+    assert "precision mixed" in model and "mixed precision (bfloat16" in why
+    assert "mixed precision" not in row("000-q2-accuracy")[3]  # its run is float32
 
 
 def test_accuracy_rows_also_score_privatetest_when_the_data_have_it(monkeypatch, tmp_path):

@@ -44,7 +44,9 @@ def _describe(run_cfg):
     from fer_keras.report.common import train_summary
 
     return (f"{run_cfg.get('epochs')} epochs, {train_summary(run_cfg)}"
-            + (f", preset {run_cfg['preset']}" if run_cfg.get("preset") else ""))
+            + (f", preset {run_cfg['preset']}" if run_cfg.get("preset") else "")
+            + (f", precision {run_cfg['precision']}"
+               if run_cfg.get("precision", "float32") != "float32" else ""))
 
 
 
@@ -143,7 +145,16 @@ def _accuracy_row(ctx, claim, test, where):
                 "not the report's settings: this run has " + ", ".join(diff))
     v = rules.accuracy(ours, claim.value, len(test))
     extra, vextra = _private_note(ctx, key, load, claim)
-    return f"{pct(ours)} ({where}){extra}", desc, v.status, v.why + vextra
+    return f"{pct(ours)} ({where}){extra}", desc, v.status, v.why + vextra + _precision_note(rc)
+
+
+def _precision_note(rc):
+    """The caveat of a run trained in mixed precision: the reports' Keras trained in float32,
+    and a bfloat16 run is the same recipe with other rounding, not the same numbers."""
+    if rc.get("precision", "float32") == "float32":
+        return ""
+    return ("; trained in mixed precision (bfloat16 compute, float32 weights) where the reports "
+            "trained in float32, to fit a 2-core CPU")
 
 
 def _region_evidence(num, claim):
