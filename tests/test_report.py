@@ -419,7 +419,7 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     runs["hw3_cnn"] = {**base, "epochs": 30, "precision": "mixed"}
     ours, model, status, why = row("000-q1-accuracy")
     assert ours.startswith("60.0%") and status == "not reproduced"
-    assert "precision mixed" in model and "mixed precision (bfloat16" in why
+    assert "precision mixed" in model and "mixed precision (16-bit compute" in why
     assert "mixed precision" not in row("000-q2-accuracy")[3]  # its run is float32
 
 

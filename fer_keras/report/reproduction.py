@@ -150,11 +150,11 @@ def _accuracy_row(ctx, claim, test, where):
 
 def _precision_note(rc):
     """The caveat of a run trained in mixed precision: the reports' Keras trained in float32,
-    and a bfloat16 run is the same recipe with other rounding, not the same numbers."""
+    and a 16-bit run (bfloat16 on a CPU) is the same recipe with other rounding."""
     if rc.get("precision", "float32") == "float32":
         return ""
-    return ("; trained in mixed precision (bfloat16 compute, float32 weights) where the reports "
-            "trained in float32, to fit a 2-core CPU")
+    return ("; trained in mixed precision (16-bit compute, float32 weights) where the reports "
+            "trained in float32")
 
 
 def _region_evidence(num, claim):
