@@ -374,12 +374,16 @@ def _fake_ctx(test=None, synthetic=False):
 
 
 class _Run:
-    def __init__(self, cfg):
+    def __init__(self, cfg, epochs=()):
         self.cfg = cfg
         self.best = "best.keras"
+        self.epochs = epochs  # seconds of each epoch trained
 
     def saved_config(self):
         return self.cfg
+
+    def history(self):
+        return [{"epoch": i + 1, "seconds": s} for i, s in enumerate(self.epochs)]
 
 
 def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
@@ -420,6 +424,14 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     ours, model, status, why = row("000-q1-accuracy")
     assert ours.startswith("60.0%") and status == "not reproduced"
     assert "precision mixed" in model and "mixed precision (16-bit compute" in why
+    assert model.split("), ")[1].startswith("30 epochs, batch 80")  # no history: as asked
+    # the epochs it trained and their time, from its history (early stopping ended it at 12)
+    hist = {"hw3_cnn": [300.0] * 12, "dnn_000": [20.0] * 30}
+    monkeypatch.setattr(reproduction, "finished_claim_run",
+                        lambda ctx, c: _Run(runs[c.run], hist.get(c.run, ()))
+                        if c.run in runs else None)
+    assert "12 of 30 epochs (early stopping) in 60 min, batch 80" in row("000-q1-accuracy")[1]
+    assert "`dnn_000` (`runs/dnn_000`), 30 epochs in 10 min, batch 80" in row("000-q2-accuracy")[1]
     assert "mixed precision" not in row("000-q2-accuracy")[3]  # its run is float32
 
 

@@ -40,15 +40,21 @@ def _settings_match(run_cfg, want):
     return all(run_cfg.get(k) == v for k, v in want.items())
 
 
-def _describe(run_cfg):
+def _describe(run_cfg, history=()):
+    """The run's settings in words; with its ``history`` rows, the epochs it trained (fewer
+    than asked when early stopping ended it) and its training time."""
     from fer_keras.report.common import train_summary
 
-    return (f"{run_cfg.get('epochs')} epochs, {train_summary(run_cfg)}"
+    want = run_cfg.get("epochs")
+    done = len(history)
+    epochs = (f"{want} epochs" if not done else f"{done} epochs" if done == want else
+              f"{done} of {want} epochs (early stopping)")
+    secs = sum(float(r.get("seconds") or 0) for r in history)
+    took = f" in {secs / 60:.0f} min" if secs else ""
+    return (f"{epochs}{took}, {train_summary(run_cfg)}"
             + (f", preset {run_cfg['preset']}" if run_cfg.get("preset") else "")
             + (f", precision {run_cfg['precision']}"
                if run_cfg.get("precision", "float32") != "float32" else ""))
-
-
 
 
 def _private_split(ctx):
@@ -133,7 +139,7 @@ def _accuracy_row(ctx, claim, test, where):
         return ("", f"`{claim.model}`, run `runs/{claim.run}`", "not measured",
                 f"run `{train_command(claim)}` (OUT the report's folder), then the report again")
     rc = run.saved_config()
-    desc = f"`{claim.model}` (`runs/{claim.run}`), {_describe(rc)}"
+    desc = f"`{claim.model}` (`runs/{claim.run}`), {_describe(rc, run.history())}"
     diff = [f"{k} {rc.get(k)!r} where the report had {v!r}" for k, v in claim.settings.items()
             if rc.get(k) != v]
     own = claim.run == ctx.cnn_name() and not ctx.cfg.model_path  # the report's CNN run
