@@ -25,8 +25,8 @@ from fer_keras.detectors import (  # noqa: F401  (re-exported: faces.HaarDetecto
     DETECT_MAX_SIDE, FRAME_SCALE, HAAR_WEIGHT_MID, NMS_CONTAIN, NMS_IOU, VIDEO_DETECT_SIDE,
     VIDEO_FULL_EVERY, VIDEO_MIN_FACE, VIDEO_WINDOW_FACE, YUNET_FILE, YUNET_FRAME_SCALE,
     YUNET_SCORE, YUNET_SHA256, HaarDetector, TrackingDetector, YuNetDetector, _as_boxes, _cv2,
-    _note, box_intersection, box_iou, default_detector, detect_scored, haar_confidence, nms, video_detector,
-    yunet_path)
+    _note, box_intersection, box_iou, default_detector, detect_scored, haar_confidence, nms,
+    video_detector, yunet_path)
 from fer_keras.drawing import _overlap, draw_faces, draw_records, label_layout  # noqa: F401
 from fer_keras.errors import FerInputError
 

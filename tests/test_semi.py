@@ -144,7 +144,7 @@ def test_self_training_beats_labeled_only_by_a_real_margin(tmp_path):
                                r["self_training"]["test_accuracy"])
 
 
-def _trained_weights(steps_per_execution, seed=0):
+def _trained_weights(monkeypatch, steps_per_execution, seed=0):
     """Weights after a self-training stage with pseudo-labels and a FixMatch run of tiny_cnn,
     with evaluation intervals that do not divide into ``steps_per_execution`` (partial calls)."""
     from fer_keras.data import Dataset
@@ -156,7 +156,7 @@ def _trained_weights(steps_per_execution, seed=0):
     images, labels = rng.integers(0, 255, (300, 48, 48), np.uint8), rng.integers(0, 7, 300)
     ds = lambda i, y: Dataset(i, y, np.arange(len(i)), np.full(len(i), ""))  # noqa: E731
     val = ds(images[:60], labels[:60])
-    Trainer.steps_per_execution = steps_per_execution
+    monkeypatch.setattr(Trainer, "steps_per_execution", steps_per_execution)
     cfg = SemiConfig(out="unused", warm_steps=13, round_steps=9, rounds=1, eval_every=6,
                      batch_size=16, seed=seed)
     tr = Trainer(tiny_cnn, cfg, val, seed)
@@ -178,11 +178,11 @@ def test_steps_per_execution_leaves_the_weights_unchanged(monkeypatch):
     and FixMatch; another seed (the control) gives other weights."""
     from fer_keras.semi.trainer import Trainer
 
-    monkeypatch.setattr(Trainer, "steps_per_execution", Trainer.steps_per_execution)
-    assert Trainer.steps_per_execution > 1
-    many = _trained_weights(Trainer.steps_per_execution)
-    one = _trained_weights(1)
+    default = Trainer.steps_per_execution
+    assert default > 1
+    many = _trained_weights(monkeypatch, default)
+    one = _trained_weights(monkeypatch, 1)
     assert len(many) == len(one) > 10
     assert all(np.array_equal(a, b) for a, b in zip(many, one))
-    other = _trained_weights(1, seed=1)
+    other = _trained_weights(monkeypatch, 1, seed=1)
     assert not all(np.array_equal(a, b) for a, b in zip(one, other))

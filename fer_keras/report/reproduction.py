@@ -45,16 +45,20 @@ def _describe(run_cfg, history=()):
     than asked when early stopping ended it) and its training time."""
     from fer_keras.report.common import train_summary
 
-    want = run_cfg.get("epochs")
-    done = len(history)
-    epochs = (f"{want} epochs" if not done else f"{done} epochs" if done == want else
-              f"{done} of {want} epochs (early stopping)")
+    want, done = run_cfg.get("epochs"), len(history)
+    epochs = (f"{want} epochs" if not done else
+              f"{done} of {want} epochs (early stopping)" if want and done < want else
+              f"{done} epochs")
     secs = sum(float(r.get("seconds") or 0) for r in history)
     took = f" in {secs / 60:.0f} min" if secs else ""
     return (f"{epochs}{took}, {train_summary(run_cfg)}"
             + (f", preset {run_cfg['preset']}" if run_cfg.get("preset") else "")
-            + (f", precision {run_cfg['precision']}"
-               if run_cfg.get("precision", "float32") != "float32" else ""))
+            + (f", precision {run_cfg['precision']}" if _mixed_precision(run_cfg) else ""))
+
+
+def _mixed_precision(run_cfg):
+    """Whether the run trained in 16-bit compute (``--precision mixed``), not float32."""
+    return run_cfg.get("precision", "float32") != "float32"
 
 
 def _private_split(ctx):
@@ -157,7 +161,7 @@ def _accuracy_row(ctx, claim, test, where):
 def _precision_note(rc):
     """The caveat of a run trained in mixed precision: the reports' Keras trained in float32,
     and a 16-bit run (bfloat16 on a CPU) is the same recipe with other rounding."""
-    if rc.get("precision", "float32") == "float32":
+    if not _mixed_precision(rc):
         return ""
     return ("; trained in mixed precision (16-bit compute, float32 weights) where the reports "
             "trained in float32")
