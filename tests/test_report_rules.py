@@ -256,13 +256,44 @@ def test_ascent_sentence_says_alike_or_different_and_counts_the_noise_tiles():
                                               "alike": 30, "chance_share_alike": 0.1,
                                               "similar": True}}
     yes = similarity_sentence(base)
-    assert "18 of the 64 tiles" in yes and "much the same textures" in yes
+    assert "Of the 64 filters, the ascent from noise left 18 tiles as plain noise" in yes
+    assert "from the face left 2 patterns" in yes and "much the same textures" in yes
     no = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                          "alike": 5, "similar": False}})
     assert "other textures" in no and "much the same" not in no
     none = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                            "compared": 0}})
     assert "cannot be compared" in none
+
+
+def test_filter_outputs_sentence_agrees_with_each_count():
+    from fer_keras.report.questions._filters import filters_text
+
+    class Sec:
+        def __init__(self):
+            self.lines = []
+
+        def text(self, s):
+            self.lines.append(s)
+
+    run = {"ascent": {"start_activation": 0.1, "final_activation": 0.5, "share_increased": 0.8}}
+    num = {"filters": 32, "layer": "relu2", "steps": 200, "noise": run["ascent"],
+           "image": run["ascent"],
+           "noise_vs_image": {"noise_tiles_noise_start": 6, "noise_tiles_image_start": 0,
+                              "compared": 26, "alike": 22, "chance_share_alike": 0.12,
+                              "similar": True}}
+    one = Sec()
+    filters_text(one, {**num, "feature_maps": {"channels": 32, "shape": (44, 44), "dead": 1,
+                                               "keep_face": 1, "invert_face": 1, "other": 29}},
+                 "image #307")
+    assert ("1 reproduces the face" in one.lines[-1] and "1 inverts it" in one.lines[-1]
+            and "29 keep only" in one.lines[-1] and "1 is silent" in one.lines[-1])
+    many = Sec()
+    filters_text(many, {**num, "feature_maps": {"channels": 32, "shape": (44, 44), "dead": 0,
+                                                "keep_face": 2, "invert_face": 3, "other": 27}},
+                 "image #307")
+    assert ("2 reproduce the face" in many.lines[-1] and "3 invert it" in many.lines[-1]
+            and "0 are silent" in many.lines[-1])
 
 
 def test_tsne_sentence_never_calls_negative_silhouettes_separated():

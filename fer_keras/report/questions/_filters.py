@@ -46,11 +46,16 @@ def filters_text(sec, num, image_label):
              f"{fnum(num['image']['start_activation'], 3)} to "
              f"{fnum(num['image']['final_activation'], 3)} ({pct(num['image']['share_increased'], 0)}).")
     sec.text(similarity_sentence(num))
+
+    def n(key, one, many):  # "1 inverts", "2 invert"
+        return f"{fmn[key]} {one if fmn[key] == 1 else many}"
+
     sec.text(f"**Filter outputs.** Of the {fmn['channels']} filters of `{num['layer']}` "
-             f"({fmn['shape'][0]}x{fmn['shape'][1]} maps), {fmn['keep_face']} reproduce the face "
-             f"(correlation with the image > 0.5), {fmn['invert_face']} invert it (< -0.5), "
-             f"{fmn['other']} keep only some parts or the edges, and {fmn['dead']} are silent "
-             "on this image.")
+             f"({fmn['shape'][0]}x{fmn['shape'][1]} maps), "
+             f"{n('keep_face', 'reproduces', 'reproduce')} the face (correlation with the image "
+             f"> 0.5), {n('invert_face', 'inverts', 'invert')} it (< -0.5), "
+             f"{n('other', 'keeps', 'keep')} only some parts or the edges, and "
+             f"{n('dead', 'is', 'are')} silent on this image.")
 
 
 def textures_sentence(num):
@@ -73,10 +78,10 @@ def similarity_sentence(num):
 
     g = num["noise_vs_image"]
     f = num["filters"]
-    noise = (f"{g['noise_tiles_noise_start']} of the {f} tiles started from noise and "
-             f"{g['noise_tiles_image_start']} of the patterns added to the face are still plain "
-             "noise (a power spectrum as flat as white noise's), so the ascent found no pattern "
-             "for those filters")
+    noise = (f"Of the {f} filters, the ascent from noise left {g['noise_tiles_noise_start']} "
+             f"tiles as plain noise (a power spectrum as flat as white noise's), and the ascent "
+             f"from the face left {g['noise_tiles_image_start']} patterns added to the face as "
+             "plain noise: it found no pattern for those filters")
     if not g["compared"]:
         return (noise + "; with no filter left on both sides, the two grids cannot be "
                 "compared: report 000's \"alike\" is not tested here.")
