@@ -300,8 +300,16 @@ def test_tsne_sentence_never_calls_negative_silhouettes_separated():
     from fer_keras.report.questions.hw4_tsne import separation_sentence
 
     neg = separation_sentence({"level": "not separated", "silhouette": -0.26},
-                              {"level": "not separated", "silhouette": -0.14})
+                              {"level": "not separated", "silhouette": -0.14,
+                               "silhouette_shuffled_95": -0.18})
     assert "separates them better" not in neg and "not separated" in neg
+    assert "-0.14, is at or below 0" in neg and "not above the shuffled" not in neg
+    assert "group them more than shuffled labels do (-0.14 against -0.18, up from -0.26" in neg
+    chance = separation_sentence({"level": "not separated", "silhouette": -0.26},
+                                 {"level": "not separated", "silhouette": 0.05,
+                                  "silhouette_shuffled_95": 0.08})
+    assert "not above the shuffled-label control's 0.08" in chance
+    assert "at or below 0" not in chance and "group them more" not in chance
     pos = separation_sentence({"level": "not separated", "silhouette": -0.1},
                               {"level": "partly separated", "silhouette": 0.12})
     assert "separates them better, as report 002 found" in pos

@@ -47,11 +47,21 @@ def separation_sentence(first, last):
     txt = f"By that rule the classes are **{a}** in the first layer and **{b}** in the last one"
     if LEVELS.index(b) > LEVELS.index(a):
         txt += ": the last layer separates them better, as report 002 found"
+    elif b == a == "not separated":
+        f_s, l_s = first["silhouette"], last["silhouette"]
+        ctrl = last.get("silhouette_shuffled_95", float("nan"))
+        why = ([f"its silhouette, {fnum(l_s)}, is at or below 0 (on average an image lies at "
+                "least as close to the nearest other class as to its own)"] if l_s <= 0 else [])
+        if not l_s > ctrl:
+            why.append(f"its silhouette is not above the shuffled-label control's "
+                       f"{fnum(ctrl)}")
+        txt += (": the last layer does not separate the classes either, unlike report 002's "
+                "\"the points hardly overlap\": " + " and ".join(why))
+        if l_s > ctrl and l_s > f_s:
+            txt += (f"; it does group them more than shuffled labels do ({fnum(l_s)} against "
+                    f"{fnum(ctrl)}, up from {fnum(f_s)} in the first layer)")
     elif b == a:
-        txt += (": the last layer does not separate them better than the first, unlike report "
-                "002" + (f" (the silhouette changes from {fnum(first['silhouette'])} to "
-                         f"{fnum(last['silhouette'])}, but stays at or below the control's or 0)"
-                         if a == "not separated" else ""))
+        txt += ": the last layer does not separate them better than the first, unlike report 002"
     else:
         txt += ": the last layer separates them less than the first, unlike report 002"
     return txt + "."
