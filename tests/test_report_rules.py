@@ -341,8 +341,13 @@ def test_confusion_sentences_follow_the_verdicts():
     r = {"true": "Sad", "predicted": "Fear", "share": 0.2, "report": "001"}
     assert "are reproduced" not in pairs_sentence([{**r, "reproduced": False}])
     assert "is reproduced here" in pairs_sentence([{**r, "reproduced": True}])
+    two = pairs_sentence([{**r, "reproduced": True}, {**r, "report": "004", "reproduced": True},
+                          {**r, "true": "Angry", "share": 0.05, "reproduced": False}])
+    assert "Sad -> Fear (20.0%, reports 001 and 004) is reproduced here" in two
+    assert "Angry -> Fear (5.0%, report 001) is not" in two and two.count("Sad -> Fear") == 1
     share = np.full(K, 1 / K)
-    assert "the fewest of any label" in labels_sentence(100, share, "Fear", True, True)
+    assert "the fewest of any label" in labels_sentence(1568, share, "Fear", True, True)
+    assert "Of the 1,568 errors" in labels_sentence(1568, share, "Fear", True, True)
     s = labels_sentence(100, share, "Happy", False, False)
     assert "not the fewest" in s and "is not what we measure" in s
 

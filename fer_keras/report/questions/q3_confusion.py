@@ -77,7 +77,7 @@ def labels_sentence(errors, share, most, disgust_rare, fear_most):
     """Which wrong labels the model gives, against report 000 (few wrong Disgust) and 001
     (other classes often confused with Fear); ``share``: float (7,) of the errors per label."""
     dis = CLASS_NAMES.index("Disgust")
-    txt = (f"Of the {errors} errors, {pct(share[dis])} put the label Disgust on another class: "
+    txt = (f"Of the {errors:,} errors, {pct(share[dis])} put the label Disgust on another class: "
            + ("the fewest of any label, as report 000 found (few images wrongly called "
               "Disgust)" if disgust_rare else "not the fewest of the labels, unlike report 000 "
               "(few images wrongly called Disgust)"))
@@ -93,18 +93,24 @@ def labels_sentence(errors, share, most, disgust_rare, fear_most):
 def pairs_sentence(reported):
     """The reports' confusion pairs, each with its report and share, split by the verdict of
     :func:`fer_keras.report.rules.confusion_pair` (among the 5 largest and above chance)."""
-    def pairs(rs):
-        return join_names(["{} -> {} ({}, report {})".format(r["true"], r["predicted"],
-                                                            pct(r["share"]), r["report"])
-                           for r in rs])
+    def distinct(rs):
+        return len({(r["true"], r["predicted"]) for r in rs})
+
+    def pairs(rs):  # a pair two reports make is named once, with both reports
+        by_pair = {}
+        for r in rs:
+            by_pair.setdefault((r["true"], r["predicted"]), (r, []))[1].append(r["report"])
+        return join_names(["{} -> {} ({}, {} {})".format(
+            a, b, pct(r["share"]), "report" if len(reps) == 1 else "reports", join_names(reps))
+            for (a, b), (r, reps) in by_pair.items()])
 
     hits = [r for r in reported if r["reproduced"]]
     misses = [r for r in reported if not r["reproduced"]]
     txt = ("**Against the reports** (a pair counts when it is among the 5 largest confusions "
            "and above the share that the predicted class gets from the other classes): ")
     if hits:
-        txt += (f"{pairs(hits)} {'is' if len(hits) == 1 else 'are'} reproduced here"
+        txt += (f"{pairs(hits)} {'is' if distinct(hits) == 1 else 'are'} reproduced here"
                 + ("; " if misses else "."))
     if misses:
-        txt += f"{pairs(misses)} {'is' if len(misses) == 1 else 'are'} not."
+        txt += f"{pairs(misses)} {'is' if distinct(misses) == 1 else 'are'} not."
     return txt
