@@ -93,24 +93,24 @@ def labels_sentence(errors, share, most, disgust_rare, fear_most):
 def pairs_sentence(reported):
     """The reports' confusion pairs, each with its report and share, split by the verdict of
     :func:`fer_keras.report.rules.confusion_pair` (among the 5 largest and above chance)."""
-    def distinct(rs):
-        return len({(r["true"], r["predicted"]) for r in rs})
-
-    def pairs(rs):  # a pair two reports make is named once, with both reports
+    def grouped(rs):  # a pair two reports make is named once, with both reports
         by_pair = {}
         for r in rs:
             by_pair.setdefault((r["true"], r["predicted"]), (r, []))[1].append(r["report"])
-        return join_names(["{} -> {} ({}, {} {})".format(
+        return by_pair
+
+    def pairs(by_pair):
+        words = join_names(["{} -> {} ({}, {} {})".format(
             a, b, pct(r["share"]), "report" if len(reps) == 1 else "reports", join_names(reps))
             for (a, b), (r, reps) in by_pair.items()])
+        return f"{words} {'is' if len(by_pair) == 1 else 'are'}"
 
-    hits = [r for r in reported if r["reproduced"]]
-    misses = [r for r in reported if not r["reproduced"]]
+    hits = grouped(r for r in reported if r["reproduced"])
+    misses = grouped(r for r in reported if not r["reproduced"])
     txt = ("**Against the reports** (a pair counts when it is among the 5 largest confusions "
            "and above the share that the predicted class gets from the other classes): ")
     if hits:
-        txt += (f"{pairs(hits)} {'is' if distinct(hits) == 1 else 'are'} reproduced here"
-                + ("; " if misses else "."))
+        txt += f"{pairs(hits)} reproduced here" + ("; " if misses else ".")
     if misses:
-        txt += f"{pairs(misses)} {'is' if distinct(misses) == 1 else 'are'} not."
+        txt += f"{pairs(misses)} not."
     return txt
