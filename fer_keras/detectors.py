@@ -361,13 +361,11 @@ def nms(boxes, scores=None, iou=NMS_IOU, contain=NMS_CONTAIN):
     area = b[:, 2] * b[:, 3]
     key = np.where(np.isnan(sc), -np.inf, sc)
     order = np.lexsort((-area, -key))  # by score, then by area
-    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
     keep = []
     for i in order:
         if keep:
             k = np.array(keep)
-            inter = (np.clip(np.minimum(x1[i], x1[k]) - np.maximum(x0[i], x0[k]), 0, None)
-                     * np.clip(np.minimum(y1[i], y1[k]) - np.maximum(y0[i], y0[k]), 0, None))
+            inter = box_intersection(b[i], b[k])[0]
             if ((inter / (area[i] + area[k] - inter) >= iou).any()
                     or (inter / np.minimum(area[i], area[k]) >= contain).any()):
                 continue

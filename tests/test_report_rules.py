@@ -264,6 +264,12 @@ def test_ascent_sentence_says_alike_or_different_and_counts_the_noise_tiles():
     none = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                            "compared": 0}})
     assert "cannot be compared" in none
+    clean = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
+                                                            "noise_tiles_noise_start": 0,
+                                                            "noise_tiles_image_start": 0}})
+    assert "left no tile as plain noise" in clean and "no pattern added to the face" in clean
+    assert "a pattern for every filter" in clean and "no pattern for those" not in clean
+    assert "0 " not in clean.split("Comparing")[0]
 
 
 def test_filter_outputs_sentence_agrees_with_each_count():

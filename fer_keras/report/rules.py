@@ -120,7 +120,7 @@ def confusion_pair(cm, true, predicted, top=5):
     a, b = CLASS_NAMES.index(true), CLASS_NAMES.index(predicted)
     share, chance, z, rank = pair_stats(cm, a, b)
     ok = rank <= top and z >= Z
-    why = (f"rank {rank} of the off-diagonal shares, z = {z:.1f} above the chance share "
+    why = (f"rank {rank} of the off-diagonal shares, z = {z:.1f} against the chance share "
            f"{pct(chance)}")
     return _v(ok, f"{pct(share)} of {true}", "confusion_pair", why)
 

@@ -41,10 +41,12 @@ def filters_text(sec, num, image_label):
              f"{num['steps']} steps each (with jitter, blur and total-variation regularisers). "
              f"From noise, the filters' mean activation went from "
              f"{fnum(num['noise']['start_activation'], 3)} to "
-             f"{fnum(num['noise']['final_activation'], 3)} ({pct(num['noise']['share_increased'], 0)} "
+             f"{fnum(num['noise']['final_activation'], 3)} "
+             f"({pct(num['noise']['share_increased'], 0)} "
              f"of the filters increased); from {image_label}, from "
              f"{fnum(num['image']['start_activation'], 3)} to "
-             f"{fnum(num['image']['final_activation'], 3)} ({pct(num['image']['share_increased'], 0)}).")
+             f"{fnum(num['image']['final_activation'], 3)} "
+             f"({pct(num['image']['share_increased'], 0)}).")
     sec.text(similarity_sentence(num))
 
     def n(key, one, many):  # "1 inverts", "2 invert"
@@ -78,10 +80,13 @@ def similarity_sentence(num):
 
     g = num["noise_vs_image"]
     f = num["filters"]
-    noise = (f"Of the {f} filters, the ascent from noise left {g['noise_tiles_noise_start']} "
-             f"tiles as plain noise (a power spectrum as flat as white noise's), and the ascent "
-             f"from the face left {g['noise_tiles_image_start']} patterns added to the face as "
-             "plain noise: it found no pattern for those filters")
+    a, b = g["noise_tiles_noise_start"], g["noise_tiles_image_start"]
+    noise = (f"Of the {f} filters, the ascent from noise left "
+             f"{f'{a} tiles' if a else 'no tile'} as plain noise (a power spectrum as flat as "
+             f"white noise's), and the ascent from the face left "
+             f"{f'{b} patterns added to the face' if b else 'no pattern added to the face'} as "
+             "plain noise" + (": it found no pattern for those filters" if a or b else
+                              ": it found a pattern for every filter"))
     if not g["compared"]:
         return (noise + "; with no filter left on both sides, the two grids cannot be "
                 "compared: report 000's \"alike\" is not tested here.")
