@@ -270,6 +270,10 @@ def test_ascent_sentence_says_alike_or_different_and_counts_the_noise_tiles():
     assert "left no tile as plain noise" in clean and "no pattern added to the face" in clean
     assert "a pattern for every filter" in clean and "no pattern for those" not in clean
     assert "0 " not in clean.split("Comparing")[0]
+    one = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
+                                                          "noise_tiles_noise_start": 1,
+                                                          "noise_tiles_image_start": 1}})
+    assert "left 1 tile as plain noise" in one and "left 1 pattern added to the face" in one
 
 
 def test_filter_outputs_sentence_agrees_with_each_count():

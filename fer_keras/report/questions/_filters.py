@@ -50,7 +50,7 @@ def filters_text(sec, num, image_label):
     sec.text(similarity_sentence(num))
 
     def n(key, one, many):  # "1 inverts", "2 invert"
-        return f"{fmn[key]} {one if fmn[key] == 1 else many}"
+        return _count(fmn[key], one, many)
 
     sec.text(f"**Filter outputs.** Of the {fmn['channels']} filters of `{num['layer']}` "
              f"({fmn['shape'][0]}x{fmn['shape'][1]} maps), "
@@ -72,6 +72,11 @@ def textures_sentence(num):
                            "what report 002 saw."))
 
 
+def _count(k, one, many):
+    """``"1 tile"``, ``"2 tiles"``: the count with the word of its number."""
+    return f"{k} {one if k == 1 else many}"
+
+
 def similarity_sentence(num):
     """The comparison of the two ascent grids, from :func:`fer_keras.analyses.filters.
     grid_similarity`'s numbers (``num["noise_vs_image"]``): how many tiles stayed noise, how
@@ -82,9 +87,9 @@ def similarity_sentence(num):
     f = num["filters"]
     a, b = g["noise_tiles_noise_start"], g["noise_tiles_image_start"]
     noise = (f"Of the {f} filters, the ascent from noise left "
-             f"{f'{a} tiles' if a else 'no tile'} as plain noise (a power spectrum as flat as "
-             f"white noise's), and the ascent from the face left "
-             f"{f'{b} patterns added to the face' if b else 'no pattern added to the face'} as "
+             f"{_count(a, 'tile', 'tiles') if a else 'no tile'} as plain noise (a power "
+             f"spectrum as flat as white noise's), and the ascent from the face left "
+             f"{_count(b, 'pattern', 'patterns') if b else 'no pattern'} added to the face as "
              "plain noise" + (": it found no pattern for those filters" if a or b else
                               ": it found a pattern for every filter"))
     if not g["compared"]:
