@@ -104,7 +104,7 @@ clean:
 # ---- the reports' questions (issue 5) -------------------------------------------------------
 # `make report` answers every question in OUT/report.html (+ report.md, report.json); each
 # question target writes OUT/<question>/. The report's context trains the models it needs once
-# into OUT/runs/ and reuses them (fer_keras.rundir.RunDir.status: fresh, resumable, finished or
+# into OUT/runs/ and reuses them (fer_keras.train.rundir.RunDir.status: fresh, resumable, finished or
 # stale); on real data with the reports' settings (preset "report") and the reports' explanation
 # settings (profile "full"), so no preset or file name is repeated here.
 QUIET := FER_KERAS_SYNTHETIC_NOTICE=0

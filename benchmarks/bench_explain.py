@@ -66,7 +66,7 @@ def run(reps=3, log=print):
     log(r)
     # any model (issue 15): the same network at 64x64 input scaled to [-1, 1], given the 48x48
     # faces (resized with antialiasing through its input contract); target within 2x of 48x48
-    from fer_keras.contract import InputContract
+    from fer_keras.models.contract import InputContract
 
     net64 = models.build("simple_cnn3", input_shape=(64, 64, 1))
     c64 = InputContract(height=64, width=64, input_range=(-1.0, 1.0))

@@ -101,13 +101,14 @@ def photo_rows(fast, photos, reps=3, log=print):
     """Warm photo end to end (``fast.detect(path)``: decode, detect, crop, classify) beside the
     Haar cascade alone on the same photo (decode, grey, ``HaarDetector``), interleaved.
     Target: at most 1.3x Haar alone."""
-    from fer_keras import faces
+    from fer_keras.faces import detectors
+    from fer_keras.faces import images as face_images
 
-    haar = faces.HaarDetector(quiet=True)
+    haar = detectors.HaarDetector(quiet=True)
     rows = []
     for name, path in photos:
         def haar_alone():
-            haar(faces.to_grey(faces.load_image(path)))
+            haar(face_images.to_grey(face_images.load_image(path)))
 
         hw, hc, ew, ec = [], [], [], []
         for f in (haar_alone, lambda: fast.detect(path)):
@@ -120,7 +121,7 @@ def photo_rows(fast, photos, reps=3, log=print):
             ew += w
             ec += c
         h = _row(f"{name}: Haar cascade alone (decode, grey, detect)", hw, hc,
-                 note=f"{len(haar(faces.to_grey(faces.load_image(path))))} box(es)")
+                 note=f"{len(haar(face_images.to_grey(face_images.load_image(path))))} box(es)")
         e = _row(f"{name}: end to end, Recognizer() (decode, YuNet, ONNX Runtime)", ew, ec)
         ratio = e["median_ms"] / h["median_ms"]
         e["note"] = (f"{ratio:.2f}x Haar alone (target <= 1.3x: "
@@ -135,7 +136,10 @@ def run(reps=3, log=print):
     import cv2
     from skimage import data
 
-    from fer_keras import export, faces, models
+    from fer_keras import faces, models
+    from fer_keras.faces import detectors
+    from fer_keras.faces import video as face_video
+    from fer_keras.models import export
 
     rows = []
     fast = faces.Recognizer()  # the shipped model's ONNX export and YuNet
@@ -149,7 +153,7 @@ def run(reps=3, log=print):
         rows += photo_rows(fast, [("photo 640x480, 1 face", d / "photo.jpg"),
                                   ("photo 2048x1536, 1 face", d / "big.jpg")], reps, log)
         model = models.pretrained()
-        rec = faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+        rec = faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
         wall, cpu = _timed(lambda: rec.detect(d / "photo.jpg"), max(5, 5 * reps))
         rows.append(_row("photo 640x480, 1 face, end to end, Keras model + Haar", wall, cpu,
                          note=f"target < 100 ms; {len(rec.detect(d / 'photo.jpg'))} face found"))
@@ -160,13 +164,13 @@ def run(reps=3, log=print):
         for k in range(n):
             wr.write(np.roll(frame, 2 * k, axis=1))
         wr.release()
-        video_det = faces.video_detector()
+        video_det = detectors.video_detector()
         count = []
-        wall, cpu = _timed(lambda: count.append(len(list(faces.iter_video(
+        wall, cpu = _timed(lambda: count.append(len(list(face_video.iter_video(
             d / "clip.avi", rec, progress=False, detector=video_det)))), reps, warmup=1)
         r = _row("video 640x480, 1 face, per frame", wall, cpu, per=n)
         r["note"] = (f"{1e3 / r['median_ms']:.1f} frames/s (target >= 30); YuNet whole-frame "
-                     f"search every {video_det.full_every} frame(s) at {faces.VIDEO_DETECT_SIDE} "
+                     f"search every {video_det.full_every} frame(s) at {detectors.VIDEO_DETECT_SIDE} "
                      f"px; {count[-1]} face rows of {n} frames")
         rows.append(r)
         log(rows[-1])

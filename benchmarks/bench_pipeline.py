@@ -51,7 +51,7 @@ def idg_path(reps=3, batches=4):
 
 def tfdata_path(reps=3, batches=20):
     """images/s of iterating ``training_dataset`` (prefetched, parallel map)."""
-    from fer_keras.data.tfdata import training_dataset
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = _data()
     ds, _ = training_dataset(images, labels, _cfg())
@@ -69,8 +69,8 @@ def numpy_path(reps=3, batches=20):
     train step)."""
     import tensorflow as tf
 
-    from fer_keras.augment import RandomAffine
     from fer_keras.data.pipeline import EpochBatches
+    from fer_keras.train.augment import RandomAffine
 
     images, labels = _data()
     seq = EpochBatches(images, labels, BATCH, seed=0, oversample=True)
@@ -92,7 +92,7 @@ def _layers_bench(reps, batches):
     """{"random_affine": stats, "keras_stack": stats} on the current Keras backend."""
     import keras
 
-    from fer_keras.augment import RandomAffine
+    from fer_keras.train.augment import RandomAffine
 
     x = np.random.default_rng(0).random((BATCH, 48, 48, 1), dtype=np.float32)
     ours = RandomAffine(10.0, 0.1, 0.1, True, 0.0, seed=0)
@@ -225,11 +225,11 @@ def bench_inputs(batch=BATCH, reps=5, quick=False):
     import keras
     import tensorflow as tf
 
-    from fer_keras.augment import RandomAffine
     from fer_keras.config import TrainConfig
     from fer_keras.data.oversample import idg_training_sequence
     from fer_keras.data.pipeline import EpochBatches
-    from fer_keras.data.tfdata import training_dataset
+    from fer_keras.train.tfdata import training_dataset
+    from fer_keras.train.augment import RandomAffine
 
     images, labels = fer_like_data()
     cfg = TrainConfig(batch_size=batch, oversample=True)
@@ -340,7 +340,7 @@ def bench_augment(batch=BATCH, reps=5, calls=10):
     ``{"backend", "method", "img_s", "compile_s"}`` for RandomAffine and Keras's layers."""
     import keras
 
-    from fer_keras.augment import RandomAffine
+    from fer_keras.train.augment import RandomAffine
 
     backend = keras.backend.backend()
     x = np.random.default_rng(0).random((batch, 48, 48, 1), dtype=np.float32)

@@ -4,8 +4,8 @@ Makes, at run time in a temporary folder, 200 photos of six real FER2013 PublicT
 (``faces.grid_faces``: a 2x3 grid, faces upscaled to 144 px on 640x480 grey, JPEG 90; from
 ``../shared/data/fer2013/test``) and one video (640x480 MJPG, 150 frames at 25/s, two of those
 faces drifting across), then runs ``fer-keras predict`` on the folder three ways: the
-single-process path (:func:`fer_keras.predict_media.predict_media`), and ``--engine ray`` with 1
-and 2 workers on a local Ray cluster started for each run (:func:`fer_keras.distributed.run`,
+single-process path (:func:`fer_keras.faces.media.predict_media`), and ``--engine ray`` with 1
+and 2 workers on a local Ray cluster started for each run (:func:`fer_keras.faces.ray_engine.run`,
 video ranges of 60 analysed frames, so the video spreads over the workers). Each row gives the
 wall time with and without the cluster's start and stop, the rate, and whether the rows
 (``faces.csv``) are byte for byte those of the single-process path. Without Ray it returns one
@@ -39,7 +39,7 @@ def make_media(folder, n_photos=N_PHOTOS, n_frames=N_FRAMES, seed=0, source=FER_
     import cv2
     from PIL import Image
 
-    from fer_keras.faces import grid_faces
+    from fer_keras.faces.scenes import grid_faces
 
     files = sorted(Path(source).glob("*/*.jpg"))
     if not files:
@@ -63,7 +63,7 @@ def make_media(folder, n_photos=N_PHOTOS, n_frames=N_FRAMES, seed=0, source=FER_
 
 
 def _single(folder, out):
-    from fer_keras.predict_media import predict_media
+    from fer_keras.faces.media import predict_media
 
     t = time.perf_counter()
     predict_media(folder, out, progress=False, stdout=open(os.devnull, "w"),
@@ -74,7 +74,7 @@ def _single(folder, out):
 def _ray(folder, out, workers):
     import json
 
-    from fer_keras import distributed
+    from fer_keras.faces import ray_engine as distributed
 
     t = time.perf_counter()
     distributed.run(folder, out, settings=distributed.Settings(range_frames=RANGE_FRAMES),

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -41,7 +40,7 @@ def make_photos(n=24, seed=0, folder=FER_TEST):
     import cv2
     from PIL import Image
 
-    from fer_keras.faces import paste_faces
+    from fer_keras.faces.scenes import paste_faces
 
     files = sorted(folder.glob("*/*.jpg"))
     if not files:

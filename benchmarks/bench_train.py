@@ -68,11 +68,11 @@ def model_flops(model):
 
 # --------------------------------------------------------------------------- models
 def _with_keras_batchnorm(model):
-    """``model`` with every :class:`fer_keras.layers.BatchNorm` replaced by Keras's own
+    """``model`` with every :class:`fer_keras.models.layers.BatchNorm` replaced by Keras's own
     ``BatchNormalization`` (same config): the layer before the fused kernel."""
     import keras
 
-    from fer_keras.layers import BatchNorm
+    from fer_keras.models.layers import BatchNorm
 
     def clone(layer):
         cls = keras.layers.BatchNormalization if isinstance(layer, BatchNorm) else type(layer)
@@ -209,7 +209,7 @@ def bench_xla(name="deep_cnn", batch=BATCH, quick=False):
 
 
 def bench_batchnorm(name="fer_net", batch=BATCH, quick=False):
-    """``name`` with :class:`fer_keras.layers.BatchNorm` (TensorFlow's fused kernel) and with
+    """``name`` with :class:`fer_keras.models.layers.BatchNorm` (TensorFlow's fused kernel) and with
     Keras 3's ``BatchNormalization``, fp32 and mixed bf16, alternated step by step."""
     return bench_model(name, batch=batch, quick=quick, with_peak=False, variants={
         "fp32, fused BN": ("float32", False, False), "fp32, Keras BN": ("float32", False, True),
@@ -228,7 +228,6 @@ def torch_available():
 
 def _torch_model(name):
     """PyTorch twins of two registry models (same layers and widths)."""
-    import torch
     from torch import nn
 
     if name == "small_cnn":

@@ -3,18 +3,18 @@
 ``python -m benchmarks.faces_detect --data DIR/fer2013 [--split test] [--photos 20]``
 
 * Recall on faces of known position: ``--photos`` grid photos (640x480, 2 rows of 3 FER2013
-  faces upscaled to 144 px, :func:`fer_keras.faces.grid_faces`) of a seeded sample of the split's
+  faces upscaled to 144 px, :func:`fer_keras.faces.scenes.grid_faces`) of a seeded sample of the split's
   faces; a face is found when a box overlaps its square with IoU >= 0.3; other boxes are false.
 * False boxes on real photos that come with the installed packages (scikit-image's and
   Matplotlib's sample photos): three with one face each (astronaut, cameraman, Grace Hopper),
   the others with none (coffee, a cat, a rocket, a horse, a motorcycle, coins, bricks...).
 * Milliseconds per grid photo (median of the photos, after a warm-up), each detector as
-  :class:`fer_keras.faces.Recognizer` uses it (its boxes merged by :func:`fer_keras.faces.nms`).
+  :class:`fer_keras.faces.Recognizer` uses it (its boxes merged by :func:`fer_keras.faces.detectors.nms`).
 
 Prints one Markdown table row per detector; ``run()`` returns the rows as dicts.
 
-``--video``: the video detectors instead (:class:`fer_keras.faces.TrackingDetector` with Haar,
-the old default, and :func:`fer_keras.faces.video_detector`, YuNet), on one clip per grid photo:
+``--video``: the video detectors instead (:class:`fer_keras.faces.detectors.TrackingDetector` with Haar,
+the old default, and :func:`fer_keras.faces.detectors.video_detector`, YuNet), on one clip per grid photo:
 ``--frames`` frames in which the grid drifts 2 px right and 1 px down a frame, the tracker reset
 per clip. Faces found and false boxes are counted on every frame, the time is the median CPU
 milliseconds per frame.
@@ -61,7 +61,7 @@ def real_photos():
 def grid_photos(split_dir, n_photos, seed=0):
     """[(grey uint8 (480, 640), true boxes (6, 4))] of a seeded sample of ``split_dir``'s faces."""
     from benchmarks.faces_framing import sample_faces
-    from fer_keras.faces import grid_faces
+    from fer_keras.faces.scenes import grid_faces
 
     images, _ = sample_faces(split_dir, 6 * n_photos, seed=seed)
     return [grid_faces(images[6 * k:6 * k + 6]) for k in range(n_photos)]
@@ -70,7 +70,7 @@ def grid_photos(split_dir, n_photos, seed=0):
 def match(truth, boxes, min_iou=0.3):
     """(number of ``truth`` boxes that a box of ``boxes`` overlaps with IoU >= ``min_iou``, the
     boxes that overlap none of them): the measure's "found" and "other boxes"."""
-    from fer_keras.faces import box_iou
+    from fer_keras.faces.detectors import box_iou
 
     boxes = np.asarray(boxes).reshape(-1, 4)
     if not len(boxes) or not len(truth):
@@ -80,7 +80,7 @@ def match(truth, boxes, min_iou=0.3):
 
 
 def measure(detector, grids, photos):
-    from fer_keras.faces import detect_scored, nms
+    from fer_keras.faces.detectors import detect_scored, nms
 
     def boxes_of(grey):
         return nms(*detect_scored(detector, grey))[0]
@@ -157,7 +157,7 @@ def measure_video(detector, grids, photos=(), n_frames=15):
 def inside_any(boxes, squares, share=0.7):
     """bool ``(len(boxes),)``: whether at least ``share`` of each box's area lies inside one of
     ``squares`` (all ``x, y, w, h``)."""
-    from fer_keras.faces import box_intersection
+    from fer_keras.faces.detectors import box_intersection
 
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if not len(boxes) or not len(squares):
@@ -167,13 +167,13 @@ def inside_any(boxes, squares, share=0.7):
 
 
 def run_video(data, split="test", n_photos=20, n_frames=15, log=print):
-    from fer_keras import faces
+    from fer_keras.faces import detectors
 
     grids = grid_photos(Path(data) / split, n_photos)
     photos = real_photos()
     rows = []
-    for name, det in (("Haar tracker (TrackingDetector defaults)", faces.TrackingDetector()),
-                      ("YuNet tracker (video_detector)", faces.video_detector())):
+    for name, det in (("Haar tracker (TrackingDetector defaults)", detectors.TrackingDetector()),
+                      ("YuNet tracker (video_detector)", detectors.video_detector())):
         r = {"detector": name, **measure_video(det, grids, photos, n_frames)}
         rows.append(r)
         log(r)
@@ -181,13 +181,13 @@ def run_video(data, split="test", n_photos=20, n_frames=15, log=print):
 
 
 def run(data, split="test", n_photos=20, log=print):
-    from fer_keras import faces
+    from fer_keras.faces import detectors
 
     grids = grid_photos(Path(data) / split, n_photos)
     photos = real_photos()
     rows = []
-    for name, det in (("Haar (HaarDetector)", faces.HaarDetector(quiet=True)),
-                      ("YuNet (YuNetDetector, shipped)", faces.YuNetDetector())):
+    for name, det in (("Haar (HaarDetector)", detectors.HaarDetector(quiet=True)),
+                      ("YuNet (YuNetDetector, shipped)", detectors.YuNetDetector())):
         r = {"detector": name, **measure(det, grids, photos)}
         rows.append(r)
         log(r)

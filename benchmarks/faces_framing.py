@@ -38,7 +38,9 @@ def sample_faces(root, n, seed=0):
 
 def measure(recognizer, images, labels, scales, seed=0):
     """{"recall", "mean_iou", "n_detected", "original": acc, scale: acc...} on ``images``."""
-    from fer_keras.faces import box_iou, crop_faces, paste_faces
+    from fer_keras.faces.detectors import box_iou
+    from fer_keras.faces.images import crop_faces
+    from fer_keras.faces.scenes import paste_faces
 
     crops = {s: [] for s in scales}
     found, ious = [], []
@@ -73,7 +75,8 @@ def main(argv=None):
     p.add_argument("--scales", default="1.0,1.05,1.1,1.2")
     p.add_argument("--detector", choices=("haar", "yunet"), default="haar")
     args = p.parse_args(argv)
-    from fer_keras.faces import HaarDetector, Recognizer, YuNetDetector
+    from fer_keras.faces import Recognizer
+    from fer_keras.faces.detectors import HaarDetector, YuNetDetector
 
     det = HaarDetector(quiet=True) if args.detector == "haar" else YuNetDetector()
     rec = Recognizer(args.model, detector=det)

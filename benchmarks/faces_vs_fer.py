@@ -71,7 +71,8 @@ def main(argv=None):
         photo = skdata.astronaut()
 
     from benchmarks.faces_framing import sample_faces
-    from fer_keras.faces import box_iou, grid_faces
+    from fer_keras.faces.detectors import box_iou
+    from fer_keras.faces.scenes import grid_faces
 
     images, labels = sample_faces(Path(args.data) / "test", 6 * args.photos, seed=0)
     run = engine(args.engine)

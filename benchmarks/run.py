@@ -296,7 +296,7 @@ def batchnorm_section(rep, quick, name="fer_net"):
     rep.results["batchnorm_ratio_bf16"] = ratio
     return (table(["model", "variant", "train img/s", "inference img/s",
                    "fused / Keras (train)"], out)
-            + "\n\nEvery registry model normalises with `fer_keras.layers.BatchNorm`, which on "
+            + "\n\nEvery registry model normalises with `fer_keras.models.layers.BatchNorm`, which on "
               "TensorFlow runs the fused `FusedBatchNormV3` kernel (one oneDNN pass, bf16 "
               "activations with float32 statistics); Keras 3's `BatchNormalization` computes the "
               "moments and the normalisation as separate float32 ops with casts around them. "

@@ -1,6 +1,6 @@
 """Draw docs/readme.png, the README's picture: seven real FER2013 PublicTest faces (the first
 of each class folder) pasted on a photo, found and labelled by the shipped model, and each
-face's saliency maps for four methods of the registry (``fer_keras.photo_explain``, what
+face's saliency maps for four methods of the registry (``fer_keras.faces.photo_explain``, what
 ``fer-keras explain saliency --image`` runs).
 
     python docs/make_readme_picture.py [--data ../shared/data/fer2013]
@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fer_keras import CLASS_NAMES, faces, photo_explain
+from fer_keras import CLASS_NAMES
+from fer_keras.faces import photo_explain
+from fer_keras.faces import scenes as face_scenes
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("gradcam", "smoothgrad", "ig-blur", "occlusion")
@@ -26,7 +28,7 @@ if __name__ == "__main__":
     test = Path(args.data) / "test"
     grey = np.stack([np.asarray(Image.open(sorted((test / c.lower()).glob("*.jpg"))[0])
                                 .convert("L")) for c in CLASS_NAMES])
-    canvas, _ = faces.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), background="plain",
+    canvas, _ = face_scenes.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), background="plain",
                                   seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / "photo.png"

@@ -6,7 +6,7 @@
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/q1-train/:
 model.png (with Graphviz), curves.png, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.train.train, fer_keras.evaluate.layer_table, fer_keras.evaluate.plot_model_diagram.
+numbers) and config.json. Library calls: fer_keras.train.train, fer_keras.train.evaluate.layer_table, fer_keras.train.evaluate.plot_model_diagram.
 """
 from fer_keras import report
 from fer_keras.cli.report import example_context

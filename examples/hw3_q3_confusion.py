@@ -7,7 +7,7 @@ diagonal, and the most confused pairs read from it.
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/q3-confusion/:
 confusion.png, confusion_no_diagonal.png, confusion.json, numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Analysis: fer_keras.analyses.confusion.run (fer_keras.evaluate.metrics, fer_keras.plotting.confusion_matrix).
+numbers) and config.json. Analysis: fer_keras.analyses.confusion.run (fer_keras.train.evaluate.metrics, fer_keras.plotting.confusion_matrix).
 """
 from fer_keras import report
 from fer_keras.cli.report import example_context

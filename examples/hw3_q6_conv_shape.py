@@ -7,7 +7,7 @@ layer of the CNN and of report 003's deep CNN.
 Trains the model it needs into OUT/runs/ on first use (or reuses it), then writes
 OUT/q6-conv-shape/:
 (tables only), numbers.json (every number measured), answer.md (the answer, written from those
-numbers) and config.json. Library calls: fer_keras.shapes.conv2d_output_shape, fer_keras.shapes.layer_shape_rows.
+numbers) and config.json. Library calls: fer_keras.models.shapes.conv2d_output_shape, fer_keras.models.shapes.layer_shape_rows.
 """
 from fer_keras import report
 from fer_keras.cli.report import example_context

@@ -24,17 +24,18 @@ import numpy as np
 def balanced_loss_and_classes(builder, splits, out, epochs):
     """Train ``builder`` with the report preset; return (class-balanced clean training loss in
     inference mode, number of distinct classes predicted on ``splits["val"]``)."""
-    from fer_keras import models, train
+    from fer_keras import train
     from fer_keras.config import TrainConfig, preset
-    from fer_keras.evaluate import balanced_nll
+    from fer_keras.models import zoo
+    from fer_keras.train.evaluate import balanced_nll
 
-    models._REGISTRY["_experiment"] = builder
+    zoo._REGISTRY["_experiment"] = builder
     try:
         cfg = TrainConfig(**{**preset("report"), "model": "_experiment", "epochs": epochs,
                              "out": str(out), "verbose": 0, "early_stopping": 0})
         net, _ = train.train(cfg, splits=splits)
     finally:
-        del models._REGISTRY["_experiment"]
+        del zoo._REGISTRY["_experiment"]
     tr = splits["train"]
     balanced = balanced_nll(net.predict(tr.x(), verbose=0), tr.labels)
     pred = net.predict(splits["val"].x(), verbose=0).argmax(1)

@@ -1,12 +1,27 @@
 """fer_keras: facial-expression recognition on FER2013 with Keras 3.
 
-Train, evaluate and explain expression classifiers, and reproduce the course reports end to end.
-Submodules are imported lazily so that ``import fer_keras`` stays fast and sets no global state:
-``fer_keras.models``, ``fer_keras.data``, ``fer_keras.train``, ``fer_keras.evaluate``,
-``fer_keras.explain``, ``fer_keras.plotting``, ``fer_keras.shapes``, ``fer_keras.semi``,
-``fer_keras.report``, ``fer_keras.augment``, ``fer_keras.analyses``, ``fer_keras.rundir``,
-``fer_keras.contract``, ``fer_keras.faces`` (and ``fer_keras.Recognizer``: the expressions of the
-faces of a photo or video), ``fer_keras.export``.
+Train, evaluate and explain expression classifiers, find and label the faces of photos and
+videos, and reproduce the course reports end to end. The feature folders, each loaded on first
+use so that ``import fer_keras`` stays fast and sets no global state:
+
+==========  ===============================================================================
+models      the model zoo and registry, reading any classifier file, the input contract, the
+            shipped model, ONNX runtime and export
+data        FER2013 (CSV, image folders) and the synthetic faces, batching, oversampling
+train       training with exact resume and budgets, augmentation, losses, schedules, run
+            folders, evaluation
+explain     the explanation methods and their checks, numpy in and out
+faces       photos and videos: ``Recognizer`` (also ``fer_keras.Recognizer``), detectors,
+            ``predict``, the Ray engine
+semi        semi-supervised learning (self-training, FixMatch)
+analyses    one module per analysis, run by ``fer-keras explain`` and the report
+report      the reports' questions, their claims, the reproduction table and the document
+serve       ``fer-keras serve``: the HTTP API and page
+cli         ``fer-keras``: the only place that parses flags
+==========  ===============================================================================
+
+Shared by every layer: ``errors`` (one-line user errors), ``fileio`` (atomic writes, output-folder
+checks), ``config`` (``TrainConfig`` and the valid choices), ``plotting`` (every figure).
 
 ``import fer_keras`` registers the package's Keras classes (``BatchNorm``, ``RandomAffine``, the
 loss and the learning-rate schedule) with Keras, so that plain ``keras.saving.load_model`` reads
@@ -22,9 +37,8 @@ CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 NUM_CLASSES = len(CLASS_NAMES)
 
 _SUBMODULES = {
-    "analyses", "augment", "cli", "config", "contract", "data", "errors", "evaluate", "explain",
-    "export", "faces", "io", "layers", "losses", "models", "plotting", "predict_media", "report",
-    "rundir", "schedules", "semi", "shapes", "train",
+    "analyses", "cli", "config", "data", "errors", "explain", "faces", "fileio", "models",
+    "plotting", "report", "semi", "serve", "train",
 }
 #: Lazy attributes: name -> the submodule that defines it.
 _ATTRIBUTES = {"Recognizer": "faces"}
@@ -43,16 +57,18 @@ def __dir__():
 
 
 #: The modules whose import registers a Keras class (``@keras.saving.register_keras_serializable``).
-_REGISTERING = ("layers", "augment", "losses", "schedules")
+_REGISTERING = ("models.layers", "train.augment", "train.losses", "train.schedules")
 
 
-def _register_keras_objects():
+def register_keras_objects():
+    """Register fer_keras's Keras classes with ``keras.saving`` (idempotent); model readers call
+    it before reading a file."""
     for name in _REGISTERING:
         importlib.import_module(f"{__name__}.{name}")
 
 
 class _RegisterAfterKeras:  # a sys.meta_path finder (importlib.abc is 30 ms to import)
-    """Runs :func:`_register_keras_objects` right after ``keras`` is first imported: finds
+    """Runs :func:`register_keras_objects` right after ``keras`` is first imported: finds
     ``keras``'s own spec (this finder stepping aside) and wraps its loader's ``exec_module``."""
 
     def find_spec(self, fullname, path=None, target=None):
@@ -70,7 +86,7 @@ class _RegisterAfterKeras:  # a sys.meta_path finder (importlib.abc is 30 ms to 
         def exec_module(module):
             run(module)
             try:
-                _register_keras_objects()
+                register_keras_objects()
             except Exception:  # noqa: BLE001  (a user's `import keras` must never fail for us)
                 pass
 
@@ -79,6 +95,6 @@ class _RegisterAfterKeras:  # a sys.meta_path finder (importlib.abc is 30 ms to 
 
 
 if "keras" in sys.modules:
-    _register_keras_objects()
+    register_keras_objects()
 elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterAfterKeras())

@@ -115,7 +115,7 @@ class TrainConfig:
                                 for f in dataclasses.fields(AugmentConfig)})
 
     def save(self, path):
-        from fer_keras.io import write_json
+        from fer_keras.fileio import write_json
 
         write_json(path, self.to_dict())
 
@@ -123,7 +123,7 @@ class TrainConfig:
     def load(cls, path):
         """The config saved in ``path`` (a run's ``config.json``); a truncated, hand-edited or
         out-of-range file is a :class:`FerInputError` naming the file and the field."""
-        from fer_keras.io import read_json
+        from fer_keras.fileio import read_json
 
         raw = read_json(path, dict, "run config")
         known = {f.name for f in dataclasses.fields(cls)}

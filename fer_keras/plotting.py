@@ -22,7 +22,7 @@ def _plt():
 
 
 def _save(fig, path, dpi=110):
-    from fer_keras.io import atomic_path
+    from fer_keras.fileio import atomic_path
 
     plt = _plt()
     path = Path(path)

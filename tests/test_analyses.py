@@ -13,11 +13,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 
-from fer_keras import analyses, evaluate  # noqa: E402
+from fer_keras import analyses  # noqa: E402
 from fer_keras.analyses import confusion, filters, lime, saliency, tsne  # noqa: E402
 from fer_keras.data import Dataset  # noqa: E402
 from fer_keras.data.synthetic import make_faces  # noqa: E402
 from fer_keras.errors import FerInputError  # noqa: E402
+from fer_keras.train import evaluate
 
 pytestmark = pytest.mark.core
 

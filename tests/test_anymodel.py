@@ -22,10 +22,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 
-from fer_keras import CLASS_NAMES, contract, explain as ex, models  # noqa: E402
+from fer_keras import CLASS_NAMES, models  # noqa: E402
+from fer_keras import explain as ex
 from fer_keras.data.synthetic import make_faces  # noqa: E402
 from fer_keras.errors import FerInputError  # noqa: E402
 from fer_keras.explain import _core, methods  # noqa: E402
+from fer_keras.models import contract
 
 FERPLUS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer_keras.augment import AugmentConfig, RandomAffine
+from fer_keras.train.augment import AugmentConfig, RandomAffine
 
 pytestmark = pytest.mark.core
 

@@ -1,13 +1,11 @@
 """Any Keras 3 backend: a light import, TF-only features failing cleanly, and .keras files
 that move between TensorFlow and JAX with the same predictions."""
-import json
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO, has_tensorflow
 
 JAX_PY = REPO / ".venv-jax" / "bin" / "python"

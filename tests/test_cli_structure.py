@@ -23,8 +23,8 @@ def test_every_subcommand_listed_once():
 def test_flag_choices_come_from_the_components():
     from fer_keras import cli
     from fer_keras.config import CHOICES
-    from fer_keras.evaluate import TTA_MODES
     from fer_keras.explain.methods import names
+    from fer_keras.train.evaluate import TTA_MODES
 
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
     train = {a.dest: a.choices for a in sub["train"]._actions}

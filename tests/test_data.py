@@ -12,7 +12,14 @@ import pytest
 from PIL import Image
 
 from fer_keras import data
-from fer_keras.data import FOLDER_NAMES, Dataset, load, load_csv, load_splits, parse_pixels
+from fer_keras.data import (
+    FOLDER_NAMES,
+    Dataset,
+    load,
+    load_csv,
+    load_splits,
+    parse_pixels,
+)
 from fer_keras.errors import FerInputError
 
 REAL_TRAIN_COUNTS = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "sad": 4830,
@@ -593,7 +600,7 @@ def test_evaluate_rebuilds_the_runs_own_split(tmp_path):
     evaluate and summary never score a run on its own training rows."""
     from fer_keras.config import TrainConfig
     from fer_keras.data import load_splits
-    from fer_keras.evaluate import run_splits
+    from fer_keras.train.evaluate import run_splits
 
     data = _usage_csv(tmp_path / "train_only.csv", ["Training"] * 42)
     run = tmp_path / "run"

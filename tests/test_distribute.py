@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import requires_tf
+
 from fer_keras.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ import numpy as np
 from fer_keras import models
 from fer_keras.config import TrainConfig
 from fer_keras.data.dataset import Dataset
-from fer_keras.layers import BatchNorm
+from fer_keras.models.layers import BatchNorm
 from fer_keras.train import fit, train
 
 RANDOM = backend == "jax"

@@ -10,7 +10,8 @@ import pytest
 
 from fer_keras import models
 from fer_keras.config import TrainConfig, preset
-from fer_keras.evaluate import balanced_nll
+from fer_keras.models import zoo
+from fer_keras.train.evaluate import balanced_nll
 
 LN7 = math.log(7)
 
@@ -20,13 +21,13 @@ def _train(builder, splits, tmp_path, epochs):
     images, per-epoch training losses, predicted classes of the validation images)."""
     from fer_keras import train as train_mod
 
-    models._REGISTRY["_dnn_under_test"] = builder
+    zoo._REGISTRY["_dnn_under_test"] = builder
     try:
         cfg = TrainConfig(**{**preset("report"), "model": "_dnn_under_test", "epochs": epochs,
                              "out": str(tmp_path / "run"), "verbose": 0, "early_stopping": 0})
         net, history = train_mod.train(cfg, splits=splits)
     finally:
-        del models._REGISTRY["_dnn_under_test"]
+        del zoo._REGISTRY["_dnn_under_test"]
     tr = splits["train"]
     balanced = balanced_nll(net.predict(tr.x(), verbose=0), tr.labels)
     pred = net.predict(splits["val"].x(), verbose=0).argmax(1)

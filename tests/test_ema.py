@@ -6,8 +6,8 @@ import json
 import keras
 import numpy as np
 import pytest
-
 from conftest import requires_tf
+
 from fer_keras.config import TrainConfig
 
 EMA_CFG = dict(model="small_cnn", n_synthetic=300, epochs=3, batch_size=64, seed=3, verbose=0,

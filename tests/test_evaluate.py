@@ -1,15 +1,14 @@
 """Evaluation: FLOP counts, test-time augmentation views and the run summary table."""
 import json
 
+import keras
 import numpy as np
 import pytest
 
-import keras
-
-from fer_keras import data, evaluate, models
+from fer_keras import data, models
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.train import train
+from fer_keras.train import evaluate, train
 
 pytestmark = pytest.mark.core
 

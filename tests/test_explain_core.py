@@ -59,7 +59,7 @@ def test_vanilla_is_the_logit_gradient(net, faces):
     from fer_keras.explain.methods import Request, _gradients
 
     logits = _core.graph(net).submodel([], score=True)  # the model up to its pre-softmax score
-    from fer_keras.contract import of
+    from fer_keras.models.contract import of
 
     c = of(net)
     raw = np.abs(_gradients.gradients(Request(net, c, batch_size=8), img,

@@ -1,8 +1,7 @@
 """`fer-keras explain` on real inputs (issue 31 item 4): the faces of a photo explained
-(fer_keras.photo_explain, `explain saliency --image`), and a user's model without --data is not
+(fer_keras.faces.photo_explain, `explain saliency --image`), and a user's model without --data is not
 explained on the synthetic faces without a word."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +18,14 @@ def photo(tmp_path_factory):
     """Seven real FER2013 PublicTest faces (one a class) pasted 3x on a 600x900 noise canvas."""
     from PIL import Image
 
-    from fer_keras import faces
+    from fer_keras.faces import scenes as face_scenes
 
     root = FER_FOLDER / "test"
     if not root.is_dir():
         pytest.skip(f"real FER2013 image folders not found at {root} (../shared absent)")
     grey = np.stack([np.asarray(Image.open(sorted((root / c.lower()).glob("*.jpg"))[0])
                                 .convert("L")) for c in CLASS_NAMES])
-    canvas, boxes = faces.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), seed=0)
+    canvas, boxes = face_scenes.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), seed=0)
     path = tmp_path_factory.mktemp("photo") / "photo.jpg"
     Image.fromarray(canvas).save(path, quality=95)
     return path, boxes
@@ -44,7 +43,7 @@ def test_explain_saliency_image_explains_each_face_of_a_photo(photo, tmp_path, c
     n = len(meta["faces"])
     assert 3 <= n <= 7, f"{n} of the 7 pasted faces found"
     assert printed.count("face ") == n and meta["methods"] == ["gradcam", "vanilla"]
-    from fer_keras.faces import box_iou
+    from fer_keras.faces.detectors import box_iou
 
     found = np.array([f["box"] for f in meta["faces"]])
     assert box_iou(found, pasted).max(axis=1).min() > 0.4  # every box is on a pasted face
@@ -57,7 +56,7 @@ def test_explain_saliency_image_explains_each_face_of_a_photo(photo, tmp_path, c
 
 def test_maps_of_a_photo_differ_between_faces_and_follow_the_prediction(photo):
     """Each face gets its own map of its predicted class, in [0, 1], not a copy of another's."""
-    from fer_keras import photo_explain
+    from fer_keras.faces import photo_explain
 
     path, _ = photo
     res = photo_explain.explain_photo(path, settings=photo_explain.Settings(methods=("gradcam",)))

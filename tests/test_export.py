@@ -2,8 +2,8 @@
 FER2013 PublicTest images; on JAX, export says in one line that it needs TensorFlow."""
 import numpy as np
 import pytest
-
 from conftest import backend
+
 from fer_keras.errors import FerInputError
 
 N_CHECK = 300
@@ -41,7 +41,7 @@ def shipped_and_data():
 def test_export_agrees_with_keras(fmt, int8, need, floor, shipped_and_data, tmp_path):
     for mod in need:
         pytest.importorskip(mod, reason=f"export to {fmt} needs {mod} (fer_keras[export])")
-    from fer_keras import export
+    from fer_keras.models import export
 
     model, x, y, rep = shipped_and_data
     path = export.export(model, tmp_path / f"m.{fmt}", fmt, int8=int8, representative=rep)
@@ -55,7 +55,7 @@ def test_export_agrees_with_keras(fmt, int8, need, floor, shipped_and_data, tmp_
 
 
 def test_export_bad_arguments_are_one_line():
-    from fer_keras import export
+    from fer_keras.models import export
 
     with pytest.raises(FerInputError, match="--int8 applies to --format tflite only"):
         export.export(None, "m.onnx", "onnx", int8=True)
@@ -70,7 +70,7 @@ def test_export_bad_arguments_are_one_line():
 def test_export_on_jax_says_it_needs_tensorflow(tmp_path):
     import keras
 
-    from fer_keras import export
+    from fer_keras.models import export
 
     m = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
     with pytest.raises(FerInputError, match="needs the TensorFlow backend") as e:
@@ -111,7 +111,7 @@ def test_export_cli_refuses_its_input_and_a_wrong_suffix(argv, says, saved_model
 
 
 def test_export_library_asks_for_the_suffix():
-    from fer_keras import export
+    from fer_keras.models import export
 
     with pytest.raises(FerInputError, match=r"writes a \.tflite file: name --out m\.tflite"):
         export.export(None, "m.keras", "tflite")

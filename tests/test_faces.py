@@ -10,6 +10,11 @@ cv2 = pytest.importorskip("cv2")
 
 from fer_keras import faces  # noqa: E402
 from fer_keras.errors import FerInputError  # noqa: E402
+from fer_keras.faces import detectors, drawing
+from fer_keras.faces import images as face_images
+from fer_keras.faces import recognizer as face_recognizer
+from fer_keras.faces import scenes as face_scenes
+from fer_keras.faces import video as video_io
 
 
 def _fer_faces(folder, per_class=2, split="test"):
@@ -38,7 +43,7 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def recognizer(shipped):
-    return faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
+    return faces.Recognizer(shipped, detector=detectors.HaarDetector(quiet=True))
 
 
 def _tiny_model(input_shape=(48, 48, 1), logits=False):
@@ -62,11 +67,11 @@ def test_scene_of_real_faces_recall_iou_and_labels(fer_folder, recognizer):
     found, ious, got, ref, truth = 0, [], [], [], []
     for i in range(0, len(images), 4):
         chunk = images[i:i + 4]
-        canvas, truth_boxes = faces.paste_faces(chunk, canvas=(600, 800), seed=i,
+        canvas, truth_boxes = face_scenes.paste_faces(chunk, canvas=(600, 800), seed=i,
                                                 background="noise" if (i // 4) % 2 else "plain")
         recs = recognizer.detect(canvas)
         boxes = np.array([r["box"] for r in recs]).reshape(-1, 4)
-        iou = faces.box_iou(truth_boxes, boxes)
+        iou = detectors.box_iou(truth_boxes, boxes)
         orig = recognizer.classify(chunk).argmax(1)
         for j in range(len(chunk)):
             if iou.shape[1] and iou[j].max() >= 0.3:
@@ -107,14 +112,14 @@ def test_no_face_gives_an_empty_list(recognizer):
 def test_crop_is_the_square_around_the_box_with_edges_repeated():
     grey = np.arange(100 * 100, dtype=np.int64).reshape(100, 100) % 251
     grey = grey.astype(np.uint8)
-    crop = faces.crop_faces(grey, [[20, 30, 40, 40]], size=(40, 40), scale=1.0)[0]
+    crop = face_images.crop_faces(grey, [[20, 30, 40, 40]], size=(40, 40), scale=1.0)[0]
     np.testing.assert_array_equal(crop, grey[30:70, 20:60])
     # a box at the corner: the part outside repeats the edge pixels
-    edge = faces.crop_faces(grey, [[-10, -10, 20, 20]], size=(20, 20), scale=1.0)[0]
+    edge = face_images.crop_faces(grey, [[-10, -10, 20, 20]], size=(20, 20), scale=1.0)[0]
     assert (edge[:10, :10] == grey[0, 0]).all()
     np.testing.assert_array_equal(edge[10:, 10:], grey[:10, :10])
     # a wider box gives a square of its larger side
-    wide = faces.crop_faces(grey, [[10, 40, 60, 20]], size=(60, 60), scale=1.0)[0]
+    wide = face_images.crop_faces(grey, [[10, 40, 60, 20]], size=(60, 60), scale=1.0)[0]
     np.testing.assert_array_equal(wide, grey[20:80, 10:70])
 
 
@@ -161,16 +166,16 @@ def test_any_model_other_input_and_logits():
     r = rec.detect(np.zeros((50, 50, 3), np.uint8) + 90)[0]
     assert set(r["scores"]) == set("abcdefg")
     assert abs(sum(r["scores"].values()) - 1) < 1e-5 and min(r["scores"].values()) > 0
-    x = faces._to_model_input(np.full((2, 10, 12), 255, np.uint8), m)
+    x = face_recognizer._to_model_input(np.full((2, 10, 12), 255, np.uint8), m)
     assert x.shape == (2, 64, 64, 3) and x.dtype == np.float32
     assert np.allclose(x, 1.0, atol=1e-6)  # white stays white through the antialiased resize
 
 
 def test_huge_image_is_downscaled_for_detection_and_said_once(capsys):
-    d = faces.HaarDetector(max_side=400)
+    d = detectors.HaarDetector(max_side=400)
     from skimage import data
 
-    big = cv2.resize(faces.to_grey(data.astronaut()), (1600, 1600))
+    big = cv2.resize(face_images.to_grey(data.astronaut()), (1600, 1600))
     b1, b2 = d(big), d(big)
     err = capsys.readouterr().err
     assert err.count("downscaled") == 1 and "1600x1600 -> 400x400" in err
@@ -181,7 +186,7 @@ def test_huge_image_is_downscaled_for_detection_and_said_once(capsys):
 
 def test_yunet_without_a_model_file_is_one_clear_error(tmp_path):
     with pytest.raises(FerInputError, match="no such YuNet model file"):
-        faces.YuNetDetector(tmp_path / "face_detection_yunet.onnx")
+        detectors.YuNetDetector(tmp_path / "face_detection_yunet.onnx")
 
 
 def _bright_cell_yunet(path):
@@ -228,7 +233,7 @@ def test_yunet_adapter_runs_opencvs_decoder(tmp_path, shipped):
     """YuNetDetector through OpenCV's FaceDetectorYN: boxes come back as int x, y, w, h in the
     image's pixels (also for a size that is not a multiple of 32), below the score threshold
     nothing is found, and a Recognizer classifies what it finds."""
-    det = faces.YuNetDetector(_bright_cell_yunet(tmp_path / "yunet.onnx"), score_threshold=0.7)
+    det = detectors.YuNetDetector(_bright_cell_yunet(tmp_path / "yunet.onnx"), score_threshold=0.7)
     grey = np.full((100, 150), 10, np.uint8)  # padded to 128x160 inside OpenCV
     grey[32:64, 64:96] = 250
     boxes = det(grey)
@@ -250,16 +255,16 @@ def test_unreadable_images_raise_one_line(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     for name in ("cut.jpg", "text.png", "missing.jpg"):
         with pytest.raises(FerInputError) as e:
-            faces.load_image(tmp_path / name)
+            face_images.load_image(tmp_path / name)
         assert name in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(FerInputError, match="shape"):
-        faces.load_image(np.zeros((4, 4, 5)))
+        face_images.load_image(np.zeros((4, 4, 5)))
 
 
 # --------------------------------------------------------------------------- video
 @pytest.mark.core
 def test_tracker_keeps_ids_and_smooths():
-    t = faces.FaceTracker(window=4)
+    t = video_io.FaceTracker(window=4)
     a, b = np.array([1, 0, 0.0]), np.array([0, 1, 0.0])
     labels_raw, labels_smooth = [], []
     for k in range(12):
@@ -305,9 +310,9 @@ def face_video(tmp_path_factory):
 
 
 def test_video_rows_smoothing_and_annotated_output(face_video, shipped, tmp_path, capsys):
-    rec = faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
+    rec = faces.Recognizer(shipped, detector=detectors.HaarDetector(quiet=True))
     out = tmp_path / "annotated.mp4"
-    rows = list(faces.iter_video(face_video, rec, every=2, window=10, out_video=out))
+    rows = list(video_io.iter_video(face_video, rec, every=2, window=10, out_video=out))
     assert [r["frame"] for r in rows] == list(range(0, 20, 2))  # one face per analysed frame
     np.testing.assert_allclose([r["time"] for r in rows], np.arange(0, 20, 2) / 10, atol=1e-6)
     assert {r["track"] for r in rows} == {0}
@@ -366,12 +371,12 @@ def test_tracking_detector_follows_faces_with_few_full_searches(fer_folder):
     full search on every frame, while the full search runs on about 1 frame in ``full_every``;
     a face entering the frame is found within ``full_every`` frames."""
     frames, truth = _moving_face_frames(fer_folder, n=30, step=5, enter=12)
-    full = _Counting(faces.HaarDetector(min_face=40, quiet=True))
-    det = faces.TrackingDetector(full=full, full_every=5)
+    full = _Counting(detectors.HaarDetector(min_face=40, quiet=True))
+    det = detectors.TrackingDetector(full=full, full_every=5)
     ious, found_second = [], None
     for k, f in enumerate(frames):
         boxes = det(f)
-        iou = faces.box_iou(truth[k], boxes)
+        iou = detectors.box_iou(truth[k], boxes)
         assert iou.shape[1] and iou[0].max() >= 0.5, (k, boxes)  # never loses the moving face
         ious.append(iou[0].max())
         if found_second is None and len(truth[k]) == 2 and iou[1].max() >= 0.5:
@@ -389,14 +394,14 @@ def test_tracking_detector_is_reset_per_video(fer_folder, tmp_path, shipped):
     frames, _ = _moving_face_frames(fer_folder, n=6, step=2)
     _write_video(tmp_path / "a.avi", frames)
     _write_video(tmp_path / "blank.avi", [np.full((240, 320), 128, np.uint8)] * 6)
-    rec = faces.Recognizer(shipped, detector=faces.HaarDetector(quiet=True))
-    det = faces.video_detector(full_every=10)
-    assert len(list(faces.iter_video(tmp_path / "a.avi", rec, progress=False,
+    rec = faces.Recognizer(shipped, detector=detectors.HaarDetector(quiet=True))
+    det = detectors.video_detector(full_every=10)
+    assert len(list(video_io.iter_video(tmp_path / "a.avi", rec, progress=False,
                                      detector=det))) == 6
-    assert list(faces.iter_video(tmp_path / "blank.avi", rec, progress=False,
+    assert list(video_io.iter_video(tmp_path / "blank.avi", rec, progress=False,
                                  detector=det)) == []
     with pytest.raises(FerInputError, match="full_every"):
-        faces.TrackingDetector(full_every=0)
+        detectors.TrackingDetector(full_every=0)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -485,7 +490,7 @@ def test_decompression_bomb_is_one_line(tmp_path, monkeypatch):
     Image.fromarray(np.zeros((300, 300), np.uint8)).save(tmp_path / "big.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)  # 90,000 pixels: over twice the limit
     with pytest.raises(FerInputError, match="too large") as e:
-        faces.load_image(tmp_path / "big.png")
+        face_images.load_image(tmp_path / "big.png")
     assert "big.png" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -493,7 +498,6 @@ def test_arbitrary_bytes_never_crash_the_loader(tmp_path):
     """Any file content: an RGB array or a one-line FerInputError naming the file, nothing else."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-
     from skimage import data
 
     ok, jpg = cv2.imencode(".jpg", data.astronaut()[::8, ::8])
@@ -507,7 +511,7 @@ def test_arbitrary_bytes_never_crash_the_loader(tmp_path):
         path = tmp_path / "x.jpg"
         path.write_bytes(blob)
         try:
-            arr = faces.load_image(path)
+            arr = face_images.load_image(path)
         except FerInputError as e:
             assert "x.jpg" in str(e) and "\n" not in str(e)
         else:
@@ -567,15 +571,15 @@ def test_nms_merges_overlapping_and_nested_boxes_keeping_the_surest():
                       [300, 100, 80, 80],    # another face
                       [200, 100, 90, 90]])   # a box that only touches the others
     scores = np.array([0.9, 0.95, 0.5, 0.7, 0.6])
-    kept, sc = faces.nms(boxes, scores)
+    kept, sc = detectors.nms(boxes, scores)
     assert kept.tolist() == [[104, 98, 78, 84], [300, 100, 80, 80], [200, 100, 90, 90]]
     np.testing.assert_allclose(sc, [0.95, 0.7, 0.6])
     # unknown confidences: the larger box counts as the surer
-    kept, sc = faces.nms(boxes[:3], None)
+    kept, sc = detectors.nms(boxes[:3], None)
     assert kept.tolist() == [[104, 98, 78, 84]] and np.isnan(sc).all()
     # control: far-apart boxes all stay
     apart = np.array([[0, 0, 10, 10], [20, 0, 10, 10], [0, 20, 10, 10]])
-    assert faces.nms(apart, [0.1, 0.2, 0.3])[0].tolist() == apart[[2, 1, 0]].tolist()
+    assert detectors.nms(apart, [0.1, 0.2, 0.3])[0].tolist() == apart[[2, 1, 0]].tolist()
 
 
 @pytest.mark.core
@@ -595,16 +599,16 @@ def test_haar_confidence_ranks_true_faces_above_false_boxes(fer_folder):
     on faces have a higher median confidence than 0.9 and Haar's boxes are those of
     detectMultiScale (detectMultiScale3 changes nothing but the weights)."""
     images, _ = _fer_faces(fer_folder, per_class=2)
-    det = faces.HaarDetector(quiet=True)
+    det = detectors.HaarDetector(quiet=True)
     conf, n = [], 0
     for k in range(0, 12, 6):
-        grey, truth = faces.grid_faces(images[k:k + 6])
+        grey, truth = face_scenes.grid_faces(images[k:k + 6])
         b, s = det.scored(grey)
         old = np.asarray(det._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5,
                                                        minSize=(40, 40))).reshape(-1, 4)
         assert sorted(map(tuple, b.tolist())) == sorted(map(tuple, old.tolist()))
         assert ((s > 0) & (s < 1)).all()
-        iou = faces.box_iou(b, truth).max(1)
+        iou = detectors.box_iou(b, truth).max(1)
         conf += list(s[iou >= 0.3])
         n += len(b)
     assert n >= 6 and np.median(conf) > 0.9, conf
@@ -613,8 +617,8 @@ def test_haar_confidence_ranks_true_faces_above_false_boxes(fer_folder):
 def test_shipped_yunet_file_is_the_measured_one_with_its_licence():
     import hashlib
 
-    path = faces.yunet_path()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == faces.YUNET_SHA256
+    path = detectors.yunet_path()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == detectors.YUNET_SHA256
     licence = (path.parent / "face_detection_yunet.LICENSE").read_text()
     assert "MIT License" in licence and "Shiqi Yu" in licence and "opencv_zoo" in licence
 
@@ -627,18 +631,18 @@ def test_yunet_finds_more_grid_faces_than_haar_and_no_false_box(fer_folder):
     from skimage import data
 
     images, _ = _fer_faces(fer_folder, per_class=3)
-    yunet, haar = faces.YuNetDetector(), faces.HaarDetector(quiet=True)
+    yunet, haar = detectors.YuNetDetector(), detectors.HaarDetector(quiet=True)
     found = {"yunet": 0, "haar": 0}
     for k in range(0, 18, 6):
-        grey, truth = faces.grid_faces(images[k:k + 6])
+        grey, truth = face_scenes.grid_faces(images[k:k + 6])
         for name, det in (("yunet", yunet), ("haar", haar)):
-            b, s = faces.nms(*faces.detect_scored(det, grey))
-            found[name] += int((faces.box_iou(truth, b).max(1) >= 0.3).sum()) if len(b) else 0
+            b, s = detectors.nms(*detectors.detect_scored(det, grey))
+            found[name] += int((detectors.box_iou(truth, b).max(1) >= 0.3).sum()) if len(b) else 0
             assert ((s >= 0) & (s <= 1)).all()
     assert found["yunet"] >= max(15, found["haar"]), found
     for photo in (data.coffee(), data.chelsea()):
-        assert len(yunet(faces.to_grey(photo))) == 0
-    big = cv2.resize(faces.to_grey(data.astronaut()), (2000, 2000))
+        assert len(yunet(face_images.to_grey(photo))) == 0
+    big = cv2.resize(face_images.to_grey(data.astronaut()), (2000, 2000))
     b = yunet(big)
     f = 2000 / 512
     assert len(b) == 1 and 150 * f < b[0][0] + b[0][2] / 2 < 290 * f, b
@@ -654,21 +658,21 @@ def test_labels_stay_inside_and_cover_neither_faces_nor_each_other():
                       [60, 120, 60, 60],    # two adjacent faces...
                       [121, 120, 60, 60]])  # ...side by side
     labels = ["Surprise 0.97", "Neutral 0.51", "Happy 0.99", "Fear 0.40"]
-    cv2_ = faces._cv2()
+    cv2_ = detectors._cv2()
     sizes = [(cv2_.getTextSize(t, cv2_.FONT_HERSHEY_SIMPLEX, 0.7, 1)[0][0] + 4, 20)
              for t in labels]
-    rects = faces.label_layout(img.shape, boxes, sizes)
+    rects = drawing.label_layout(img.shape, boxes, sizes)
     H, W = img.shape[:2]
     assert (rects[:, 0] >= 0).all() and (rects[:, 1] >= 0).all()
     assert (rects[:, 2] <= W).all() and (rects[:, 3] <= H).all()
     face_rects = [(x, y, x + w, y + h) for x, y, w, h in boxes]
     for i, r in enumerate(rects):
-        assert faces._overlap(r, face_rects) == 0, (i, r)
+        assert drawing._overlap(r, face_rects) == 0, (i, r)
         others = [q for j, q in enumerate(rects) if j != i]
-        assert faces._overlap(r, others) == 0, (i, r, others)
+        assert drawing._overlap(r, others) == 0, (i, r, others)
     assert (rects[:, 2] - rects[:, 0]).tolist() == [s[0] for s in sizes]  # whole, not clipped
     # the drawn image: label fills (green) inside the rectangles, none outside the boxes' rims
-    drawn = faces.draw_faces(img, boxes, labels)
+    drawn = drawing.draw_faces(img, boxes, labels)
     green = (drawn[..., 1] == 255) & (drawn[..., 0] == 0)
     assert green[:, W - 5:].any()  # the right-edge face's label is drawn, not cut off
     # control: the old placement (left-aligned above, else below) ran off the right edge
@@ -679,7 +683,7 @@ def test_labels_stay_inside_and_cover_neither_faces_nor_each_other():
 @pytest.mark.core
 def test_a_label_wider_than_the_image_gets_a_smaller_font():
     img = np.zeros((60, 80, 3), np.uint8)
-    drawn = faces.draw_faces(img, [[20, 20, 30, 30]], ["Surprise 0.97 and more"])
+    drawn = drawing.draw_faces(img, [[20, 20, 30, 30]], ["Surprise 0.97 and more"])
     assert drawn.shape == img.shape and (drawn[..., 1] == 255).any()
 
 
@@ -689,12 +693,12 @@ def test_yunet_padding_to_32_keeps_opencvs_boxes():
     set to the exact size."""
     from skimage import data
 
-    det = faces.YuNetDetector(max_side=10 ** 6, big_face_side=10 ** 6)
+    det = detectors.YuNetDetector(max_side=10 ** 6, big_face_side=10 ** 6)
     for size in ((637, 451), (413, 301), (512, 384)):
         bgr = cv2.resize(data.astronaut()[..., ::-1], size)
-        net = cv2.FaceDetectorYN.create(str(faces.yunet_path()), "", size, faces.YUNET_SCORE, 0.3)
-        b, s = det.scored(faces.to_grey(bgr[..., ::-1]))
-        grey_bgr = cv2.cvtColor(faces.to_grey(bgr[..., ::-1]), cv2.COLOR_GRAY2BGR)
+        net = cv2.FaceDetectorYN.create(str(detectors.yunet_path()), "", size, detectors.YUNET_SCORE, 0.3)
+        b, s = det.scored(face_images.to_grey(bgr[..., ::-1]))
+        grey_bgr = cv2.cvtColor(face_images.to_grey(bgr[..., ::-1]), cv2.COLOR_GRAY2BGR)
         _, ref = net.detect(grey_bgr)
         assert ref is not None and len(b) == len(ref) == 1, (size, b, ref)
         np.testing.assert_array_equal(b[0], np.rint(ref[0, :4]).astype(np.int32))
@@ -707,33 +711,33 @@ def test_video_detector_is_yunet_on_every_frame(fer_folder):
     it follows a moving face and finds one entering the frame at once; with ``full_every=5``
     the frames between are searched by YuNet in windows and the face is still found on each."""
     frames, truth = _moving_face_frames(fer_folder, n=20, step=5, enter=8)
-    det = faces.video_detector()
-    assert det.full_every == faces.VIDEO_FULL_EVERY == 1
-    assert det.frame_scale == faces.YUNET_FRAME_SCALE
-    ref = faces.YuNetDetector(max_side=faces.VIDEO_DETECT_SIDE,
-                              big_face_side=faces.VIDEO_DETECT_SIDE)
+    det = detectors.video_detector()
+    assert det.full_every == detectors.VIDEO_FULL_EVERY == 1
+    assert det.frame_scale == detectors.YUNET_FRAME_SCALE
+    ref = detectors.YuNetDetector(max_side=detectors.VIDEO_DETECT_SIDE,
+                              big_face_side=detectors.VIDEO_DETECT_SIDE)
     for k, f in enumerate(frames):
         b = det(f)
         np.testing.assert_array_equal(b, ref(f))
-        assert faces.box_iou(truth[k], b).max(1).min() >= 0.3, (k, b)
-    windows = faces.video_detector(full_every=5)
+        assert detectors.box_iou(truth[k], b).max(1).min() >= 0.3, (k, b)
+    windows = detectors.video_detector(full_every=5)
     full = _Counting(windows.full)
     windows.full = full
     for k, f in enumerate(frames[:8]):
-        assert faces.box_iou(truth[k], windows(f)).max() >= 0.3, k
+        assert detectors.box_iou(truth[k], windows(f)).max() >= 0.3, k
     assert full.calls == 2  # frames 0 and 5: the others were windows around the face
 
 
 def test_video_detector_falls_back_to_the_haar_tracker(monkeypatch, capsys):
     """Without YuNet the video detector is the Haar tracker searching every 5 frames, said once
     on stderr; an explicit ``full_every`` is kept."""
-    from fer_keras import detectors
+    from fer_keras.faces import detectors
 
     def no_yunet(*a, **k):
         raise FerInputError("no such YuNet model file")
 
     monkeypatch.setattr(detectors, "YuNetDetector", no_yunet)
     det = detectors.video_detector()
-    assert isinstance(det.full, faces.HaarDetector) and det.full_every == 5
+    assert isinstance(det.full, detectors.HaarDetector) and det.full_every == 5
     assert "tracking with the Haar cascade" in capsys.readouterr().err
     assert detectors.video_detector(full_every=3).full_every == 3

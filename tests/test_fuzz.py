@@ -22,12 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from test_bad_inputs import _images, kaggle_lines, write_lines
 
 from fer_keras import cli
 from fer_keras.config import RANGES, TrainConfig, flag
 from fer_keras.data import FOLDER_NAMES
-
-from test_bad_inputs import _images, kaggle_lines, write_lines
 
 pytestmark = pytest.mark.core  # no training: holds on every backend (checked on JAX)
 

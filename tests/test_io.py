@@ -1,6 +1,6 @@
 """Atomic writes: a SIGKILL at any moment leaves the old or the new file, complete, never a mix.
 
-A child process rewrites a big file in a loop with :mod:`fer_keras.io` and is killed at random
+A child process rewrites a big file in a loop with :mod:`fer_keras.fileio` and is killed at random
 moments; the file must then hold one of the complete versions, and any temporary file left by
 the kill must not be taken for the real one. Also: errors inside a write, unwritable places, and
 the data cache under kills and source changes.
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_keras import io as fio
+from fer_keras import fileio as fio
 from fer_keras.errors import FerInputError, FerOutputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def _kill(proc):
 
 WRITER = """
     import sys
-    from fer_keras.io import write_bytes
+    from fer_keras.fileio import write_bytes
     path, size = sys.argv[1], int(sys.argv[2])
     versions = [b"A" * size, b"B" * (size + 4096)]
     write_bytes(path, versions[0])
@@ -104,7 +104,7 @@ def test_many_kills_never_partial(tmp_path):
 NPZ_WRITER = """
     import sys
     import numpy as np
-    from fer_keras.io import save_npz
+    from fer_keras.fileio import save_npz
     path = sys.argv[1]
     a = np.zeros((2000, 48, 48), np.uint8)
     b = np.full((2600, 48, 48), 7, np.uint8)

@@ -1,11 +1,10 @@
-"""fer_keras.layers.BatchNorm: the same numbers as keras.layers.BatchNormalization, on every
+"""fer_keras.models.layers.BatchNorm: the same numbers as keras.layers.BatchNormalization, on every
 backend (the fused TensorFlow kernel on TensorFlow, Keras's own code elsewhere)."""
+import keras
 import numpy as np
 import pytest
 
-import keras
-
-from fer_keras.layers import BatchNorm
+from fer_keras.models.layers import BatchNorm
 
 pytestmark = pytest.mark.core
 

@@ -13,10 +13,10 @@ import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 
 from fer_keras import explain as ex  # noqa: E402
-from fer_keras.contract import of  # noqa: E402
 from fer_keras.data.synthetic import make_faces  # noqa: E402
 from fer_keras.explain.methods import Request  # noqa: E402
 from fer_keras.explain.methods.scorecam import channel_weights  # noqa: E402
+from fer_keras.models.contract import of  # noqa: E402
 
 pytestmark = pytest.mark.core
 

@@ -1,8 +1,7 @@
 """The model registry: every builder, the parameter counts the reports print, save/load."""
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from fer_keras import models
 from fer_keras.errors import FerInputError

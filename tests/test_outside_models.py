@@ -22,9 +22,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import FER_SAMPLE_CSV  # noqa: E402
 
-from fer_keras import explain as ex, models  # noqa: E402
+from fer_keras import explain as ex  # noqa: E402
+from fer_keras import models
 from fer_keras.errors import FerInputError  # noqa: E402
 from fer_keras.explain import _core  # noqa: E402
+from fer_keras.models import files
 
 K2 = Path(__file__).resolve().parent / "fixtures" / "keras2"
 EXPECTED = json.loads((K2 / "expected.json").read_text())["models"]
@@ -106,7 +108,7 @@ def test_keras2_config_corrections_are_the_known_ones():
          "inbound_nodes": [[["inner", 1, 0, {}], ["sep", 0, 0, {}]]]}],
         "input_layers": [["in", 0, 0]], "output_layers": [["inner", 2, 0]]}}
     before = json.dumps(cfg)
-    fixed, changes = models.keras2_config(cfg)
+    fixed, changes = files.keras2_config(cfg)
     assert json.dumps(cfg) == before  # the input is not modified
     layers = {lay["config"]["name"]: lay for lay in fixed["config"]["layers"]}
     assert "groups" not in layers["dw"]["config"]
@@ -116,7 +118,7 @@ def test_keras2_config_corrections_are_the_known_ones():
     assert layers["inner"]["inbound_nodes"] == [[["sep", 1, 0, {}]]]  # not a nested model's node
     assert fixed["config"]["output_layers"] == [["inner", 1, 0]]
     assert len(changes) == 3
-    assert models.keras2_config({"class_name": "Dense", "config": {"units": 3}})[1] == []
+    assert files.keras2_config({"class_name": "Dense", "config": {"units": 3}})[1] == []
 
 
 @pytest.mark.core
@@ -153,7 +155,7 @@ def test_unregistered_custom_class_named(tmp_path):
 
 
 def _ours_file(path):
-    from fer_keras.layers import BatchNorm
+    from fer_keras.models.layers import BatchNorm
 
     inp = keras.Input((8, 8, 1))
     x = BatchNorm(name="bn")(keras.layers.Conv2D(2, 3, name="c")(inp))
@@ -165,7 +167,7 @@ def _ours_file(path):
 def test_our_files_load_with_plain_keras(tmp_path):
     """With fer_keras imported, plain ``keras.saving.load_model`` reads a file with fer_keras's
     BatchNorm (the shipped model's layers), as a BatchNorm."""
-    from fer_keras.layers import BatchNorm
+    from fer_keras.models.layers import BatchNorm
 
     path = _ours_file(tmp_path / "ours.keras")
     assert type(keras.saving.load_model(path).get_layer("bn")) is BatchNorm
@@ -270,7 +272,7 @@ def test_subclassed_model_refused_in_one_line(faces):
 
     net = Net()
     net(np.zeros((1, 48, 48, 1), np.float32))
-    from fer_keras import contract
+    from fer_keras.models import contract
 
     c = contract.InputContract(height=48, width=48)
     assert ex.predict_proba(net, faces[0], contract=c).shape == (4, 7)  # prediction works

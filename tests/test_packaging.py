@@ -130,11 +130,12 @@ def test_wheel_installs_and_works_without_the_source_tree(tmp_path, fer_folder):
     import numpy as np
     from PIL import Image
 
-    from fer_keras import CLASS_NAMES, faces
+    from fer_keras import CLASS_NAMES
+    from fer_keras.faces import scenes as face_scenes
 
     grey = np.stack([np.asarray(Image.open(sorted((fer_folder / "test" / c.lower()).glob("*.jpg"))[0])
                                 .convert("L")) for c in CLASS_NAMES])  # one real face a class
-    canvas, _ = faces.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), seed=0)
+    canvas, _ = face_scenes.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), seed=0)
     Image.fromarray(canvas).save(work / "photo.jpg", quality=95)
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

@@ -86,8 +86,8 @@ def test_epoch_batches_order_is_a_function_of_seed_and_epoch():
 @pytest.mark.skipif(has_tensorflow(), reason="checks the error raised without TensorFlow")
 def test_tf_pipelines_say_they_need_tensorflow():
     from fer_keras.data.oversample import idg_training_sequence, oversample_with_idg
-    from fer_keras.data.tfdata import training_dataset
     from fer_keras.errors import FerInputError
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = make_data(50)
     cfg = TrainConfig()
@@ -206,7 +206,7 @@ def test_idg_sequence_without_augment_or_oversampling():
 def test_tfdata_shapes_balance_and_order():
     import tensorflow as tf
 
-    from fer_keras.data.tfdata import training_dataset
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = make_data(400)
     cfg = TrainConfig(batch_size=64, oversample=True, seed=2)
@@ -236,7 +236,7 @@ def test_tfdata_shapes_balance_and_order():
 
 @requires_tf
 def test_tfdata_is_reproducible_and_resumes_exactly():
-    from fer_keras.data.tfdata import training_dataset
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = make_data(300)
     cfg = TrainConfig(batch_size=32, oversample=False, seed=9, erasing=0.5)
@@ -260,7 +260,7 @@ def test_tfdata_is_reproducible_and_resumes_exactly():
 
 @requires_tf
 def test_tfdata_without_augmentation_is_the_plain_rows():
-    from fer_keras.data.tfdata import training_dataset
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = make_data(100)
     ds, steps = training_dataset(images, labels, TrainConfig(batch_size=40, augment=False))

@@ -1,4 +1,4 @@
-"""``fer-keras predict`` on photos, folders and videos (:mod:`fer_keras.predict_media`): nothing a
+"""``fer-keras predict`` on photos, folders and videos (:mod:`fer_keras.faces.media`): nothing a
 user has is overwritten, and many faceless files make one line, not one line each."""
 import os
 
@@ -7,8 +7,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from fer_keras import predict_media  # noqa: E402
 from fer_keras.errors import FerInputError, FerOutputError  # noqa: E402
+from fer_keras.faces import media as predict_media  # noqa: E402
 
 
 def _photo(path, value=200):
@@ -138,14 +138,14 @@ def test_damaged_mp4_is_our_one_line_with_ffmpeg_folded_in(content, tmp_path, ca
 
 @pytest.mark.core
 def test_native_stderr_captures_fd2_and_restores_it(capfd):
-    from fer_keras.io import native_stderr
+    from fer_keras.fileio import native_stderr
 
     with native_stderr() as said:
         os.write(2, b"[mov,mp4 @ 0x55d0] moov atom not found\n\n")
     os.write(2, b"after\n")
     assert said == ["[mov,mp4 @ 0x55d0] moov atom not found"]
     assert capfd.readouterr().err == "after\n"
-    from fer_keras.faces import decoder_message
+    from fer_keras.faces.video import decoder_message
 
     assert decoder_message(said) == "moov atom not found"
     assert decoder_message(["[ WARN:0@0.012] global cap.cpp:175 open VIDEOIO: bad"]) == \

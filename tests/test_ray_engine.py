@@ -1,4 +1,4 @@
-"""``fer-keras predict FOLDER --engine ray`` (:mod:`fer_keras.distributed`, issue 30): the same rows
+"""``fer-keras predict FOLDER --engine ray`` (:mod:`fer_keras.faces.ray_engine`, issue 30): the same rows
 as the single-process path, bad files in an errors table, a rerun that resumes from the manifest,
 and a killed actor that Ray restarts without losing or doubling a row.
 
@@ -17,8 +17,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from fer_keras import distributed  # noqa: E402
 from fer_keras.cli import main  # noqa: E402
+from fer_keras.faces import ray_engine as distributed  # noqa: E402
 
 NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 
@@ -128,7 +128,7 @@ def media(tmp_path_factory):
     60-frame video of two faces: one throughout, one that comes, leaves and comes back (three
     tracks), with the single-process path's output beside them."""
     skdata = pytest.importorskip("skimage.data")
-    from fer_keras.predict_media import predict_media
+    from fer_keras.faces.media import predict_media
 
     d = tmp_path_factory.mktemp("ray_media")
     folder = d / "in"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fer_keras import report
-from fer_keras.rundir import RunDir
+from fer_keras.train.rundir import RunDir
 
 TINY = "tiny_report_cnn"
 SETTINGS = {"ascent_filters": 4, "ascent_steps": 3, "feature_map_filters": 4, "lime_samples": 40,
@@ -342,7 +342,7 @@ def test_report_with_a_given_model_refuses_training_questions(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- reproduction table
 def test_reproduction_table_in_the_built_report(built):
-    from fer_keras.claims import CLAIMS
+    from fer_keras.report.claims import CLAIMS
 
     out, res, doc = built
     rows = doc["sections"]["reproduction"]["numbers"]["rows"]
@@ -390,8 +390,8 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     """A finished run with the report's settings gives a verdict; one with other settings says
     which setting differs; a missing run is 'not measured' with the command that makes it; the
     HW4 row scores the report's own CNN."""
-    from fer_keras.claims import BY_ID
     from fer_keras.report import reproduction
+    from fer_keras.report.claims import BY_ID
 
     base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
             "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True}
@@ -439,8 +439,8 @@ def test_accuracy_rows_also_score_privatetest_when_the_data_have_it(monkeypatch,
     """A fer2013.csv with PrivateTest rows: those rows are the test split, scored beside
     PublicTest, never used for a choice."""
     from fer_keras import data
-    from fer_keras.claims import BY_ID
     from fer_keras.report import reproduction
+    from fer_keras.report.claims import BY_ID
 
     rng = np.random.default_rng(0)
     lines = ["emotion,pixels,Usage"]

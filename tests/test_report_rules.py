@@ -65,7 +65,8 @@ def test_accuracy_passes_within_two_se_and_a_majority_predictor_fails():
 
 
 def test_params_within_one_percent_and_another_models_count_fails():
-    from fer_keras import claims, models
+    from fer_keras import models
+    from fer_keras.report import claims
 
     claim = claims.BY_ID["001-q2-params"]
     assert rules.params(int(models.build("dnn_001").count_params()), claim.value).ok
@@ -172,7 +173,7 @@ def test_region_answers_are_distinct_and_each_claim_matches_only_its_own():
 
 @pytest.mark.parametrize("control", ["centre", "random", "smooth random", "edge"])
 def test_model_free_maps_reproduce_no_region_claim(control):
-    from fer_keras.claims import of_kind
+    from fer_keras.report.claims import of_kind
 
     faces = np.random.default_rng(3).random((32, 48, 48, 1)).astype(np.float32)
     maps = controls.control_maps(faces, seed=4, names=(control,))[control]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import requires_tf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,10 +166,10 @@ KILL_CFG = dict(model="small_cnn", n_synthetic=140, epochs=3, batch_size=64, see
 
 def _publications(monkeypatch, out, kill_at=None, during=False):
     """Count the files published into ``out`` (every write ends in one ``os.replace`` of a
-    temporary file, :mod:`fer_keras.io`) and raise :class:`_Killed` before publication number
+    temporary file, :mod:`fer_keras.fileio`) and raise :class:`_Killed` before publication number
     ``kill_at`` (0-based); ``during``: with the temporary file left behind, as a real kill
     mid-write would leave it. Returns the list of published names."""
-    import fer_keras.io as fio
+    import fer_keras.fileio as fio
 
     seen = []
     real_replace, real_remove = os.replace, os.remove
@@ -332,7 +331,7 @@ def test_state_checks_name_the_file(tmp_path):
 _KILL_SCRIPT = """
 import os, sys
 from pathlib import Path
-import fer_keras.io as fio
+import fer_keras.fileio as fio
 from fer_keras.config import TrainConfig
 from fer_keras.train import train
 out, kill_at = Path(sys.argv[1]), int(sys.argv[2])

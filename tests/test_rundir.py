@@ -5,7 +5,7 @@ import pytest
 
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.rundir import RunDir
+from fer_keras.train.rundir import RunDir
 
 pytestmark = pytest.mark.core
 

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.core
 
 SAVE = """
 import sys, keras, numpy as np
-from fer_keras.losses import SmoothedSparseCE
-from fer_keras.schedules import WarmupCosine
+from fer_keras.train.losses import SmoothedSparseCE
+from fer_keras.train.schedules import WarmupCosine
 model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
                           keras.layers.Dense(7, activation="softmax")], name="trainer_like")
 model.compile(optimizer=keras.optimizers.Adam(WarmupCosine(0.01, 40, 6, 0.0004, alpha=1e-3)),
@@ -51,10 +51,10 @@ def _as_old_file(src, dst):
             data = zin.read(item.filename)
             if item.filename == "config.json":
                 text = data.decode()
-                assert '"module": "fer_keras.schedules"' in text
-                assert '"module": "fer_keras.losses"' in text
-                data = (text.replace('"module": "fer_keras.schedules"', '"module": "fer_keras.train"')
-                        .replace('"module": "fer_keras.losses"', '"module": "fer_keras.train"')
+                assert '"module": "fer_keras.train.schedules"' in text
+                assert '"module": "fer_keras.train.losses"' in text
+                data = (text.replace('"module": "fer_keras.train.schedules"', '"module": "fer_keras.train"')
+                        .replace('"module": "fer_keras.train.losses"', '"module": "fer_keras.train"')
                         .encode())
             zout.writestr(item, data)
 
@@ -62,8 +62,8 @@ def _as_old_file(src, dst):
 def test_registered_names_are_unchanged():
     import keras
 
-    from fer_keras.losses import SmoothedSparseCE
-    from fer_keras.schedules import WarmupCosine
+    from fer_keras.train.losses import SmoothedSparseCE
+    from fer_keras.train.schedules import WarmupCosine
 
     assert keras.saving.get_registered_name(WarmupCosine) == "fer_keras>WarmupCosine"
     assert keras.saving.get_registered_name(SmoothedSparseCE) == "fer_keras>SmoothedSparseCE"

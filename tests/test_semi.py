@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from fer_keras.errors import FerInputError
-from fer_keras.semi import (SemiConfig, class_caps, compare, select_pseudo_labels,
-                            split_labeled)
+from fer_keras.semi import (
+    SemiConfig,
+    class_caps,
+    compare,
+    select_pseudo_labels,
+    split_labeled,
+)
 
 
 def test_split_labeled_is_stratified_and_disjoint():

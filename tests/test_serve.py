@@ -17,6 +17,8 @@ pytest.importorskip("fastapi", reason="fer_keras[serve] (fastapi) is not install
 pytest.importorskip("cv2", reason="faces need opencv-python-headless")
 
 from fer_keras import faces  # noqa: E402
+from fer_keras.faces import detectors
+from fer_keras.faces import images as face_images
 from fer_keras.serve import ServeConfig, create_app  # noqa: E402
 from fer_keras.serve.service import Service, load_checks, method_verdict  # noqa: E402
 
@@ -103,8 +105,8 @@ def test_explain_png_overlay_on_the_face(client, service, photo):
     out = r.json()
     assert out["method"] == "vanilla" and out["class"] == out["label"] == faces_json[1]["label"]
     assert out["box"] == faces_json[1]["box"]
-    scale = faces.default_detector().frame_scale  # the crop framing of the server's detector
-    assert out["square"] == list(faces.face_square(out["box"], scale))
+    scale = detectors.default_detector().frame_scale  # the crop framing of the server's detector
+    assert out["square"] == list(face_images.face_square(out["box"], scale))
     png = base64.b64decode(out["png"].split(",", 1)[1])
     img = np.asarray(Image.open(io.BytesIO(png)))
     assert img.shape == (192, 192, 3)
@@ -115,12 +117,12 @@ def test_explain_png_overlay_on_the_face(client, service, photo):
     from fer_keras import plotting
     from fer_keras.explain import saliency_maps
 
-    grey = faces.to_grey(np.asarray(PILImage.open(io.BytesIO(photo)).convert("RGB")))
+    grey = face_images.to_grey(np.asarray(PILImage.open(io.BytesIO(photo)).convert("RGB")))
 
     def overlay(box):
-        crop = faces.crop_faces(grey, np.asarray([box]), scale=scale)
+        crop = face_images.crop_faces(grey, np.asarray([box]), scale=scale)
         m = saliency_maps(service.model, crop, method="vanilla")[0]
-        big = faces.crop_faces(grey, np.asarray([box]), (192, 192), scale=scale)[0]
+        big = face_images.crop_faces(grey, np.asarray([box]), (192, 192), scale=scale)[0]
         return plotting.saliency_overlay(big, m).astype(int)
 
     assert np.abs(img - overlay(out["box"])).max() <= 1
@@ -258,7 +260,7 @@ class BlockingDetector:
 
     def __init__(self):
         self.entered, self.release = threading.Event(), threading.Event()
-        self.haar = faces.HaarDetector(quiet=True)
+        self.haar = detectors.HaarDetector(quiet=True)
 
     def __call__(self, grey):
         self.entered.set()

@@ -5,8 +5,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fer_keras.errors import FerInputError
-from fer_keras.shapes import (conv2d_output_shape, conv_output_size, layer_shape_rows,
-                              pool2d_output_shape, same_padding)
+from fer_keras.models.shapes import (
+    conv2d_output_shape,
+    conv_output_size,
+    layer_shape_rows,
+    pool2d_output_shape,
+    same_padding,
+)
 
 pytestmark = pytest.mark.core
 

@@ -1,4 +1,4 @@
-"""The shipped files (:mod:`fer_keras.shipped`): the ONNX export beside the shipped ``.keras`` is
+"""The shipped files (:mod:`fer_keras.models.shipped`): the ONNX export beside the shipped ``.keras`` is
 made from it and agrees with it, a stale export is never used, and the default Recognizer and
 ``fer-keras predict PHOTO`` answer without importing TensorFlow."""
 import shutil
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_keras import shipped
+from fer_keras.models import shipped
 
 pytest.importorskip("onnxruntime")
 REPO = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_onnx_export_is_made_from_the_shipped_keras():
     """Fails when the .keras is replaced and the export is not regenerated: run
     ``make shipped-onnx``."""
-    from fer_keras.export import ExportedClassifier
+    from fer_keras.models.runtime import ExportedClassifier
 
     if not shipped.onnx_path().is_file():
         pytest.fail("fer_keras/weights/ has no ONNX export of the shipped model: make shipped-onnx")

@@ -4,8 +4,13 @@ import pytest
 
 from fer_keras import CLASS_NAMES, NUM_CLASSES
 from fer_keras.data import load, load_splits
-from fer_keras.data.synthetic import (FER2013_PROBS, FER2013_TRAIN_COUNTS, _dilate, make_faces,
-                                      synthetic_dataset)
+from fer_keras.data.synthetic import (
+    FER2013_PROBS,
+    FER2013_TRAIN_COUNTS,
+    _dilate,
+    make_faces,
+    synthetic_dataset,
+)
 
 
 def one_hot(c):

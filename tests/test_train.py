@@ -1,14 +1,12 @@
 """Training: the run folder, schedules, mixed precision, budgets (data parallelism:
 test_distribute.py)."""
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
-
 from conftest import requires_tf
+
 from fer_keras.config import TrainConfig
 from fer_keras.train import train
 

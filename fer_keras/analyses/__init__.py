@@ -3,7 +3,7 @@ questions and the examples all call.
 
 Each module has a frozen ``Settings`` dataclass with defaults and
 ``run(model, data, settings, out, ...) -> Result``: it computes with :mod:`fer_keras.explain` /
-:mod:`fer_keras.evaluate`, draws with :mod:`fer_keras.plotting` and writes, into ``out``, under
+:mod:`fer_keras.train.evaluate`, draws with :mod:`fer_keras.plotting` and writes, into ``out``, under
 one naming scheme:
 
 * ``<analysis>.json`` - :attr:`Result.numbers`;
@@ -65,7 +65,7 @@ def figure_path(out, analysis, *parts):
 
 def finish(result, out):
     """Write ``out/<name>.json`` with the result's numbers; returns the result."""
-    from fer_keras.io import write_json
+    from fer_keras.fileio import write_json
 
     path = Path(out) / f"{result.name}.json"
     write_json(path, result.numbers)

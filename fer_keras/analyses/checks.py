@@ -31,7 +31,8 @@ def run(model, data, settings=Settings(), out=None, log=None):
     an image folder are all of one class). Labels are taken in the model's class order (its
     input contract). Figures: ``checks_deletion_insertion.png``, ``checks_road.png``,
     ``checks_cascading_randomization.png``."""
-    from fer_keras import contract, explain, plotting
+    from fer_keras import explain, plotting
+    from fer_keras.models import contract
 
     labels = require_labels(data, "checks")
     n = min(settings.n, len(data))

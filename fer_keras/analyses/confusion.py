@@ -19,11 +19,12 @@ class Settings:
 
 def run(model, data, settings=Settings(), out=None, probs=None):
     """Confusion of ``model`` on ``data`` (labeled). ``probs``: its float ``(N, 7)``
-    probabilities if already computed. Numbers: :func:`fer_keras.evaluate.metrics` plus
+    probabilities if already computed. Numbers: :func:`fer_keras.train.evaluate.metrics` plus
     ``errors`` (count), ``errors_predicted_as`` ``{class: wrong predictions of it}`` and
     ``least_predicted_in_errors`` / ``most_predicted_in_errors`` (class names). Figures:
     ``confusion.png``, ``confusion_no_diagonal.png``."""
-    from fer_keras import evaluate, plotting
+    from fer_keras import plotting
+    from fer_keras.train import evaluate
 
     labels = require_labels(data, "confusion")
     if probs is None:

@@ -63,7 +63,9 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
     Figures: ``saliency_<method>.png``, one image per class (its first pick): original, map and
     the image masked by the map. The maps of each class are computed in one call per class, so a
     class's numbers do not depend on which other classes are asked for."""
-    from fer_keras import contract, evaluate, explain, plotting
+    from fer_keras import explain, plotting
+    from fer_keras.models import contract
+    from fer_keras.train import evaluate
 
     own = contract.of(model).from_fer  # labels in the model's output order
     if picks is None:

@@ -11,7 +11,12 @@ import os
 import sys
 
 from fer_keras.cli import evaluate, explain, export, predict, report, serve, train
-from fer_keras.cli.common import EXIT_USAGE, Parser, join_negative_values, quiet_backend_import
+from fer_keras.cli.common import (
+    EXIT_USAGE,
+    Parser,
+    join_negative_values,
+    quiet_backend_import,
+)
 from fer_keras.errors import FerInputError
 
 #: The subcommands in ``fer-keras --help`` order: each adds its parser to the subparsers.

@@ -38,7 +38,7 @@ def positive_int(text):
 def add_contract_flags(parser):
     """The input contract's flags on a subcommand's ``parser``: ``--input-range`` and
     ``--classes``, passed on as ``input_range=`` and ``classes=``
-    (:func:`fer_keras.models.load_classifier`, :func:`fer_keras.contract.from_options`)."""
+    (:func:`fer_keras.models.load_classifier`, :func:`fer_keras.models.contract.from_options`)."""
     parser.add_argument("--input-range", metavar="LOW,HIGH",
                         help="the model's input values for black and white, e.g. "
                              "--input-range=-1,1 (default: the run folder's contract, else 0,1)")
@@ -102,7 +102,7 @@ def quiet_backend_import(load=None):
 def add_data_args(p, seed=True, run_defaults=False):
     """``--data``, ``--seed``, ``--n-synthetic`` and ``--resize`` as the evaluating commands
     take them. ``run_defaults``: left None when not given, so that a run folder's own
-    ``config.json`` supplies them (:func:`fer_keras.evaluate.run_splits`)."""
+    ``config.json`` supplies them (:func:`fer_keras.train.evaluate.run_splits`)."""
     if run_defaults:
         p.add_argument("--data", help="the data the model was trained on (default: its run "
                        "folder's config.json, else synthetic)")

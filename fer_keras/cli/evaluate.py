@@ -4,12 +4,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_data_args, load_model_arg
+from fer_keras.cli.common import (
+    MODEL_HELP,
+    add_contract_flags,
+    add_data_args,
+    load_model_arg,
+)
 from fer_keras.errors import FerInputError
 
 
 def add_evaluate(sub):
-    from fer_keras.evaluate import TTA_MODES
+    from fer_keras.train.evaluate import TTA_MODES
 
     e = sub.add_parser("evaluate", help="accuracy, per-class metrics, confusion")
     e.add_argument("--model", required=True, help=MODEL_HELP)
@@ -23,7 +28,7 @@ def add_evaluate(sub):
 
 
 def add_summary(sub):
-    from fer_keras.evaluate import TTA_MODES
+    from fer_keras.train.evaluate import TTA_MODES
 
     s = sub.add_parser("summary", help="accuracy table of run folders (best.keras, with TTA)")
     s.add_argument("runs", nargs="+", help="run folders written by fer-keras train, or model "
@@ -37,8 +42,9 @@ def add_summary(sub):
 
 
 def cmd_evaluate(args):
-    from fer_keras import evaluate, models
-    from fer_keras.io import check_not_input
+    from fer_keras import models
+    from fer_keras.fileio import check_not_input
+    from fer_keras.train import evaluate
 
     path = models.model_path(args.model)
     run_dir = os.path.dirname(os.path.abspath(path))
@@ -60,7 +66,7 @@ def cmd_evaluate(args):
 
 
 def cmd_summary(args):
-    from fer_keras import evaluate
+    from fer_keras.train import evaluate
 
     modes = evaluate.TTA_MODES
     tta = list(modes[1:modes.index(args.tta) + 1])  # every mode up to --tta, after "none"

@@ -19,8 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.cli.common import (EXIT_USAGE, Parser, add_contract_flags, add_data_args,
-                                  load_model_arg, positive_int)
+from fer_keras.cli.common import (
+    EXIT_USAGE,
+    Parser,
+    add_contract_flags,
+    add_data_args,
+    load_model_arg,
+    positive_int,
+)
 from fer_keras.errors import FerInputError
 
 WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks")
@@ -136,7 +142,7 @@ def _setup(args):
         raise FerInputError(f"split {args.split!r} is empty in this data; non-empty: {have}",
                             entry="--split")
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.model))) / "explain")
-    from fer_keras.io import check_out_dir
+    from fer_keras.fileio import check_out_dir
 
     check_out_dir(out)
     return model, ds, out
@@ -206,9 +212,10 @@ def cmd_explain(args):
 
 
 def _photo(args):
-    """``explain saliency --image PHOTO``: :func:`fer_keras.photo_explain.explain_photo`."""
-    from fer_keras import faces, photo_explain
-    from fer_keras.io import check_out_dir
+    """``explain saliency --image PHOTO``: :func:`fer_keras.faces.photo_explain.explain_photo`."""
+    from fer_keras import faces
+    from fer_keras.faces import detectors, photo_explain
+    from fer_keras.fileio import check_out_dir
 
     if args.data is not None or args.index or args.n:
         raise FerInputError("fer-keras explain saliency: --image explains the faces of a photo; "
@@ -217,7 +224,7 @@ def _photo(args):
 
     # the gradients need a Keras model: the shipped .keras, not the ONNX export Recognizer() runs
     model = load_model_arg(args)[0] if args.model else models.pretrained()
-    rec = faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+    rec = faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.image))) / "explain")
     check_out_dir(out)
     settings = photo_explain.Settings(methods=_methods(args), samples=args.samples,
@@ -245,8 +252,8 @@ def _confusion(args, model, ds, out):
 
 
 def _saliency(args, model, ds, out):
-    from fer_keras import evaluate
     from fer_keras.analyses import saliency
+    from fer_keras.train import evaluate
 
     rows = _pick(ds, args, 1)
     probs = evaluate.predict_proba(model, ds.images)

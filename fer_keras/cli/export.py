@@ -10,7 +10,7 @@ def add_export(sub):
     """``fer-keras export MODEL --format onnx|tflite [--int8] --out FILE [--data DIR]
     [--input-range LOW,HIGH] [--classes NAME,...]``."""
     from fer_keras.cli.common import MODEL_HELP, add_contract_flags
-    from fer_keras.export import FORMATS
+    from fer_keras.models.export import FORMATS
 
     e = sub.add_parser("export", help="export a model to ONNX or TFLite (float or int8)")
     e.add_argument("model", help=MODEL_HELP)
@@ -27,10 +27,11 @@ def add_export(sub):
 
 
 def cmd_export(args):
-    from fer_keras import data, models, shipped
+    from fer_keras import data, models
     from fer_keras.cli.common import load_model_arg
-    from fer_keras.export import SUFFIXES, check, export
-    from fer_keras.io import check_not_input
+    from fer_keras.fileio import check_not_input
+    from fer_keras.models import shipped
+    from fer_keras.models.export import SUFFIXES, check, export
 
     pretrained = args.model in (None, models.PRETRAINED)
     check_not_input(args.out, None if pretrained else args.model, args.data)

@@ -1,14 +1,22 @@
-"""``fer-keras predict``: faces in a photo, folder or video (:mod:`fer_keras.predict_media`), or
-a Kaggle submission ``id,label`` for ``--data`` (:func:`fer_keras.evaluate.write_submission`)."""
+"""``fer-keras predict``: faces in a photo, folder or video (:mod:`fer_keras.faces.media`), or
+a Kaggle submission ``id,label`` for ``--data`` (:func:`fer_keras.train.evaluate.write_submission`)."""
 from __future__ import annotations
 
-from fer_keras.cli.common import (MODEL_HELP, add_contract_flags, add_data_args, load_model_arg,
-                                  positive_int, quiet_backend_import)
+from fer_keras.cli.common import (
+    MODEL_HELP,
+    add_contract_flags,
+    add_data_args,
+    load_model_arg,
+    positive_int,
+    quiet_backend_import,
+)
 from fer_keras.errors import FerInputError
 
 
 def add_predict(sub):
-    from fer_keras.evaluate import TTA_MODES  # light: fer_keras.evaluate imports Keras lazily
+    from fer_keras.train.evaluate import (
+        TTA_MODES,  # light: fer_keras.train.evaluate imports Keras lazily
+    )
 
     e = sub.add_parser("predict", help="faces in a photo, folder or video; or a Kaggle "
                        "submission id,label (--data)")
@@ -56,14 +64,14 @@ def _refuse(args, flags, why):
 
 
 def cmd_predict(args):
-    from fer_keras.io import check_not_input
+    from fer_keras.fileio import check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
-        from fer_keras import shipped
-        from fer_keras.predict_media import collect, predict_media
+        from fer_keras.faces.media import collect, predict_media
+        from fer_keras.models import shipped
 
         _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
                 "videos")
@@ -81,7 +89,8 @@ def cmd_predict(args):
     _refuse(args, _MEDIA_ONLY, "applies to photos and videos (predict PHOTO|FOLDER|VIDEO), not "
             "to --data")
     quiet_backend_import()
-    from fer_keras import data, evaluate
+    from fer_keras import data
+    from fer_keras.train import evaluate
     args.data = args.data or "synthetic"
     if args.data != "synthetic":
         _refuse(args, _DATA_ONLY[1:3], "applies to --data synthetic only")
@@ -96,11 +105,11 @@ def cmd_predict(args):
 
 
 def _predict_ray(args):
-    """``predict FOLDER|LIST.txt --engine ray``: :func:`fer_keras.distributed.run`, the model
+    """``predict FOLDER|LIST.txt --engine ray``: :func:`fer_keras.faces.ray_engine.run`, the model
     loaded once per actor (no Keras import here for the shipped model)."""
     import importlib.util
 
-    from fer_keras import distributed
+    from fer_keras.faces import ray_engine as distributed
 
     if importlib.util.find_spec("ray") is None:
         raise FerInputError(distributed.INSTALL_HINT)

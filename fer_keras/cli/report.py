@@ -87,7 +87,7 @@ def cmd_report(args):
         models.load_classifier(cfg.model_path, cfg.input_range, cfg.classes)
     else:
         models.get(cfg.model)  # a wrong name fails before anything is trained
-    from fer_keras.io import check_out_dir
+    from fer_keras.fileio import check_out_dir
 
     check_out_dir(cfg.out)  # a file in the way: one line, before any work
     if args.publish:
@@ -146,9 +146,8 @@ def add_semi(sub):
 
 
 def cmd_semi(args):
+    from fer_keras.fileio import check_out_dir
     from fer_keras.semi import SemiConfig, compare
-
-    from fer_keras.io import check_out_dir
 
     check_out_dir(args.out)  # a file in the way: one line, before any work
     if args.data == "synthetic":
@@ -178,7 +177,7 @@ def add_conv_shape(sub):
 
 
 def cmd_conv_shape(args):
-    from fer_keras import shapes
+    from fer_keras.models import shapes
 
     padding = args.padding
     if padding not in ("same", "valid"):

@@ -131,9 +131,15 @@ def register_matched(name):
 
 def cmd_train(args):
     from fer_keras.errors import FerInputError
-    from fer_keras.io import check_out_dir
-    from fer_keras.train import (check_model_name, check_no_run, check_resume_flags,
-                                 replicas_for, resolve_config, train)
+    from fer_keras.fileio import check_out_dir
+    from fer_keras.train import (
+        check_model_name,
+        check_no_run,
+        check_resume_flags,
+        replicas_for,
+        resolve_config,
+        train,
+    )
 
     register_matched(args.model)
     cfg = train_config(args)

@@ -536,7 +536,7 @@ def _cached(source, key, build, enabled=True):
         except Exception:  # a broken cache is rebuilt, never trusted
             pass
     ds = build()
-    from fer_keras.io import save_npz
+    from fer_keras.fileio import save_npz
 
     try:
         save_npz(path, key=np.array(key), images=ds.images,

@@ -27,8 +27,8 @@ the images (``apply_transform``) outside the lock; so a batch depends only on
 resumed run sees the same augmentations as an uninterrupted one.
 
 The generator is slow (a scipy warp per image, ~5k images/s on one core here, see
-BENCHMARKS.md); :mod:`fer_keras.data.tfdata` and the default path (in-graph
-:class:`fer_keras.augment.RandomAffine`) do the same augmentation vectorised. ``cfg.erasing``
+BENCHMARKS.md); :mod:`fer_keras.train.tfdata` and the default path (in-graph
+:class:`fer_keras.train.augment.RandomAffine`) do the same augmentation vectorised. ``cfg.erasing``
 has no ``ImageDataGenerator`` equivalent and is ignored here.
 """
 from __future__ import annotations
@@ -118,7 +118,7 @@ def oversample_with_idg(images, labels, cfg=None, seed=None, chunk=256, **knobs)
 
     images: uint8 ``(N, 48, 48)``; labels: int ``(N,)`` in 0..6. ``cfg`` is any object with
     ``rotation``/``shift``/``zoom``/``flip`` attributes (a :class:`~fer_keras.config.TrainConfig`
-    or :class:`~fer_keras.augment.AugmentConfig`); keyword knobs override it. ``seed`` defaults
+    or :class:`~fer_keras.train.augment.AugmentConfig`); keyword knobs override it. ``seed`` defaults
     to ``cfg.seed`` (else 0).
 
     Returns ``(images uint8 (M, 48, 48), labels (M,))`` with ``M = 7 * max count`` (over the

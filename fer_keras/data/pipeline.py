@@ -2,7 +2,7 @@
 
 The default input path of :mod:`fer_keras.train`. Batches are sliced from uint8 arrays in numpy
 (cheap: a batch of 128 48x48 images is 295 kB) and augmentation runs inside the compiled train
-step (:class:`fer_keras.augment.RandomAffine`), so every backend trains from the same code and the
+step (:class:`fer_keras.train.augment.RandomAffine`), so every backend trains from the same code and the
 input never stalls training. The order of epoch ``e`` depends only on ``(seed, e)``, which is
 what makes an interrupted run resume exactly where an uninterrupted one would be.
 """

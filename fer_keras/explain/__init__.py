@@ -27,7 +27,7 @@ score_source                           which pre-softmax class score is differen
 =====================================  ======================================================
 
 Every function takes any Keras image classifier (or a model path) and the keyword arguments
-``contract``, ``input_range`` and ``classes`` (:mod:`fer_keras.contract`); maps come back at the
+``contract``, ``input_range`` and ``classes`` (:mod:`fer_keras.models.contract`); maps come back at the
 model's input resolution. Every plot of these results is in :mod:`fer_keras.plotting`. Submodules load on first use, so
 ``import fer_keras.explain`` stays cheap; lime, scikit-learn, scikit-image and tf-keras-vis are
 imported only by the functions that need them.
@@ -38,7 +38,7 @@ _EXPORTS = {
     "saliency_maps": "saliency", "METHODS": "saliency",
     "integrated_gradients": "methods.integrated_gradients", "rise_masks": "methods.rise",
     "filter_ascent": "ascent", "feature_maps": "ascent", "filter_activations": "ascent",
-    "lime_explanation": "lime_", "slic_segments": "lime_",
+    "lime_explanation": "lime_maps", "slic_segments": "lime_maps",
     "tsne_embedding": "tsne", "layer_outputs": "tsne",
     "sanity_check": "checks", "deletion_insertion": "checks", "mask_concentration": "checks",
     "randomized_copy": "checks", "spearman_rows": "checks", "random_maps": "checks",

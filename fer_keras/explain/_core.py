@@ -34,10 +34,11 @@ import weakref
 import keras
 import numpy as np
 
-from fer_keras import contract as _contract
 from fer_keras.errors import FerInputError
+
 # the traced graph lives in _graph; its names stay importable here
-from fer_keras.explain._graph import Graph, layer_stack  # noqa: F401
+from fer_keras.explain._graph import Graph
+from fer_keras.models import contract as _contract
 
 _SUPPORTED_BACKENDS = ("tensorflow", "jax")
 _ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "BatchNormalization",
@@ -52,7 +53,7 @@ def as_batch(images, model=None, contract=None):
     Accepts uint8 grey levels or float images in [0, 1], ``(N, h, w)`` / ``(N, h, w, 1)`` /
     ``(h, w)``. Without a model: as given (grey only). With ``model`` (or ``contract``): resized
     with antialiasing to the model's input size ``(H, W)``; ``c`` is 1, or the model's channels
-    when the images have them already (see :meth:`fer_keras.contract.InputContract.images01`).
+    when the images have them already (see :meth:`fer_keras.models.contract.InputContract.images01`).
     """
     if model is None and contract is None:
         a = np.asarray(images)
@@ -90,7 +91,7 @@ def as_image(image, model=None, contract=None):
 def resolve(model, contract=None, input_range=None, classes=None):
     """``(model, contract)`` for the explanation API: ``model`` a Keras model or a model path
     (:func:`fer_keras.models.load_classifier`); ``contract`` given, attached or inferred, with
-    ``input_range`` / ``classes`` overriding (see :func:`fer_keras.contract.of`)."""
+    ``input_range`` / ``classes`` overriding (see :func:`fer_keras.models.contract.of`)."""
     import os
 
     if isinstance(model, (str, os.PathLike)):

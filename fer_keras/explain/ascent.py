@@ -110,7 +110,7 @@ def filter_ascent(model, layer, filters=64, steps=200, start="noise", lr=None, s
         jitter, scale, rotation, tv, blur, blur_every: the regularisers (module docstring;
             0 turns each off).
         contract, input_range, classes: the model's input contract or overrides
-            (:func:`fer_keras.contract.of`).
+            (:func:`fer_keras.models.contract.of`).
 
     Returns:
         dict with ``images`` float32 ``(F, H, W)`` in [0, 1] at the model's input resolution

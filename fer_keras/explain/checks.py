@@ -26,7 +26,7 @@ import numpy as np
 
 from fer_keras.errors import FerInputError
 from fer_keras.explain import _core
-
+from fer_keras.explain._graph import layer_stack
 
 #: Variables re-initialised by :func:`randomized_copy`, by the attribute that holds their
 #: initializer (``<name>_initializer``): kernels, biases, BN's scale/offset and moving stats.
@@ -63,7 +63,7 @@ def _reinit_layer(layer, seed, k):
 def _clone(model):
     """A copy of ``model`` with its weights (what the randomisation checks re-initialise), or a
     one-line :class:`FerInputError` for a model whose layers cannot be copied."""
-    opaque = [layer.name for layer in _core.layer_stack(model)
+    opaque = [layer.name for layer in layer_stack(model)
               if type(layer).__name__ == "TFSMLayer"]
     if opaque:
         raise FerInputError(f"the randomisation checks re-initialise the model's layers, and "
@@ -90,7 +90,7 @@ def randomized_copy(model, seed=0):
     """
     clone = _clone(model)
     k = 0
-    for layer in _core.layer_stack(clone):
+    for layer in layer_stack(clone):
         k = _reinit_layer(layer, seed, k)
     return clone
 
@@ -187,7 +187,7 @@ def weight_groups(model):
     g = _core.graph(model)
     scored = g.depends | {g.score_layer}  # the layers the pre-softmax score depends on
     groups = []
-    for layer in _core.layer_stack(model):
+    for layer in layer_stack(model):
         if layer.name not in scored:
             continue
         if not any(getattr(layer, n, None) is not None for n in _REINIT):
@@ -223,7 +223,7 @@ def cascading_randomization(model, images, labels, method, seed=0, trained_maps=
         trained_maps = saliency_maps(model, images, labels, method=method, seed=seed,
                                      **saliency_kw)
     clone = _clone(model)
-    by_name = {layer.name: layer for layer in _core.layer_stack(clone)}
+    by_name = {layer.name: layer for layer in layer_stack(clone)}
     names, rhos, constants = [], [], []
     blank = float(blank_maps(trained_maps).mean()) if len(trained_maps) else float("nan")
     k = 0

@@ -82,7 +82,7 @@ def saliency_maps(model, images, labels=None, method="vanilla", batch_size=128, 
         seed: the seed of a method's randomness (SmoothGrad's noise, RISE's masks).
         engine: ``"native"`` (any supported backend) or ``"tf-keras-vis"`` (TensorFlow).
         contract, input_range, classes: the model's input contract, or overrides of the
-            attached/inferred one (:func:`fer_keras.contract.of`).
+            attached/inferred one (:func:`fer_keras.models.contract.of`).
         options: the method's own settings, e.g. ``{"masks": 2000}`` for RISE (see each
             method's ``compute``); an unknown one is a one-line error.
 

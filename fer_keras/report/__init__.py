@@ -31,13 +31,25 @@ The scripts in ``examples/`` answer one question each (``make q3-confusion``) th
 :func:`run_question` with a :class:`Context` from :func:`fer_keras.cli.report.example_context`
 (their command line).
 """
-from fer_keras.analyses.regions import REGIONS, region_answer, region_concentration, region_profile
+from fer_keras.analyses.regions import (
+           REGIONS,
+           region_answer,
+           region_concentration,
+           region_profile,
+)
 from fer_keras.report.build import build_report, command_line, run_question, versions
-from fer_keras.report.catalogue import QUESTIONS, QUESTION_TEXT, QUESTION_TITLES
+from fer_keras.report.catalogue import QUESTION_TEXT, QUESTION_TITLES, QUESTIONS
 from fer_keras.report.common import pick_examples
 from fer_keras.report.config import PROFILES, ReportConfig, resolve_settings
 from fer_keras.report.context import Context
-from fer_keras.report.document import Section, fnum, pct, points, render_html, render_markdown
+from fer_keras.report.document import (
+           Section,
+           fnum,
+           pct,
+           points,
+           render_html,
+           render_markdown,
+)
 
 __all__ = ["PROFILES", "QUESTIONS", "QUESTION_TEXT", "QUESTION_TITLES", "REGIONS",
            "Context", "ReportConfig", "Section", "build_report", "command_line",

@@ -29,7 +29,7 @@ def run_question(qid, ctx_or_cfg, log=print, raise_errors=True, answer=None, tit
 
     ``answer``: ``ctx -> Section`` instead of the question's own (the reproduction table);
     ``title``: the section's title if it fails (default: the question's)."""
-    from fer_keras.io import write_json, write_text
+    from fer_keras.fileio import write_json, write_text
 
     ctx = ctx_or_cfg if isinstance(ctx_or_cfg, Context) else Context(ctx_or_cfg, log=log)
     answer = answer or answer_function(qid)
@@ -121,7 +121,7 @@ def build_report(cfg: ReportConfig, log=print):
     Returns a dict with ``html``, ``markdown``, ``json`` (paths), ``sections`` and ``failed``
     (ids of questions that raised; their sections say why and the other questions still run).
     """
-    from fer_keras.io import write_json, write_text
+    from fer_keras.fileio import write_json, write_text
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

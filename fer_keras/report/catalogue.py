@@ -1,7 +1,6 @@
 """The questions of the reports (REPORTS.md): ids in report order, titles and the questions as
-the reports ask them (what the reports claim is in :mod:`fer_keras.claims`)."""
+the reports ask them (what the reports claim is in :mod:`fer_keras.report.claims`)."""
 from __future__ import annotations
-
 
 #: Question ids in report order, with their titles (also the Makefile targets); the module
 #: answering each is listed in :data:`fer_keras.report.questions.MODULES`.

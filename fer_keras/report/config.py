@@ -7,8 +7,7 @@ import os
 
 from fer_keras.config import one_of
 from fer_keras.errors import FerInputError
-from fer_keras.report.catalogue import QUESTIONS, QUESTION_TITLES
-
+from fer_keras.report.catalogue import QUESTION_TITLES, QUESTIONS
 
 #: Settings per profile: "quick" (synthetic faces, a 2-core CPU in minutes) and "full" (the
 #: reports' settings, for the real FER2013). ``profile="auto"`` picks by the data. ``semi``

@@ -84,12 +84,12 @@ class Context:
         return TrainConfig(**values)
 
     def run_dir(self, name):
-        from fer_keras.rundir import RunDir
+        from fer_keras.train.rundir import RunDir
 
         return RunDir(self.out / "runs" / name)
 
     def finished_run(self, name):
-        """The :class:`~fer_keras.rundir.RunDir` of ``name`` when ``OUT/runs/<name>`` holds a
+        """The :class:`~fer_keras.train.rundir.RunDir` of ``name`` when ``OUT/runs/<name>`` holds a
         finished run with this report's settings, else None; never trains (a foreign or
         damaged folder counts as not finished)."""
         run = self.run_dir(name)
@@ -100,7 +100,7 @@ class Context:
 
     def ensure_trained(self, name):
         """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
-        there already. Returns the :class:`~fer_keras.rundir.RunDir`."""
+        there already. Returns the :class:`~fer_keras.train.rundir.RunDir`."""
         from fer_keras.train import train
 
         cfg = self.train_config(name)
@@ -144,7 +144,7 @@ class Context:
     def probs(self, name, split):
         key = ("probs", name, split)
         if key not in self._cache:
-            from fer_keras.evaluate import predict_proba
+            from fer_keras.train.evaluate import predict_proba
 
             ds = self.splits[split] if split != "test" else self.test
             self._cache[key] = predict_proba(self.model(name), ds.images)

@@ -51,7 +51,7 @@ def publish(out, dest, max_side=MAX_SIDE):
     ``{"files": n, "bytes": total size}``."""
     from PIL import Image
 
-    from fer_keras.io import write_text
+    from fer_keras.fileio import write_text
 
     out, dest = Path(out), Path(dest)
     md_path = out / "report.md"

@@ -1,4 +1,4 @@
-"""The reproduction table: every claim of the reports (:mod:`fer_keras.claims`), beside ours.
+"""The reproduction table: every claim of the reports (:mod:`fer_keras.report.claims`), beside ours.
 
 :func:`reproduction_section` is built after the questions are answered, from their numbers, from
 the model registry (parameter counts) and from the finished runs in ``OUT/runs/<run>`` that the
@@ -8,7 +8,6 @@ which model and settings gave our number, the verdict of the claim's kind
 measured" with the command that measures it, an untestable one says why.
 """
 from __future__ import annotations
-
 
 import numpy as np
 
@@ -90,7 +89,7 @@ def train_command(claim):
 def finished_claim_run(ctx, claim):
     """The finished run ``OUT/runs/<claim.run>`` on these data, or None (missing, unfinished,
     other data). The report's own CNN run counts when it is the claim's."""
-    from fer_keras.rundir import RunDir, _same_data
+    from fer_keras.train.rundir import RunDir, _same_data
 
     if claim.run == ctx.cnn_name() and not ctx.cfg.model_path:
         return ctx.finished_run(claim.run)
@@ -108,7 +107,7 @@ def finished_claim_run(ctx, claim):
 def _accuracy_of(ctx, key, model_fn, ds):
     k = ("claim-acc", key, id(ds))
     if k not in ctx._cache:
-        from fer_keras.evaluate import predict_proba
+        from fer_keras.train.evaluate import predict_proba
 
         p = predict_proba(model_fn(), ds.images)
         ctx._cache[k] = float((p.argmax(1) == ds.labels).mean())
@@ -332,11 +331,11 @@ STATUSES = ("reproduced", "not reproduced", "not measured", "not testable")
 
 def reproduction_section(ctx, sections):
     """The reproduction table as a :class:`Section` (id ``reproduction``), one row per claim of
-    :data:`fer_keras.claims.CLAIMS`, from the answered ``sections`` (``{id: Section}`` or a
+    :data:`fer_keras.report.claims.CLAIMS`, from the answered ``sections`` (``{id: Section}`` or a
     list), the registry and the finished runs in ``OUT/runs``; nothing is trained for it.
     Numbers: ``{"rows": [...], "counts": {status: n}}``, each row ``id, report, question,
     claim, reported, ours, model, status, rule, why``; status one of :data:`STATUSES`."""
-    from fer_keras.claims import CLAIMS
+    from fer_keras.report.claims import CLAIMS
 
     secs = {s.id: s for s in sections} if not isinstance(sections, dict) else sections
     num = {k: s.numbers for k, s in secs.items() if not s.error}
@@ -357,7 +356,7 @@ def reproduction_section(ctx, sections):
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
     sec.numbers = {"rows": rows, "counts": counts, "rules": rules.RULES}
     sec.text(f"Every claim of the five reports, once, with the report that makes it (the "
-             f"catalogue: `fer_keras/claims.py`). Our accuracies are measured on {where} unless "
+             f"catalogue: `fer_keras/report/claims.py`). Our accuracies are measured on {where} unless "
              f"a row says otherwise. Of {len(rows)} claims, **{counts['reproduced']} "
              f"reproduced**, {counts['not reproduced']} not reproduced, "
              f"{counts['not measured']} not measured in this run (the row says how to measure "

@@ -38,13 +38,24 @@ comparison     :func:`compare`, :func:`warm_start`, :func:`supervised`, the spli
                (:func:`split_labeled`, :func:`selection_and_score_splits`), :func:`tiny_cnn`
 =============  ===========================================================================
 
-(``fixmatch_`` and ``comparison`` are not named ``fixmatch`` and ``compare``, so that
+(``fixmatch_training`` and ``comparison`` are not named ``fixmatch`` and ``compare``, so that
 ``fer_keras.semi.fixmatch`` and ``fer_keras.semi.compare`` stay the functions.)
 """
-from fer_keras.semi.comparison import (compare, selection_and_score_splits, split_labeled,
-                                       supervised, tiny_cnn, warm_start)
+from fer_keras.semi.comparison import (
+                                       compare,
+                                       selection_and_score_splits,
+                                       split_labeled,
+                                       supervised,
+                                       tiny_cnn,
+                                       warm_start,
+)
 from fer_keras.semi.config import SemiConfig
-from fer_keras.semi.fixmatch_ import adaptive_thresholds, fixmatch, fixmatch_cost, fixmatch_loss
+from fer_keras.semi.fixmatch_training import (
+                                       adaptive_thresholds,
+                                       fixmatch,
+                                       fixmatch_cost,
+                                       fixmatch_loss,
+)
 from fer_keras.semi.self_training import class_caps, select_pseudo_labels, self_train
 from fer_keras.semi.trainer import Trainer, step_batches
 

@@ -12,7 +12,7 @@ import numpy as np
 from fer_keras import NUM_CLASSES
 from fer_keras.errors import FerInputError
 from fer_keras.semi.config import SemiConfig
-from fer_keras.semi.fixmatch_ import fixmatch, fixmatch_cost
+from fer_keras.semi.fixmatch_training import fixmatch, fixmatch_cost
 from fer_keras.semi.self_training import pseudo_rounds
 from fer_keras.semi.trainer import Trainer
 from fer_keras.train.steps import clear_session
@@ -38,7 +38,7 @@ def split_labeled(labels, fraction, seed=0):
 
 
 def _score(net, ds):
-    from fer_keras.evaluate import predict_proba
+    from fer_keras.train.evaluate import predict_proba
 
     if ds is None or len(ds) == 0 or ds.labels is None:
         return None
@@ -65,7 +65,7 @@ def tiny_cnn(input_shape=(48, 48, 1), num_classes=7, width=16):
     import keras
     from keras import layers
 
-    from fer_keras.layers import BatchNorm
+    from fer_keras.models.layers import BatchNorm
 
     body = []
     for i, (f, s) in enumerate(((width, 2), (2 * width, 1), (4 * width, 1)), start=1):
@@ -185,7 +185,7 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=Fals
             return {**done, "reused": True}
     train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
     if out is not None:
-        from fer_keras.io import write_json
+        from fer_keras.fileio import write_json
 
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", cfg.to_dict())

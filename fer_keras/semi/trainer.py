@@ -95,7 +95,7 @@ class Trainer:
         return model
 
     def predict(self, images):
-        from fer_keras.evaluate import predict_proba
+        from fer_keras.train.evaluate import predict_proba
 
         return predict_proba(self.net, images)
 

@@ -100,17 +100,18 @@ def _load(model, input_range, classes):
     """(Keras model, its name, its file or None) for ``model``: None or ``"pretrained"`` (the
     shipped model), a model path, or a Keras model."""
     from fer_keras import models
+    from fer_keras.models import shipped
 
     if model is None or (isinstance(model, str) and model == "pretrained"):
         m = models.pretrained()
-        path = Path(models.__file__).resolve().parent / "weights" / models.PRETRAINED_FILE
+        path = shipped.model_path()
         if input_range is not None or classes is not None:
             m = models.load_classifier(path, input_range=input_range, classes=classes)[0]
         return m, f"pretrained ({path.name})", path
     if isinstance(model, (str, Path)):
         m = models.load_classifier(model, input_range=input_range, classes=classes)[0]
         return m, Path(model).name, Path(model)
-    from fer_keras import contract
+    from fer_keras.models import contract
 
     contract.attach(model, contract.of(model, input_range=input_range, classes=classes))
     return model, model.name, None
@@ -120,15 +121,15 @@ class Service:
     """The model behind the server (see the module docstring).
 
     ``model``: None / ``"pretrained"`` (the shipped model), a model path or a Keras classifier;
-    ``input_range``, ``classes``: its input contract's overrides (:mod:`fer_keras.contract`);
+    ``input_range``, ``classes``: its input contract's overrides (:mod:`fer_keras.models.contract`);
     ``detector``: a face detector shared by every thread (default: one
-    :func:`~fer_keras.faces.default_detector` per thread, as :class:`~fer_keras.faces.Recognizer`);
+    :func:`~fer_keras.faces.detectors.default_detector` per thread, as :class:`~fer_keras.faces.Recognizer`);
     ``config``: a :class:`ServeConfig`.
     """
 
     def __init__(self, *, model=None, config=None, detector=None, input_range=None,
                  classes=None):
-        from fer_keras import contract
+        from fer_keras.models import contract
 
         self.config = config or ServeConfig()
         self.model, self.name, self.file = _load(model, input_range, classes)
@@ -147,8 +148,9 @@ class Service:
         rec = getattr(self._local, "rec", None)
         if rec is None:
             from fer_keras import faces
+            from fer_keras.faces import detectors
 
-            det = self._detector if self._detector is not None else faces.default_detector()
+            det = self._detector if self._detector is not None else detectors.default_detector()
             rec = self._local.rec = faces.Recognizer(self.model, detector=det)
         return rec
 
@@ -191,8 +193,9 @@ class Service:
         """
         from PIL import Image
 
-        from fer_keras import faces, plotting
+        from fer_keras import plotting
         from fer_keras.explain.saliency import saliency_maps
+        from fer_keras.faces import images as face_images
 
         method = method or self.methods[0]
         if method not in self.methods:
@@ -200,7 +203,7 @@ class Service:
             raise UploadError(422, f"unknown method {method!r}; valid: "
                                    f"{', '.join(self.methods)}{hint}")
         rec = self.recognizer()
-        grey = faces.to_grey(rgb)
+        grey = face_images.to_grey(rgb)
         boxes, probs = rec.analyse_rgb(rgb)
         if not len(boxes):
             raise UploadError(422, "no face found in the image")
@@ -213,8 +216,8 @@ class Service:
             raise UploadError(422, f"unknown class {target!r}; valid: {', '.join(classes)}")
         explained = target or label
         box = boxes[face]
-        crop = faces.crop_faces(grey, box[None], rec.input_shape[:2], rec.scale)
-        big = faces.crop_faces(grey, box[None], (OVERLAY_SIZE, OVERLAY_SIZE), rec.scale)[0]
+        crop = face_images.crop_faces(grey, box[None], rec.input_shape[:2], rec.scale)
+        big = face_images.crop_faces(grey, box[None], (OVERLAY_SIZE, OVERLAY_SIZE), rec.scale)[0]
         with self._explain_lock:
             m = saliency_maps(self.model, crop, labels=[classes.index(explained)],
                               method=method, samples=self.config.smoothgrad_samples)[0]
@@ -222,6 +225,6 @@ class Service:
         Image.fromarray(plotting.saliency_overlay(big, m, size=OVERLAY_SIZE)).save(buf, "PNG")
         verdict = method_verdict(self.checks, method, self.checks_source) if self.checks else None
         return {"face": int(face), "box": [int(v) for v in box],
-                "square": list(faces.face_square(box, rec.scale)), "method": method,
+                "square": list(face_images.face_square(box, rec.scale)), "method": method,
                 "class": explained, "label": label, "png": buf.getvalue(),
                 "verdict": jsonable(verdict)}

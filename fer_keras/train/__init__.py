@@ -31,27 +31,49 @@ steps       what a training step is made of: device, precision policy, optimizer
             training model, compilation, input batches (also used by :mod:`fer_keras.semi`)
 distribute  ``distribute="data-parallel"``: :func:`replicas_for` and :class:`Replicas`, the
             devices a run trains on (JAX ``DataParallel``, TensorFlow mirrored strategies)
+rundir      :class:`RunDir`: a run folder's files, its state, history and status
+evaluate    metrics, confusion matrices, test-time augmentation, run summaries
+augment     the vectorised augmentation layer (``RandomAffine``)
+losses      the label-smoothing loss; schedules: the learning-rate schedule (both registered
+            for ``keras.saving``: ``.keras`` files reference them)
 ==========  ===========================================================================
-"""
-from fer_keras.rundir import check_state
-from fer_keras.train.budget import AUTO_MODELS, BudgetPlan, choose_model, estimate_epochs
-from fer_keras.train.checkpoint import (CHECKPOINT_STATE, RUN_FILES, check_no_run,
-                                        check_resume_flags, check_resumed_model, checkpoint_state,
-                                        load_training_model, read_resume_state, resolve_config,
-                                        restore_rng_states, rng_states, save_checkpoint)
-from fer_keras.train.fit import RunRecorder, check_finite, check_model_name, train, write_history
-from fer_keras.train.steps import (build_net, build_training_model, classifier_of, clear_session,
-                                   compile_model, gpu_compute_capability, make_optimizer,
-                                   mixed_policy_name, set_determinism, training_device,
-                                   training_inputs, validation_inputs)
-from fer_keras.train.distribute import ONE, Replicas, replicas_for
 
-__all__ = ["AUTO_MODELS", "CHECKPOINT_STATE", "RUN_FILES", "BudgetPlan", "RunRecorder",
-           "build_net", "build_training_model", "check_finite", "check_model_name",
-           "check_no_run", "check_resume_flags", "check_resumed_model", "check_state",
-           "checkpoint_state", "choose_model", "classifier_of", "clear_session", "compile_model",
-           "estimate_epochs", "gpu_compute_capability", "load_training_model", "make_optimizer",
-           "mixed_policy_name", "read_resume_state", "resolve_config", "restore_rng_states",
-           "rng_states", "save_checkpoint", "set_determinism", "train", "training_device",
-           "training_inputs", "validation_inputs", "write_history", "ONE", "Replicas",
-           "replicas_for"]
+Modules load on first use: importing one (``fer_keras.train.augment`` while Keras registers the
+package's classes) does not import the training loop.
+"""
+
+import importlib
+
+#: name -> the module of this package that defines it
+_EXPORTS = {
+    **dict.fromkeys(("AUTO_MODELS", "BudgetPlan", "choose_model", "estimate_epochs"), "budget"),
+    **dict.fromkeys(("CHECKPOINT_STATE", "RUN_FILES", "check_no_run", "check_resume_flags",
+                     "check_resumed_model", "checkpoint_state", "load_training_model",
+                     "read_resume_state", "resolve_config", "restore_rng_states", "rng_states",
+                     "save_checkpoint"), "checkpoint"),
+    **dict.fromkeys(("ONE", "Replicas", "replicas_for"), "distribute"),
+    **dict.fromkeys(("RunRecorder", "check_finite", "check_model_name", "train",
+                     "write_history"), "fit"),
+    **dict.fromkeys(("check_state",), "rundir"),
+    **dict.fromkeys(("build_net", "build_training_model", "classifier_of", "clear_session",
+                     "compile_model", "gpu_compute_capability", "make_optimizer",
+                     "mixed_policy_name", "set_determinism", "training_device", "training_inputs",
+                     "validation_inputs"), "steps"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+_SUBMODULES = ("fit", "checkpoint", "budget", "steps", "distribute", "rundir", "evaluate", "tfdata",
+               "augment", "losses", "schedules", "ema")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'fer_keras.train' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))

@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 from fer_keras.config import TrainConfig
-from fer_keras.schedules import WarmupCosine, make_schedule
 from fer_keras.train import steps
+from fer_keras.train.schedules import WarmupCosine, make_schedule
 
 
 class BudgetPlan:

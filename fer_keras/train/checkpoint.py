@@ -19,8 +19,8 @@ import numpy as np
 
 from fer_keras.config import SESSION_FIELDS, TrainConfig, resume_conflicts
 from fer_keras.errors import FerInputError
-from fer_keras.io import atomic_path
-from fer_keras.rundir import RunDir, check_state
+from fer_keras.fileio import atomic_path
+from fer_keras.train.rundir import RunDir, check_state
 
 
 def resolve_config(cfg: TrainConfig) -> TrainConfig:

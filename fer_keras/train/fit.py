@@ -11,17 +11,24 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_keras import contract
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.io import check_out_dir, save_model, write_json
-from fer_keras.rundir import RunDir
+from fer_keras.fileio import check_out_dir, save_model, write_json
+from fer_keras.models import contract
 from fer_keras.train import steps
 from fer_keras.train.budget import BudgetPlan, choose_model, estimate_epochs
-from fer_keras.train.checkpoint import (check_no_run, check_resumed_model, load_training_model,
-                                        read_resume_state, resolve_config, restore_rng_states,
-                                        rng_states, save_checkpoint)
+from fer_keras.train.checkpoint import (
+    check_no_run,
+    check_resumed_model,
+    load_training_model,
+    read_resume_state,
+    resolve_config,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
 from fer_keras.train.distribute import ONE, replicas_for
+from fer_keras.train.rundir import RunDir
 
 
 # --------------------------------------------------------------------------- callbacks

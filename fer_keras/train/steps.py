@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import keras
 
-from fer_keras.augment import RandomAffine
 from fer_keras.config import TrainConfig
-from fer_keras.losses import make_loss
-from fer_keras.schedules import make_schedule
+from fer_keras.train.augment import RandomAffine
+from fer_keras.train.losses import make_loss
+from fer_keras.train.schedules import make_schedule
 
 
 # --------------------------------------------------------------------------- device, precision
@@ -154,7 +154,7 @@ def training_inputs(cfg, splits, initial_epoch, replicas=None):
     split unevenly)."""
     tr = splits["train"]
     if cfg.input_pipeline == "tfdata":
-        from fer_keras.data.tfdata import training_dataset
+        from fer_keras.train.tfdata import training_dataset
 
         ds, steps = training_dataset(tr.images, tr.labels, cfg, initial_epoch=initial_epoch)
         return ds, steps

@@ -6,7 +6,6 @@ import importlib
 
 from fer_keras.errors import FerInputError
 
-
 #: Question id -> the module under ``fer_keras.report.questions`` that answers it.
 MODULES = {
     "q1-train": "q1_train", "q2-dnn": "q2_dnn", "q3-confusion": "q3_confusion",

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from fer_keras import CLASS_NAMES
-from fer_keras.report.common import pick_examples
 from fer_keras.analyses.regions import RULE
+from fer_keras.report.common import pick_examples
 from fer_keras.report.document import fnum, join_names
 
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section
-from fer_keras.report.questions._filters import filters_block, filters_text, textures_sentence
+from fer_keras.report.questions._filters import (
+    filters_block,
+    filters_text,
+    textures_sentence,
+)
 
 
 def _first_activation(net):

@@ -77,8 +77,8 @@ def answer(ctx):
     """HW4 Q3: LIME over up to ``lime_images`` validation images per class (the most confident
     correct ones first); per class the region answer of its evidence and the shares of its
     images' answers, against recall and against report 002, with a shuffled-weights control."""
-    from fer_keras import evaluate
     from fer_keras.analyses import lime
+    from fer_keras.train import evaluate
 
     sec = Section("hw4-lime")
     name = ctx.cnn_name()

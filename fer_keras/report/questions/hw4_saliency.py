@@ -2,11 +2,17 @@
 that passed every check (the homework's SmoothGrad when none did)."""
 from __future__ import annotations
 
-from fer_keras.claims import of_kind
 from fer_keras.analyses.regions import matches
+from fer_keras.report.claims import of_kind
 from fer_keras.report.document import Section, fnum, join_names
-from fer_keras.report.questions._saliency import (CHECK_NAMES, check_verdicts, method_note,
-                                                  region_method, saliency_section, split_checks)
+from fer_keras.report.questions._saliency import (
+    CHECK_NAMES,
+    check_verdicts,
+    method_note,
+    region_method,
+    saliency_section,
+    split_checks,
+)
 
 #: The homework's method (report 002 used SmoothGrad).
 HOMEWORK_METHOD = "smoothgrad"

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_keras.claims import of_kind
+from fer_keras.report.claims import of_kind
 from fer_keras.report.common import copy_figure, first_doc_line, train_summary
 from fer_keras.report.document import Section, pct
 
 
 def answer(ctx):
     """HW3 Q1: the CNN's layer table (or diagram), training curves and accuracy."""
-    from fer_keras import evaluate, models
+    from fer_keras import models
+    from fer_keras.train import evaluate
 
     sec = Section("q1-train")
     name = ctx.cnn_name()

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.claims import CLAIMS
 from fer_keras.report import rules
+from fer_keras.report.claims import CLAIMS
 from fer_keras.report.document import Section, join_names, pct
 
 
 def answer(ctx):
     """HW3 Q3: normalised confusion matrix (and without its diagonal), most confused pairs."""
-    from fer_keras import evaluate
     from fer_keras.analyses import confusion
+    from fer_keras.train import evaluate
 
     sec = Section("q3-confusion")
     d = ctx.qdir(sec.id)

@@ -6,9 +6,13 @@ import numpy as np
 
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section, fnum
+from fer_keras.report.questions._saliency import (
+    checks_part,
+    method_note,
+    region_method,
+    saliency_section,
+)
 from fer_keras.report.questions.hw4_saliency import answer_words
-from fer_keras.report.questions._saliency import (checks_part, method_note, region_method,
-                                                  saliency_section)
 
 #: The homework's method (HW3 Q4 asks for vanilla-gradient maps).
 HOMEWORK_METHOD = "vanilla"

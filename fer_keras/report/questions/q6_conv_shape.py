@@ -7,7 +7,8 @@ from fer_keras.report.document import Section
 
 def answer(ctx):
     """HW3 Q6 (report 003): the output-shape formula, checked layer by layer against Keras."""
-    from fer_keras import models, shapes
+    from fer_keras import models
+    from fer_keras.models import shapes
 
     sec = Section("q6-conv-shape")
     sec.text("Pad the W x H input with P1 (P2) zeros on each side: W + 2P1 positions. A kernel "
@@ -18,7 +19,7 @@ def answer(ctx):
              "output: (B, out_W, out_H, output_channels)")
     sec.text("Keras names the padding instead: `valid` is P = 0, and `same` pads just enough "
              "that out = ceil(W / S) (the extra zero goes to the bottom/right when the total is "
-             "odd). `fer_keras.shapes.conv2d_output_shape` implements both; a property test "
+             "odd). `fer_keras.models.shapes.conv2d_output_shape` implements both; a property test "
              "checks it against real Keras layers on random sizes, kernels, strides, dilations "
              "and paddings.")
     checks = []

@@ -20,10 +20,9 @@ def _read(path, compile=False):
     config. One-line :class:`FerInputError` naming the file and the cause otherwise."""
     from pathlib import Path
 
-    import fer_keras.augment  # noqa: F401  (registers RandomAffine)
-    import fer_keras.layers  # noqa: F401  (registers BatchNorm)
-    import fer_keras.losses  # noqa: F401  (registers the label-smoothing loss)
-    import fer_keras.schedules  # noqa: F401  (registers the learning-rate schedule)
+    from fer_keras import register_keras_objects
+
+    register_keras_objects()  # the files fer_keras writes name its layers, loss and schedule
 
     path = Path(path)
     if path.is_dir():

@@ -117,7 +117,7 @@ def _intensity_jitter(images, seed_generator, strength=0.4):
 def _fixmatch_model_class():
     import keras
 
-    from fer_keras.augment import RandomAffine
+    from fer_keras.train.augment import RandomAffine
 
     class FixMatchModel(keras.Model):
         """Training wrapper: ``((x_labeled, x_unlabeled), y)`` -> one forward pass of the

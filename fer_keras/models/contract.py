@@ -223,7 +223,7 @@ class InputContract:
             raise FerInputError(f"not a valid input contract ({e})", file=file) from None
 
     def save(self, path):
-        from fer_keras.io import write_json
+        from fer_keras.fileio import write_json
 
         write_json(path, self.to_json())
 

@@ -3,9 +3,8 @@
 Each :class:`Claim` names the report(s) that make it, with the words of each (``original``: a
 phrase found verbatim, whitespace aside, in that report's text; a test checks it), an English
 ``quote``, its ``kind`` (which verdict of :mod:`fer_keras.report.rules` judges it), the model
-and settings the report used, and the reported ``value``. The model registry
-(:data:`fer_keras.models.REPORTED_PARAMS`), the reproduction table and the questions read the
-reports' figures from here and nowhere else.
+and settings the report used, and the reported ``value``. The reproduction table and the
+questions read the reports' figures from here and nowhere else.
 """
 from __future__ import annotations
 

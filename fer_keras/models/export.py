@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.errors import FerInputError, require_tensorflow
-from fer_keras.runtime import ExportedClassifier  # noqa: F401  (its home: runtime)
 
 FORMATS = ("onnx", "tflite")
 #: The file name suffix each format is written with.
@@ -45,9 +44,10 @@ def ship_model(src, dest=None):
     the package's shipped model (``fer_keras/weights/``, float32, no optimizer state); returns
     the path written. How the shipped model was made: RESULTS.md, "The shipped model"."""
     from fer_keras import models
-    from fer_keras.io import save_model
+    from fer_keras.fileio import save_model
+    from fer_keras.models import shipped
 
-    dest = Path(dest) if dest else Path(models.__file__).parent / "weights" / models.PRETRAINED_FILE
+    dest = Path(dest) if dest else shipped.model_path()
     # models.load returns the classifier inside a training checkpoint
     model = float32_copy(models.load(src, input_shape=None, num_classes=None))
     save_model(model, dest)
@@ -71,9 +71,9 @@ def export(model, path, format, int8=False, representative=None, source=None):
     (inputs and outputs stay float32), calibrated on ``representative``: model inputs (e.g. 300
     FER2013 train images, float in [0, 1] or uint8). ``source``: the model file ``model`` was
     loaded from; an ONNX export records its name and SHA-256 in its metadata
-    (:data:`fer_keras.shipped.SOURCE_SHA256`). Written atomically.
+    (:data:`fer_keras.models.shipped.SOURCE_SHA256`). Written atomically.
     """
-    from fer_keras.io import atomic_path
+    from fer_keras.fileio import atomic_path
 
     if format not in FORMATS:
         raise FerInputError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -115,7 +115,7 @@ def _stamp_source(onnx_file, source):
     """Record ``source``'s file name and SHA-256 in the metadata of the ONNX file."""
     import onnx
 
-    from fer_keras.shipped import SOURCE_SHA256, sha256
+    from fer_keras.models.shipped import SOURCE_SHA256, sha256
 
     m = onnx.load(onnx_file)
     stamp = {"fer_keras.source": Path(source).name, SOURCE_SHA256: sha256(source)}
@@ -132,7 +132,8 @@ def ship_onnx(dest=None):
     """Export the shipped ``.keras`` model to ONNX beside it (``make shipped-onnx``), stamped
     with the ``.keras``'s SHA-256; returns the path written. Needs TensorFlow and tf2onnx; the
     export then runs without them (:class:`ExportedClassifier`)."""
-    from fer_keras import models, shipped
+    from fer_keras import models
+    from fer_keras.models import shipped
 
     dest = Path(dest) if dest else shipped.onnx_path()
     return export(models.pretrained(), dest, "onnx", source=shipped.model_path())
@@ -193,10 +194,11 @@ def check(model, path, images, labels=None, batch_size=256, contract=None):
 
     ``images``: uint8 grey ``(N, h, w)`` or float in [0, 1], any size; both models get them as
     the model's input contract says (``contract``, else the one attached to ``model`` or
-    inferred: :meth:`fer_keras.contract.InputContract.prepare`), so a 64x64 [-1, 1] model is
+    inferred: :meth:`fer_keras.models.contract.InputContract.prepare`), so a 64x64 [-1, 1] model is
     fed 64x64 images in [-1, 1]. Outputs are compared in the model's class order; accuracy is
-    taken in FER2013's (:meth:`~fer_keras.contract.InputContract.to_fer`)."""
-    from fer_keras import CLASS_NAMES, contract as fc
+    taken in FER2013's (:meth:`~fer_keras.models.contract.InputContract.to_fer`)."""
+    from fer_keras import CLASS_NAMES
+    from fer_keras.models import contract as fc
 
     c = contract or fc.of(model)
     run = load_exported(path)

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 
 def fused_batch_norm(layer, inputs, training):
-    """``layer`` (a :class:`fer_keras.layers.BatchNorm`) applied to NHWC ``inputs`` with
+    """``layer`` (a :class:`fer_keras.models.layers.BatchNorm`) applied to NHWC ``inputs`` with
     ``FusedBatchNormV3``; ``None`` where the caller should use the generic path.
 
     The kernel takes bfloat16/float16/float32 activations with float32 scale, offset and

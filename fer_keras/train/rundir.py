@@ -13,7 +13,7 @@ A run folder holds
 :meth:`RunDir.status` decides what a caller that wants a finished run with a given config does
 with the folder: ``"fresh"`` (nothing there: train), ``"resumable"`` (same settings, interrupted:
 resume), ``"finished"`` (same settings, done: reuse) or ``"stale"`` (other settings or broken:
-retrain). Every write goes through :mod:`fer_keras.io` (temporary file + rename).
+retrain). Every write goes through :mod:`fer_keras.fileio` (temporary file + rename).
 """
 from __future__ import annotations
 
@@ -102,14 +102,14 @@ class RunDir:
         """``state.json`` as a dict (``epoch``, ``best``, ``elapsed_seconds``, ``callbacks``,
         ``rng``, budget keys), its types checked (:func:`check_state`); a missing, truncated or
         hand-edited file is a one-line :class:`FerInputError` naming it."""
-        from fer_keras.io import read_json
+        from fer_keras.fileio import read_json
 
         return check_state(read_json(self.state_file, dict, "run state"), self.state_file)
 
     def history(self, upto=None):
         """``history.json`` rows (``[]`` when there is none), those of epochs ``<= upto`` if
         given (a resumed run drops the rows of an epoch whose checkpoint was not written)."""
-        from fer_keras.io import read_json
+        from fer_keras.fileio import read_json
 
         if not self.history_json.is_file():
             return []
@@ -120,7 +120,7 @@ class RunDir:
     def saved_config(self):
         """``config.json`` as a plain dict (one-line :class:`FerInputError` when it is missing or
         not a JSON object)."""
-        from fer_keras.io import read_json
+        from fer_keras.fileio import read_json
 
         return read_json(self.config, dict, "run config")
 
@@ -176,7 +176,7 @@ class RunDir:
     def write_history(self, history):
         """``history.json`` and ``history.csv`` (one row per epoch, the union of the rows' keys
         as columns), atomically."""
-        from fer_keras.io import write_json, write_text
+        from fer_keras.fileio import write_json, write_text
 
         write_json(self.history_json, history)
         keys = []

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from fer_keras.errors import FerInputError
-from fer_keras.faces import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from fer_keras.faces.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 #: Annotated photos keep their format where OpenCV writes it, else PNG.
 _WRITABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -83,7 +83,7 @@ def plan_outputs(items, root, out):
     (``predict trip/annotated --out trip``): nothing the user has is overwritten."""
     import os
 
-    from fer_keras.io import check_not_input
+    from fer_keras.fileio import check_not_input
 
     out = Path(out)
     dests, taken = {}, set()
@@ -108,8 +108,8 @@ def plan_outputs(items, root, out):
 def _photo(recognizer, file, dest):
     import cv2
 
-    from fer_keras.faces import load_image
-    from fer_keras.io import write_bytes
+    from fer_keras.faces.images import load_image
+    from fer_keras.fileio import write_bytes
 
     rgb = load_image(file)
     recs = recognizer.detect(rgb)
@@ -126,8 +126,10 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     OUT/annotated/. Returns the exit status: 0, or 2 when a file of a folder was skipped.
     ``recognizer``: a :class:`fer_keras.faces.Recognizer` (default: one for ``model`` and
     ``tta``, "none" or "flip")."""
-    from fer_keras.faces import Recognizer, iter_video, video_detector
-    from fer_keras.io import write_json, write_text
+    from fer_keras.faces import Recognizer
+    from fer_keras.faces.detectors import video_detector
+    from fer_keras.faces.video import iter_video
+    from fer_keras.fileio import write_json, write_text
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     if int(every) < 1 or int(window) < 1:

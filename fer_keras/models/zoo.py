@@ -1,32 +1,23 @@
-"""Model zoo: the reports' CNNs and DNNs, the parameter-matched DNN, and our CPU-efficient recipe net.
+"""The architectures: the reports' CNNs and DNNs, the parameter-matched DNN, and our CPU-efficient
+recipe net, and their registry (``name -> builder``: each builder under its function name).
 
-One registry, ``name -> builder``. Every builder has the signature
+Every builder has the signature
 ``builder(input_shape=(48, 48, 1), num_classes=7, **kw) -> keras.Model`` and returns an
 *uncompiled* model with every layer named, ending in a ``Dense(num_classes, name="logits")``
 followed by ``Activation("softmax", name="predictions")``, so explanations can read the
 pre-softmax score by layer name. Models use ``keras.layers`` only and run on any Keras 3 backend.
 
->>> import fer_keras
->>> fer_keras.models.list_models()          # doctest: +SKIP
->>> model = fer_keras.models.vgg_leaky()    # doctest: +SKIP
->>> model = fer_keras.models.get("deep_cnn")()  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from fer_keras import claims as _claims
 from fer_keras.errors import FerInputError
-from fer_keras.layers import BatchNorm
-# Reading others' model files lives in model_files; its public names stay importable here.
-from fer_keras.model_files import KERAS2_EXTRA_KEYS, _read, keras2_config  # noqa: F401
+from fer_keras.models.layers import BatchNorm
 
 _REGISTRY = {}
 
-#: Parameter counts as printed in the reports, ``{registry model: count}``, from the claims'
-#: catalogue (:mod:`fer_keras.claims`), their one home.
-REPORTED_PARAMS = _claims.reported_params()
 
 
 def register(fn):
@@ -149,7 +140,7 @@ def hw3_cnn(input_shape=(48, 48, 1), num_classes=7):
     then Dense(200)-Dense(7).
 
     The report prints only the count, 2,130,311; this layout has 2,134,347 (0.19% more) with
-    the same three-part shape (its Kaggle public score: :mod:`fer_keras.claims`).
+    the same three-part shape (its Kaggle public score: :mod:`fer_keras.report.claims`).
     """
     body = []
     for i, f in enumerate((64, 128, 256), start=1):
@@ -167,11 +158,17 @@ def hw3_cnn(input_shape=(48, 48, 1), num_classes=7):
 _HW3_DENSE = 107
 
 
+#: The two hidden widths of report 000's DNN (:func:`dnn_000`).
+DNN_000_WIDTHS = (940, 117)
+
+
 @register
 def dnn_000(input_shape=(48, 48, 1), num_classes=7):
-    """Report 000's DNN (2,281,931 parameters there): :func:`matched_dnn` sized to that count
-    (2,280,794 parameters, 0.05% off; widths 940 and 117)."""
-    return matched_dnn(REPORTED_PARAMS["dnn_000"], input_shape, num_classes, name="dnn_000")
+    """Report 000's DNN, known only by its parameter count (claim ``000-q2-params``):
+    :func:`matched_dnn`'s shape with the widths :func:`matched_widths` gives for that count on
+    48x48 grey faces, 940 and 117 (2,280,794 parameters, 0.05% off; tests/report/test_claims.py
+    ties the two)."""
+    return matched_dnn(None, input_shape, num_classes, widths=DNN_000_WIDTHS, name="dnn_000")
 
 
 # --------------------------------------------------------------------------- report 003
@@ -343,7 +340,7 @@ def _dense_block(prefix, units, batch_norm, dropout, activation="relu", leak=0.2
 
 
 def matched_dnn(target, input_shape=(48, 48, 1), num_classes=7, dropout=0.5, batch_norm=True,
-                name=None):
+                name=None, widths=None):
     """A DNN whose parameter count matches ``target`` (a number or a ``keras.Model``) within 2%.
 
     Flatten - Standardise - Dense(w)-BN-ReLU-Dropout - Dense(w/8)-BN-ReLU-Dropout - Dense(7);
@@ -351,7 +348,8 @@ def matched_dnn(target, input_shape=(48, 48, 1), num_classes=7, dropout=0.5, bat
     (:func:`_standardize`) and the batch norm are what let it learn under Adam at 1e-3: on raw
     [0, 1] pixels 79% of the first layer's ReLUs and all of the second's died in the first
     epoch on FER2013 and the loss stayed at ln 7 (RESULTS.md). ``batch_norm=False`` gives
-    Dense-ReLU-Dropout layers (the widths are re-solved for the count).
+    Dense-ReLU-Dropout layers (the widths are re-solved for the count). ``widths``: the two
+    hidden widths as given instead of solved for ``target`` (then None).
     """
     if isinstance(target, keras.Model):
         name = name or f"dnn_matched_{target.name}"
@@ -359,7 +357,7 @@ def matched_dnn(target, input_shape=(48, 48, 1), num_classes=7, dropout=0.5, bat
     input_dim = 1
     for d in input_shape:
         input_dim *= d
-    w1, w2 = matched_widths(int(target), input_dim, num_classes, batch_norm=batch_norm)
+    w1, w2 = widths or matched_widths(int(target), input_dim, num_classes, batch_norm=batch_norm)
     body = [layers.Flatten(name="flatten"), _standardize()]
     for i, w in enumerate((w1, w2), start=1):
         body += _dense_block(f"fc{i}", w, batch_norm, dropout)
@@ -389,120 +387,3 @@ def register_matched_dnn(cnn):
     return name
 
 
-def _leaf_layers(model):
-    for layer in model.layers:
-        if getattr(layer, "layers", None):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
-
-
-def flops(model):
-    """Forward FLOPs per image (multiply-adds x 2) of ``model``'s Conv2D and Dense layers.
-
-    A convolution costs ``2 * H_out * W_out * K_h * K_w * C_in * C_out / groups``, a Dense layer
-    ``2 * in * out`` per position; batch norm, activations, pooling and the optimizer are not
-    counted (they are a few percent of the total for the conv nets). Training costs about 3x
-    this (forward, and the gradients with respect to inputs and weights).
-    """
-    import numpy as np
-
-    total = 0
-    for layer in _leaf_layers(model):
-        if isinstance(layer, layers.Conv2D):
-            _, h, w, c_out = layer.output.shape
-            c_in = layer.input.shape[-1]
-            kh, kw = layer.kernel_size
-            total += 2 * h * w * kh * kw * c_in * c_out // (layer.groups or 1)
-        elif isinstance(layer, layers.Dense):
-            n_in = layer.input.shape[-1]
-            positions = int(np.prod(layer.input.shape[1:-1])) if len(layer.input.shape) > 2 else 1
-            total += 2 * positions * n_in * layer.units
-    return int(total)
-
-
-def load(path, classifier=True, input_shape=(48, 48, 1), num_classes=7):
-    """Load a model file (see :func:`load_classifier` for the formats and the input contract).
-
-    With ``classifier=True`` the classifier is returned (the inner model of a training
-    checkpoint) and checked to take ``input_shape`` images (``None``: any) and give
-    ``num_classes`` outputs (``None``: any). Raises :class:`FerInputError` naming the file for a
-    missing, corrupt or mismatched model.
-    """
-    model = _read(path, compile=not classifier)
-    if not classifier:
-        return model
-    if model.name == "trainer":
-        model = model.layers[-1]
-    got_in = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
-    if input_shape is not None and got_in != tuple(input_shape):
-        raise FerInputError(f"model takes inputs of shape {got_in}, expected {tuple(input_shape)}",
-                            file=path)
-    got_out = model.output_shape[-1] if not isinstance(model.output_shape, list) else None
-    if num_classes is not None and got_out != num_classes:
-        raise FerInputError(f"model predicts {got_out} classes, expected {num_classes}", file=path)
-    return model
-
-
-def load_classifier(path, input_range=None, classes=None):
-    """Any Keras image classifier and its input contract: ``(model, contract)``.
-
-    ``path``: a ``.keras`` file, a Keras 2 ``.h5``/``.hdf5`` file, a TensorFlow SavedModel
-    folder, or ``"pretrained"`` for the shipped model (:func:`model_path`). The contract (:class:`fer_keras.contract.InputContract`) is the one recorded in the
-    run folder (``contract.json``, written by ``fer-keras train``) or inferred from the model
-    (input size and channels, a final softmax, FER2013's classes for 7 outputs), with
-    ``input_range`` (``"-1,1"`` or a pair) and ``classes`` (``"a,b,..."`` or names) overriding
-    (:func:`fer_keras.contract.from_options`). The contract is attached to the model, so every
-    fer_keras function given the model uses it. A model whose output is no class vector, or a
-    contract that does not fit: one-line :class:`FerInputError` naming the file.
-    """
-    from fer_keras import contract as fc
-
-    path = model_path(path)
-    model = load(path, input_shape=None, num_classes=None)
-    c = fc.from_options(model, input_range=input_range, classes=classes, file=path)
-    got_out = model.output_shape[-1]
-    if got_out != c.num_classes:
-        raise FerInputError(f"the recorded contract names {c.num_classes} classes but the model "
-                            f"has {got_out} outputs", file=path)
-    want = (c.height, c.width, c.channels)
-    if any(g is not None and g != w for g, w in zip(model.input_shape[1:], want)):
-        raise FerInputError(f"the recorded contract takes {want} images but the model takes "
-                            f"{tuple(model.input_shape[1:])}", file=path)
-    return model, c
-
-
-#: The model that ships inside the package (see RESULTS.md, "The shipped model", for how it was
-#: trained and how to rebuild it).
-from fer_keras.shipped import MODEL_FILE as PRETRAINED_FILE  # noqa: E402  (one home: shipped)
-
-
-#: The word that names the shipped model wherever a model path is taken.
-PRETRAINED = "pretrained"
-
-
-def model_path(path):
-    """``path`` as a :class:`pathlib.Path`, with ``"pretrained"`` standing for the shipped model's
-    file (``fer_keras/weights/``; a missing one is a one-line error)."""
-    from pathlib import Path
-
-    if str(path) != PRETRAINED:
-        return Path(path)
-    path = Path(__file__).resolve().parent / "weights" / PRETRAINED_FILE
-    if not path.is_file():
-        raise FerInputError("the shipped model is missing from this installation (reinstall "
-                            "fer_keras, or pass --model / model= a .keras file)", file=path)
-    return path
-
-
-def pretrained():
-    """The expression classifier that ships with fer_keras: float32 ``(N, 48, 48, 1)`` images in
-    [0, 1] -> ``(N, 7)`` probabilities of :data:`fer_keras.CLASS_NAMES`. Loaded from the package
-    (``fer_keras/weights/``); nothing is downloaded."""
-    return load_classifier(PRETRAINED)[0]
-
-
-def __getattr__(name):
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    raise AttributeError(f"module 'fer_keras.models' has no attribute {name!r}")

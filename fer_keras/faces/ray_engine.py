@@ -1,6 +1,6 @@
 """Faces of large photo and video collections on a Ray cluster (``fer-keras predict FOLDER|LIST.txt
 --engine ray [--address auto|ray://HOST:10001] [--workers N] --out OUT``; the extra
-``fer_keras[ray]``): the rows of the single-process path (:mod:`fer_keras.predict_media`), same
+``fer_keras[ray]``): the rows of the single-process path (:mod:`fer_keras.faces.media`), same
 columns, order and values, from a Ray Data pipeline (Moritz et al., "Ray: A Distributed Framework
 for Emerging AI Applications", OSDI 2018):
 
@@ -11,7 +11,7 @@ for Emerging AI Applications", OSDI 2018):
    an error unit (file, reason), never a failure.
 3. *Recognise* (``map_batches`` over a pool of ``workers`` actors, each of which builds its
    :class:`~fer_keras.faces.Recognizer` once): the faces of each photo, or of each analysed frame
-   of a range, tracked as :func:`fer_keras.faces.iter_video` tracks them.
+   of a range, tracked as :func:`fer_keras.faces.video.iter_video` tracks them.
 4. The driver writes each finished unit's rows to a Parquet shard (``OUT/parts/``), then lists
    the unit in ``OUT/manifest.jsonl``; at the end it joins each video's ranges and writes
    ``OUT/faces.parquet/`` (typed rows), ``OUT/faces.csv`` and ``OUT/faces.json`` (as one process
@@ -20,7 +20,7 @@ for Emerging AI Applications", OSDI 2018):
 **How tracks join at range borders.** A range that starts at frame ``a`` is run from ``a - L``
 analysed frames earlier (the *warm-up*, :func:`warmup_frames`: at least the smoothing window
 plus the frames a lost track is kept, rounded up to the video detector's full-search period).
-Ranges and warm-ups start on a frame where the :class:`~fer_keras.faces.TrackingDetector`
+Ranges and warm-ups start on a frame where the :class:`~fer_keras.faces.detectors.TrackingDetector`
 searches the whole frame, so from there its boxes are exactly those of the single-process run;
 after the warm-up, each track's last ``window`` probabilities are too. The warm-up's rows are not
 output: they join the range's own track ids to the ids the previous range gave out (same frame,
@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.detectors import VIDEO_FULL_EVERY
 from fer_keras.errors import FerInputError
+from fer_keras.faces.detectors import VIDEO_FULL_EVERY
 
 #: Suffixes of a list of inputs (one path a line) rather than a photo.
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -78,9 +78,10 @@ class RecognizerSpec:
         """(a :class:`~fer_keras.faces.Recognizer`, the detector for video frames)."""
         import cv2
 
-        from fer_keras import shipped
-        from fer_keras.faces import Recognizer, video_detector
-        from fer_keras.runtime import ExportedClassifier
+        from fer_keras.faces import Recognizer
+        from fer_keras.faces.detectors import video_detector
+        from fer_keras.models import shipped
+        from fer_keras.models.runtime import ExportedClassifier
 
         cv2.setNumThreads(int(self.threads))
         model = shipped.onnx_classifier(quiet=True)
@@ -98,7 +99,7 @@ class RecognizerSpec:
 @dataclass(frozen=True)
 class Settings:
     """The job's settings (``OUT/engine.json``; a rerun must match): ``every``, ``window`` as in
-    :func:`fer_keras.predict_media.predict_media`; ``range_frames`` analysed frames per video
+    :func:`fer_keras.faces.media.predict_media`; ``range_frames`` analysed frames per video
     unit (rounded up to a multiple of the detector's full-search period); ``batch_size`` units
     per actor call."""
 
@@ -110,7 +111,7 @@ class Settings:
 
 def warmup_frames(window, full_every, max_missed=5):
     """Analysed frames replayed before a range: twice the smoothing ``window`` plus the updates a
-    lost track is kept (``max_missed``, :class:`~fer_keras.faces.FaceTracker`), so that a face
+    lost track is kept (``max_missed``, :class:`~fer_keras.faces.video.FaceTracker`), so that a face
     seen only every other frame is still smoothed over the same frames; rounded up to a multiple
     of the detector's full-search period ``full_every``."""
     need = 2 * (int(window) + int(max_missed))
@@ -120,12 +121,12 @@ def warmup_frames(window, full_every, max_missed=5):
 
 def list_inputs(path, skip=None):
     """``[(file Path, name in the rows, kind "image"|"video")]``: a folder's media as
-    :func:`fer_keras.predict_media.collect` finds them (names relative to it), a single file, or
+    :func:`fer_keras.faces.media.collect` finds them (names relative to it), a single file, or
     the files a list names (one a line, relative to the list's folder; blank lines and ``#``
     comments skipped; names as written). Raises :class:`FerInputError` for a missing path or an
     empty list."""
-    from fer_keras.faces import VIDEO_SUFFIXES
-    from fer_keras.predict_media import collect
+    from fer_keras.faces.images import VIDEO_SUFFIXES
+    from fer_keras.faces.media import collect
 
     path = Path(path)
     if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
@@ -174,7 +175,8 @@ def plan(item, settings, full_every, done):
     """The units of one input (a row ``{"file", "rel", "order", "kind"}``): a photo decoded to
     RGB pixels, a video's ranges, or one error unit; units in ``done`` come out as kind "skip"
     without being read. Runs as a Ray Data ``flat_map`` task."""
-    from fer_keras.faces import load_image, open_video
+    from fer_keras.faces.images import load_image
+    from fer_keras.faces.video import open_video
 
     s = Settings(**settings)
     file, rel, order = item["file"], item["rel"], int(item["order"])
@@ -223,10 +225,10 @@ def _marker(u, marker, rows=0, reason="", names=()):
 
 def video_unit_rows(u, rec, detector, window):
     """The face rows of one range ``u`` of a video, warm-up rows flagged, as
-    :func:`fer_keras.faces.iter_video` computes them from the range's first frame on."""
+    :func:`fer_keras.faces.video.iter_video` computes them from the range's first frame on."""
     import cv2
 
-    from fer_keras.faces import FaceTracker, open_video, track_frame
+    from fer_keras.faces.video import FaceTracker, open_video, track_frame
 
     every = int(u["every"])
     cap, (fps, _, _, _) = open_video(u["file"])
@@ -372,7 +374,7 @@ def _read_manifest(out):
 
 
 def _check_settings(out, resolved):
-    from fer_keras.io import read_json, write_json
+    from fer_keras.fileio import read_json, write_json
 
     path = out / "engine.json"
     if (out / "manifest.jsonl").is_file() and path.is_file():
@@ -388,7 +390,7 @@ def _write_shard(out, units, seq):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fer_keras.io import atomic_path
+    from fer_keras.fileio import atomic_path
 
     name = f"part-{os.getpid()}-{int(time.time() * 1e3)}-{seq:05d}.parquet"
     rows = [r for rs in units.values() for r in rs]
@@ -490,8 +492,8 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from fer_keras.io import write_json, write_text
-    from fer_keras.predict_media import no_face_summary
+    from fer_keras.faces.media import no_face_summary
+    from fer_keras.fileio import write_json, write_text
 
     manifest = _read_manifest(out)
     shards = {}
@@ -562,8 +564,8 @@ def _write_outputs(out, faces, names, errors):
     (typed: frame, time, track and confidence null where they do not apply)."""
     import pandas as pd
 
-    from fer_keras.io import atomic_path, write_json, write_text
-    from fer_keras.predict_media import _columns, _row
+    from fer_keras.faces.media import _columns, _row
+    from fer_keras.fileio import atomic_path, write_json, write_text
 
     records, rows = [], []
     for r in faces.itertuples():

@@ -67,7 +67,7 @@ def lime_explanation(model, image, num_samples=1000, n_segments=50, seed=0, batc
             (LIME's default) fills it with its own mean, which removes its texture but not its
             brightness.
         contract, input_range, classes: the model's input contract or overrides
-            (:func:`fer_keras.contract.of`).
+            (:func:`fer_keras.models.contract.of`).
 
     Returns:
         dict with ``segments`` int64 ``(H, W)`` in 0..S-1, ``weights`` float64 ``(K, S)`` (the

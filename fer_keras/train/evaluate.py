@@ -38,9 +38,9 @@ def predict_proba(model, images, batch_size=256, tta="none", contract=None):
 
     ``model``: any Keras image classifier; its input contract (``contract``, else the one
     attached by :func:`fer_keras.models.load_classifier`, else inferred) maps the images to its
-    input and its outputs to FER2013's classes (:meth:`~fer_keras.contract.InputContract.to_fer`).
+    input and its outputs to FER2013's classes (:meth:`~fer_keras.models.contract.InputContract.to_fer`).
     """
-    from fer_keras import contract as fc
+    from fer_keras.models import contract as fc
 
     if tta not in TTA_MODES:
         from fer_keras.errors import FerInputError
@@ -134,7 +134,7 @@ def evaluate_model(model, splits, tta="none", out=None, batch_size=256):
             entry[f"tta_{tta}"] = metrics(ds.labels, predict_proba(model, ds.images, batch_size, tta))
         result[name] = entry
     if out is not None:
-        from fer_keras.io import write_json
+        from fer_keras.fileio import write_json
 
         write_json(out, result)
     return result
@@ -142,7 +142,7 @@ def evaluate_model(model, splits, tta="none", out=None, batch_size=256):
 
 def write_submission(model, ds, out, tta="none", batch_size=256):
     """Kaggle submission CSV ``id,label`` for every row of ``ds``; returns the labels ``(N,)``."""
-    from fer_keras.io import write_text
+    from fer_keras.fileio import write_text
 
     labels = predict_proba(model, ds.images, batch_size, tta).argmax(axis=1)
     lines = ["id,label"] + [f"{i},{int(lab)}" for i, lab in zip(ds.ids, labels)]
@@ -282,8 +282,8 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     ``precision``, ``preset``, ``n`` and ``accuracy`` ``{"none": .., "flip": .., ...}``.
     """
     from fer_keras import models
-    from fer_keras.io import write_json
-    from fer_keras.rundir import RunDir
+    from fer_keras.fileio import write_json
+    from fer_keras.train.rundir import RunDir
 
     run = Path(run_dir)
     if run.is_file() or (run / "saved_model.pb").is_file():

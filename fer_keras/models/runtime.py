@@ -1,6 +1,6 @@
 """Exported classifiers run without TensorFlow or Keras (:class:`ExportedClassifier`, ONNX
-Runtime): the shipped model's fast path (:mod:`fer_keras.shipped`) and any ``.onnx`` that
-:func:`fer_keras.export.export` wrote."""
+Runtime): the shipped model's fast path (:mod:`fer_keras.models.shipped`) and any ``.onnx`` that
+:func:`fer_keras.models.export.export` wrote."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,7 @@ from fer_keras.errors import FerInputError
 
 class ExportedClassifier:
     """An ``.onnx`` classifier run by ONNX Runtime, with the part of a Keras model's interface
-    that :class:`fer_keras.faces.Recognizer` and :mod:`fer_keras.contract` use:
+    that :class:`fer_keras.faces.Recognizer` and :mod:`fer_keras.models.contract` use:
     ``input_shape`` ``(None, H, W, C)``, ``output_shape`` ``(None, K)``, ``predict_on_batch``
     and ``predict`` (float32 ``(N, H, W, C)`` -> ``(N, K)``). No TensorFlow or Keras is imported.
     ``outputs``: "probabilities" (default: the model ends in a softmax, as fer_keras's do) or
@@ -22,7 +22,7 @@ class ExportedClassifier:
     def __init__(self, path, outputs="probabilities", threads=None):
         import onnxruntime as ort
 
-        from fer_keras import contract
+        from fer_keras.models import contract
 
         self.path = Path(path)
         if not self.path.is_file():

@@ -11,7 +11,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-WEIGHTS = Path(__file__).resolve().parent / "weights"
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILE = "fer_net_fer2013.keras"
 ONNX_FILE = "fer_net_fer2013.onnx"
 #: The ONNX metadata key holding the SHA-256 of the .keras file an export was made from.
@@ -38,7 +38,7 @@ def sha256(path):
 
 
 def onnx_classifier(quiet=False):
-    """The shipped model as an :class:`fer_keras.runtime.ExportedClassifier` run by ONNX Runtime
+    """The shipped model as an :class:`fer_keras.models.runtime.ExportedClassifier` run by ONNX Runtime
     (no TensorFlow, no Keras), or None when onnxruntime is not installed, the export is missing,
     or it was made from another ``.keras`` than the one shipped (said on stderr unless
     ``quiet``): the caller then loads the ``.keras`` with Keras."""
@@ -49,7 +49,7 @@ def onnx_classifier(quiet=False):
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
-    from fer_keras.runtime import ExportedClassifier
+    from fer_keras.models.runtime import ExportedClassifier
 
     key = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (path, keras_file))
     if _CACHE.get("key") != key:  # one ONNX Runtime session per process (it is thread-safe)

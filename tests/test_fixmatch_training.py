@@ -5,7 +5,7 @@ import pytest
 
 from fer_keras import semi
 from fer_keras.errors import FerInputError
-from fer_keras.semi import fixmatch_
+from fer_keras.semi import fixmatch_training
 
 
 def _probs(rows):
@@ -40,10 +40,10 @@ def test_fixmatch_cost_counts_forward_and_backward_passes():
 def test_fixmatch_model_shapes_and_views():
     import keras
 
-    from fer_keras.augment import RandomAffine
+    from fer_keras.train.augment import RandomAffine
 
     net = semi.tiny_cnn()
-    model = fixmatch_._fixmatch_model_class()(net, RandomAffine(seed=0), seed=0)
+    model = fixmatch_training._fixmatch_model_class()(net, RandomAffine(seed=0), seed=0)
     x_lab = np.random.default_rng(0).random((4, 48, 48, 1)).astype("float32")
     x_unl = np.random.default_rng(1).random((6, 48, 48, 1)).astype("float32")
     out = keras.ops.convert_to_numpy(model((x_lab, x_unl), training=True))
@@ -128,7 +128,7 @@ def test_adaptive_thresholds_follow_freematch():
 def test_threshold_state_moves_by_its_momentum_only_in_training():
     import keras
 
-    layer = fixmatch_._threshold_state_class()(momentum=0.9)
+    layer = fixmatch_training._threshold_state_class()(momentum=0.9)
     p = _probs([[6, 1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1, 7]])  # tops 0.6 and 0.7
     t0 = keras.ops.convert_to_numpy(layer(p, training=False))
     np.testing.assert_allclose(t0, 1 / 7, rtol=1e-6)  # FreeMatch's start: 1 / C for all

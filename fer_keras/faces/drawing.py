@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_keras.detectors import _cv2
+from fer_keras.faces.detectors import _cv2
+
 
 def draw_records(rgb, records):
     """:func:`draw_faces` of :meth:`Recognizer.detect` records: each box with "label p"."""

@@ -34,7 +34,7 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     def call(self, inputs, training=None, mask=None):
         if self._fused_ok(inputs, mask):
-            from fer_keras._tf_kernels import fused_batch_norm
+            from fer_keras.models._tf_kernels import fused_batch_norm
 
             out = fused_batch_norm(self, inputs, bool(training and self.trainable))
             if out is not None:

@@ -8,7 +8,7 @@ training:
    ``cfg.oversample``), cut into ``steps_per_epoch`` batches (the last one may be short, so an
    epoch is exactly ``steps_per_epoch`` steps and epochs never mix);
 2. a ``map`` on whole batches: gather the uint8 rows from an in-memory tensor, scale to float32
-   [0, 1], and augment the batch in one call of :class:`fer_keras.augment.RandomAffine` with
+   [0, 1], and augment the batch in one call of :class:`fer_keras.train.augment.RandomAffine` with
    ``training=True`` (one vectorised affine warp + erasing mask per batch, not one warp per
    image), in parallel (``num_parallel_calls=AUTOTUNE``, order kept);
 3. ``prefetch(AUTOTUNE)``.
@@ -61,8 +61,8 @@ def training_dataset(images, labels, cfg, initial_epoch=0):
     """
     import keras
 
-    from fer_keras.augment import RandomAffine
     from fer_keras.errors import FerInputError, require_tensorflow
+    from fer_keras.train.augment import RandomAffine
 
     tf = require_tensorflow("--input-pipeline tfdata")
     if keras.backend.backend() != "tensorflow":

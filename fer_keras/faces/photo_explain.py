@@ -41,27 +41,29 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     from fer_keras import faces, plotting
     from fer_keras.explain import methods as registry
     from fer_keras.explain.saliency import saliency_maps
-    from fer_keras.io import write_json
+    from fer_keras.faces import detectors, drawing
+    from fer_keras.faces import images as face_images
+    from fer_keras.fileio import write_json
 
     if recognizer is None and model is None:
         from fer_keras import models
 
         model = models.pretrained()  # the gradients need the Keras model, not its ONNX export
-    rec = recognizer or faces.Recognizer(model, detector=faces.HaarDetector(quiet=True))
+    rec = recognizer or faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
     name = Path(image).name if isinstance(image, (str, Path)) else "photo"
-    rgb = faces.load_image(image)
+    rgb = face_images.load_image(image)
     boxes, probs = rec.analyse_rgb(rgb)
     if not len(boxes):
         raise FerInputError("no face found in the photo (the Haar cascade finds frontal faces "
                             "of 40 pixels and more)", file=name)
     records = rec.records(boxes, probs)  # every face is labelled; the largest are explained
-    annotated = faces.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
+    annotated = drawing.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
                                               for i, r in enumerate(records)])
     boxes, probs = boxes[:settings.max_faces], probs[:settings.max_faces]
     methods = tuple(settings.methods) or registry.names()
-    grey = faces.to_grey(rgb)
-    crops = faces.crop_faces(grey, boxes, rec.input_shape[:2], rec.scale)
-    big = faces.crop_faces(grey, boxes, (settings.size, settings.size), rec.scale)
+    grey = face_images.to_grey(rgb)
+    crops = face_images.crop_faces(grey, boxes, rec.input_shape[:2], rec.scale)
+    big = face_images.crop_faces(grey, boxes, (settings.size, settings.size), rec.scale)
     labels = probs.argmax(axis=1)
     maps = np.stack([saliency_maps(rec.model, crops, labels=labels, method=m,
                                    samples=settings.samples, layer=settings.layer,
@@ -73,7 +75,7 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     if out is not None:
         from PIL import Image
 
-        from fer_keras.io import atomic_path
+        from fer_keras.fileio import atomic_path
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

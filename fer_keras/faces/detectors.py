@@ -247,7 +247,9 @@ YUNET_FRAME_SCALE = 0.90
 
 def yunet_path():
     """The path of the YuNet model shipped in ``fer_keras/weights/``."""
-    return Path(__file__).resolve().parent / "weights" / YUNET_FILE
+    from fer_keras.models.shipped import WEIGHTS
+
+    return WEIGHTS / YUNET_FILE
 
 
 class YuNetDetector:

@@ -1,0 +1,207 @@
+"""Faces in the wild: find the faces of a photo or a video frame and classify each one's expression.
+
+The faces are found by a detector (:mod:`fer_keras.faces.detectors`: YuNet by default, shipped in the
+package; the Haar cascade; any callable ``grey -> (N, 4)`` boxes), overlapping boxes merged
+(:func:`nms`), or given (``boxes=``). Each face is cropped with FER2013's framing
+(:func:`crop_faces`: a square around the box, as wide as the box times the detector's
+``frame_scale``, measured on FER2013 itself), turned grey and resized to the model's input.
+:class:`Recognizer` ties detector, crop and any classifier together:
+``Recognizer().detect("photo.jpg")`` -> ``[{"box": [x, y, w, h], "confidence": c, "scores":
+{class: p}, "label": ...}]``; a list of images is one batch (:meth:`Recognizer.detect_batch`).
+Annotated copies: :mod:`fer_keras.faces.drawing`. Videos go frame by frame through :func:`iter_video`,
+with each face tracked by box overlap (:class:`FaceTracker`) and its probabilities averaged over
+the last few frames.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.errors import FerInputError
+from fer_keras.faces.detectors import (
+    FRAME_SCALE,
+    _as_boxes,
+    default_detector,
+    detect_scored,
+    nms,
+)
+from fer_keras.faces.drawing import draw_records
+from fer_keras.faces.images import crop_faces, load_image, to_grey
+from fer_keras.models import contract
+
+
+def _to_model_input(faces, model):
+    """The model's input ``(N, H, W, C)`` from grey uint8 face crops ``(N, h, w)``: resized,
+    replicated to C channels and scaled as the model's input contract says
+    (:func:`fer_keras.models.contract.of`)."""
+    c = contract.of(model)
+    faces = np.asarray(faces)
+    if len(faces) == 0:
+        return np.zeros((0, c.height, c.width, c.channels), np.float32)
+    return c.prepare(faces)
+
+
+def _class_names(model, class_names=None):
+    k = int(model.output_shape[-1])
+    if class_names is not None:
+        if len(class_names) != k:
+            raise FerInputError(f"{len(class_names)} class names for a model of {k} outputs")
+        return tuple(class_names)
+    return tuple(contract.of(model).classes)
+
+
+def _load_model(model):
+    """The classifier for ``model``: None (the shipped model: its ONNX export run by ONNX
+    Runtime when onnxruntime is installed, without importing TensorFlow; else the ``.keras``),
+    a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``, ``input_shape``
+    and ``output_shape``, such as :class:`fer_keras.models.runtime.ExportedClassifier`)."""
+    if model is None:
+        from fer_keras.models import shipped
+
+        fast = shipped.onnx_classifier()
+        if fast is not None:
+            return fast
+        from fer_keras import models
+
+        return models.pretrained()
+    if isinstance(model, (str, Path)):
+        from fer_keras import models
+
+        return models.load_classifier(model)[0]
+    return model
+
+
+# --------------------------------------------------------------------------- recognizer
+class Recognizer:
+    """Detect the faces of an image and classify each one's expression.
+
+    ``model``: any Keras classifier of images, or the path of a ``.keras`` file (default: the
+    shipped model, run by ONNX Runtime from its export beside the ``.keras`` when onnxruntime is
+    installed: no TensorFlow import, :func:`fer_keras.models.shipped.onnx_classifier`). ``detector``: a
+    callable ``grey -> (N, 4) boxes`` (or ``(N, 5)``, the fifth column a confidence), or an
+    object with ``scored(grey) -> (boxes, confidences)`` (default :func:`default_detector`,
+    YuNet). Overlapping boxes are merged (:func:`nms`). ``scale``: the crop's side over the box's
+    (default the detector's ``frame_scale``, else :data:`FRAME_SCALE`). ``tta="flip"`` averages
+    each face with its mirror image.
+    """
+
+    def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none"):
+        self.model = _load_model(model)
+        self.detector = detector if detector is not None else default_detector()
+        self.class_names = _class_names(self.model, class_names)
+        self._scale = None if scale is None else float(scale)
+        if tta not in ("none", "flip"):
+            raise FerInputError(f"tta must be 'none' or 'flip', got {tta!r}")
+        self.tta = tta
+        c = contract.of(self.model)  # how the model wants its images: one home
+        self.input_shape = c.size + (c.channels,)
+
+    @property
+    def scale(self):
+        """The crop framing used for this recognizer's detector (see ``scale=``)."""
+        return self._scale_for(self.detector)
+
+    def _scale_for(self, detector):
+        if self._scale is not None:
+            return self._scale
+        return float(getattr(detector, "frame_scale", FRAME_SCALE))
+
+    def classify(self, faces):
+        """float32 ``(N, K)`` class probabilities of grey uint8 face crops ``(N, h, w)``."""
+        x = _to_model_input(faces, self.model)
+        if len(x) == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        probs = self._forward(x)
+        if self.tta == "flip":
+            probs = (probs + self._forward(x[:, :, ::-1])) / 2
+        return probs
+
+    def _forward(self, x):
+        # predict_on_batch runs the compiled graph (20x faster than an eager call on a 2-core CPU)
+        # without predict()'s per-call set-up of a data adapter and callbacks
+        return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
+
+    def find(self, grey, boxes=None, detector=None):
+        """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` detector confidences) of the
+        faces of a grey uint8 image: the detector's boxes after :func:`nms`, or ``boxes`` as
+        given (confidence NaN: not detected)."""
+        if boxes is not None:
+            boxes = _as_boxes(boxes)
+            return boxes, np.full(len(boxes), np.nan, np.float32)
+        boxes, scores = nms(*detect_scored(detector or self.detector, grey))
+        boxes = np.asarray(boxes, np.int32).reshape(-1, 4)
+        order = np.argsort(-boxes[:, 2].astype(np.int64) * boxes[:, 3], kind="stable")
+        return boxes[order], scores[order]
+
+    def analyse_scored(self, rgb, boxes=None, detector=None):
+        """(boxes int32 ``(N, 4)``, confidences float32 ``(N,)``, probabilities float32
+        ``(N, K)``) of an RGB uint8 array (``detector`` instead of this one's)."""
+        grey = to_grey(rgb)
+        boxes, scores = self.find(grey, boxes, detector)
+        faces = crop_faces(grey, boxes, self.input_shape[:2], self._scale_for(
+            detector or self.detector))
+        return boxes, scores, self.classify(faces)
+
+    def analyse(self, image, boxes=None, bgr=False):
+        """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)``) for an image (see
+        :func:`load_image`); ``boxes`` given: those faces, no detection."""
+        rgb = load_image(image, bgr=bgr)
+        return self.analyse_rgb(rgb, boxes)
+
+    def analyse_rgb(self, rgb, boxes=None, detector=None):
+        """:meth:`analyse` of an RGB uint8 array (``detector`` instead of this one's)."""
+        boxes, _, probs = self.analyse_scored(rgb, boxes, detector)
+        return boxes, probs
+
+    def records(self, boxes, probs, confidences=None):
+        """One dict per face: ``{"box": [x, y, w, h], "confidence": detector confidence or None,
+        "scores": {class: p}, "label": class}``."""
+        conf = [None] * len(boxes) if confidences is None else \
+            [None if np.isnan(c) else float(c) for c in confidences]
+        return [{"box": [int(v) for v in b], "confidence": c,
+                 "scores": {k: float(q) for k, q in zip(self.class_names, p)},
+                 "label": self.class_names[int(np.argmax(p))]}
+                for b, c, p in zip(boxes, conf, probs)]
+
+    def detect(self, image, boxes=None, bgr=False):
+        """One record per face of ``image`` (a path, a PIL image, or an RGB array; BGR with
+        ``bgr=True``), largest face first: ``{"box": [x, y, w, h] in the image's own pixels,
+        "confidence": the detector's, in [0, 1] (None for given boxes), "scores": {class:
+        probability}, "label": class}``. ``boxes``: ``(N, 4)`` faces to classify instead of
+        detecting. A photo without a face gives ``[]``. A list (or tuple) of images gives a list
+        of such lists (:meth:`detect_batch`; ``boxes`` then one entry per image)."""
+        if isinstance(image, (list, tuple)):
+            return self.detect_batch(image, boxes, bgr)
+        return self.detect_batch([image], None if boxes is None else [boxes], bgr)[0]
+
+    def detect_batch(self, images, boxes=None, bgr=False):
+        """:meth:`detect` of each image of ``images``: a list of lists of records. Each image is
+        searched for faces, then the model runs once over all the faces of all the images.
+        ``boxes``: None, or one entry per image (None to detect, or ``(N, 4)`` boxes)."""
+        images = list(images)
+        if boxes is not None and len(boxes) != len(images):
+            raise FerInputError(f"boxes must have one entry per image: {len(boxes)} for "
+                                f"{len(images)} images")
+        found, crops = [], []
+        for k, image in enumerate(images):
+            grey = to_grey(load_image(image, bgr=bgr, name=f"image {k}"))
+            b, sc = self.find(grey, None if boxes is None else boxes[k])
+            found.append((b, sc))
+            crops.append(crop_faces(grey, b, self.input_shape[:2], self.scale))
+        probs = self.classify(np.concatenate(crops)) if crops else None
+        out, at = [], 0
+        for b, sc in found:
+            out.append(self.records(b, probs[at:at + len(b)], sc))
+            at += len(b)
+        return out
+
+    def annotate(self, image, boxes=None, bgr=False, results=None):
+        """RGB uint8 ``(H, W, 3)`` copy of ``image`` with each face's box and label drawn
+        (``results`` from :meth:`detect` to draw those instead of detecting again)."""
+        rgb = load_image(image, bgr=bgr)
+        if results is None:
+            results = self.detect(rgb, boxes)
+        return draw_records(rgb, results)
+
+
