@@ -11,7 +11,7 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax wheel test test-core-jax test-slow test-ray bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
+.PHONY: install install-jax wheel lint test test-core-jax test-slow test-ray bench shipped-onnx serve recipe recipe-summary report q1-train q2-dnn \
         q3-confusion q4-saliency q5-filters q6-conv-shape hw4-saliency hw4-filters hw4-lime \
         hw4-tsne bonus-semi docs docs-report clean
 
@@ -57,7 +57,11 @@ $(VENV_JAX)/.installed: requirements-jax.txt setup.cfg
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 XDIST := -n $(TEST_JOBS) --dist loadfile
 
-test: install install-jax
+# the lint gate (ruff: pyflakes, import order, complexity; pyproject.toml), then the tests
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install install-jax lint
 	$(PY) -m pytest -q $(XDIST)
 	$(MAKE) --no-print-directory test-core-jax
 

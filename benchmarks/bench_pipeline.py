@@ -228,8 +228,8 @@ def bench_inputs(batch=BATCH, reps=5, quick=False):
     from fer_keras.config import TrainConfig
     from fer_keras.data.oversample import idg_training_sequence
     from fer_keras.data.pipeline import EpochBatches
-    from fer_keras.train.tfdata import training_dataset
     from fer_keras.train.augment import RandomAffine
+    from fer_keras.train.tfdata import training_dataset
 
     images, labels = fer_like_data()
     cfg = TrainConfig(batch_size=batch, oversample=True)

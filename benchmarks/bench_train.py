@@ -184,7 +184,7 @@ def bench_model(name, batch=BATCH, quick=False, budget_s=6.0, variants=None, wit
         for kind in ("train", "infer"):
             pk = r.get(f"{kind}_peak_gflop_s")
             r[f"{kind}_frac_peak"] = r[f"{kind}_gflop_s"] / pk["median"] if pk else None
-    del built, some
+    built = some = None  # frees the models (a del would unbind names the closures read)
     keras.backend.clear_session()
     gc.collect()
     return list(rows.values())
@@ -294,7 +294,7 @@ def bench_torch(names=("small_cnn",), batch=BATCH, quick=False, budget_s=6.0):
         rows.append({"model": name, "torch_version": torch.__version__,
                      "torch_params": sum(p.numel() for p in net.parameters()),
                      "keras_img_s": k_rate, "torch_img_s": t_rate, "keras_over_torch": ratio})
-        del km, net, opt
+        km = net = opt = None  # frees them before the next model
         keras.backend.clear_session()
         gc.collect()
     return rows

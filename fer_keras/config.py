@@ -127,8 +127,6 @@ class TrainConfig:
 
         raw = read_json(path, dict, "run config")
         known = {f.name for f in dataclasses.fields(cls)}
-        if raw.get("strategy") == "mirrored" and "distribute" not in raw:
-            raw["distribute"] = "data-parallel"  # written before --distribute replaced it
         try:
             return cls(**{k: v for k, v in raw.items() if k in known})
         except FerInputError as e:

@@ -226,3 +226,80 @@ def test_the_cli_check_sees_lazy_and_from_imports(tmp_path):
     hits = {m for m, f in mods.items() if not _is_cli(m)
             for t, _, _ in _imports(m, f) if t.split(".")[0] == "argparse" or _is_cli(t)}
     assert hits == {"fer_keras.lib", "fer_keras.lib2", "fer_keras.lib3"}
+
+
+# ---- one address per name
+def _defined(file):
+    """Top-level names a module defines itself (functions, classes, assignments)."""
+    out = set()
+    for n in ast.parse(file.read_text()).body:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, ast.Assign):
+            out |= {t.id for t in n.targets if isinstance(t, ast.Name)}
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name):
+            out.add(n.target.id)
+    return out
+
+
+def _through_a_face(modules):
+    """``file:line imports name from package``, for every library import of a name that a
+    package's ``__init__`` does not define itself (a re-export: the name's home is elsewhere)."""
+    bad = []
+    for m, f in modules.items():
+        if m == "fer_keras":
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module and not node.level):
+                continue
+            pkg = modules.get(node.module)
+            if pkg is None or pkg.name != "__init__.py" or node.module == "fer_keras":
+                continue
+            own = _defined(pkg)
+            for a in node.names:
+                if a.name not in own and f"{node.module}.{a.name}" not in modules:
+                    bad.append(f"{f.name}:{node.lineno} imports {a.name} from {node.module}")
+    return bad
+
+
+def test_the_library_imports_each_name_from_its_home():
+    bad = _through_a_face(_modules())
+    assert not bad, "import these from the module that defines them: " + ", ".join(bad)
+
+
+def test_no_package_face_lists_a_private_name():
+    bad = []
+    for m, f in _modules().items():
+        if f.name != "__init__.py":
+            continue
+        for node in ast.parse(f.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+                names = [e.value for e in getattr(node.value, "elts", [])
+                         if isinstance(e, ast.Constant)]
+                bad += [f"{m}: {n}" for n in names if n.startswith("_")]
+    assert not bad, bad
+
+
+def test_the_face_check_finds_a_re_export(tmp_path):
+    mods = _write(tmp_path, {
+        "__init__.py": "",
+        "p/__init__.py": "from fer_keras.p.home import thing\ndef own():\n    pass\n",
+        "p/home.py": "thing = 1\n",
+        "user.py": "from fer_keras.p import thing, own, home\n",  # thing: through the face
+    })
+    assert _through_a_face(mods) == ["user.py:1 imports thing from fer_keras.p"]
+
+
+def test_the_architecture_page_names_every_folder_and_module_of_the_root():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    listed = set()
+    for line in page.splitlines():
+        if line.startswith("| `"):
+            listed.add(line.split("`")[1].rstrip("/").removesuffix(".py"))
+    root = {p.name.removesuffix(".py") for p in PKG.iterdir()
+            if (p.is_dir() and not p.name.startswith("__")) or
+            (p.suffix == ".py" and not p.name.startswith("__"))}
+    assert root - listed == set(), f"not on docs/architecture.md: {sorted(root - listed)}"
+    assert listed - root == set(), f"on docs/architecture.md but not in fer_keras/: " \
+        f"{sorted(listed - root)}"

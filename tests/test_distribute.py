@@ -260,15 +260,3 @@ def test_tf_config_counts_workers_and_names_the_chief():
     assert not is_chief(3, "worker", 0, True) and is_chief(3, "chief", 0, True)
     with pytest.raises(FerInputError, match="TF_CONFIG"):
         tf_config_workers({"TF_CONFIG": "{not json"})
-
-
-@pytest.mark.core
-def test_legacy_strategy_mirrored_config_loads_as_data_parallel(tmp_path):
-    path = tmp_path / "config.json"
-    raw = {**TrainConfig().to_dict(), "strategy": "mirrored"}
-    raw.pop("distribute")
-    path.write_text(json.dumps(raw))
-    assert TrainConfig.load(path).distribute == "data-parallel"
-    raw["strategy"] = "default"
-    path.write_text(json.dumps(raw))
-    assert TrainConfig.load(path).distribute == "none"

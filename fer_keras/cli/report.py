@@ -44,8 +44,9 @@ def example_context(doc="", argv=None):
     synthetic-data notice when it applies. ``doc``: the example's docstring (its ``--help``)."""
     import argparse
 
-    from fer_keras.report import Context, ReportConfig, command_line
-    from fer_keras.report.build import synthetic_notice_wanted
+    from fer_keras.report.build import command_line, synthetic_notice_wanted
+    from fer_keras.report.config import ReportConfig
+    from fer_keras.report.context import Context
 
     p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
@@ -75,7 +76,9 @@ def add_report(sub):
 
 def cmd_report(args):
     from fer_keras import models
-    from fer_keras.report import QUESTIONS, ReportConfig, build_report, command_line
+    from fer_keras.report.build import build_report, command_line
+    from fer_keras.report.catalogue import QUESTIONS
+    from fer_keras.report.config import ReportConfig
 
     questions = tuple(q for q in (args.questions or "").split(",") if q) or QUESTIONS
     profile = "quick" if args.quick else args.profile
@@ -104,7 +107,7 @@ def cmd_report(args):
 
 
 def add_semi(sub):
-    from fer_keras.semi import SemiConfig
+    from fer_keras.semi.config import SemiConfig
 
     d = SemiConfig()
     s = sub.add_parser("semi", help="self-training or FixMatch vs labeled-only (HW3 bonus)")
@@ -147,7 +150,8 @@ def add_semi(sub):
 
 def cmd_semi(args):
     from fer_keras.fileio import check_out_dir
-    from fer_keras.semi import SemiConfig, compare
+    from fer_keras.semi.comparison import compare
+    from fer_keras.semi.config import SemiConfig
 
     check_out_dir(args.out)  # a file in the way: one line, before any work
     if args.data == "synthetic":

@@ -8,7 +8,7 @@ from fer_keras.cli.common import positive_int, synthetic_notice
 
 def add_train(sub):
     from fer_keras.config import CHOICES, PRESETS, TrainConfig
-    from fer_keras.models import MATCHED_PREFIX
+    from fer_keras.models.zoo import MATCHED_PREFIX
 
     d = TrainConfig()
 
@@ -74,9 +74,6 @@ def add_train(sub):
                         "names several workers); --batch-size stays the global batch and must "
                         "be a multiple of the device count; give it again with --resume "
                         f"(default {d.distribute})")
-    p.add_argument("--strategy", choices=["default", "mirrored"],
-                   help="deprecated: --strategy mirrored is --distribute data-parallel "
-                        "(default: none)")
     p.add_argument("--early-stopping", type=int,
                    help=f"patience in epochs, 0 = off {dflt('early_stopping')}")
     p.add_argument("--tensorboard", action="store_true", default=None,
@@ -104,10 +101,6 @@ def train_values(args):
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     values = preset(args.preset) if args.preset else {}
     values.update({k: v for k, v in vars(args).items() if k in fields and v is not None})
-    strategy = getattr(args, "strategy", None)
-    if strategy is not None and getattr(args, "distribute", None) is None:
-        # the flag --distribute replaced; "default" was the absence of a strategy
-        values["distribute"] = "data-parallel" if strategy == "mirrored" else "none"
     if args.preset:
         values["preset"] = args.preset
     return values
@@ -123,7 +116,7 @@ def train_config(args):
 def register_matched(name):
     """Register ``dnn_matched_<cnn>`` in the model registry when ``name`` is one, so that it
     trains and resumes like any registry model."""
-    from fer_keras.models import MATCHED_PREFIX, register_matched_dnn
+    from fer_keras.models.zoo import MATCHED_PREFIX, register_matched_dnn
 
     if name and name.startswith(MATCHED_PREFIX):
         register_matched_dnn(name[len(MATCHED_PREFIX):])
@@ -132,19 +125,16 @@ def register_matched(name):
 def cmd_train(args):
     from fer_keras.errors import FerInputError
     from fer_keras.fileio import check_out_dir
-    from fer_keras.train import (
-        check_model_name,
+    from fer_keras.train.checkpoint import (
         check_no_run,
         check_resume_flags,
-        replicas_for,
         resolve_config,
-        train,
     )
+    from fer_keras.train.distribute import replicas_for
+    from fer_keras.train.fit import check_model_name, train
 
     register_matched(args.model)
     cfg = train_config(args)
-    if args.strategy is not None:
-        print(f"note: --strategy is deprecated; it is --distribute {cfg.distribute} now")
     if args.resume and args.force:
         raise FerInputError("fer-keras train: --resume and --force exclude each other")
     if args.resume:

@@ -35,7 +35,7 @@ imported only by the functions that need them.
 import importlib
 
 _EXPORTS = {
-    "saliency_maps": "saliency", "METHODS": "saliency",
+    "saliency_maps": "saliency",
     "integrated_gradients": "methods.integrated_gradients", "rise_masks": "methods.rise",
     "filter_ascent": "ascent", "feature_maps": "ascent", "filter_activations": "ascent",
     "lime_explanation": "lime_maps", "slic_segments": "lime_maps",

@@ -95,7 +95,7 @@ def resolve(model, contract=None, input_range=None, classes=None):
     import os
 
     if isinstance(model, (str, os.PathLike)):
-        from fer_keras.models import load_classifier
+        from fer_keras.models.loading import load_classifier
 
         model, own = load_classifier(model, input_range=input_range, classes=classes)
         return model, contract or own

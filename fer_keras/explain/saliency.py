@@ -19,18 +19,6 @@ from fer_keras.explain import methods as _methods
 ENGINES = ("native", "tf-keras-vis")
 
 
-def __getattr__(name):
-    # the method names, read from the registry (kept for callers of the old tuple)
-    if name == "METHODS":
-        return _methods.names()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def check_method(method):
-    """``method`` if it is a registered method's name, else a one-line error listing them."""
-    return _methods.get(method).name
-
-
 def target_labels(model, x, labels, batch_size=256, contract=None):
     """``labels`` as int32 ``(N,)`` (indices in the model's output order); ``None`` means the
     model's predicted class per image."""

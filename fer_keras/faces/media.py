@@ -126,8 +126,8 @@ def predict_media(path, out, model=None, every=1, window=10, progress=True, reco
     OUT/annotated/. Returns the exit status: 0, or 2 when a file of a folder was skipped.
     ``recognizer``: a :class:`fer_keras.faces.Recognizer` (default: one for ``model`` and
     ``tta``, "none" or "flip")."""
-    from fer_keras.faces import Recognizer
     from fer_keras.faces.detectors import video_detector
+    from fer_keras.faces.recognizer import Recognizer
     from fer_keras.faces.video import iter_video
     from fer_keras.fileio import write_json, write_text
 

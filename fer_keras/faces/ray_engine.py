@@ -78,8 +78,8 @@ class RecognizerSpec:
         """(a :class:`~fer_keras.faces.Recognizer`, the detector for video frames)."""
         import cv2
 
-        from fer_keras.faces import Recognizer
         from fer_keras.faces.detectors import video_detector
+        from fer_keras.faces.recognizer import Recognizer
         from fer_keras.models import shipped
         from fer_keras.models.runtime import ExportedClassifier
 

@@ -65,7 +65,7 @@ class Context:
         return self.cfg.model
 
     def dnn_name(self):
-        from fer_keras.models import register_matched_dnn
+        from fer_keras.models.zoo import register_matched_dnn
 
         return register_matched_dnn(self.cfg.model)
 
@@ -101,7 +101,7 @@ class Context:
     def ensure_trained(self, name):
         """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
         there already. Returns the :class:`~fer_keras.train.rundir.RunDir`."""
-        from fer_keras.train import train
+        from fer_keras.train.fit import train
 
         cfg = self.train_config(name)
         run = self.run_dir(name)

@@ -35,10 +35,6 @@ def _public_split(ctx):
     return "val", val, "the validation split (no PublicTest in these data)"
 
 
-def _settings_match(run_cfg, want):
-    return all(run_cfg.get(k) == v for k, v in want.items())
-
-
 def _describe(run_cfg, history=()):
     """The run's settings in words; with its ``history`` rows, the epochs it trained (fewer
     than asked when early stopping ended it) and its training time."""

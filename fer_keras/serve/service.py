@@ -31,9 +31,9 @@ CHECKS_FILE = "checks.json"
 def explain_methods():
     """The explanation methods the server offers, in their usual order (the saliency methods:
     this is the one place that reads the method registry)."""
-    from fer_keras.explain.saliency import METHODS
+    from fer_keras.explain import methods
 
-    return tuple(METHODS)
+    return tuple(methods.names())
 
 
 # ---------------------------------------------------------------------- stored check verdicts

@@ -90,7 +90,7 @@ def checkpoint_state(path):
 
 def load_training_model(path):
     """Load a ``last.keras`` training checkpoint (augmentation + classifier + optimizer)."""
-    from fer_keras.models import load
+    from fer_keras.models.loading import load
 
     return load(path, classifier=False)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import CLASS_NAMES, NUM_CLASSES
-from fer_keras.data import to_float
+from fer_keras.data.dataset import to_float
 
 TTA_MODES = ("none", "flip", "crops")
 
@@ -160,17 +160,6 @@ def layer_table(model):
             shape = ()
         rows.append((layer.name, type(layer).__name__, str(shape), int(layer.count_params())))
     return rows
-
-
-def layer_table_markdown(model):
-    """:func:`layer_table` as a Markdown table, with the totals the reports print."""
-    lines = ["| layer | type | output shape | params |", "|---|---|---|---:|"]
-    lines += [f"| {n} | {t} | {s} | {p:,} |" for n, t, s, p in layer_table(model)]
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    total = int(model.count_params())
-    lines += ["", f"Total params: {total:,}  Trainable params: {trainable:,}  "
-                  f"Non-trainable params: {total - trainable:,}"]
-    return "\n".join(lines) + "\n"
 
 
 def plot_model_diagram(model, path):

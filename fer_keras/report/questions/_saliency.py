@@ -80,7 +80,7 @@ def method_checks(ctx):
 def check_verdicts(ctx):
     """(numbers of :func:`method_checks`, the methods' verdicts in their usual order, the
     methods that passed every check)."""
-    from fer_keras.explain import checks_rows, recommended
+    from fer_keras.explain.verdicts import checks_rows, recommended
 
     numbers = method_checks(ctx).numbers
     verdicts = checks_rows(numbers)[2]
@@ -120,7 +120,7 @@ def checks_part(ctx, sec, shown):
     model and why the others failed, the methods to trust (those that passed every check), and
     whether ``shown`` (the method of this question's figure) is one of them. Returns
     ``{"verdicts", "recommended", "shown_passed", "n"}`` for the section's numbers."""
-    from fer_keras.explain import checks_rows
+    from fer_keras.explain.verdicts import checks_rows
 
     res = method_checks(ctx)
     numbers, verdicts, good = check_verdicts(ctx)
