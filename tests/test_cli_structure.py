@@ -53,3 +53,13 @@ def test_report_semi_profile_overrides_only():
         for part in ("semi", "fixmatch"):
             for k, v in profile[part].items():
                 assert k in fields and v != fields[k], (part, k, v)
+
+
+def test_version_prints_the_package_version(capsys):
+    import fer_keras
+    from fer_keras.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fer-keras {fer_keras.__version__}"

@@ -166,7 +166,7 @@ def test_any_model_other_input_and_logits():
     r = rec.detect(np.zeros((50, 50, 3), np.uint8) + 90)[0]
     assert set(r["scores"]) == set("abcdefg")
     assert abs(sum(r["scores"].values()) - 1) < 1e-5 and min(r["scores"].values()) > 0
-    x = face_recognizer._to_model_input(np.full((2, 10, 12), 255, np.uint8), m)
+    x = face_recognizer._to_model_input(np.full((2, 10, 12), 255, np.uint8), rec.contract)
     assert x.shape == (2, 64, 64, 3) and x.dtype == np.float32
     assert np.allclose(x, 1.0, atol=1e-6)  # white stays white through the antialiased resize
 
@@ -741,3 +741,29 @@ def test_video_detector_falls_back_to_the_haar_tracker(monkeypatch, capsys):
     assert isinstance(det.full, detectors.HaarDetector) and det.full_every == 5
     assert "tracking with the Haar cascade" in capsys.readouterr().err
     assert detectors.video_detector(full_every=3).full_every == 3
+
+
+@pytest.mark.core
+def test_recognizer_takes_the_input_range_and_classes_and_decides_the_contract_once(tmp_path):
+    """``Recognizer(path, input_range=, classes=)``: the contract is the one given, and it is the
+    one the model is fed by (a model trained on [-1, 1] scored as [0, 1] gives other scores)."""
+    import keras
+
+    m = _tiny_model()
+    path = tmp_path / "m.keras"
+    m.save(path)
+    box = lambda g: np.array([[0, 0, 40, 40]])  # noqa: E731
+    face = np.tile(np.linspace(0, 255, 48, dtype=np.uint8), (48, 1))
+    default = faces.Recognizer(str(path), detector=box)
+    given = faces.Recognizer(str(path), detector=box, input_range="-1,1", classes=list("abcdefg"))
+    assert default.contract.input_range == (0.0, 1.0)
+    assert given.contract.input_range == (-1.0, 1.0) and given.class_names == tuple("abcdefg")
+    x = face_recognizer._to_model_input(face[None], given.contract)
+    assert x.min() == pytest.approx(-1.0) and x.max() == pytest.approx(1.0)
+    a = default.detect(np.stack([face] * 3, -1))[0]["scores"]
+    b = given.detect(np.stack([face] * 3, -1))[0]["scores"]
+    assert set(b) == set("abcdefg")
+    assert not np.allclose(list(a.values()), list(b.values()), atol=1e-4)
+    # the same through a model object: its attached contract is replaced, once
+    obj = faces.Recognizer(keras.saving.load_model(path), detector=box, input_range="-1,1")
+    assert obj.contract.input_range == (-1.0, 1.0)

@@ -213,13 +213,13 @@ def test_a_killed_actor_is_restarted_and_no_row_is_lost_or_doubled(ray_cluster, 
         def build(self):
             rec, det = super().build()
             (marks / str(os.getpid())).touch()
-            plain = rec.analyse_scored
+            plain = rec._analyse
 
             def slow(*a, **k):
                 time.sleep(0.05)
                 return plain(*a, **k)
 
-            rec.analyse_scored = slow
+            rec._analyse = slow
             return rec, det
 
     def killer():

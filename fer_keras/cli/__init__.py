@@ -44,6 +44,9 @@ LIGHT = {"predict": predict.add_predict}
 def build_parser(commands=COMMANDS):
     p = Parser(prog="fer-keras",
                description="Facial-expression recognition on FER2013 with Keras 3")
+    from fer_keras import __version__
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for add in commands:
         add(sub)

@@ -52,11 +52,11 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     rec = recognizer or faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
     name = Path(image).name if isinstance(image, (str, Path)) else "photo"
     rgb = face_images.load_image(image)
-    boxes, probs = rec.analyse_rgb(rgb)
-    if not len(boxes):
+    records = rec.detect(rgb)  # every face is labelled; the largest are explained
+    if not records:
         raise FerInputError("no face found in the photo (the Haar cascade finds frontal faces "
                             "of 40 pixels and more)", file=name)
-    records = rec.records(boxes, probs)  # every face is labelled; the largest are explained
+    boxes, probs = rec.arrays(records)
     annotated = drawing.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
                                               for i, r in enumerate(records)])
     boxes, probs = boxes[:settings.max_faces], probs[:settings.max_faces]

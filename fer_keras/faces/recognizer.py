@@ -31,45 +31,47 @@ from fer_keras.faces.images import crop_faces, load_image, to_grey
 from fer_keras.models import contract
 
 
-def _to_model_input(faces, model):
+def _to_model_input(faces, c):
     """The model's input ``(N, H, W, C)`` from grey uint8 face crops ``(N, h, w)``: resized,
-    replicated to C channels and scaled as the model's input contract says
-    (:func:`fer_keras.models.contract.of`)."""
-    c = contract.of(model)
+    replicated to C channels and scaled as the model's input contract ``c`` says
+    (:class:`fer_keras.models.contract.InputContract`)."""
     faces = np.asarray(faces)
     if len(faces) == 0:
         return np.zeros((0, c.height, c.width, c.channels), np.float32)
     return c.prepare(faces)
 
 
-def _class_names(model, class_names=None):
+def _class_names(model, c, class_names=None):
     k = int(model.output_shape[-1])
     if class_names is not None:
         if len(class_names) != k:
             raise FerInputError(f"{len(class_names)} class names for a model of {k} outputs")
         return tuple(class_names)
-    return tuple(contract.of(model).classes)
+    return tuple(c.classes)
 
 
-def _load_model(model):
-    """The classifier for ``model``: None (the shipped model: its ONNX export run by ONNX
-    Runtime when onnxruntime is installed, without importing TensorFlow; else the ``.keras``),
-    a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``, ``input_shape``
-    and ``output_shape``, such as :class:`fer_keras.models.runtime.ExportedClassifier`)."""
-    if model is None:
+def _load_model(model, input_range=None, classes=None):
+    """(classifier, its input contract) for ``model``: None (the shipped model: its ONNX export
+    run by ONNX Runtime when onnxruntime is installed, without importing TensorFlow; else the
+    ``.keras``), a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``,
+    ``input_shape`` and ``output_shape``, such as
+    :class:`fer_keras.models.runtime.ExportedClassifier`). ``input_range`` and ``classes``
+    override the contract (:func:`fer_keras.models.contract.from_options`); with either, the
+    shipped model is read as its ``.keras``, whose contract they change."""
+    if model is None and input_range is None and classes is None:
         from fer_keras.models import shipped
 
         fast = shipped.onnx_classifier()
         if fast is not None:
-            return fast
+            return fast, contract.of(fast)
+    if model is None or isinstance(model, (str, Path)):
         from fer_keras import models
 
-        return models.pretrained()
-    if isinstance(model, (str, Path)):
-        from fer_keras import models
-
-        return models.load_classifier(model)[0]
-    return model
+        return models.load_classifier(models.PRETRAINED if model is None else model,
+                                      input_range=input_range, classes=classes)
+    if input_range is None and classes is None:
+        return model, contract.of(model)
+    return model, contract.from_options(model, input_range=input_range, classes=classes)
 
 
 # --------------------------------------------------------------------------- recognizer
@@ -83,19 +85,22 @@ class Recognizer:
     object with ``scored(grey) -> (boxes, confidences)`` (default :func:`default_detector`,
     YuNet). Overlapping boxes are merged (:func:`nms`). ``scale``: the crop's side over the box's
     (default the detector's ``frame_scale``, else :data:`FRAME_SCALE`). ``tta="flip"`` averages
-    each face with its mirror image.
+    each face with its mirror image. ``input_range`` (``"-1,1"`` or a pair) and ``classes``
+    (``"a,b,..."`` or names): how the model wants its images and what its outputs are, when
+    neither its run folder's ``contract.json`` nor inference says it right
+    (:mod:`fer_keras.models.contract`); decided here once, in :attr:`contract`.
     """
 
-    def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none"):
-        self.model = _load_model(model)
+    def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none",
+                 input_range=None, classes=None):
+        self.model, self.contract = _load_model(model, input_range, classes)
         self.detector = detector if detector is not None else default_detector()
-        self.class_names = _class_names(self.model, class_names)
+        self.class_names = _class_names(self.model, self.contract, class_names)
         self._scale = None if scale is None else float(scale)
         if tta not in ("none", "flip"):
             raise FerInputError(f"tta must be 'none' or 'flip', got {tta!r}")
         self.tta = tta
-        c = contract.of(self.model)  # how the model wants its images: one home
-        self.input_shape = c.size + (c.channels,)
+        self.input_shape = self.contract.size + (self.contract.channels,)
 
     @property
     def scale(self):
@@ -109,7 +114,7 @@ class Recognizer:
 
     def classify(self, faces):
         """float32 ``(N, K)`` class probabilities of grey uint8 face crops ``(N, h, w)``."""
-        x = _to_model_input(faces, self.model)
+        x = _to_model_input(faces, self.contract)
         if len(x) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
         probs = self._forward(x)
@@ -120,9 +125,9 @@ class Recognizer:
     def _forward(self, x):
         # predict_on_batch runs the compiled graph (20x faster than an eager call on a 2-core CPU)
         # without predict()'s per-call set-up of a data adapter and callbacks
-        return contract.of(self.model).probabilities(self.model.predict_on_batch(x))
+        return self.contract.probabilities(self.model.predict_on_batch(x))
 
-    def find(self, grey, boxes=None, detector=None):
+    def _find(self, grey, boxes=None, detector=None):
         """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` detector confidences) of the
         faces of a grey uint8 image: the detector's boxes after :func:`nms`, or ``boxes`` as
         given (confidence NaN: not detected)."""
@@ -134,27 +139,17 @@ class Recognizer:
         order = np.argsort(-boxes[:, 2].astype(np.int64) * boxes[:, 3], kind="stable")
         return boxes[order], scores[order]
 
-    def analyse_scored(self, rgb, boxes=None, detector=None):
+    def _analyse(self, rgb, boxes=None, detector=None):
         """(boxes int32 ``(N, 4)``, confidences float32 ``(N,)``, probabilities float32
-        ``(N, K)``) of an RGB uint8 array (``detector`` instead of this one's)."""
+        ``(N, K)``) of an RGB uint8 array (``detector`` instead of this one's: a video's
+        tracking detector, :func:`fer_keras.faces.video.track_frame`)."""
         grey = to_grey(rgb)
-        boxes, scores = self.find(grey, boxes, detector)
+        boxes, scores = self._find(grey, boxes, detector)
         faces = crop_faces(grey, boxes, self.input_shape[:2], self._scale_for(
             detector or self.detector))
         return boxes, scores, self.classify(faces)
 
-    def analyse(self, image, boxes=None, bgr=False):
-        """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)``) for an image (see
-        :func:`load_image`); ``boxes`` given: those faces, no detection."""
-        rgb = load_image(image, bgr=bgr)
-        return self.analyse_rgb(rgb, boxes)
-
-    def analyse_rgb(self, rgb, boxes=None, detector=None):
-        """:meth:`analyse` of an RGB uint8 array (``detector`` instead of this one's)."""
-        boxes, _, probs = self.analyse_scored(rgb, boxes, detector)
-        return boxes, probs
-
-    def records(self, boxes, probs, confidences=None):
+    def _records(self, boxes, probs, confidences=None):
         """One dict per face: ``{"box": [x, y, w, h], "confidence": detector confidence or None,
         "scores": {class: p}, "label": class}``."""
         conf = [None] * len(boxes) if confidences is None else \
@@ -186,15 +181,23 @@ class Recognizer:
         found, crops = [], []
         for k, image in enumerate(images):
             grey = to_grey(load_image(image, bgr=bgr, name=f"image {k}"))
-            b, sc = self.find(grey, None if boxes is None else boxes[k])
+            b, sc = self._find(grey, None if boxes is None else boxes[k])
             found.append((b, sc))
             crops.append(crop_faces(grey, b, self.input_shape[:2], self.scale))
         probs = self.classify(np.concatenate(crops)) if crops else None
         out, at = [], 0
         for b, sc in found:
-            out.append(self.records(b, probs[at:at + len(b)], sc))
+            out.append(self._records(b, probs[at:at + len(b)], sc))
             at += len(b)
         return out
+
+    def arrays(self, records):
+        """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)`` in :attr:`class_names`
+        order) of one image's records from :meth:`detect`."""
+        boxes = np.array([r["box"] for r in records], np.int32).reshape(-1, 4)
+        probs = np.array([[r["scores"][k] for k in self.class_names] for r in records],
+                         np.float32).reshape(-1, len(self.class_names))
+        return boxes, probs
 
     def annotate(self, image, boxes=None, bgr=False, results=None):
         """RGB uint8 ``(H, W, 3)`` copy of ``image`` with each face's box and label drawn

@@ -99,9 +99,9 @@ def track_frame(recognizer, tracker, bgr, detector=None):
     ``tracker``'s tracks. Returns (face records with the smoothed probabilities, int track ids
     ``(N,)``, the frame's own probabilities float32 ``(N, classes)``)."""
     rgb = np.ascontiguousarray(bgr[..., ::-1])
-    boxes, conf, probs = recognizer.analyse_scored(rgb, detector=detector)
+    boxes, conf, probs = recognizer._analyse(rgb, detector=detector)  # one package
     ids, smooth = tracker.update(boxes, probs)
-    return recognizer.records(boxes, smooth, conf), ids, probs
+    return recognizer._records(boxes, smooth, conf), ids, probs
 
 
 def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=True, codec="mp4v",

@@ -204,7 +204,7 @@ class Service:
                                    f"{', '.join(self.methods)}{hint}")
         rec = self.recognizer()
         grey = face_images.to_grey(rgb)
-        boxes, probs = rec.analyse_rgb(rgb)
+        boxes, probs = rec.arrays(rec.detect(rgb))
         if not len(boxes):
             raise UploadError(422, "no face found in the image")
         if not 0 <= face < len(boxes):
