@@ -75,10 +75,10 @@ test-slow: install
 # the default suite runs their Ray-free parts and skips the rest without it
 test-ray: install
 	$(VENV)/bin/pip install -q "ray[data]>=2.40" pyarrow
-	$(PY) -m pytest -q -m "slow or not slow" tests/test_ray_engine.py
+	$(PY) -m pytest -q -m "slow or not slow" tests/faces/test_ray_engine.py
 
 # the shipped model's ONNX export (fer_keras/weights/), run by Recognizer() without TensorFlow;
-# regenerate it whenever fer_keras/weights/fer_net_fer2013.keras changes (tests/test_shipped.py)
+# regenerate it whenever fer_keras/weights/fer_net_fer2013.keras changes (tests/models/test_shipped.py)
 shipped-onnx: install
 	$(FER) export pretrained --format onnx --out fer_keras/weights/fer_net_fer2013.onnx
 
@@ -126,7 +126,7 @@ endif
 report: | install
 	$(QUIET) $(FER) report $(EXARGS)
 
-# docs/cli.md, the command-line reference, from the parser (tests/test_cli_docs.py checks it)
+# docs/cli.md, the command-line reference, from the parser (tests/cli/test_cli_docs.py checks it)
 docs: | install
 	$(PY) docs/make_cli_reference.py
 

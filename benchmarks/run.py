@@ -300,7 +300,7 @@ def batchnorm_section(rep, quick, name="fer_net"):
               "TensorFlow runs the fused `FusedBatchNormV3` kernel (one oneDNN pass, bf16 "
               "activations with float32 statistics); Keras 3's `BatchNormalization` computes the "
               "moments and the normalisation as separate float32 ops with casts around them. "
-              f"Same weights and results (tests/test_layers.py); bf16 training {ratio:.2f}x "
+              f"Same weights and results (tests/models/test_layers.py); bf16 training {ratio:.2f}x "
               "faster with the fused kernel.")
 
 

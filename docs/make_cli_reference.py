@@ -1,5 +1,5 @@
 """Write docs/cli.md, the command-line reference, from the parser of ``fer-keras``
-(:func:`fer_keras.cli.docs.markdown`). ``make docs`` runs it; ``tests/test_cli_docs.py`` fails
+(:func:`fer_keras.cli.docs.markdown`). ``make docs`` runs it; ``tests/cli/test_cli_docs.py`` fails
 when the file is out of date."""
 import sys
 from pathlib import Path

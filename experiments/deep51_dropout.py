@@ -6,7 +6,7 @@ report preset (``--preset report``: batch 80, Adam 1e-3, class-balanced oversamp
 the 1,050 real faces of the Kaggle-CSV sample for ``--epochs`` epochs, then print the clean
 training images' cross-entropy in inference mode, averaged per class as the oversampling weighs
 them (ln 7 = 1.946 is the uniform prediction's), and how many classes it predicts on the
-validation split. This is what ``tests/test_dnn_learns.py`` asserts for the builder's defaults.
+validation split. This is what ``tests/train/test_dnn_learns.py`` asserts for the builder's defaults.
 
     python -m experiments.deep51_dropout --data ../shared/data/fer2013-sample.csv \
         --settings 0.99,0.2 0.9,0.2 0.9,0.05 0.9,0 --epochs 4 --out /tmp/deep51

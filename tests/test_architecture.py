@@ -303,3 +303,38 @@ def test_the_architecture_page_names_every_folder_and_module_of_the_root():
     assert root - listed == set(), f"not on docs/architecture.md: {sorted(root - listed)}"
     assert listed - root == set(), f"on docs/architecture.md but not in fer_keras/: " \
         f"{sorted(listed - root)}"
+
+
+def _misplaced_tests(tests_root, packages):
+    """Test files under ``tests_root`` whose folder is not a package folder of ``packages``
+    (``{"fer_keras": path, ...}``): ``tests/<package>/.../test_<module>.py`` mirrors
+    ``<package root>/<package>/...``; files directly in ``tests/`` test the repository as a
+    whole."""
+    bad = []
+    for f in sorted(tests_root.rglob("test_*.py")):
+        rel = f.parent.relative_to(tests_root)
+        if rel.parts and rel.parts[0] == "fixtures":
+            continue
+        if not rel.parts:
+            continue
+        homes = [root / rel for root in packages.values()] + [
+            root.parent / rel for root in packages.values()]
+        if not any((h / "__init__.py").is_file() for h in homes):
+            bad.append(str(f.relative_to(tests_root)))
+    return bad
+
+
+def test_the_tests_mirror_the_packages():
+    tests_root = ROOT / "tests"
+    assert not _misplaced_tests(tests_root, {"fer_keras": PKG})
+    names = [f.name for f in tests_root.rglob("test_*.py") if "fixtures" not in f.parts]
+    assert len(names) == len(set(names)), "two test files share a name (pytest's rootdir import)"
+
+
+def test_the_mirror_check_finds_a_test_outside_any_package(tmp_path):
+    for rel in ("pkg/__init__.py", "pkg/faces/__init__.py", "tests/faces/test_a.py",
+                "tests/nowhere/test_b.py", "tests/test_whole.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    assert _misplaced_tests(tmp_path / "tests", {"pkg": tmp_path / "pkg"}) == [
+        "nowhere/test_b.py"]

@@ -1,6 +1,6 @@
 """The command-line reference, ``docs/cli.md``, written from the parser itself so that it cannot
 drift from the CLI: ``python docs/make_cli_reference.py`` (``make docs``).
-``tests/test_cli_docs.py`` fails when the file and the parser differ, when a flag has no help
+``tests/cli/test_cli_docs.py`` fails when the file and the parser differ, when a flag has no help
 text or hides its default (:func:`undocumented`), and when a command in the Markdown files names
 a subcommand or flag that does not exist."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 HEADER = """# Command-line reference
 
 Written from the parser by `make docs` (`python docs/make_cli_reference.py`); do not edit it
-by hand: `tests/test_cli_docs.py` fails when it and `fer-keras --help` differ.
+by hand: `tests/cli/test_cli_docs.py` fails when it and `fer-keras --help` differ.
 `fer-keras COMMAND --help` prints the same text.
 """
 

@@ -16,7 +16,7 @@ An integer (or a ``(P_h, P_w)`` pair) is explicit zero padding on both sides of 
 PyTorch's ``Conv2d(padding=P)`` (Keras: ``ZeroPadding2D(P)`` followed by a ``"valid"`` conv).
 Pooling layers follow the same rule (their ``pool_size`` is ``K``, their default stride is ``K``).
 
-Pure Python, no Keras import: the property test in ``tests/test_shapes.py`` checks it against real
+Pure Python, no Keras import: the property test in ``tests/models/test_shapes.py`` checks it against real
 Keras layers on random settings.
 """
 from __future__ import annotations

@@ -358,7 +358,7 @@ def reproduction_section(ctx, sections):
              f"{counts['not measured']} not measured in this run (the row says how to measure "
              f"it) and {counts['not testable']} not testable here (the row says why). Each "
              "verdict follows the rule of its kind, listed below the table; every rule has a "
-             "model-free control that fails it (tests/test_report_rules.py)."
+             "model-free control that fails it (tests/report/test_rules.py)."
              + (" **These are the synthetic faces**: a verdict here shows that the pipeline "
                 "measures the claim, not that FER2013 behaves so; run the report with `--data` "
                 "(`make report DATA=...`) for the real verdicts." if ctx.cfg.synthetic else ""))

@@ -1,5 +1,5 @@
 """One verdict function per kind of claim (:mod:`fer_keras.report.claims`), each with a rule
-that can fail and that a model-free control fails (tests/test_report_rules.py).
+that can fail and that a model-free control fails (tests/report/test_rules.py).
 
 Every function returns a :class:`Verdict`: ``status`` "reproduced" or "not reproduced", the
 ``measured`` value in words, the ``rule`` in words (the reproduction table prints it) and the

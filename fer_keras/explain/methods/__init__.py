@@ -40,9 +40,9 @@ layercam          2021  activations weighted pixel-wise by their positive gradie
    ``keras.ops`` and the helpers of :mod:`._gradients` / :mod:`._cam` so that it runs on the
    TensorFlow and JAX backends); ``register(Method(name=..., title=..., caption=...,
    year=..., compute=compute, layer=..., tfkv=...))``.
-2. ``tests/test_method_<name>.py``: the method against an independent implementation where one
+2. ``tests/explain/methods/test_<name>.py``: the method against an independent implementation where one
    exists (tf-keras-vis through ``engine="tf-keras-vis"``), or against what it promises.
-   ``tests/test_explain_methods.py`` runs every registered method through the registry-wide
+   ``tests/explain/test_methods.py`` runs every registered method through the registry-wide
    tests (shapes, batching, both backends, a hand-built model whose evidence is known, a model
    that ignores its input) without being told about it.
 

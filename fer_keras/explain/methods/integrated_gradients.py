@@ -26,7 +26,7 @@ from fer_keras.explain.methods import Method, register
 from fer_keras.explain.methods._gradients import score_grad_fn
 
 #: Default path steps (Sundararajan et al. suggest 20 to 300 and checking completeness; see
-#: tests/test_method_integrated_gradients.py and RESULTS.md for the error at 32).
+#: tests/explain/methods/test_integrated_gradients.py and RESULTS.md for the error at 32).
 STEPS = 32
 #: The blurred baseline's Gaussian sigma in pixels (the deletion/insertion substrate's).
 BLUR_SIGMA = 5.0

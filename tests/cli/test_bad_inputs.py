@@ -20,7 +20,7 @@ from PIL import Image
 from fer_keras import cli
 from fer_keras.data import FOLDER_NAMES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROWS = 14  # rows of a good CSV: 2 per class; Training for even rows, PublicTest for odd ones
 
 

@@ -1,6 +1,6 @@
 """fer_keras.serve: the HTTP API on a real photo with the shipped model, hostile uploads, the
 worker pool (a blocked inference does not block /v1/health), the page's files, the CLI's bad
-flags, the stored check verdicts. The browser test of the page is test_serve_browser.py."""
+flags, the stored check verdicts. The browser test of the page is test_page_browser.py."""
 import io
 import json
 import struct

@@ -17,7 +17,7 @@ from conftest import requires_tf
 
 from fer_keras.config import TrainConfig
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: Two devices, then the runs: one device, two devices, two devices killed after epoch 1 and
 #: resumed, two devices uninterrupted. On JAX the model has batch normalisation and dropout and

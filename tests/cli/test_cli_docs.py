@@ -12,7 +12,7 @@ from fer_keras.cli import build_parser
 from fer_keras.cli import docs as cli_docs
 from fer_keras.cli.common import quiet_backend_import
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLI_MD = ROOT / "docs" / "cli.md"
 
 

@@ -1,7 +1,7 @@
 """LayerCAM (Jiang et al. 2021): equal to Grad-CAM where the score's gradient is the same at
 every position of a channel and positive (global average pooling into positive weights), and
-different where it is not; against tf-keras-vis' ``Layercam`` in tests/test_explain_methods.py
-(and on a trained model in tests/test_explain.py)."""
+different where it is not; against tf-keras-vis' ``Layercam`` in tests/explain/test_methods.py
+(and on a trained model in tests/explain/test_checks.py)."""
 from __future__ import annotations
 
 import os

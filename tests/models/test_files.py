@@ -28,7 +28,7 @@ from fer_keras.errors import FerInputError  # noqa: E402
 from fer_keras.explain import _core  # noqa: E402
 from fer_keras.models import files
 
-K2 = Path(__file__).resolve().parent / "fixtures" / "keras2"
+K2 = Path(__file__).resolve().parents[1] / "fixtures" / "keras2"
 EXPECTED = json.loads((K2 / "expected.json").read_text())["models"]
 FERPLUS = "neutral,happiness,surprise,sadness,anger,disgust,fear,contempt"
 #: The contract flags of each Keras 2 file (its README).
@@ -181,7 +181,7 @@ def test_import_fer_keras_registers_its_layers(tmp_path):
     import subprocess
 
     path = _ours_file(tmp_path / "ours.keras")
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="3")
     load = f"keras.saving.load_model({str(path)!r}).get_layer('bn')"
     after = (f"import keras\ntry:\n    {load}\n    print('control loaded')\nexcept Exception:\n"

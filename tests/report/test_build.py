@@ -56,7 +56,7 @@ def _register_tiny():
 def _config(out, **kw):
     kw = {"model": TINY, "n_synthetic": 600, **kw}
     return report.ReportConfig(data="synthetic", epochs=2, out=str(out), profile="quick",
-                               settings=SETTINGS, command="pytest tests/test_report.py",
+                               settings=SETTINGS, command="pytest tests/report/test_build.py",
                                verbose=0, **kw)
 
 
@@ -115,7 +115,7 @@ def test_header_says_data_date_versions_command(built):
     for text in ((out / "report.md").read_text(), (out / "report.html").read_text()):
         assert "synthetic faces" in text and "not FER2013" in text
         assert doc["meta"]["date"] in text
-        assert "pytest tests/test_report.py" in text
+        assert "pytest tests/report/test_build.py" in text
         assert f"Keras {doc['meta']['versions']['keras']}" in text
     # a first run trained its models: nothing of it counts as reused from an earlier run
     assert not any(r.startswith("the training of") for r in doc["meta"]["reused"]), \
@@ -504,7 +504,7 @@ def test_published_real_data_report_is_complete_and_small():
     the reproduction table, it was made on FER2013, and it stays a few MB."""
     from pathlib import Path
 
-    docs = Path(__file__).resolve().parents[1] / "docs" / "report-fer2013"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "report-fer2013"
     if not (docs / "report.md").is_file():
         pytest.skip("no published report in this checkout (make docs-report)")
     md = (docs / "report.md").read_text()

@@ -437,14 +437,14 @@ def test_sanity_and_ground_truth_on_a_trained_residual_model():
         assert conc > 1.5, (method, conc)
 
 
-JAX_PY = Path("/work/main/.venv-jax/bin/python")
+JAX_PY = Path(__file__).resolve().parents[2] / ".venv-jax" / "bin" / "python"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not JAX_PY.is_file() or keras.backend.backend() != "tensorflow",
                     reason="needs the JAX virtual environment and TensorFlow here")
 def test_keras_file_made_on_jax_explains_the_same_on_tensorflow(tmp_path):
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     script = f"""
 import sys; sys.path.insert(0, {str(repo / 'tests')!r})
 import numpy as np

@@ -1,7 +1,6 @@
 """Faces in the wild (issue 16): detection, framing, the Recognizer, videos and `fer-keras predict`
 on photos, folders and videos. Scenes are built from real FER2013 faces (../shared) pasted 3-4x
 upscaled at known boxes; nothing is downloaded."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -479,8 +478,11 @@ def test_cli_predict_data_still_writes_the_submission(tmp_path, capsys):
 
 def test_pretrained_is_a_48x48_classifier(shipped):
     assert tuple(shipped.input_shape[1:]) == (48, 48, 1) and shipped.output_shape[-1] == 7
-    weights = Path(faces.__file__).parent / "weights"
-    for f in weights.glob("fer_net*"):  # the model (.keras and its .onnx export): 10 MB at most
+    from fer_keras.models.shipped import WEIGHTS
+
+    files = sorted(WEIGHTS.glob("fer_net*"))  # the model (.keras and its .onnx export)
+    assert {f.suffix for f in files} >= {".keras", ".onnx"}, files
+    for f in files:  # 10 MB at most each
         assert f.stat().st_size < 10 * 2 ** 20, f
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import requires_tf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUN = ["--model", "small_cnn", "--n-synthetic", "600", "--epochs", "4", "--batch-size", "64",
        "--seed", "1", "--verbose", "0"]
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")

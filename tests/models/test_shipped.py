@@ -12,7 +12,7 @@ import pytest
 from fer_keras.models import shipped
 
 pytest.importorskip("onnxruntime")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_onnx_export_is_made_from_the_shipped_keras():

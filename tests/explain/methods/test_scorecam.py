@@ -1,6 +1,6 @@
 """Score-CAM (Wang et al. 2020): its channel weights are the probabilities of the masked images
 (checked against a plain loop); the whole map against tf-keras-vis' ``Scorecam`` is in
-tests/test_explain_methods.py (and on a trained model in tests/test_explain.py)."""
+tests/explain/test_methods.py (and on a trained model in tests/explain/test_checks.py)."""
 from __future__ import annotations
 
 import os
