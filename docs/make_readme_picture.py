@@ -9,12 +9,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from fer_keras import CLASS_NAMES
 from fer_keras.faces import photo_explain
 from fer_keras.faces import scenes as face_scenes
+from fer_keras.serve.service import stored_verdicts
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("gradcam", "smoothgrad", "ig-blur", "occlusion")
@@ -25,16 +24,12 @@ if __name__ == "__main__":
                    help="FER2013 image folders (default: ../shared/data/fer2013 beside the "
                         "repository)")
     args = p.parse_args()
-    test = Path(args.data) / "test"
-    grey = np.stack([np.asarray(Image.open(sorted((test / c.lower()).glob("*.jpg"))[0])
-                                .convert("L")) for c in CLASS_NAMES])
-    canvas, _ = face_scenes.paste_faces(grey, canvas=(600, 900), upscale=(3, 3), background="plain",
-                                  seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        photo = Path(tmp) / "photo.png"
-        Image.fromarray(canvas).save(photo)
+        photo = Path(tmp) / "photo.jpg"
+        face_scenes.readme_photo(args.data, photo)  # the README's photo.jpg
         res = photo_explain.explain_photo(
-            photo, settings=photo_explain.Settings(methods=METHODS, max_faces=4), out=tmp)
+            photo, settings=photo_explain.Settings(methods=METHODS, max_faces=4), out=tmp,
+            verdicts=stored_verdicts(None, METHODS))
         Image.open(Path(tmp) / "photo_saliency.png").convert("RGB").quantize(256).save(
             HERE / "readme.png", optimize=True)  # 256 colours: a third of the bytes
     for i, r in enumerate(res["faces"]):

@@ -31,29 +31,18 @@ package import itself stays free of Keras, and of TensorFlow's start-up lines).
 import importlib
 import sys
 
+from fer_keras._lazy import lazy_face
+
 __version__ = "0.1.0"
 
 CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 NUM_CLASSES = len(CLASS_NAMES)
 
-_SUBMODULES = {
-    "analyses", "cli", "config", "data", "errors", "explain", "faces", "fileio", "models",
-    "plotting", "report", "semi", "serve", "train",
-}
-#: Lazy attributes: name -> the submodule that defines it.
-_ATTRIBUTES = {"Recognizer": "faces"}
-
-
-def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _ATTRIBUTES:
-        return getattr(importlib.import_module(f"{__name__}.{_ATTRIBUTES[name]}"), name)
-    raise AttributeError(f"module 'fer_keras' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES) + list(_ATTRIBUTES))
+#: The feature folders and shared modules, and ``Recognizer``, each imported on first use.
+_SUBMODULES = ("analyses", "cli", "config", "data", "errors", "explain", "faces", "fileio",
+               "models", "plotting", "report", "semi", "serve", "train")
+_EXPORTS = {"Recognizer": "faces.recognizer"}
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, _SUBMODULES)
 
 
 #: The modules whose import registers a Keras class (``@keras.saving.register_keras_serializable``).

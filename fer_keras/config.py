@@ -40,6 +40,9 @@ CHOICES = {
     "precision": ("float32", "mixed"),  # mixed: bfloat16 on CPU, float16 on older GPUs
     # data-parallel: every device Keras sees (fer_keras.train.distribute)
     "distribute": ("none", "data-parallel"),
+    # what chooses the kept checkpoint: the data's validation split, or a val_fraction of the
+    # training images so that the validation split is scored unbiased (fer_keras.data.holdout)
+    "select_on": ("val", "train"),
 }
 
 
@@ -80,6 +83,7 @@ class TrainConfig:
     erasing: float = AugmentConfig.erasing
     input_pipeline: str = "numpy"  # numpy (any backend) | tfdata | idg (ImageDataGenerator)
     val_fraction: float = 0.1
+    select_on: str = "val"  # val | train: which images choose the kept checkpoint
     n_synthetic: int = 3000
     seed: int = 0
     deterministic: bool = True
@@ -162,7 +166,6 @@ FLAG_RANGES = {
     "seed": RANGES["seed"],
     "perplexity": (0, 10_000, False, True),
     "threshold": (0, 1, True, True),
-    "index": (0, 10**9, True, True),
 }
 
 

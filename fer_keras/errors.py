@@ -37,6 +37,22 @@ def quote_name(name):
     return name if name.isprintable() else repr(name)
 
 
+def plural(n, word, words=None):
+    """``"1 image"``, ``"3 images"``: the count ``n`` with ``word``, or with ``words`` (default
+    ``word + "s"``) when ``n`` is not 1; the one way every message counts things."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def refuse_url(name, what="a local file"):
+    """Raise :class:`FerInputError` for a URL (``https://...``, ``s3://...``) where ``what`` is
+    wanted, naming it as typed (a ``Path`` of it would fold ``//`` into ``/``)."""
+    text = str(name)
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.isalnum():
+        raise FerInputError(f"URLs are not supported; give {what} (download it first)",
+                            file=text)
+
+
 class FerOutputError(FerInputError, OSError):
     """An output file cannot be written (a file in the way of its folder, no permission, disk
     full): a user error like :class:`FerInputError`, and still an :class:`OSError` so that code

@@ -408,35 +408,67 @@ def saliency_overlay(face, saliency_map, size=192, alpha=0.5):
     return np.clip(np.rint((1 - alpha) * rgb + alpha * heat), 0, 255).astype(np.uint8)
 
 
-def photo_explanations(annotated, overlays, face_titles, method_titles, path, suptitle=None):
-    """The faces of one photo explained: the photo with its boxes and labels on the left, then
-    one row per face with its overlay for each method (``fer-keras explain saliency --image``,
-    the README's picture).
+def verdict_line(verdict):
+    """The one-line verdict of a method's explanation checks on a model, as the figures show it:
+    ``"checks passed"``, ``"FAILED checks: sanity, road"`` or ``"not checked"`` for ``verdict``
+    ``{"passed": bool, "failed": [check, ...]}`` or None."""
+    if not verdict:
+        return "not checked"
+    if verdict.get("passed"):
+        return "checks passed"
+    return "FAILED checks: " + (", ".join(verdict.get("failed") or ()) or "some")
 
-    ``annotated``: RGB uint8 ``(H, W, 3)`` (:meth:`fer_keras.faces.Recognizer.annotate`);
-    ``overlays``: RGB uint8 ``(N faces, M methods, S, S, 3)`` (:func:`saliency_overlay`);
-    ``face_titles``: N row labels; ``method_titles``: M column titles. Returns the path."""
+
+def photo_explanations(annotated, overlays, face_titles, method_titles, path, suptitle=None,
+                       verdicts=None):
+    """The faces of one photo explained: the photo with its numbered boxes on the left, then
+    one row per face with its overlay for each method (``fer-keras explain saliency --image``,
+    the README's picture), each with the colour bar of its map (0 = least, 1 = most salient).
+
+    ``annotated``: RGB uint8 ``(H, W, 3)``; ``overlays``: RGB uint8 ``(N faces, M methods, S, S,
+    3)`` (:func:`saliency_overlay`, jet colours); ``face_titles``: N row labels;
+    ``method_titles``: M column titles (the registry's method names); ``verdicts``: M
+    ``{"passed", "failed"}`` or None, the stored explanation checks of each method on this
+    model, written under its title (:func:`verdict_line`), red with a warning under the
+    figure for a method that failed them. Fonts follow the row height, so that neither the
+    labels nor the titles overlap when a photo has many faces. Returns the path."""
     plt = _plt()
+    from matplotlib import cm, colors
+
     overlays = np.asarray(overlays)
     n, m = overlays.shape[:2]
-    rows = max(n, 1)
-    photo_w = 1.6 * rows * annotated.shape[1] / annotated.shape[0]
-    fig = plt.figure(figsize=(photo_w + 1.6 * m, 1.6 * rows + 0.5))
-    grid = fig.add_gridspec(rows, m + 1, width_ratios=[photo_w / 1.6] + [1] * m,
-                            wspace=0.04, hspace=0.12)
+    verdicts = list(verdicts) if verdicts is not None else [None] * m
+    rows, row_in = max(n, 1), 1.6
+    photo_w = row_in * rows * annotated.shape[1] / annotated.shape[0]
+    fig = plt.figure(figsize=(photo_w + 1.9 * m, row_in * rows + 1.1))
+    grid = fig.add_gridspec(rows, m + 1, width_ratios=[photo_w / 1.9] + [1] * m,
+                            wspace=0.15, hspace=0.12)
     ax = fig.add_subplot(grid[:, 0])
     ax.imshow(annotated)
     ax.axis("off")
+    font = 8  # points: a 1.6-inch row holds an 8-point label beside a 1.6-inch overlay
+    jet = cm.ScalarMappable(norm=colors.Normalize(0, 1), cmap="jet")
+    failed = [t for t, v in zip(method_titles, verdicts) if v and not v.get("passed")]
     for i in range(n):
         for j in range(m):
             ax = fig.add_subplot(grid[i, j + 1])
             ax.imshow(overlays[i, j])
             ax.set_xticks([])
             ax.set_yticks([])
+            bar = fig.colorbar(jet, ax=ax, fraction=0.046, pad=0.03, ticks=[0, 1])
+            bar.ax.tick_params(labelsize=font - 2, length=2)
             if i == 0:
-                ax.set_title(method_titles[j], fontsize=9)
+                bad = verdicts[j] and not verdicts[j].get("passed")
+                line = verdict_line(verdicts[j]).replace(": ", ":\n")  # as wide as a map
+                ax.set_title(f"{method_titles[j]}\n{line}", fontsize=font,
+                             color="#c00000" if bad else "black")
             if j == 0:
-                ax.set_ylabel(face_titles[i], fontsize=8)
+                ax.set_ylabel(face_titles[i], fontsize=font)
+    note = (f"warning: {' and '.join(failed)} failed the explanation checks on this model; "
+            f"{'its' if len(failed) == 1 else 'their'} maps may not show what the model uses"
+            ) if failed else None
+    if note:
+        fig.text(0.5, 0.0, note, ha="center", va="top", fontsize=font + 1, color="#c00000")
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return _save(fig, path)

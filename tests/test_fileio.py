@@ -302,3 +302,37 @@ def test_written_files_get_normal_permissions(tmp_path):
     assert (tmp_path / "old.txt").stat().st_mode & 0o777 == 0o640
     fio.save_npz(tmp_path / "z.npz", a=np.arange(2))
     assert (tmp_path / "z.npz").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# --------------------------------------------------------------------------- whose file it is
+def test_a_users_file_is_never_replaced_without_force(tmp_path):
+    """Under the CLI's rule a write refuses a file fer_keras did not write, keeps it byte for
+    byte, replaces its own (this command's, or an earlier command's left unchanged), and
+    replaces anything with force."""
+    ledger = tmp_path / "cache" / "written.json"
+    theirs = tmp_path / "notes.txt"
+    theirs.write_bytes(b"the user's notes\n")
+    with fio.keep_users_files(ledger):
+        with pytest.raises(fio.FerOutputError, match="did not write.*--force") as e:
+            fio.write_text(theirs, "ours")
+        assert str(e.value).startswith(str(theirs))
+        with pytest.raises(fio.FerOutputError):
+            fio.check_free(theirs)
+        fio.write_text(tmp_path / "ours.txt", "1")
+        fio.write_text(tmp_path / "ours.txt", "2")  # written by this command: replaced
+    assert theirs.read_bytes() == b"the user's notes\n"
+    assert not list(tmp_path.glob(".notes.txt.*"))  # no temporary file left
+    assert str(tmp_path / "ours.txt") in json.loads(ledger.read_text())
+    with fio.keep_users_files(ledger):
+        fio.write_text(tmp_path / "ours.txt", "3")  # an earlier command's, unchanged
+    (tmp_path / "ours.txt").write_text("edited by the user")
+    with fio.keep_users_files(ledger):
+        with pytest.raises(fio.FerOutputError):
+            fio.write_text(tmp_path / "ours.txt", "4")  # changed since: now the user's
+    assert (tmp_path / "ours.txt").read_text() == "edited by the user"
+    with fio.keep_users_files(ledger, force=True):
+        fio.write_text(theirs, "replaced")
+    assert theirs.read_text() == "replaced"
+    fio.write_text(tmp_path / "notes2.txt", "x")
+    fio.write_text(tmp_path / "notes2.txt", "y")  # outside the CLI: the library writes as told
+    assert (tmp_path / "notes2.txt").read_text() == "y"

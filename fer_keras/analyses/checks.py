@@ -9,7 +9,8 @@ import dataclasses
 
 import numpy as np
 
-from fer_keras.analyses import Result, figure_path, finish, require_labels
+from fer_keras.analyses import Command, Result, figure_path, finish, register, require_labels
+from fer_keras.analyses.saliency import method_flags
 from fer_keras.explain import methods as _methods
 
 NAME = "checks"
@@ -58,3 +59,26 @@ def run(model, data, settings=Settings(), out=None, log=None):
             figure_path(out, NAME, "cascading_randomization"),
             numbers["rules"]["sanity_max_spearman"])]
     return finish(res, out)
+
+
+def _call(request):
+    settings = Settings(methods=tuple(dict.fromkeys(request.options["method"] or _methods.names())),
+                        n=request.n or Settings.n, samples=request.options["samples"],
+                        seed=request.seed, cam_layers=tuple(request.layers))
+    return run(request.model, request.data, settings, request.out, log=request.log)
+
+
+def _summary(res, request):
+    from fer_keras import explain
+
+    return [explain.checks_table(res.numbers)]
+
+
+register(Command(
+    NAME, "sanity (full, cascading), deletion/insertion, ROAD and mask concentration per "
+          "method, against model-free controls, with verdicts", call=_call, summary=_summary,
+    order=70, flags=method_flags(Settings.samples),
+    picks={"layer": "also check the methods that read a layer "
+                    f"({', '.join(_methods.layer_names())}) at this layer (repeatable; "
+                    "default: none)",
+           "n": f"images in all, a seeded sample of the split (default {Settings.n})"}))

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.analyses import Result, figure_path, finish, require_labels
+from fer_keras.analyses import Command, Result, figure_path, finish, register, require_labels
 
 NAME = "confusion"
 
@@ -44,3 +44,18 @@ def run(model, data, settings=Settings(), out=None, probs=None):
                   plotting.confusion_matrix(cm, figure_path(out, NAME, "no_diagonal"),
                                             normalize=True, hide_diagonal=True)]
     return finish(res, out)
+
+
+def _call(request):
+    return run(request.model, request.data, Settings(), request.out)
+
+
+def _summary(res, request):
+    m = res.numbers
+    return [f"accuracy {m['accuracy']:.4f} on {m['n']} images ({request.split})",
+            "most confused (true -> predicted, share of the true class):",
+            *(f"  {t:9s} -> {p:9s} {share:.3f}" for t, p, share in m["top_confusions"])]
+
+
+register(Command(NAME, "row-normalised confusion matrix, with and without the diagonal",
+                 call=_call, summary=_summary, order=10))

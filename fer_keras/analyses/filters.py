@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from fer_keras.analyses import Result, figure_path, finish
+from fer_keras.analyses import Command, Flag, Result, figure_path, finish, register
 
 NAME = "filters"
 PARTS = ("ascent", "features")
@@ -216,3 +216,44 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
                 fmaps[:n], figure_path(out, "features", layer),
                 f"Outputs of the filters of {layer} for {image_label}"))
     return res if out is None else finish(res, out)
+
+
+def _call_part(part):
+    def call(request):
+        o = request.options
+        ascent = dict(filters=o["filters"] or request.n or Settings.filters, steps=o["steps"],
+                      lr=o["lr"], progress=o["progress"]) if part == "ascent" else {}
+        settings = Settings(parts=(part,), seed=request.seed, **ascent)
+        return run(request.model, request.data, settings, request.out, layer=request.layer,
+                   row=request.row())
+    return call
+
+
+def _lines(res, request):
+    m = res.numbers
+    if "feature_maps" not in m:
+        return [f"from {start}: mean activation {m[start]['start_activation']:.3f} -> "
+                f"{m[start]['final_activation']:.3f}; raised for "
+                f"{m[start]['share_increased']:.0%} of {m['filters']} filters "
+                f"({m[start]['seconds']:.1f} s)" for start in ("noise", "image")]
+    k = m["feature_maps"]
+    return [f"{m['layer']}: {k['channels']} maps of {k['shape'][0]}x{k['shape'][1]} for image "
+            f"#{m['row']}: {k['keep_face']} keep the face, {k['invert_face']} invert it, "
+            f"{k['other']} other, {k['dead']} silent"]
+
+
+_LAYER = "the layer (default: the first activation layer)"
+_ROW = "row of the split whose image is used (default 0)"
+register(Command(
+    "ascent", "gradient ascent: inputs that maximise each filter of a layer",
+    call=_call_part("ascent"), summary=_lines, order=30,
+    flags=(Flag("steps", "gradient-ascent steps", default=Settings.steps),
+           Flag("filters", f"how many filters (default {Settings.filters}; --n means the same)"),
+           Flag("lr", "gradient-ascent step size (default 0.05 from noise, 0.01 from an image)",
+                kind="number"),
+           Flag("progress", "no progress bar", kind="off", default=True)),
+    picks={"layer": _LAYER, "n": "how many filters (the same as --filters, whose default holds)",
+           "index": "row of the split whose image the ascent also starts from (default 0)"}))
+register(Command(
+    "features", "every filter's output of a layer for one image", call=_call_part("features"),
+    summary=_lines, order=40, picks={"layer": _LAYER, "index": _ROW}))

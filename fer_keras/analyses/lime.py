@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.analyses import Result, figure_path, finish
+from fer_keras.analyses import Command, Flag, Result, figure_path, finish, register
 
 NAME = "lime"
 
@@ -47,3 +47,24 @@ def run(model, data, settings=Settings(), out=None, rows=None):
             res.files.append(plotting.lime_panels(data.images[i], r, figure_path(out, NAME, i),
                                                   suptitle=f"LIME, image #{i} ({what})"))
     return res if out is None else finish(res, out)
+
+
+def _call(request):
+    settings = Settings(num_samples=request.options["num_samples"],
+                        segments=request.options["segments"], seed=request.seed)
+    return run(request.model, request.data, settings, request.out, rows=request.rows(1))
+
+
+def _summary(res, request):
+    return [f"#{row}: {e['n_segments']} superpixels, {request.options['num_samples']} samples "
+            f"in {e['seconds']:.2f} s" for row, e in res.numbers.items()]
+
+
+register(Command(
+    NAME, "LIME superpixel explanations, one panel per class", call=_call, summary=_summary,
+    order=50,
+    flags=(Flag("num_samples", "perturbed images LIME scores per explanation",
+                default=Settings.num_samples),
+           Flag("segments", "about how many SLIC superpixels", default=Settings.segments)),
+    picks={"index": "row of the split to explain (repeatable; default: the first image of "
+                    "each class)"}))

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.analyses import Result, figure_path, finish
+from fer_keras.analyses import Command, Flag, Result, figure_path, finish, register
 from fer_keras.analyses.regions import REGIONS, RULE, region_answer, region_profile
 from fer_keras.explain import methods as _methods
 
@@ -115,3 +115,56 @@ def run(model, data, settings=Settings(), out=None, picks=None, probs=None):
                 data.images[panel], maps, figure_path(out, NAME, method), titles=titles,
                 suptitle=f"{method} saliency of the true class"))
     return res if out is None else finish(res, out)
+
+
+def method_flags(samples=Settings.samples):
+    """The ``--method`` and ``--samples`` options of the commands that run saliency methods."""
+    names = _methods.names()
+    return (Flag("method", f"saliency method (repeatable; default all: {', '.join(names)})",
+                 kind="text", choices=names, repeat=True),
+            Flag("samples", "SmoothGrad samples", default=samples))
+
+
+def _call(request):
+    from fer_keras.train import evaluate
+
+    data = request.data
+    rows = request.rows(1)
+    probs = evaluate.predict_proba(request.model, data.images)
+    classes = data.labels[rows] if data.labels is not None else probs[rows].argmax(axis=1)
+    picks = {int(c): rows[classes == c] for c in dict.fromkeys(classes.tolist())}
+    settings = Settings(methods=tuple(dict.fromkeys(request.options["method"] or _methods.names())),
+                        samples=request.options["samples"], layer=request.layer,
+                        seed=request.seed)
+    return run(request.model, data, settings, request.out, picks=picks, probs=probs)
+
+
+def _summary(res, request):
+    from fer_keras.errors import plural
+
+    lines = []
+    for method, entry in res.numbers["methods"].items():
+        for cname, e in entry["classes"].items():
+            part = (f", true parts {e['part_mask_concentration']:.2f}"
+                    if "part_mask_concentration" in e else "")
+            lines.append(f"{method:10s} {cname:9s} focus: {e['focus']}; eyes {e['eyes']:.2f}, "
+                         f"mouth {e['mouth']:.2f}{part} (1 = uniform; "
+                         f"{plural(e['images'], 'image')})")
+    return lines
+
+
+register(Command(
+    NAME, "saliency panels (original, map, masked image) per method", call=_call,
+    summary=_summary, order=20,
+    flags=(*method_flags(),
+           Flag("image", "explain each face found in this photo instead of images of --data: "
+                "the annotated photo and one row of maps per face (default: none)",
+                kind="text", metavar="PHOTO")),
+    picks={"layer": "the layer of the methods that read one ("
+                    f"{', '.join(_methods.layer_names())}; default: each method's own, e.g. "
+                    "the last convolution's output)",
+           "n": "images per class (default 1)",
+           "index": "row of the split to explain (repeatable; default: the first image of "
+                    "each class)"},
+    model_help="; required, except with --image (default there: the shipped model)",
+    model_optional=True))

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from fer_keras.analyses import Result, figure_path, finish, require_labels
+from fer_keras.analyses import Command, Flag, Result, figure_path, finish, register, require_labels
 
 NAME = "tsne"
 
@@ -64,3 +64,25 @@ def run(model, data, settings=Settings(), out=None, layers=None):
                 r["embedding"], labels[rows], figure_path(out, NAME, layer),
                 f"t-SNE of {layer} ({n} images)", score=r["silhouette"]))
     return res if out is None else finish(res, out)
+
+
+def _call(request):
+    settings = Settings(n=request.n or Settings.n, perplexity=request.options["perplexity"],
+                        seed=request.seed)
+    return run(request.model, request.data, settings, request.out,
+               layers=list(request.layers) or None)
+
+
+def _summary(res, request):
+    return [f"{layer:14s} silhouette {e['silhouette']:+.3f} (embedding), "
+            f"{e['silhouette_features']:+.3f} (features); {e['seconds']:.1f} s"
+            for layer, e in res.numbers["layers"].items()]
+
+
+register(Command(
+    NAME, "t-SNE of layer outputs (first conv vs last hidden) with silhouette", call=_call,
+    summary=_summary, order=60,
+    flags=(Flag("perplexity", "t-SNE perplexity", kind="number", default=Settings.perplexity),),
+    picks={"layer": "a layer to embed (repeat for several layers; default: the first "
+                    "convolution and the last hidden layer)",
+           "n": f"images in all (default {Settings.n})"}))

@@ -16,6 +16,7 @@ from fer_keras.cli.common import (
     Parser,
     join_negative_values,
     quiet_backend_import,
+    run_command,
 )
 from fer_keras.errors import FerInputError
 
@@ -62,16 +63,16 @@ def main(argv=None):
         parser = build_parser((LIGHT[argv[0]],))
     else:
         parser = quiet_backend_import(build_parser)  # choices come from modules that import Keras
-    from fer_keras import data
+    from fer_keras.data import loading
 
-    mark = len(data.WRITTEN_CACHES)
+    mark = len(loading.WRITTEN_CACHES)
     try:
         status = _run(parser, argv)
     except BaseException:
-        data.drop_caches_since(mark)  # a failed command leaves no cache behind
+        loading.drop_caches_since(mark)  # a failed command leaves no cache behind
         raise
     if status not in (0, None, 130):  # 130: interrupted, training resumes from its data
-        data.drop_caches_since(mark)
+        loading.drop_caches_since(mark)
     return status
 
 
@@ -86,11 +87,10 @@ def _run(parser, argv):
         check_flags(args.command, vars(args))  # every numeric flag: finite and in range
         if getattr(args, "backend", True):
             quiet_backend_import()
-        return args.func(args)
+        return run_command(args)
     except FerInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: the last finished epoch is saved; continue with --resume",
-              file=sys.stderr)
+    except KeyboardInterrupt as e:  # training says what it saved (fer_keras.train.fit.train)
+        print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)
         return 130

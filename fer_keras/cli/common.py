@@ -67,9 +67,34 @@ def load_model_arg(args):
     """The classifier of ``--model`` (the shipped one when not given) with the contract flags
     applied: :func:`fer_keras.models.load_classifier` ``(model, contract)``."""
     from fer_keras import models
+    from fer_keras.errors import refuse_url
 
+    refuse_url(getattr(args, "model", None) or "", "a model file")
     return models.load_classifier(getattr(args, "model", None) or models.PRETRAINED,
                                   input_range=args.input_range, classes=args.classes)
+
+
+#: ``--force``'s help on every command that writes files.
+FORCE_HELP = ("replace files at the outputs that fer-keras did not write (or that were changed "
+              "since); without it such a file is never replaced")
+
+
+def add_force(parser, help=FORCE_HELP):
+    """``--force`` on a writing subcommand's ``parser``: see :func:`run_command`."""
+    parser.add_argument("--force", action="store_true", help=help)
+    return parser
+
+
+def run_command(args):
+    """``args.func(args)`` under the one rule of every writer: a file that fer-keras did not
+    write itself is never replaced without ``--force`` (:func:`fer_keras.fileio.keep_users_files`;
+    ``--resume`` continues a run, whose files are its own)."""
+    from fer_keras.data.loading import cache_dir
+    from fer_keras.fileio import keep_users_files
+
+    force = bool(getattr(args, "force", False) or getattr(args, "resume", False))
+    with keep_users_files(cache_dir() / "written.json", force=force):
+        return args.func(args)
 
 
 def synthetic_notice():

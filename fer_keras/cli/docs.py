@@ -109,9 +109,11 @@ def markdown(parser):
         lines += ["", f"## {command}", "", _cell(help_) or "", ""]
         args = arguments(sub)
         if not args:
-            lines.append("Subcommands: " + ", ".join(
-                f"[`{c.rsplit(' ', 1)[1]}`](#{_anchor(c)})" for c, _, _ in subcommands(sub)
-                if c.count(" ") == command.count(" ") + 1) + ".")
+            children = [f"[`{c.rsplit(' ', 1)[1]}`](#{_anchor(c)})"
+                        for c, _, _ in subcommands(sub, command)
+                        if c.count(" ") == command.count(" ") + 1]
+            lines.append("Subcommands: " + ", ".join(children) + "." if children
+                         else "No arguments.")
             continue
         lines += ["| argument | value | what it means |", "|---|---|---|"]
         for a in args:

@@ -8,6 +8,7 @@ from fer_keras.cli.common import (
     MODEL_HELP,
     add_contract_flags,
     add_data_args,
+    add_force,
     load_model_arg,
 )
 from fer_keras.errors import FerInputError
@@ -24,6 +25,7 @@ def add_evaluate(sub):
     e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
     add_data_args(e, run_defaults=True)
     e.add_argument("--all-splits", action="store_true", help="also evaluate the train split")
+    add_force(e)
     e.set_defaults(func=cmd_evaluate)
 
 
@@ -38,12 +40,13 @@ def add_summary(sub):
                    help=f"score with test-time augmentation up to this mode (default "
                         f"{TTA_MODES[-1]}: {', '.join(TTA_MODES)})")
     add_data_args(s, run_defaults=True)
+    add_force(s)  # it writes summary.json into each run folder
     s.set_defaults(func=cmd_summary)
 
 
 def cmd_evaluate(args):
     from fer_keras import models
-    from fer_keras.fileio import check_not_input
+    from fer_keras.fileio import check_free, check_not_input
     from fer_keras.train import evaluate
 
     path = models.model_path(args.model)
@@ -52,6 +55,7 @@ def cmd_evaluate(args):
     out = args.out or ("evaluation.json" if str(args.model) == models.PRETRAINED
                        else os.path.join(run_dir, "evaluation.json"))
     check_not_input(out, args.data, str(path))
+    check_free(out)
     model = load_model_arg(args)[0]
     splits, note = evaluate.eval_splits(run_dir, args.data, args.seed, args.resize or None,
                                         args.n_synthetic)

@@ -10,100 +10,74 @@ numbers into ``--out`` (default: ``explain/`` next to the model) and prints a sh
     fer-keras explain lime      --model ...                           # HW4 Q3
     fer-keras explain tsne      --model ... --n 1000                  # HW4 Q4
     fer-keras explain checks    --model ...                           # sanity, faithfulness
+
+The subcommands, their help, flags and what each runs and prints are the analyses' declarations
+(:func:`fer_keras.analyses.commands`); this module turns them into argparse options and back.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
-
-from fer_keras import CLASS_NAMES
 from fer_keras.cli.common import (
     EXIT_USAGE,
     Parser,
     add_contract_flags,
     add_data_args,
+    add_force,
     load_model_arg,
     positive_int,
 )
 from fer_keras.errors import FerInputError
 
-WHATS = ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks")
-
 
 def add_explain(sub):
-    from fer_keras.analyses import checks, filters, lime, saliency, tsne
-    from fer_keras.explain import methods
+    """``fer-keras explain``: one subcommand per registered analysis command
+    (:func:`fer_keras.analyses.commands`), its flags built from the command's declarations."""
+    from fer_keras.analyses import commands
 
-    p = sub.add_parser("explain", help="explain a trained model: confusion, saliency, ascent, "
-                                       "features, lime, tsne, checks")
+    registered = commands()
+    p = sub.add_parser("explain", help=f"explain a trained model: {', '.join(registered)}")
     what = p.add_subparsers(dest="what", parser_class=Parser)
-    helps = {"confusion": "row-normalised confusion matrix, with and without the diagonal",
-             "saliency": "saliency panels (original, map, masked image) per method",
-             "ascent": "gradient ascent: inputs that maximise each filter of a layer",
-             "features": "every filter's output of a layer for one image",
-             "lime": "LIME superpixel explanations, one panel per class",
-             "tsne": "t-SNE of layer outputs (first conv vs last hidden) with silhouette",
-             "checks": "sanity (full, cascading), deletion/insertion, ROAD and mask concentration "
-                       "per method, against model-free controls, with verdicts"}
-    for name in WHATS:
-        q = what.add_parser(name, help=helps[name])
-        q.add_argument("--model", required=name != "saliency",
+    for name, command in registered.items():
+        q = what.add_parser(name, help=command.help)
+        q.add_argument("--model", required=not command.model_optional,
                        help="a .keras file (e.g. runs/NAME/best.keras), a Keras 2 .h5/.hdf5 file "
-                            "or a TensorFlow SavedModel folder" + (
-                                "; required, except with --image (default there: the shipped "
-                                "model)" if name == "saliency" else ""))
+                            "or a TensorFlow SavedModel folder" + command.model_help)
         add_contract_flags(q)
         q.add_argument("--split", default="val", choices=["train", "val", "test"],
                        help="which split to explain (default val)")
         q.add_argument("--out", help="output folder (default: explain/ next to the model)")
+        add_force(q)
         add_data_args(q)
         q.set_defaults(data=None)  # not given: the run's config.json, else synthetic with a note
-        q.add_argument("--layer", action="append",
-                       help="layer name (tsne: repeat for several layers; checks: also check "
-                            f"the methods that read a layer ({', '.join(methods.layer_names())}) "
-                            "at this layer; default: each analysis picks its layer, e.g. the "
-                            "last convolution)")
-        q.add_argument("--n", type=positive_int,
-                       help="images: per class (saliency, lime; default 1) or in all (tsne, "
-                            f"default {tsne.Settings.n}; checks, default "
-                            f"{checks.Settings.n})")
-        q.add_argument("--index", type=int, action="append",
-                       help="row of the split to explain (repeatable; default: the first "
-                            "image of each class, or row 0)")
-        if name in ("saliency", "checks"):
-            q.add_argument("--method", action="append", choices=methods.names(),
-                           help="saliency method (repeatable; default all: "
-                                f"{', '.join(methods.names())})")
-            q.add_argument("--samples", type=positive_int, default=saliency.Settings.samples,
-                           help="SmoothGrad samples")
-        if name == "saliency":
-            q.add_argument("--image", metavar="PHOTO",
-                           help="explain each face found in this photo instead of images of "
-                                "--data: the annotated photo and one row of maps per face "
-                                "(default: none)")
-        if name == "ascent":
-            q.add_argument("--steps", type=positive_int, default=filters.Settings.steps,
-                           help="gradient-ascent steps")
-            q.add_argument("--filters", type=positive_int,
-                           help=f"how many filters (default {filters.Settings.filters}; --n "
-                                "means the same)")
-            q.add_argument("--lr", type=float,
-                           help="gradient-ascent step size (default 0.05 from noise, 0.01 "
-                                "from an image)")
-            q.add_argument("--no-progress", dest="progress", action="store_false",
-                           help="no progress bar")
-        if name == "lime":
-            q.add_argument("--num-samples", type=positive_int, default=lime.Settings.num_samples,
-                           help="perturbed images LIME scores per explanation")
-            q.add_argument("--segments", type=positive_int, default=lime.Settings.segments,
-                           help="about how many SLIC superpixels")
-        if name == "tsne":
-            q.add_argument("--perplexity", type=float, default=tsne.Settings.perplexity,
-                           help="t-SNE perplexity")
+        # every subcommand takes the shared choices, so that one it does not read is refused by
+        # name (cmd_explain) rather than reported as unknown
+        unread = f"does not apply to {name}: refused (default: none)"
+        picks = command.picks
+        q.add_argument("--layer", action="append", help=picks.get("layer", unread))
+        q.add_argument("--n", type=positive_int, help=picks.get("n", unread))
+        q.add_argument("--index", type=int, action="append", help=picks.get("index", unread))
+        for flag in command.flags:
+            _add_flag(q, flag)
         q.set_defaults(func=cmd_explain)
     p.set_defaults(func=lambda args: _usage(p))
+
+
+#: The argparse type of each kind of :class:`fer_keras.analyses.Flag`.
+_TYPES = {"count": positive_int, "number": float, "text": str}
+
+
+def _add_flag(parser, flag):
+    """``flag`` (:class:`fer_keras.analyses.Flag`) as an option of ``parser``."""
+    opt = "--" + flag.name.replace("_", "-")
+    if flag.kind == "off":
+        parser.add_argument("--no-" + flag.name.replace("_", "-"), dest=flag.name,
+                            action="store_false", help=flag.help)
+        return
+    parser.add_argument(opt, type=_TYPES[flag.kind], default=flag.default,
+                        choices=flag.choices, metavar=flag.metavar,
+                        action="append" if flag.repeat else "store", help=flag.help)
 
 
 def _usage(parser):
@@ -131,10 +105,10 @@ def _data_of(args):
 
 
 def _setup(args):
-    from fer_keras import data
+    from fer_keras.data.loading import load_splits
 
     model = load_model_arg(args)[0]
-    splits = data.load_splits(_data_of(args), seed=args.seed, resize=args.resize,
+    splits = load_splits(_data_of(args), seed=args.seed, resize=args.resize,
                               n_synthetic=args.n_synthetic)
     ds = splits.get(args.split)
     if ds is None or len(ds) == 0:
@@ -142,33 +116,7 @@ def _setup(args):
         raise FerInputError(f"split {args.split!r} is empty in this data; non-empty: {have}",
                             entry="--split")
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.model))) / "explain")
-    from fer_keras.fileio import check_out_dir
-
-    check_out_dir(out)
     return model, ds, out
-
-
-def _pick(ds, args, per_class_default):
-    """Row indices to explain: ``--index`` rows, else the first ``--n`` images of each class
-    (one of each class by default, as the reports show)."""
-    if args.index:
-        bad = [i for i in args.index if not 0 <= i < len(ds)]
-        if bad:
-            raise FerInputError(f"--index {bad[0]} is out of range 0..{len(ds) - 1}",
-                                entry="--index")
-        return np.asarray(args.index, np.int64)
-    k = args.n or per_class_default
-    if ds.labels is None:
-        return np.arange(min(k * 7, len(ds)))
-    rows = [np.flatnonzero(ds.labels == c)[:k] for c in range(len(CLASS_NAMES))]
-    return np.concatenate(rows).astype(np.int64)
-
-
-def _row(args, ds):
-    row = int(args.index[0]) if args.index else 0
-    if not 0 <= row < len(ds):
-        raise FerInputError(f"--index {row} is out of range 0..{len(ds) - 1}", entry="--index")
-    return row
 
 
 def _methods(args):
@@ -177,31 +125,47 @@ def _methods(args):
     return tuple(dict.fromkeys(args.method)) if args.method else methods.names()
 
 
-#: The shared flags each subcommand has no use for: given, they are refused (not ignored).
-_UNUSED = {"confusion": ("layer", "n", "index"), "lime": ("layer", "n"), "tsne": ("index",),
-           "checks": ("index",)}
+def _refuse_unused(args, command):
+    """A shared image choice the command does not read is refused, not ignored; so are ``--n``
+    and ``--index`` together where it reads both."""
+    from fer_keras.analyses import PICKS
 
-
-def _refuse_unused(args):
-    for dest in _UNUSED.get(args.what, ()):
-        if getattr(args, dest):
-            flag = "--" + dest.replace("_", "-")
-            raise FerInputError(f"fer-keras explain {args.what}: {flag} does not apply to it")
-    if args.index and args.n and args.what not in _UNUSED:
+    for dest in PICKS:
+        if dest not in command.picks and getattr(args, dest):
+            raise FerInputError(f"fer-keras explain {args.what}: --{dest} does not apply to it")
+    if args.index and args.n:
         raise FerInputError(f"fer-keras explain {args.what}: --n and --index choose the images "
                             "two ways; give one")
 
 
 # --------------------------------------------------------------------------- commands
+def _value(v):
+    """A repeated flag's values as a tuple (``None`` when not given)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
 def cmd_explain(args):
-    if args.what == "saliency" and getattr(args, "image", None):
+    from fer_keras.analyses import Request, commands
+
+    command = commands()[args.what]
+    if getattr(args, "image", None):  # saliency --image: the faces of a photo
         return _photo(args)
     if not args.model:
         raise FerInputError(f"fer-keras explain {args.what}: --model is required (saliency: or "
                             "--image PHOTO to explain the faces of a photo)", entry="--model")
-    _refuse_unused(args)
+    _refuse_unused(args, command)
     model, ds, out = _setup(args)
-    res = _COMMANDS[args.what](args, model, ds, out)
+    request = Request(model, ds, out, split=args.split, layers=tuple(args.layer or ()),
+                      n=args.n, index=tuple(args.index or ()), seed=args.seed,
+                      options={f.name: _value(getattr(args, f.name)) for f in command.flags},
+                      log=lambda line: print(line, flush=True))
+    request.check_index()  # a wrong row fails before the output folder is made
+    from fer_keras.fileio import check_out_dir
+
+    check_out_dir(out)
+    res = command.call(request)
+    for line in command.summary(res, request):
+        print(line)
     for path in res.files:
         print(f"written: {path}")
     if getattr(args, "data_note", None):
@@ -214,8 +178,9 @@ def cmd_explain(args):
 def _photo(args):
     """``explain saliency --image PHOTO``: :func:`fer_keras.faces.photo_explain.explain_photo`."""
     from fer_keras import faces
-    from fer_keras.faces import detectors, photo_explain
+    from fer_keras.faces import photo_explain
     from fer_keras.fileio import check_out_dir
+    from fer_keras.serve.service import stored_verdicts
 
     if args.data is not None or args.index or args.n:
         raise FerInputError("fer-keras explain saliency: --image explains the faces of a photo; "
@@ -224,112 +189,17 @@ def _photo(args):
 
     # the gradients need a Keras model: the shipped .keras, not the ONNX export Recognizer() runs
     model = load_model_arg(args)[0] if args.model else models.pretrained()
-    rec = faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
+    rec = faces.Recognizer(model)  # the default detector, as predict and serve
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.image))) / "explain")
     check_out_dir(out)
     settings = photo_explain.Settings(methods=_methods(args), samples=args.samples,
                                       layer=args.layer[0] if args.layer else None,
                                       seed=args.seed)
-    res = photo_explain.explain_photo(args.image, settings=settings, out=out, recognizer=rec)
+    res = photo_explain.explain_photo(args.image, settings=settings, out=out, recognizer=rec,
+                                      verdicts=stored_verdicts(args.model, settings.methods))
     for i, r in enumerate(res["faces"]):
         x, y, w, h = r["box"]
         print(f"face {i} at x={x} y={y} ({w}x{h}): {r['label']} {r['scores'][r['label']]:.2f}")
     for path in res["files"]:
         print(f"written: {path}")
     return 0
-
-
-def _confusion(args, model, ds, out):
-    from fer_keras.analyses import confusion
-
-    res = confusion.run(model, ds, confusion.Settings(), out)
-    m = res.numbers
-    print(f"accuracy {m['accuracy']:.4f} on {m['n']} images ({args.split})")
-    print("most confused (true -> predicted, share of the true class):")
-    for t, p, share in m["top_confusions"]:
-        print(f"  {t:9s} -> {p:9s} {share:.3f}")
-    return res
-
-
-def _saliency(args, model, ds, out):
-    from fer_keras.analyses import saliency
-    from fer_keras.train import evaluate
-
-    rows = _pick(ds, args, 1)
-    probs = evaluate.predict_proba(model, ds.images)
-    classes = ds.labels[rows] if ds.labels is not None else probs[rows].argmax(axis=1)
-    picks = {int(c): rows[classes == c] for c in dict.fromkeys(classes.tolist())}
-    settings = saliency.Settings(methods=_methods(args), samples=args.samples,
-                                 layer=args.layer[0] if args.layer else None, seed=args.seed)
-    res = saliency.run(model, ds, settings, out, picks=picks, probs=probs)
-    for method, entry in res.numbers["methods"].items():
-        for cname, e in entry["classes"].items():
-            part = (f", true parts {e['part_mask_concentration']:.2f}"
-                    if "part_mask_concentration" in e else "")
-            print(f"{method:10s} {cname:9s} focus: {e['focus']}; eyes {e['eyes']:.2f}, mouth "
-                  f"{e['mouth']:.2f}{part} (1 = uniform; {e['images']} images)")
-    return res
-
-
-def _filters(args, model, ds, out, part):
-    from fer_keras.analyses import filters
-
-    ascent = dict(filters=args.filters or args.n or filters.Settings.filters, steps=args.steps,
-                  lr=args.lr, progress=args.progress) if part == "ascent" else {}
-    settings = filters.Settings(parts=(part,), seed=args.seed, **ascent)
-    res = filters.run(model, ds, settings, out, layer=args.layer[0] if args.layer else None,
-                      row=_row(args, ds))
-    m = res.numbers
-    if part == "ascent":
-        for start in ("noise", "image"):
-            e = m[start]
-            print(f"from {start}: mean activation {e['start_activation']:.3f} -> "
-                  f"{e['final_activation']:.3f}; raised for {e['share_increased']:.0%} of "
-                  f"{m['filters']} filters ({e['seconds']:.1f} s)")
-    else:
-        k = m["feature_maps"]
-        print(f"{m['layer']}: {k['channels']} maps of {k['shape'][0]}x{k['shape'][1]} for image "
-              f"#{m['row']}: {k['keep_face']} keep the face, {k['invert_face']} invert it, "
-              f"{k['other']} other, {k['dead']} silent")
-    return res
-
-
-def _lime(args, model, ds, out):
-    from fer_keras.analyses import lime
-
-    settings = lime.Settings(num_samples=args.num_samples, segments=args.segments, seed=args.seed)
-    res = lime.run(model, ds, settings, out, rows=_pick(ds, args, 1))
-    for row, e in res.numbers.items():
-        print(f"#{row}: {e['n_segments']} superpixels, {args.num_samples} samples in "
-              f"{e['seconds']:.2f} s")
-    return res
-
-
-def _tsne(args, model, ds, out):
-    from fer_keras.analyses import tsne
-
-    settings = tsne.Settings(n=args.n or tsne.Settings.n, perplexity=args.perplexity,
-                             seed=args.seed)
-    res = tsne.run(model, ds, settings, out, layers=args.layer)
-    for layer, e in res.numbers["layers"].items():
-        print(f"{layer:14s} silhouette {e['silhouette']:+.3f} (embedding), "
-              f"{e['silhouette_features']:+.3f} (features); {e['seconds']:.1f} s")
-    return res
-
-
-def _checks(args, model, ds, out):
-    from fer_keras import explain
-    from fer_keras.analyses import checks
-
-    settings = checks.Settings(methods=_methods(args), n=args.n or checks.Settings.n,
-                               samples=args.samples, seed=args.seed,
-                               cam_layers=tuple(args.layer or ()))
-    res = checks.run(model, ds, settings, out, log=lambda line: print(line, flush=True))
-    print(explain.checks_table(res.numbers))
-    return res
-
-
-_COMMANDS = {"confusion": _confusion, "saliency": _saliency,
-             "ascent": lambda *a: _filters(*a, part="ascent"),
-             "features": lambda *a: _filters(*a, part="features"),
-             "lime": _lime, "tsne": _tsne, "checks": _checks}

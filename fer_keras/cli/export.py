@@ -9,7 +9,7 @@ from fer_keras.errors import FerInputError
 def add_export(sub):
     """``fer-keras export MODEL --format onnx|tflite [--int8] --out FILE [--data DIR]
     [--input-range LOW,HIGH] [--classes NAME,...]``."""
-    from fer_keras.cli.common import MODEL_HELP, add_contract_flags
+    from fer_keras.cli.common import MODEL_HELP, add_contract_flags, add_force
     from fer_keras.models.export import FORMATS
 
     e = sub.add_parser("export", help="export a model to ONNX or TFLite (float or int8)")
@@ -23,24 +23,27 @@ def add_export(sub):
                    "every image of data with no such split (default: no check; --int8 needs it)")
     e.add_argument("--resize", action="store_true",
                    help="--data: resize images that are not 48x48 instead of rejecting them")
+    add_force(e)
     e.set_defaults(func=cmd_export)
 
 
 def cmd_export(args):
-    from fer_keras import data, models
+    from fer_keras import models
     from fer_keras.cli.common import load_model_arg
-    from fer_keras.fileio import check_not_input
+    from fer_keras.data.loading import load
+    from fer_keras.fileio import check_free, check_not_input
     from fer_keras.models import shipped
     from fer_keras.models.export import SUFFIXES, check, export
 
     pretrained = args.model in (None, models.PRETRAINED)
     check_not_input(args.out, None if pretrained else args.model, args.data)
+    check_free(args.out)
     if Path(args.out).suffix.lower() != SUFFIXES[args.format]:  # before the model loads
         raise FerInputError(f"--format {args.format} writes a {SUFFIXES[args.format]} file: "
                             f"name --out {Path(args.out).with_suffix(SUFFIXES[args.format]).name}",
                             file=args.out)
     model, c = load_model_arg(args)
-    ds = data.load(args.data, resize=args.resize) if args.data else None
+    ds = load(args.data, resize=args.resize) if args.data else None
     if ds is not None and ds.labels is None:
         raise FerInputError("these images have no labels, so the export cannot be checked "
                             "against them", file=args.data)

@@ -6,6 +6,7 @@ from fer_keras.cli.common import (
     MODEL_HELP,
     add_contract_flags,
     add_data_args,
+    add_force,
     load_model_arg,
     positive_int,
     quiet_backend_import,
@@ -22,15 +23,22 @@ def add_predict(sub):
                        "submission id,label (--data)")
     e.add_argument("--model", required=False, help=MODEL_HELP + "; default the shipped model")
     add_contract_flags(e)
-    e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, a video, or "
-                   "(--engine ray) a .txt list of them, one a line (without it: --data, the "
-                   "Kaggle id,label submission)")
+    e.add_argument("input", nargs="?", help="a photo, a folder of photos/videos, a video, a "
+                   "camera index (0: the first webcam, read until Ctrl-C), or (--engine ray) a "
+                   ".txt list of them, one a line (without it: --data, the Kaggle id,label "
+                   "submission)")
+    e.add_argument("--faces-are-crops", dest="detect", action="store_false",
+                   help="the images are face crops already (FER2013's, a dataset's): no face "
+                   "detection, each whole image is one face and gets one row")
     e.add_argument("--every", type=int, default=1, metavar="N",
                    help="videos: analyse every N-th frame")
     e.add_argument("--window", type=int, default=10, metavar="N",
                    help="videos: average each face's probabilities over its last N analysed frames")
     e.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="videos and folders: no progress bar")
+                   help="videos and folders: no progress bar (default: a video's bar, and a "
+                   "folder's when stderr is a terminal)")
+    e.add_argument("--verbose", action="store_true",
+                   help="folders: the progress bar on stderr even when it is not a terminal")
     e.add_argument("--out", help="required (no default): a folder for photos and videos "
                    "(annotated copies, faces.csv), or the submission CSV for --data")
     e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
@@ -44,6 +52,7 @@ def add_predict(sub):
                    help="--engine ray: recognizer actors (each loads the model once); default "
                    "one per CPU of the cluster")
     add_data_args(e, run_defaults=True)
+    add_force(e)
     e.set_defaults(func=cmd_predict, backend=False)  # cmd_predict imports it when needed
 
 
@@ -51,6 +60,7 @@ def add_predict(sub):
 #: "not given").
 _MEDIA_ONLY = (("every", "--every", 1), ("window", "--window", 10), ("progress", "--no-progress",
                                                                      True),
+               ("verbose", "--verbose", False), ("detect", "--faces-are-crops", True),
                ("engine", "--engine", "local"), ("address", "--address", None),
                ("workers", "--workers", None))
 _DATA_ONLY = (("data", "--data", None), ("seed", "--seed", None),
@@ -64,40 +74,47 @@ def _refuse(args, flags, why):
 
 
 def cmd_predict(args):
-    from fer_keras.fileio import check_not_input
+    from fer_keras.fileio import check_free, check_not_input
 
     if not args.out:
         raise FerInputError("fer-keras predict: --out is required (a folder for photos and "
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
-        from fer_keras.faces.media import collect, predict_media
+        from fer_keras.faces.media import camera_index, collect, predict_media
         from fer_keras.models import shipped
 
         _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
                 "videos")
         if args.engine == "ray":
             return _predict_ray(args)
-        _refuse(args, _MEDIA_ONLY[4:], "applies to --engine ray")
-        collect(args.input)  # a missing input fails before the model loads
+        _refuse(args, _MEDIA_ONLY[6:], "applies to --engine ray")
+        if args.verbose and not args.progress:
+            raise FerInputError("fer-keras predict: --verbose shows the progress bar that "
+                                "--no-progress hides; give one of them")
+        if camera_index(args.input) is None:
+            collect(args.input)  # a missing input fails before the model loads
         model = None  # the shipped model's ONNX export, run without TensorFlow
         if args.model or args.input_range or args.classes \
                 or shipped.onnx_classifier(quiet=True) is None:
             quiet_backend_import()  # Keras will load the model: silence TensorFlow's start-up
             model = load_model_arg(args)[0]
         return predict_media(args.input, args.out, model=model, every=args.every,
-                             window=args.window, progress=args.progress, tta=args.tta)
+                             window=args.window, tta=args.tta,
+                             progress=True if args.verbose else None if args.progress else False,
+                             detect=args.detect)
     _refuse(args, _MEDIA_ONLY, "applies to photos and videos (predict PHOTO|FOLDER|VIDEO), not "
             "to --data")
     quiet_backend_import()
-    from fer_keras import data
+    from fer_keras.data.loading import load
     from fer_keras.train import evaluate
     args.data = args.data or "synthetic"
     if args.data != "synthetic":
         _refuse(args, _DATA_ONLY[1:3], "applies to --data synthetic only")
     check_not_input(args.out, args.data, args.model)
+    check_free(args.out)
     # bad rows and ids fail before the model loads
-    ds = data.load(args.data, resize=args.resize, seed=args.seed or 0,
-                   n_synthetic=args.n_synthetic or 3000)
+    ds = load(args.data, resize=args.resize, seed=args.seed or 0,
+              n_synthetic=args.n_synthetic or 3000)
     model = load_model_arg(args)[0]
     evaluate.write_submission(model, ds, args.out, tta=args.tta)
     print(f"written: {args.out} ({len(ds)} rows)")
@@ -111,11 +128,13 @@ def _predict_ray(args):
 
     from fer_keras.faces import ray_engine as distributed
 
+    if not args.detect:
+        raise FerInputError("fer-keras predict: --faces-are-crops applies to --engine local")
     if importlib.util.find_spec("ray") is None:
         raise FerInputError(distributed.INSTALL_HINT)
-    if args.tta not in ("none", "flip"):
-        raise FerInputError(f"fer-keras predict: --tta for photos and videos must be none or "
-                            f"flip, got {args.tta!r}")
+    from fer_keras.train.evaluate import check_tta
+
+    check_tta(args.tta, photos=True)  # before Ray starts: the actors' recognizers take it
     distributed.list_inputs(args.input)  # a missing input fails before Ray starts
     import os
 
@@ -125,4 +144,5 @@ def _predict_ray(args):
                                       classes=args.classes, tta=args.tta)
     settings = distributed.Settings(every=args.every, window=args.window)
     return distributed.run(args.input, args.out, spec=spec, settings=settings,
-                           address=args.address, workers=args.workers, progress=args.progress)
+                           address=args.address, workers=args.workers,
+                           progress=args.progress)

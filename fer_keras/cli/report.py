@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fer_keras.cli.common import add_contract_flags, positive_int, synthetic_notice
+from fer_keras.cli.common import add_contract_flags, add_force, positive_int, synthetic_notice
 from fer_keras.errors import FerInputError
 
 
@@ -39,17 +39,23 @@ def add_report_args(r):
 
 
 def example_context(doc="", argv=None):
-    """Parse the examples' common options (``--data --model --epochs --out --profile --seed``,
-    :func:`add_report_args`) and return a :class:`~fer_keras.report.Context`; prints the
-    synthetic-data notice when it applies. ``doc``: the example's docstring (its ``--help``)."""
+    """Parse the example's command line (the question's id, then the options of
+    :func:`add_report_args`: ``--data --model --epochs --out --profile --seed``) and return
+    ``(question id, Context)``; prints the synthetic-data notice when it applies. ``doc``: the
+    example's docstring (its ``--help``, followed by the questions)."""
     import argparse
 
     from fer_keras.report.build import command_line, synthetic_notice_wanted
+    from fer_keras.report.catalogue import QUESTION_TITLES
     from fer_keras.report.config import ReportConfig
     from fer_keras.report.context import Context
 
+    listing = "\n".join(f"  {q:14s} {t}" for q, t in QUESTION_TITLES.items())
     p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=f"{doc}\nquestions:\n{listing}")
+    p.add_argument("question", choices=tuple(QUESTION_TITLES), metavar="QUESTION",
+                   help="the question's id (listed below), as in make QUESTION")
     add_report_args(p)
     a = p.parse_args(argv)
     cfg = ReportConfig(data=a.data, model=a.model, epochs=a.epochs, out=a.out, profile=a.profile,
@@ -58,7 +64,7 @@ def example_context(doc="", argv=None):
     if cfg.synthetic and synthetic_notice_wanted():
         print("note: using the built-in synthetic faces; pass --data PATH (fer2013.csv, train.csv "
               "or an image folder) for FER2013", file=sys.stderr)
-    return Context(cfg)
+    return a.question, Context(cfg)
 
 
 def add_report(sub):
@@ -71,6 +77,7 @@ def add_report(sub):
     r.add_argument("--publish", metavar="DIR", help="then copy report.md, report.json and the "
                    "figures, downscaled, to DIR (replaced; e.g. docs/report-fer2013; "
                    "default: no copy)")
+    add_force(r)
     r.set_defaults(func=cmd_report)
 
 
@@ -145,17 +152,20 @@ def add_semi(sub):
     s.add_argument("--n-synthetic", type=positive_int, default=d.n_synthetic,
                    help="--data synthetic: faces to draw")
     s.add_argument("--seed", type=int, default=d.seed, help="seed of splits and training")
+    add_force(s)
     s.set_defaults(func=cmd_semi)
 
 
 def cmd_semi(args):
-    from fer_keras.fileio import check_out_dir
+    from pathlib import Path
+
+    from fer_keras.fileio import check_free, check_out_dir
     from fer_keras.semi.comparison import compare
     from fer_keras.semi.config import SemiConfig
 
     check_out_dir(args.out)  # a file in the way: one line, before any work
-    if args.data == "synthetic":
-        synthetic_notice()
+    for name in ("config.json", "semi.json"):
+        check_free(Path(args.out) / name)
     cfg = SemiConfig(model=args.model, data=args.data, out=args.out,
                      fractions=_fractions(args.fractions), threshold=args.threshold,
                      rounds=args.rounds, warm_steps=args.warm_steps, round_steps=args.round_steps,
@@ -164,7 +174,8 @@ def cmd_semi(args):
                      adaptive_threshold=args.adaptive_threshold,
                      threshold_momentum=args.threshold_momentum, lr=args.lr,
                      batch_size=args.batch_size, eval_every=args.eval_every)
-    res = compare(cfg)
+    # the note once every flag and the data are checked: an error comes alone
+    res = compare(cfg, on_start=synthetic_notice if args.data == "synthetic" else None)
     print(f"semi: {args.out}/semi.json ({res['seconds']:.0f} s)")
     return 0
 

@@ -42,6 +42,8 @@ def add_train(sub):
     p.add_argument("--oversample", action="store_true", default=None,
                    help="class-balanced oversampling with augmented copies (report 001; "
                         "default off, or the --preset's)")
+    p.add_argument("--no-oversample", dest="oversample", action="store_false",
+                   help="no oversampling, also against a --preset that oversamples")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                    help="no augmentation of the training images (default on, or the --preset's)")
     p.add_argument("--rotation", type=float,
@@ -61,6 +63,11 @@ def add_train(sub):
     p.add_argument("--val-fraction", type=float,
                    help="share of the training images held out for validation when the data "
                         f"has no validation split {dflt('val_fraction')}")
+    p.add_argument("--select-on", choices=CHOICES["select_on"],
+                   help="which images choose the kept checkpoint: val, the data's validation "
+                        "split (FER2013's PublicTest); train, a stratified --val-fraction of the "
+                        "training images, so that the validation split is scored and chooses "
+                        f"nothing {dflt('select_on')}")
     p.add_argument("--n-synthetic", type=positive_int,
                    help=f"--data synthetic: faces to draw {dflt('n_synthetic')}")
     p.add_argument("--seed", type=int, help=f"seed of splits, weights and augmentation "

@@ -32,7 +32,7 @@ model's input resolution. Every plot of these results is in :mod:`fer_keras.plot
 ``import fer_keras.explain`` stays cheap; lime, scikit-learn, scikit-image and tf-keras-vis are
 imported only by the functions that need them.
 """
-import importlib
+from fer_keras._lazy import lazy_face
 
 _EXPORTS = {
     "saliency_maps": "saliency",
@@ -59,12 +59,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fer_keras.explain' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

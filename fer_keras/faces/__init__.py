@@ -23,20 +23,12 @@ scenes         test scenes with known faces (real crops pasted on a canvas)
 
 Submodules load on first use: ``import fer_keras.faces`` imports neither OpenCV nor Keras.
 """
-import importlib
+from fer_keras._lazy import lazy_face
 
 _SUBMODULES = ("recognizer", "images", "detectors", "video", "drawing", "media", "photo_explain",
                "ray_engine", "scenes")
-__all__ = ["Recognizer"]
+#: name -> the module of this package that defines it
+_EXPORTS = {"Recognizer": "recognizer"}
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name == "Recognizer":
-        return importlib.import_module(f"{__name__}.recognizer").Recognizer
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'fer_keras.faces' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, _SUBMODULES)

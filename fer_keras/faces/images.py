@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.errors import FerInputError
+from fer_keras.errors import FerInputError, refuse_url
 from fer_keras.faces.detectors import (
     FRAME_SCALE,
     _cv2,
@@ -27,6 +27,7 @@ def load_image(image, bgr=False, name=None):
     from PIL import Image, ImageOps
 
     if isinstance(image, (str, Path)):
+        refuse_url(image, "the path of an image file")
         path = Path(image)
         if not path.is_file():
             raise FerInputError("no such image file", file=path)

@@ -26,7 +26,8 @@ class Settings:
     max_faces: int = 8  # the largest faces explained
 
 
-def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=None):
+def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=None,
+                  verdicts=None):
     """Explain every face of ``image`` (a path, PIL image or RGB uint8 array), largest first.
 
     ``model``: any Keras classifier or model path (default: the shipped model); ``recognizer``:
@@ -36,12 +37,15 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
     at most ``max_faces``, M methods, h, w) in [0, 1] at the model's resolution, explaining
     the predicted class, "overlays": RGB uint8 (N, M, size, size, 3), "files": [...]}``. With
     ``out``, writes ``<stem>_faces.png`` (the annotated photo), ``<stem>_saliency.png`` (the
-    figure) and ``<stem>_saliency.json`` (faces, labels, scores, methods) there. A photo
-    without a face is a :class:`FerInputError` naming it."""
+    figure) and ``<stem>_saliency.json`` (faces, labels, scores, methods, verdicts) there.
+    ``verdicts``: ``{method: {"passed": bool, "failed": [check, ...], ...}}``, the stored
+    explanation checks of this model (:func:`fer_keras.serve.service.method_verdict`), shown
+    over each method's column of the figure; a method without one is shown as not checked.
+    A photo without a face is a :class:`FerInputError` naming it."""
     from fer_keras import faces, plotting
     from fer_keras.explain import methods as registry
     from fer_keras.explain.saliency import saliency_maps
-    from fer_keras.faces import detectors, drawing
+    from fer_keras.faces import drawing
     from fer_keras.faces import images as face_images
     from fer_keras.fileio import write_json
 
@@ -49,13 +53,12 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
         from fer_keras import models
 
         model = models.pretrained()  # the gradients need the Keras model, not its ONNX export
-    rec = recognizer or faces.Recognizer(model, detector=detectors.HaarDetector(quiet=True))
+    rec = recognizer or faces.Recognizer(model)  # the detector of predict and serve
     name = Path(image).name if isinstance(image, (str, Path)) else "photo"
     rgb = face_images.load_image(image)
     records = rec.detect(rgb)  # every face is labelled; the largest are explained
     if not records:
-        raise FerInputError("no face found in the photo (the Haar cascade finds frontal faces "
-                            "of 40 pixels and more)", file=name)
+        raise FerInputError("no face found in the photo", file=name)
     boxes, probs = rec.arrays(records)
     annotated = drawing.draw_faces(rgb, boxes, [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
                                               for i, r in enumerate(records)])
@@ -82,15 +85,27 @@ def explain_photo(image, model=None, settings=Settings(), out=None, recognizer=N
         stem = Path(name).stem
         with atomic_path(out / f"{stem}_faces.png", suffix=".png") as tmp:
             Image.fromarray(annotated).save(tmp, format="PNG")
-        titles = [registry.get(m).title if len(registry.get(m).title) <= 14 else m
-                  for m in methods]
         face_titles = [f"{i}: {r['label']} {r['scores'][r['label']]:.2f}"
                        for i, r in enumerate(records)]
-        fig = plotting.photo_explanations(annotated, overlays, face_titles, titles,
-                                          out / f"{stem}_saliency.png")
+        fig = plotting.photo_explanations(
+            _numbered(rgb, rec.arrays(records)[0], len(boxes)), overlays, face_titles,
+            list(methods), out / f"{stem}_saliency.png",
+            verdicts=[(verdicts or {}).get(m) for m in methods])
         js = out / f"{stem}_saliency.json"
         write_json(js, {"image": name, "faces": records, "methods": list(methods),
                         "explained": "the predicted class of each face",
-                        "settings": dataclasses.asdict(settings)})
+                        "verdicts": {m: (verdicts or {}).get(m) for m in methods},
+                        "settings": dataclasses.asdict(settings)}, sort_keys=False)
         res["files"] = [out / f"{stem}_faces.png", fig, js]
     return res
+
+
+def _numbered(rgb, boxes, n_rows, row_inches=1.6, points=8):
+    """The photo of the figure: each box with its number only (the rows carry the labels), the
+    numbers about ``points`` high on a photo panel ``n_rows * row_inches`` high, whatever the
+    photo's size (:func:`fer_keras.plotting.photo_explanations` draws the panel that high)."""
+    from fer_keras.faces import drawing
+
+    height = rgb.shape[0] * points / 72 / (max(n_rows, 1) * row_inches)  # pixels of the photo
+    return drawing.draw_faces(rgb, boxes, [str(i) for i in range(len(boxes))],
+                              text_height=max(6.0, height))

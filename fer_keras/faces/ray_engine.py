@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras import CLASS_NAMES
-from fer_keras.errors import FerInputError
+from fer_keras.errors import FerInputError, plural
 from fer_keras.faces.detectors import VIDEO_FULL_EVERY
 
 #: Suffixes of a list of inputs (one path a line) rather than a photo.
@@ -538,13 +538,13 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
     if faceless:
         print(f"note: {no_face_summary(faceless, ok)}", file=stderr)
     if mismatches:
-        print(f"note: {mismatches} track(s) joined across video ranges without an exact twin "
+        print(f"note: {plural(mismatches, 'track')} joined across video ranges without an exact twin "
               "(engine.json: join_mismatches)", file=stderr)
     print(f"written: {out / 'faces.csv'}, {out / 'faces.json'}, {out / 'faces.parquet'} "
-          f"({len(faces)} face rows from {ok} file(s), {with_faces} with faces; Ray, "
-          f"{workers} worker(s), {wall:.1f} s)", file=stdout)
+          f"({plural(len(faces), 'face row')} from {plural(ok, 'file')}, {with_faces} with "
+          f"faces; Ray, {plural(workers, 'worker')}, {wall:.1f} s)", file=stdout)
     if errors:
-        print(f"error: {len(errors)} of {len(items)} files could not be read (listed in "
+        print(f"error: {len(errors)} of {plural(len(items), 'file')} could not be read (listed in "
               f"{out / 'errors.csv'})", file=stderr)
         return 2
     return 0

@@ -29,6 +29,7 @@ from fer_keras.faces.detectors import (
 from fer_keras.faces.drawing import draw_records
 from fer_keras.faces.images import crop_faces, load_image, to_grey
 from fer_keras.models import contract
+from fer_keras.train.evaluate import check_tta
 
 
 def _to_model_input(faces, c):
@@ -88,18 +89,19 @@ class Recognizer:
     each face with its mirror image. ``input_range`` (``"-1,1"`` or a pair) and ``classes``
     (``"a,b,..."`` or names): how the model wants its images and what its outputs are, when
     neither its run folder's ``contract.json`` nor inference says it right
-    (:mod:`fer_keras.models.contract`); decided here once, in :attr:`contract`.
+    (:mod:`fer_keras.models.contract`); decided here once, in :attr:`contract`. ``detect=False``:
+    the images are face crops already (FER2013's own, a dataset's): each whole image is one face,
+    box ``[0, 0, W, H]``, confidence None, classified as it is (no detector, no reframing).
     """
 
     def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none",
-                 input_range=None, classes=None):
+                 input_range=None, classes=None, detect=True):
         self.model, self.contract = _load_model(model, input_range, classes)
+        self.detect_faces = bool(detect)
         self.detector = detector if detector is not None else default_detector()
         self.class_names = _class_names(self.model, self.contract, class_names)
         self._scale = None if scale is None else float(scale)
-        if tta not in ("none", "flip"):
-            raise FerInputError(f"tta must be 'none' or 'flip', got {tta!r}")
-        self.tta = tta
+        self.tta = check_tta(tta, photos=True)
         self.input_shape = self.contract.size + (self.contract.channels,)
 
     @property
@@ -110,6 +112,8 @@ class Recognizer:
     def _scale_for(self, detector):
         if self._scale is not None:
             return self._scale
+        if not self.detect_faces:
+            return 1.0  # a crop is framed already: the whole image is the model's input
         return float(getattr(detector, "frame_scale", FRAME_SCALE))
 
     def classify(self, faces):
@@ -131,6 +135,8 @@ class Recognizer:
         """(int32 ``(N, 4)`` boxes largest first, float32 ``(N,)`` detector confidences) of the
         faces of a grey uint8 image: the detector's boxes after :func:`nms`, or ``boxes`` as
         given (confidence NaN: not detected)."""
+        if boxes is None and not self.detect_faces:
+            boxes = [[0, 0, grey.shape[1], grey.shape[0]]]
         if boxes is not None:
             boxes = _as_boxes(boxes)
             return boxes, np.full(len(boxes), np.nan, np.float32)
@@ -190,6 +196,16 @@ class Recognizer:
             out.append(self._records(b, probs[at:at + len(b)], sc))
             at += len(b)
         return out
+
+    def top_emotion(self, image, bgr=False):
+        """``(label, score)`` of the largest face of ``image`` (as :meth:`detect` takes it), as
+        ``fer``'s ``FER().top_emotion(img)`` (deepface: ``dominant_emotion``); ``(None, None)``
+        when no face is found. ``score`` is the probability of ``label``, in [0, 1]."""
+        records = self.detect(image, bgr=bgr)
+        if not records:
+            return None, None
+        top = records[0]  # largest first
+        return top["label"], top["scores"][top["label"]]
 
     def arrays(self, records):
         """(boxes int32 ``(N, 4)``, probabilities float32 ``(N, K)`` in :attr:`class_names`

@@ -58,3 +58,28 @@ def grid_faces(faces, rows=2, cols=3, side=144, canvas=(480, 640), background=12
                                                  interpolation=cv2.INTER_CUBIC)
         boxes.append([x, y, side, side])
     return img, np.asarray(boxes, np.int32).reshape(-1, 4)
+
+
+def readme_photo(fer_folder, path=None):
+    """The README's photo: the first FER2013 PublicTest face of each class (``fer_folder``'s
+    ``test/<class>/``, in :data:`fer_keras.CLASS_NAMES` order) pasted 3x on a plain 600x900
+    canvas (:func:`paste_faces`, seed 0). Returns (grey uint8 ``(600, 900)``, int32 ``(7, 4)``
+    boxes); with ``path``, also saves it there (a ``.jpg`` at quality 95)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from fer_keras import CLASS_NAMES
+
+    test = Path(fer_folder) / "test"
+    grey = np.stack([np.asarray(Image.open(sorted((test / c.lower()).glob("*.jpg"))[0])
+                                .convert("L")) for c in CLASS_NAMES])
+    canvas, boxes = paste_faces(grey, canvas=(600, 900), upscale=(3, 3), background="plain",
+                                seed=0)
+    if path is not None:
+        from fer_keras.fileio import atomic_path
+
+        with atomic_path(path, suffix=Path(path).suffix or ".png") as tmp:
+            Image.fromarray(canvas).save(tmp, format=None if Path(path).suffix else "PNG",
+                                         quality=95)
+    return canvas, boxes

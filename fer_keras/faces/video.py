@@ -73,15 +73,19 @@ def decoder_message(lines):
 
 
 def open_video(path):
-    """An opened ``cv2.VideoCapture`` and (fps, frame count or 0, width, height). FFmpeg's and
+    """An opened ``cv2.VideoCapture`` of a video file or of a camera (``path`` an int, its index)
+    and (fps, frame count or 0, width, height). FFmpeg's and
     OpenCV's own stderr lines are caught and, when the file cannot be opened, folded into the
     one-line :class:`FerInputError`."""
     from fer_keras.fileio import native_stderr
 
     cv2 = _cv2()
     with native_stderr() as said:
-        cap = cv2.VideoCapture(str(path))
+        cap = cv2.VideoCapture(path if isinstance(path, int) else str(path))
         opened = cap.isOpened()
+    if not opened and isinstance(path, int):
+        raise FerInputError(f"camera {path} could not be opened (no camera with that index, or "
+                            "it is in use)")
     if not opened:
         why = decoder_message(said)
         raise FerInputError("cannot open the video (unknown format or damaged file"
@@ -140,7 +144,8 @@ def iter_video(path, recognizer, every=1, window=10, out_video=None, progress=Tr
                 raise FerInputError(f"OpenCV cannot write {codec} video here (try a .avi name with "
                                     "codec MJPG)", file=out_video)
         bar = tqdm(total=count or None, unit="frame", disable=not progress, file=sys.stderr,
-                   desc=Path(path).name, leave=False)
+                   desc=f"camera {path}" if isinstance(path, int) else Path(path).name,
+                   leave=False)
         with bar:
             while True:
                 with native_stderr() as said:  # a damaged frame: FFmpeg prints on fd 2

@@ -25,6 +25,8 @@ shapes         the Conv2D output-shape formula (HW3 Q6)
 """
 import importlib
 
+from fer_keras._lazy import lazy_face
+
 #: The package's face, loaded on first use (``fer_keras.models.shipped``, ``runtime`` and
 #: ``contract`` are read without importing Keras): name -> the module that defines it.
 _EXPORTS = {
@@ -39,20 +41,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def _registry():
+    """Every registered builder by its name (``fer_keras.models.vgg_leaky``)."""
     return importlib.import_module(f"{__name__}.zoo")._REGISTRY
 
 
-def __getattr__(name):
-    """A name of the package's face, a registered builder by its name
-    (``fer_keras.models.vgg_leaky``), or a submodule."""
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    if name in _registry():
-        return _registry()[name]
-    raise AttributeError(f"module 'fer_keras.models' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_registry()) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, _SUBMODULES, more=_registry)

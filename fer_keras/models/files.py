@@ -60,12 +60,19 @@ def _why_unreadable(path, e):
     if not (h5py.is_hdf5(path) or zipfile.is_zipfile(path)):
         return ("not a Keras model file: neither HDF5 (.h5) nor a .keras zip archive "
                 "(truncated or corrupt?)")
+    if zipfile.is_zipfile(path):
+        missing = _missing_members(path)
+        if missing:
+            return f"a zip archive but not a Keras model archive: it has no {missing}"
     if h5py.is_hdf5(path):
         try:
             with h5py.File(path, "r") as f:
                 weights_only = "model_config" not in f.attrs
         except OSError as err:
             return f"a truncated or corrupt HDF5 file ({_short(err, 100)})"
+        if path.suffix == ".keras":
+            return (f"an HDF5 file (Keras 2 .h5) named .keras, which Keras reads as a zip "
+                    f"archive: rename it {path.stem}.h5 and load that")
         if weights_only:
             return ("an .h5 file of weights only (save_weights), with no model in it: build "
                     "the model in code and call model.load_weights(FILE), or save it with "
@@ -81,6 +88,27 @@ def _why_unreadable(path, e):
         return (f"Keras 3 does not take the arguments {m.group(2)[:100]} of layer "
                 f"{m.group(1)} (a file written by another Keras version)")
     return f"Keras {keras.__version__} cannot read this model ({_short(e)})"
+
+
+#: What every ``.keras`` archive holds (Keras 3's ``saving_lib``).
+KERAS_ARCHIVE_MEMBERS = ("config.json", "model.weights.h5")
+
+
+def _missing_members(path):
+    """The first of :data:`KERAS_ARCHIVE_MEMBERS` that the zip ``path`` lacks, with what it
+    holds instead ("config.json (it holds: a.txt, b.png)"), or None."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile) as e:
+        return f"readable table of contents ({_short(e, 80)})"
+    for member in KERAS_ARCHIVE_MEMBERS:
+        if member not in names:
+            held = ", ".join(n[:40] for n in names[:5]) + (", ..." if len(names) > 5 else "")
+            return f"{member} (it holds: {held or 'nothing'})"
+    return None
 
 
 #: Arguments that Keras 2 (tf-keras) writes into layer configs and Keras 3 refuses: class name ->

@@ -73,19 +73,48 @@ def estimate_seconds(ctx):
     for name in trains:
         if ctx.finished_run(name) is not None:
             continue
-        per_epoch = ref.get("epoch", {}).get(name)
+        # an epoch's time follows the data (28,709 FER2013 images or the synthetic faces), not
+        # the explanation profile
+        per_epoch = REFERENCE_SECONDS["quick" if ctx.cfg.synthetic else "full"]["epoch"].get(name)
         if per_epoch is None:
             notes.append(f"training {name} (no reference time)")
         else:
             total += per_epoch * ctx.cfg.epochs
+    if ctx.profile.get("claim_runs") and not ctx.cfg.synthetic and not ctx.cfg.model_path:
+        from fer_keras.report import claim_runs
+        from fer_keras.report.claims import CLAIMS
+
+        todo = claim_runs.to_train(ctx, CLAIMS)
+        if todo:
+            epochs = sum(claim_runs.config(ctx, s).epochs for s, _ in todo)
+            notes.append(f"{len(todo)} runs the claims name ({epochs} epochs in all; "
+                         "no reference time)")
     return total, notes
+
+
+def cpu_kind(cpuinfo="/proc/cpuinfo"):
+    """The CPU in words, with the bf16 matrix units training speed depends on: "Intel Xeon ...
+    with AMX", "AMD EPYC ... with AVX-512 BF16, no AMX" (Linux's /proc/cpuinfo; "unknown CPU"
+    elsewhere)."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return "unknown CPU"
+    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                 if ln.startswith("model name")), "unknown CPU")
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                      if ln.startswith("flags")), []))
+    if "amx_bf16" in flags:
+        return f"{name} with AMX"
+    return f"{name}, " + ("AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no AMX")
 
 
 def estimate_line(ctx):
     """One line for the start of a report run: the estimate of :func:`estimate_seconds`."""
     seconds, notes = estimate_seconds(ctx)
     line = (f"estimated time: about {max(1, round(seconds / 60))} min on a 2-core CPU like the "
-            f"reference machine (RESULTS.md) for {len(ctx.cfg.questions)} questions")
+            f"reference machine (RESULTS.md) for {len(ctx.cfg.questions)} questions; this CPU: "
+            f"{cpu_kind()}")
     return line + (f"; not counted: {', '.join(notes)}" if notes else "")
 
 
@@ -134,6 +163,11 @@ def build_report(cfg: ReportConfig, log=print):
             "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
     if log:
         log(estimate_line(ctx))
+    if ctx.profile.get("claim_runs") and not cfg.synthetic and not cfg.model_path:
+        from fer_keras.report import claim_runs
+        from fer_keras.report.claims import CLAIMS
+
+        claim_runs.train_all(ctx, CLAIMS, log=log)
     sections = []
     for k, q in enumerate(cfg.questions, 1):
         if log:

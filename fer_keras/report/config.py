@@ -7,7 +7,7 @@ import os
 
 from fer_keras.config import one_of
 from fer_keras.errors import FerInputError
-from fer_keras.report.catalogue import QUESTION_TITLES, QUESTIONS
+from fer_keras.report.catalogue import QUESTION_TITLES, QUESTIONS, TRAINING_QUESTIONS
 
 #: Settings per profile: "quick" (synthetic faces, a 2-core CPU in minutes) and "full" (the
 #: reports' settings, for the real FER2013). ``profile="auto"`` picks by the data. ``semi``
@@ -17,7 +17,10 @@ from fer_keras.report.catalogue import QUESTION_TITLES, QUESTIONS
 #: and 25% labels, within the report's hour on a 2-core CPU). FixMatch's threshold momentum
 #: keeps the moving averages' horizon, 1 / (1 - momentum) steps, near a sixth of its steps.
 #: ``checks_methods``: the saliency methods the explanation checks run (None: every registered
-#: one, :mod:`fer_keras.explain.methods`).
+#: one, :mod:`fer_keras.explain.methods`). ``claim_runs``: train every run the claims name
+#: (:mod:`fer_keras.report.claim_runs`: each report's models, 001's experiments and a second
+#: seed of each) before the questions, so that the table measures every claim; off in "quick",
+#: whose table leaves those rows "not measured" with the command that measures each.
 PROFILES = {
     "quick": dict(ascent_filters=32, ascent_steps=80, feature_map_filters=32, lime_samples=500,
                   lime_segments=40, lime_images=3, tsne_images=200, saliency_images=8, smoothgrad_samples=12,
@@ -26,21 +29,22 @@ PROFILES = {
                             batch_size=32, eval_every=50),
                   fixmatch=dict(model="tiny_cnn", method="fixmatch", adaptive_threshold=True,
                                 threshold_momentum=0.99, warm_steps=1000, rounds=1,
-                                round_steps=400, batch_size=32, eval_every=50)),
+                                round_steps=400, batch_size=32, eval_every=50),
+                  claim_runs=False),
     "full": dict(ascent_filters=64, ascent_steps=200, feature_map_filters=64, lime_samples=1000,
                  lime_segments=50, lime_images=20, tsne_images=200, saliency_images=32, smoothgrad_samples=20,
                  checks_images=200, checks_cascade=64, checks_methods=None,
                  semi=dict(model="tiny_cnn", warm_steps=3000, round_steps=1000,
                            eval_every=250),
                  fixmatch=dict(model="tiny_cnn", method="fixmatch", adaptive_threshold=True,
-                               warm_steps=3000, rounds=1, round_steps=6000, eval_every=250)),
+                               warm_steps=3000, rounds=1, round_steps=6000, eval_every=250),
+                 claim_runs=True),
 }
 
 
-#: The questions that explain a given model: those without their own training (Q1's curves,
-#: Q2's DNN and the semi-supervised bonus train models).
-GIVEN_MODEL_QUESTIONS = tuple(q for q in QUESTIONS if q not in ("q1-train", "q2-dnn",
-                                                                 "bonus-semi"))
+#: The questions that explain a given model: those without their own training (a question's
+#: ``TRAINS``: Q1's curves, Q2's DNN and the semi-supervised bonus train models).
+GIVEN_MODEL_QUESTIONS = tuple(q for q in QUESTIONS if q not in TRAINING_QUESTIONS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
+from fer_keras import NUM_CLASSES
 from fer_keras.report.config import ReportConfig, resolve_settings
+
+#: The share of the training images that chooses the report's checkpoints (stratified, seeded).
+VAL_FRACTION = 0.1
 
 
 class Context:
@@ -21,6 +27,9 @@ class Context:
         self.profile = resolve_settings(cfg)
         self.log = log or (lambda *a, **k: None)
         self._splits = None
+        #: images per class of the data's whole training split (FER2013: the 28,709 Training
+        #: images), before the share that chooses checkpoints is held out; set with the splits
+        self.training_counts = None
         self._models = {}
         self._cache = {}
         #: what this run took from earlier runs in OUT instead of computing it (the header says)
@@ -30,21 +39,37 @@ class Context:
     # ---- data
     @property
     def splits(self):
+        """``{"train", "val", "test"}``: ``val`` chooses the kept checkpoints, ``test`` scores
+        and chooses nothing (:func:`fer_keras.data.holdout.select_on_train`). On FER2013's image
+        folders: ``train`` 90% of the 28,709 training images, ``val`` the other 10%
+        (stratified, seeded), ``test`` PublicTest; with a ``fer2013.csv``, ``val`` is
+        PublicTest and ``test`` PrivateTest."""
         if self._splits is None:
-            from fer_keras import data
+            from fer_keras.data.holdout import select_on_train
+            from fer_keras.data.loading import load_splits
 
-            self._splits = data.load_splits(self.cfg.data, seed=self.cfg.seed,
-                                            n_synthetic=self.cfg.n_synthetic)
+            raw = load_splits(self.cfg.data, seed=self.cfg.seed,
+                              n_synthetic=self.cfg.n_synthetic)
+            self.training_counts = np.bincount(raw["train"].labels, minlength=NUM_CLASSES)
+            self._splits = select_on_train(raw, VAL_FRACTION, self.cfg.seed)
         return self._splits
 
     @property
     def val(self):
+        """The images that choose the kept checkpoints (and that the explanations use)."""
         return self.splits["val"]
 
     @property
     def test(self):
+        """The images that score the models and chose nothing; None without labels."""
         t = self.splits.get("test")
         return t if t is not None and len(t) and t.labels is not None else None
+
+    @property
+    def scored(self):
+        """``(split name, Dataset)`` that accuracies and confusion matrices are measured on:
+        ``test`` when it is labelled, else ``val``."""
+        return ("test", self.test) if self.test is not None else ("val", self.val)
 
     def data_description(self):
         if self.cfg.synthetic:
@@ -78,7 +103,8 @@ class Context:
         values = {} if self.cfg.synthetic else preset("report")
         values.update(model=name, data=str(self.cfg.data), epochs=self.cfg.epochs,
                       out=str(self.out / "runs" / name), n_synthetic=self.cfg.n_synthetic,
-                      seed=self.cfg.seed, verbose=2 if self.cfg.verbose else 0)
+                      seed=self.cfg.seed, verbose=2 if self.cfg.verbose else 0,
+                      select_on="train", val_fraction=VAL_FRACTION)
         if not self.cfg.synthetic:
             values["preset"] = "report"
         return TrainConfig(**values)

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.report.catalogue import QUESTION_TEXT, QUESTION_TITLES
-
 
 def pct(x, digits=1):
     """``0.8734 -> "87.3%"``; the form every accuracy takes in the text (tests rely on it)."""
@@ -53,6 +51,9 @@ class Section:
     error: str = ""
 
     def __post_init__(self):
+        # the catalogue reads the question modules, which import this one: looked up when used
+        from fer_keras.report.catalogue import QUESTION_TEXT, QUESTION_TITLES
+
         self.title = self.title or QUESTION_TITLES.get(self.id, self.id)
         self.question = self.question or QUESTION_TEXT.get(self.id, "")
 
@@ -167,11 +168,16 @@ pre{background:#f4f4f4;padding:.6em;overflow-x:auto}.error{color:#a00}.time{colo
 """
 
 
+#: What each split does in a report run (:attr:`fer_keras.report.context.Context.splits`).
+SPLIT_ROLES = {"val": " (chooses the kept epochs)", "test": " (scores; chose nothing)"}
+
+
 def _meta_rows(meta):
     v = meta["versions"]
     return [("Data", meta["data"]),
-            ("Splits", ", ".join(f"{k} {n:,}" if n else f"{k}: none in these data"
-                                 for k, n in meta["splits"].items())),
+            ("Splits", ", ".join(
+                (f"{k} {n:,}" + SPLIT_ROLES.get(k, "")) if n else f"{k}: none in these data"
+                for k, n in meta["splits"].items())),
             ("Model", f"`{meta['model']}`, "
                       + (f"{meta['epochs']} epochs" if meta.get("epochs") is not None
                          else "given (nothing trained)") + f", profile `{meta['profile']}`"),

@@ -20,10 +20,13 @@ from fer_keras.train.steps import clear_session
 
 def split_labeled(labels, fraction, seed=0):
     """Stratified ``(labeled_idx, unlabeled_idx)``: ``fraction`` of each class keeps its label
-    (at least one image per class present), the rest lose theirs. Sorted int64 arrays."""
+    (rounded, so at least one image of each class present), the rest lose theirs. Sorted int64
+    arrays. A fraction that gives some class fewer than one labeled image is refused
+    (:func:`check_fractions`)."""
     labels = np.asarray(labels)
     if not 0 < fraction < 1:
         raise FerInputError(f"labeled fraction must be between 0 and 1, got {fraction}")
+    check_fractions(labels, (fraction,))
     rng = np.random.default_rng([int(seed), int(round(fraction * 1e6))])
     keep = []
     for c in range(NUM_CLASSES):
@@ -31,10 +34,35 @@ def split_labeled(labels, fraction, seed=0):
         if len(idx) == 0:
             continue
         rng.shuffle(idx)
-        keep.append(idx[:max(1, int(round(len(idx) * fraction)))])
+        keep.append(idx[:int(round(len(idx) * fraction))])  # >= 1: check_fractions
     lab = np.sort(np.concatenate(keep)).astype(np.int64)
     unl = np.setdiff1d(np.arange(len(labels)), lab).astype(np.int64)
     return lab, unl
+
+
+def check_fractions(labels, fractions):
+    """Refuse (one line naming ``--fractions`` and the smallest fraction this data allows) a
+    labeled fraction that gives some class of ``labels`` (int, ``(N,)``) no labeled image once
+    rounded (:func:`split_labeled`), instead of quietly labeling one image of it anyway."""
+    import math
+
+    from fer_keras import CLASS_NAMES
+
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=NUM_CLASSES)
+    present = np.flatnonzero(counts)
+    if not len(present):
+        return
+    c = int(present[counts[present].argmin()])
+    n = int(counts[c])
+    for f in fractions:
+        if round(n * f) < 1:
+            step = 10.0 ** (math.floor(math.log10(0.5 / n)) - 2)  # 3 digits, rounded up
+            least = math.ceil(round(0.5 / n / step, 6)) * step
+            if round(n * least) < 1:  # exactly half an image rounds to none
+                least += step
+            raise FerInputError(f"--fractions {f:g} labels {n * f:.3g} of the {n:,} training "
+                                f"images of class {CLASS_NAMES[c]!r}, which rounds to none; the "
+                                f"smallest fraction for this data is {least:.3g}")
 
 
 def _score(net, ds):
@@ -100,7 +128,7 @@ def selection_and_score_splits(splits, val_fraction=0.1, seed=0):
     synthetic faces), a stratified ``val_fraction`` of ``train`` (seeded) chooses the weights
     and ``val`` (PublicTest), which no choice has seen, scores them.
     """
-    from fer_keras.data import stratified_split
+    from fer_keras.data.loading import stratified_split
 
     train_ds, val, test = splits["train"], splits["val"], splits.get("test")
     if len(val) == 0:
@@ -150,7 +178,8 @@ def warm_start(builder, labeled, val, cfg):
     return warm
 
 
-def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=False):
+def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=False,
+            on_start=None):
     """For each labeled fraction: labeled-only vs self-training, same model, same step budget.
 
     ``reuse=True``: when ``cfg.out`` already holds the ``semi.json`` of a comparison with this
@@ -162,14 +191,17 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=Fals
     ``cfg.out`` when set. Returns ``{"config", "results": [per fraction], "seconds"}``; each
     result has ``fraction``, ``n_labeled``, ``n_unlabeled``, ``supervised`` and
     ``self_training`` (``test_accuracy``, ``val_accuracy``, ``steps``, ...) and ``gain`` (test
-    accuracy of self-training minus labeled-only).
+    accuracy of self-training minus labeled-only). ``on_start``: called with no argument once
+    the data and the fractions are checked, before any training (the command line's note on
+    the synthetic faces, so that an error comes alone).
     """
-    from fer_keras import data
+    from fer_keras.data.loading import load_splits
+
     builder, name = _builder(model if model is not None else cfg.model)
     cfg = cfg.replace(model=name)
     if splits is None:
-        splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                                  n_synthetic=cfg.n_synthetic)
+        splits = load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                             n_synthetic=cfg.n_synthetic)
     out = Path(cfg.out) if cfg.out else None
     if reuse and out is not None and (out / "semi.json").is_file():
         import json
@@ -184,6 +216,9 @@ def compare(cfg: SemiConfig, splits=None, model=None, progress=print, reuse=Fals
                          "compute again)")
             return {**done, "reused": True}
     train_ds, val, test, scored_on = selection_and_score_splits(splits, cfg.val_fraction, cfg.seed)
+    check_fractions(train_ds.labels, cfg.fractions)  # before any work
+    if on_start is not None:
+        on_start()
     if out is not None:
         from fer_keras.fileio import write_json
 

@@ -3,6 +3,7 @@
 ==========================  ==================================================================
 ``GET /``                   the page (``static/index.html``: upload, drop, webcam snapshot;
                             boxes, score bars, explanation overlay); no build step, no CDN
+``GET /favicon.ico``        the page's icon (SVG)
 ``GET /v1/health``          ``{"status": "ok", "pending", "workers", "uptime_s"}``, answered
                             on the event loop even while every worker is busy
 ``GET /v1/model``           name, file, input contract, parameters, explanation methods,
@@ -59,6 +60,18 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 MULTIPART_FIELDS = ("image", "file")
+
+
+#: The page's icon, a smiling face in the page's green (``GET /favicon.ico``).
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           b'<circle cx="8" cy="8" r="7" fill="#2ee87d"/><circle cx="5.5" cy="6" r="1"/>'
+           b'<circle cx="10.5" cy="6" r="1"/><path d="M4.5 9.5q3.5 3.5 7 0" fill="none" '
+           b'stroke="#000" stroke-width="1.2"/></svg>')
+
+
+async def _favicon():
+    # browsers ask for it on every page load: a tiny face, not a 404 in the console
+    return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 def error(status, message):
@@ -150,6 +163,7 @@ def create_app(*, model=None, config=None, detector=None, input_range=None, clas
     async def page():
         return Response(pages["index.html"], media_type=STATIC["index.html"])
 
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str):
         if name not in STATIC or name == "index.html":

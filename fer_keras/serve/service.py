@@ -79,6 +79,17 @@ def method_verdict(checks, method, source):
             "source": Path(source).name, "images": checks.get("n")}
 
 
+def stored_verdicts(model_file, methods):
+    """``{method: method_verdict}`` of the explanation checks stored beside ``model_file`` (None:
+    the shipped model) for each of ``methods`` (None for a method not checked), as the page
+    shows them; ``{}`` when no checks are stored."""
+    from fer_keras.models import shipped
+
+    src = find_checks(model_file or shipped.model_path())
+    checks = load_checks(src) if src else None
+    return {m: method_verdict(checks, m, src) for m in methods} if checks else {}
+
+
 def jsonable(obj):
     """``obj`` with numpy scalars and arrays as Python values and non-finite floats as ``None``
     (strict JSON has no NaN)."""

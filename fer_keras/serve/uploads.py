@@ -37,6 +37,7 @@ def decode(data, max_pixels, max_bytes=None):
     if max_bytes is not None and len(data) > max_bytes:
         raise UploadError(413, f"upload of {len(data):,} bytes exceeds the limit of "
                                f"{max_bytes:,} bytes")
+    limit = pixel_limit(max_pixels)
     if not data:
         raise UploadError(415, "empty upload: send an image (JPEG, PNG, WebP, GIF, BMP or TIFF)")
     try:
@@ -44,9 +45,8 @@ def decode(data, max_pixels, max_bytes=None):
         # Pillow's MAX_IMAGE_PIXELS, caught below; our limit, below Pillow's, decides first)
         im = Image.open(io.BytesIO(data), formats=FORMATS)
         w, h = im.size
-        if w * h > max_pixels:
-            raise UploadError(413, f"image of {w}x{h} pixels exceeds the limit of "
-                                   f"{max_pixels:,} pixels")
+        if w * h > limit:
+            raise UploadError(413, _too_large(f"{w}x{h}", limit))
         if w < 1 or h < 1:
             raise UploadError(415, f"image of {w}x{h} pixels has nothing to show")
         im.load()  # decode now: a truncated or corrupt file fails here
@@ -55,8 +55,9 @@ def decode(data, max_pixels, max_bytes=None):
     except UploadError:
         raise
     except Image.DecompressionBombError as e:
-        why = " ".join(str(e).split())[:120]
-        raise UploadError(413, f"image too large to decode safely ({why})") from None
+        # Pillow refuses beyond twice its own MAX_IMAGE_PIXELS before our check sees the size:
+        # the client is told the same limit, the server's, however far over the image is
+        raise UploadError(413, _too_large(_bomb_pixels(e), limit)) from None
     except Image.UnidentifiedImageError:
         raise UploadError(415, "not an image (accepted: JPEG, PNG, WebP, GIF, BMP, TIFF)") \
             from None
@@ -65,3 +66,23 @@ def decode(data, max_pixels, max_bytes=None):
         raise UploadError(415, f"not a readable image ({why})") from None
     return np.ascontiguousarray(rgb)
 
+
+def pixel_limit(max_pixels):
+    """The largest image, in pixels, that :func:`decode` takes: ``max_pixels``, or less where
+    Pillow's own decompression-bomb guard (twice ``PIL.Image.MAX_IMAGE_PIXELS``) refuses first."""
+    from PIL import Image
+
+    pillow = Image.MAX_IMAGE_PIXELS
+    return int(max_pixels if pillow is None else min(max_pixels, 2 * pillow))
+
+
+def _too_large(size, limit):
+    return f"image of {size} pixels exceeds the limit of {limit:,} pixels"
+
+
+def _bomb_pixels(err):
+    """The pixel count in Pillow's ``DecompressionBombError`` message, e.g. "200,000,000"."""
+    import re
+
+    m = re.search(r"Image size \((\d+) pixels\)", str(err))
+    return f"{int(m.group(1)):,}" if m else "more"

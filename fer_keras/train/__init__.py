@@ -31,7 +31,8 @@ steps       what a training step is made of: device, precision policy, optimizer
             training model, compilation, input batches (also used by :mod:`fer_keras.semi`)
 distribute  ``distribute="data-parallel"``: :func:`replicas_for` and :class:`Replicas`, the
             devices a run trains on (JAX ``DataParallel``, TensorFlow mirrored strategies)
-rundir      :class:`RunDir`: a run folder's files, its state, history and status
+rundir      :class:`RunDir`: a run folder's files, history and status; :class:`RunState`: the
+            run state's schema
 evaluate    metrics, confusion matrices, test-time augmentation, run summaries
 augment     the vectorised augmentation layer (``RandomAffine``)
 losses      the label-smoothing loss; schedules: the learning-rate schedule (both registered
@@ -41,20 +42,19 @@ losses      the label-smoothing loss; schedules: the learning-rate schedule (bot
 Modules load on first use: importing one (``fer_keras.train.augment`` while Keras registers the
 package's classes) does not import the training loop.
 """
-
-import importlib
+from fer_keras._lazy import lazy_face
 
 #: name -> the module of this package that defines it
 _EXPORTS = {
     **dict.fromkeys(("AUTO_MODELS", "BudgetPlan", "choose_model", "estimate_epochs"), "budget"),
     **dict.fromkeys(("CHECKPOINT_STATE", "RUN_FILES", "check_no_run", "check_resume_flags",
-                     "check_resumed_model", "checkpoint_state", "load_training_model",
-                     "read_resume_state", "resolve_config", "restore_rng_states", "rng_states",
-                     "save_checkpoint"), "checkpoint"),
+                     "check_resumed_model", "checkpoint_state", "interrupted_note",
+                     "load_training_model", "read_resume_state", "resolve_config",
+                     "restore_rng_states", "rng_states", "save_checkpoint"), "checkpoint"),
     **dict.fromkeys(("ONE", "Replicas", "replicas_for"), "distribute"),
     **dict.fromkeys(("RunRecorder", "check_finite", "check_model_name", "train",
                      "write_history"), "fit"),
-    **dict.fromkeys(("check_state",), "rundir"),
+    **dict.fromkeys(("RunState",), "rundir"),
     **dict.fromkeys(("build_net", "build_training_model", "classifier_of", "clear_session",
                      "compile_model", "gpu_compute_capability", "make_optimizer",
                      "mixed_policy_name", "set_determinism", "training_device", "training_inputs",
@@ -67,13 +67,4 @@ _SUBMODULES = ("fit", "checkpoint", "budget", "steps", "distribute", "rundir", "
                "augment", "losses", "schedules", "ema")
 
 
-def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'fer_keras.train' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, _SUBMODULES)

@@ -18,9 +18,9 @@ import keras
 import numpy as np
 
 from fer_keras.config import SESSION_FIELDS, TrainConfig, resume_conflicts
-from fer_keras.errors import FerInputError
+from fer_keras.errors import FerInputError, quote_name
 from fer_keras.fileio import atomic_path
-from fer_keras.train.rundir import RunDir, check_state
+from fer_keras.train.rundir import RunDir, RunState
 
 
 def resolve_config(cfg: TrainConfig) -> TrainConfig:
@@ -44,6 +44,22 @@ def check_no_run(out):
                             file=out)
 
 
+def interrupted_note(out):
+    """What an interrupted run leaves in its folder ``out``, in one line: the epoch that
+    ``--resume`` continues after when a checkpoint it would pick up is there, else that
+    nothing was saved."""
+    run = RunDir(out)
+    if run.config.is_file() and run.last.is_file():
+        try:
+            epoch = checkpoint_state(run.last).epoch
+        except FerInputError:
+            epoch = None  # a checkpoint --resume refuses is nothing to continue from
+        if epoch:
+            return f"epoch {epoch} is saved in {quote_name(out)}; continue with --resume"
+    again = " with --force" if any((Path(out) / f).exists() for f in RUN_FILES) else ""
+    return f"no epoch had finished: nothing was saved in {quote_name(out)}; start again{again}"
+
+
 def check_resume_flags(cfg, given):
     """``--resume`` keeps the run's own config.json: refuse (one line) flags in ``given``
     (``{field: value}`` set by the user) that differ from it, naming each with both values."""
@@ -61,31 +77,35 @@ CHECKPOINT_STATE = "fer_keras_state.json"
 
 
 def save_checkpoint(model, path, state):
-    """Save the training model with the run ``state`` (a JSON-able dict) inside the same
+    """Save the training model with the run ``state`` (a :class:`RunState`) inside the same
     ``.keras`` zip, atomically: one rename publishes weights, optimizer and state together."""
     import zipfile
 
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
         with zipfile.ZipFile(tmp, "a") as z:
-            z.writestr(CHECKPOINT_STATE, json.dumps(state, sort_keys=True))
+            z.writestr(CHECKPOINT_STATE, json.dumps(state.to_dict(), sort_keys=True))
 
 
 def checkpoint_state(path):
-    """The run state stored in the checkpoint ``path`` by :func:`save_checkpoint`, or None for a
-    checkpoint written before the state moved inside it. Raises a one-line
-    :class:`FerInputError` naming the file when it is not a readable checkpoint."""
+    """The :class:`RunState` stored in the checkpoint ``path`` by :func:`save_checkpoint`.
+    Raises a one-line :class:`FerInputError` naming the file when it is not a readable
+    checkpoint, and naming its run folder when the checkpoint holds no run state (an older
+    fer_keras kept it in ``state.json`` beside it)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as z:
             if CHECKPOINT_STATE not in z.namelist():
-                return None
+                raise FerInputError(
+                    f"run folder {quote_name(Path(path).parent)} was written by an older "
+                    "fer_keras (its last.keras holds no run state); train again with --force, "
+                    "or resume it with the fer_keras that wrote it")
             state = json.loads(z.read(CHECKPOINT_STATE).decode("utf-8"))
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, EOFError) as e:
         raise FerInputError(f"corrupt checkpoint ({type(e).__name__}); start again without "
                             "--resume", file=path) from None
-    return check_state(state, path)
+    return RunState.from_dict(state, path)
 
 
 def load_training_model(path):
@@ -96,19 +116,14 @@ def load_training_model(path):
 
 
 def read_resume_state(out, cfg):
-    """The state to resume the run in ``out`` from: the one inside ``last.keras`` (a legacy
-    checkpoint: ``state.json`` and ``history.json`` beside it). Refuses, with one line, a
-    checkpoint that another configuration (another model) wrote."""
-    run = RunDir(out)
-    ckpt = run.last
+    """The :class:`RunState` to resume the run in ``out`` from: the one inside ``last.keras``.
+    Refuses, with one line, a checkpoint that another configuration (another model) wrote."""
+    ckpt = RunDir(out).last
     state = checkpoint_state(ckpt)
-    if state is None:  # written by a version without the state inside the checkpoint
-        state = {**run.state(), "history": run.history()}
-    saved = state.get("config")
-    if saved is not None:
-        keep = SESSION_FIELDS
+    saved = state.config
+    if saved:
         diff = [k for k, v in saved.items()
-                if k not in keep and hasattr(cfg, k) and getattr(cfg, k) != v]
+                if k not in SESSION_FIELDS and hasattr(cfg, k) and getattr(cfg, k) != v]
         if diff:
             k = diff[0]
             raise FerInputError(
@@ -124,10 +139,10 @@ def check_resumed_model(model, state, ckpt, steps):
         raise FerInputError("not a training checkpoint of fer_keras (no augmentation + optimizer)",
                             file=ckpt)
     it = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    want = state.get("iterations", state["epoch"] * steps)
+    want = state.epoch * steps if state.iterations is None else state.iterations
     if it != want:
         raise FerInputError(f"the checkpoint holds {it} optimizer steps but its state says epoch "
-                            f"{state['epoch']} ({want} steps): they do not belong together; "
+                            f"{state.epoch} ({want} steps): they do not belong together; "
                             "start again without --resume", file=ckpt)
 
 
@@ -141,7 +156,7 @@ def rng_states(model):
 
 
 def restore_rng_states(model, state):
-    """Set ``model``'s random-generator states (:func:`rng_states`) to those saved in ``state``,
-    so that the resumed run draws what an uninterrupted one would."""
-    for var, value in zip(rng_states(model), state.get("rng", [])):
+    """Set ``model``'s random-generator states (:func:`rng_states`) to those saved in ``state``
+    (a :class:`RunState`), so that the resumed run draws what an uninterrupted one would."""
+    for var, value in zip(rng_states(model), state.rng):
         var.assign(np.asarray(value, dtype=var.dtype))

@@ -12,7 +12,23 @@ import numpy as np
 from fer_keras import CLASS_NAMES, NUM_CLASSES
 from fer_keras.data.dataset import to_float
 
+#: Test-time augmentation modes (:func:`check_tta`); ``PHOTO_TTA_MODES``: those a face found in a
+#: photo or video takes (:class:`fer_keras.faces.Recognizer` averages a crop with its mirror).
 TTA_MODES = ("none", "flip", "crops")
+PHOTO_TTA_MODES = ("none", "flip")
+
+
+def check_tta(tta, photos=False):
+    """``tta`` when it is one of :data:`TTA_MODES` (``photos``: :data:`PHOTO_TTA_MODES`), else a
+    one-line :class:`~fer_keras.errors.FerInputError` naming ``--tta``: the one place that
+    decides which test-time augmentation a caller may ask for."""
+    modes = PHOTO_TTA_MODES if photos else TTA_MODES
+    if tta not in modes:
+        from fer_keras.errors import FerInputError
+
+        what = "--tta for photos and videos" if photos else "--tta"
+        raise FerInputError(f"{what} must be one of {', '.join(modes)}, got {tta!r}")
+    return tta
 
 
 def _tta_views(x, mode):
@@ -42,10 +58,7 @@ def predict_proba(model, images, batch_size=256, tta="none", contract=None):
     """
     from fer_keras.models import contract as fc
 
-    if tta not in TTA_MODES:
-        from fer_keras.errors import FerInputError
-
-        raise FerInputError(f"--tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    check_tta(tta)
     c = contract or fc.of(model)
     x = to_float(images) if np.asarray(images).dtype == np.uint8 else np.asarray(images, np.float32)
     from fer_keras.data.pipeline import ArrayBatches
@@ -191,8 +204,8 @@ def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cac
     scored and none of its training rows. Arguments that are not None override the config (a
     folder without one uses the defaults). ``cache``: a dict shared between calls, so runs with
     the same split load it once."""
-    from fer_keras import data as fer_data
     from fer_keras.config import TrainConfig
+    from fer_keras.data import loading
 
     cfg_path = Path(run_dir) / "config.json"
     cfg = TrainConfig.load(cfg_path) if cfg_path.is_file() else TrainConfig()
@@ -200,11 +213,15 @@ def run_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None, cac
            cfg.seed if seed is None else seed,
            cfg.val_fraction,
            cfg.n_synthetic if n_synthetic is None else n_synthetic,
-           cfg.resize if resize is None else resize)
+           cfg.resize if resize is None else resize, cfg.select_on)
     cache = {} if cache is None else cache
     if key not in cache:
-        cache[key] = fer_data.load_splits(key[0], seed=key[1], val_fraction=key[2],
-                                          n_synthetic=key[3], resize=key[4])
+        cache[key] = loading.load_splits(key[0], seed=key[1], val_fraction=key[2],
+                                         n_synthetic=key[3], resize=key[4])
+        if cfg.select_on == "train":
+            from fer_keras.data.holdout import select_on_train
+
+            cache[key] = select_on_train(cache[key], key[2], key[1])
     return cache[key]
 
 
@@ -223,8 +240,8 @@ def eval_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None):
     ``"synthetic"`` (the default without ``data`` or a run folder) is split as training would
     split it. Unlabelled data is a one-line :class:`FerInputError`.
     """
-    from fer_keras import data as fer_data
     from fer_keras.config import TrainConfig
+    from fer_keras.data import loading
     from fer_keras.errors import FerInputError
 
     cfg_path = Path(run_dir) / "config.json"
@@ -235,7 +252,7 @@ def eval_splits(run_dir, data=None, seed=None, resize=None, n_synthetic=None):
     if data is None or str(data) == "synthetic":
         splits = run_splits(run_dir, "synthetic", seed, resize, n_synthetic)
         return splits, "the built-in synthetic faces (pass --data for FER2013)"
-    ds = fer_data.load(data, resize=bool(resize))
+    ds = loading.load(data, resize=bool(resize))
     if ds.labels is None:
         raise FerInputError("these images have no labels, so there is nothing to score "
                             "against (fer-keras predict --data writes predictions)", file=data)
@@ -272,12 +289,12 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     """
     from fer_keras import models
     from fer_keras.fileio import write_json
-    from fer_keras.train.rundir import RunDir
+    from fer_keras.train.rundir import RunDir, RunState
 
     run = Path(run_dir)
     if run.is_file() or (run / "saved_model.pb").is_file():
         # a model file of any origin: scored, with no training record
-        cfg, state, history = {"model": run.name}, {}, []
+        cfg, state, history = {"model": run.name}, RunState(epoch=0), []
         net = models.load_classifier(run, input_range, classes)[0]
         out_json = run.with_name(run.name + ".summary.json") if run.is_file() else \
             run / RunDir.SUMMARY
@@ -295,9 +312,9 @@ def summarize_run(run_dir, splits, tta_modes=("flip", "crops"), split="val", bat
     out = {
         "run": str(run), "model": cfg.get("model"), "preset": cfg.get("preset", ""),
         "precision": cfg.get("precision", "float32"), "params": int(net.count_params()),
-        "gflop_per_image": models.flops(net) / 1e9, "epochs": int(state.get("epoch", 0)),
+        "gflop_per_image": models.flops(net) / 1e9, "epochs": state.epoch,
         "planned_epochs": int(cfg.get("epochs", 0)), "best_epoch": best.get("epoch"),
-        "train_minutes": float(state.get("elapsed_seconds", 0.0)) / 60.0,
+        "train_minutes": float(state.elapsed_seconds) / 60.0,
         "split": split, "n": int(len(ds)), "accuracy": accs,
     }
     write_json(out_json, out)

@@ -13,13 +13,14 @@ import numpy as np
 
 from fer_keras.config import TrainConfig
 from fer_keras.errors import FerInputError
-from fer_keras.fileio import check_out_dir, save_model, write_json
+from fer_keras.fileio import check_out_dir, save_model
 from fer_keras.models import contract
 from fer_keras.train import steps
 from fer_keras.train.budget import BudgetPlan, choose_model, estimate_epochs
 from fer_keras.train.checkpoint import (
     check_no_run,
     check_resumed_model,
+    interrupted_note,
     load_training_model,
     read_resume_state,
     resolve_config,
@@ -28,7 +29,7 @@ from fer_keras.train.checkpoint import (
     save_checkpoint,
 )
 from fer_keras.train.distribute import ONE, replicas_for
-from fer_keras.train.rundir import RunDir
+from fer_keras.train.rundir import RunDir, RunState
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -120,17 +121,17 @@ class RunRecorder:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
                                                           self.history) or model.stop_training
-        state = {"epoch": epoch + 1, "best": self.best, "elapsed_seconds": self.elapsed,
-                 "iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
-                 "callbacks": {type(c).__name__: c.get_state() for c in self.stateful},
-                 "rng": [keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)],
-                 "config": self.cfg.to_dict(), "history": self.history}
-        if self.budget is not None:
-            state["planned_epochs"] = self.budget.planned
-            state["budget_replans"] = self.budget.replans
+        state = RunState(
+            epoch=epoch + 1, best=self.best, elapsed_seconds=self.elapsed,
+            iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+            callbacks={type(c).__name__: c.get_state() for c in self.stateful},
+            rng=[keras.ops.convert_to_numpy(v).tolist() for v in rng_states(model)],
+            config=self.cfg.to_dict(), history=self.history,
+            planned_epochs=None if self.budget is None else self.budget.planned,
+            budget_replans=[] if self.budget is None else self.budget.replans)
         if self.chief:
             save_checkpoint(model, self.out / RunDir.LAST, state)
-            write_json(self.out / RunDir.STATE, {k: v for k, v in state.items() if k != "history"})
+            RunDir(self.out).write_state(state)
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
         self.elapsed += time.perf_counter() - self._t - secs
 
@@ -168,12 +169,20 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
     dicts (``epoch`` 1-based, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
     ``seconds``). ``resume=True`` continues from ``last.keras`` at the next epoch (from the
     start when the run was stopped before its first checkpoint). Without it, a folder that
-    already holds a run is refused unless ``force=True``.
+    already holds a run is refused unless ``force=True``. A Ctrl-C raises
+    :class:`KeyboardInterrupt` whose message says what it left (:func:`interrupted_note`).
     """
-    from fer_keras import data
-
     cfg = resolve_config(cfg)
     out = check_out_dir(cfg.out)
+    try:
+        return _train(cfg, out, resume, splits, force)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(interrupted_note(out)) from None
+
+
+def _train(cfg, out, resume, splits, force):
+    from fer_keras.data.loading import load_splits
+
     if resume:
         # the session's fields (SESSION_FIELDS) come from this call, the rest from config.json
         cfg = RunDir(out).require_resumable().replace(out=str(out), verbose=cfg.verbose,
@@ -192,8 +201,12 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
                   f"{cfg.batch_size // replicas.count} images a device", flush=True)
     steps.set_determinism(cfg.seed, cfg.deterministic)
     if splits is None:
-        splits = data.load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                                  n_synthetic=cfg.n_synthetic, resize=cfg.resize)
+        splits = load_splits(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                             n_synthetic=cfg.n_synthetic, resize=cfg.resize)
+        if cfg.select_on == "train":
+            from fer_keras.data.holdout import select_on_train
+
+            splits = select_on_train(splits, cfg.val_fraction, cfg.seed)
     previous_policy = keras.config.dtype_policy()
     if cfg.precision == "mixed":
         keras.config.set_dtype_policy(steps.mixed_policy_name())
@@ -224,13 +237,13 @@ def train(cfg: TrainConfig, resume=False, splits=None, force=False):
 
 def _fit(cfg, out, resume, splits, replicas=ONE):
     run = RunDir(out)
-    state, history, initial_epoch = {}, [], 0
+    state, history, initial_epoch = RunState(epoch=0), [], 0
     ckpt = run.last
     resume = resume and ckpt.is_file()  # a run killed in its first epoch starts again
     if resume:
         state = read_resume_state(out, cfg)
-        initial_epoch = state["epoch"]
-        history = [r for r in state["history"] if r["epoch"] <= initial_epoch]
+        initial_epoch = state.epoch
+        history = [r for r in state.history if r["epoch"] <= initial_epoch]
     elif replicas.chief:
         cfg.save(run.config)
 
@@ -247,7 +260,7 @@ def _fit(cfg, out, resume, splits, replicas=ONE):
             # how the run's model wants its images: read back by models.load_classifier
             contract.record(out, net)
 
-    cb_state = state.get("callbacks", {})
+    cb_state = state.callbacks
     stateful = []
     callbacks = []
     if cfg.schedule == "plateau":
@@ -266,9 +279,10 @@ def _fit(cfg, out, resume, splits, replicas=ONE):
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     budget, fit_epochs = None, cfg.epochs
     if cfg.budget_minutes:
-        budget = BudgetPlan(cfg, n_steps, state.get("planned_epochs", cfg.epochs), cfg.verbose)
-        budget.replans = list(state.get("budget_replans", []))
-        spent = state.get("elapsed_seconds", 0.0) >= budget.budget_s
+        planned = cfg.epochs if state.planned_epochs is None else state.planned_epochs
+        budget = BudgetPlan(cfg, n_steps, planned, cfg.verbose)
+        budget.replans = list(state.budget_replans)
+        spent = state.elapsed_seconds >= budget.budget_s
         fit_epochs = budget.cap if initial_epoch < budget.planned and not spent else initial_epoch
     from fer_keras.train.ema import EMAWeights
 
@@ -278,8 +292,8 @@ def _fit(cfg, out, resume, splits, replicas=ONE):
               f"{len(splits['val'])} images: every batch must split over {replicas.count} "
               "devices", flush=True)
     ema = EMAWeights(validation) if cfg.ema_momentum else None
-    recorder = RunRecorder(out, cfg, history, state.get("best"), stateful,
-                           state.get("elapsed_seconds", 0.0), budget=budget, ema=ema,
+    recorder = RunRecorder(out, cfg, history, state.best, stateful,
+                           state.elapsed_seconds, budget=budget, ema=ema,
                            chief=replicas.chief)
     callbacks.insert(0, recorder.callback)
     if ema is not None:

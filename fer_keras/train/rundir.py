@@ -4,8 +4,9 @@ A run folder holds
 
 * ``config.json`` - the resolved :class:`~fer_keras.config.TrainConfig`;
 * ``best.keras`` - the classifier at its best validation accuracy;
-* ``last.keras`` + ``state.json`` - the training model after the last finished epoch and the
-  epoch, callback and random-generator state beside it (what ``--resume`` continues from);
+* ``last.keras`` - the training model after the last finished epoch with its
+  :class:`RunState` (epoch, callback and random-generator state, history) inside: what
+  ``--resume`` continues from; ``state.json`` - a readable copy of that state, less history;
 * ``model.keras`` - the classifier after the last epoch (written only when the run ends);
 * ``history.csv`` / ``history.json`` - one row per epoch; ``curves.png`` - the curves;
 * ``summary.json`` - written by ``fer-keras summary``.
@@ -20,13 +21,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from fer_keras.errors import FerInputError
 
 #: The settings that must match for a run folder to count as the same run.
 RUN_KEYS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "schedule", "oversample",
-            "augment", "n_synthetic", "seed", "val_fraction")
+            "augment", "n_synthetic", "seed", "val_fraction", "select_on")
 
 STATUSES = ("fresh", "resumable", "finished", "stale")
 
@@ -99,12 +101,19 @@ class RunDir:
 
     # ---- reading
     def state(self):
-        """``state.json`` as a dict (``epoch``, ``best``, ``elapsed_seconds``, ``callbacks``,
-        ``rng``, budget keys), its types checked (:func:`check_state`); a missing, truncated or
-        hand-edited file is a one-line :class:`FerInputError` naming it."""
+        """``state.json`` as a :class:`RunState` (its ``history`` empty: that is in
+        ``history.json``); a missing, truncated or hand-edited file is a one-line
+        :class:`FerInputError` naming it."""
         from fer_keras.fileio import read_json
 
-        return check_state(read_json(self.state_file, dict, "run state"), self.state_file)
+        return RunState.from_dict(read_json(self.state_file, dict, "run state"), self.state_file)
+
+    def write_state(self, state):
+        """``state.json``: the readable copy of ``state`` (a :class:`RunState`) without its
+        history, atomically."""
+        from fer_keras.fileio import write_json
+
+        write_json(self.state_file, state.to_dict(history=False))
 
     def history(self, upto=None):
         """``history.json`` rows (``[]`` when there is none), those of epochs ``<= upto`` if
@@ -113,8 +122,9 @@ class RunDir:
 
         if not self.history_json.is_file():
             return []
-        rows = check_state({"epoch": 0, "history": read_json(self.history_json, list, "history")},
-                           self.history_json)["history"]
+        rows = RunState.from_dict({"epoch": 0, "history": read_json(self.history_json, list,
+                                                                    "history")},
+                                  self.history_json).history
         return rows if upto is None else [r for r in rows if r["epoch"] <= upto]
 
     def saved_config(self):
@@ -131,8 +141,9 @@ class RunDir:
         return TrainConfig.load(self.config)
 
     def require_finished(self):
-        """``(config, state, history)`` of a finished run; :class:`FerInputError` naming the
-        folder when a file is missing, or the file when it is unreadable."""
+        """``(config, state, history)`` of a finished run (a dict, a :class:`RunState` and a
+        list of rows); :class:`FerInputError` naming the folder when a file is missing, or the
+        file when it is unreadable."""
         for p in (self.config, self.state_file, self.history_json, self.best):
             if not p.is_file():
                 raise FerInputError(f"not a finished run folder (no {p.name})", file=self.path)
@@ -200,24 +211,68 @@ def _same_data(a, b):
     return os.path.abspath(str(a)) == os.path.abspath(str(b))
 
 
-def check_state(state, path):
-    """Check the types of a run state (from a checkpoint or a legacy ``state.json``); one line
-    naming ``path`` for a truncated or hand-edited one."""
-    if not isinstance(state, dict):
-        raise FerInputError(f"the run state must be an object, found {type(state).__name__}",
-                            file=path)
-    expect = {"epoch": int, "best": (int, float, type(None)), "elapsed_seconds": (int, float),
-              "iterations": int, "callbacks": dict, "rng": list, "config": dict, "history": list,
-              "planned_epochs": int, "budget_replans": list}
-    for key, kind in expect.items():
-        if key in state and (not isinstance(state[key], kind) or isinstance(state[key], bool)):
-            raise FerInputError(f"run state field {key!r} has the wrong type "
-                                f"({type(state[key]).__name__}); truncated or edited by hand?",
+@dataclass(frozen=True)
+class RunState:
+    """The run state: where a run stands after its last finished epoch, the one schema of what
+    ``last.keras`` holds inside it and ``state.json`` shows (all of it but ``history``).
+
+    ``epoch``: finished epochs (1-based count, no default: a state without it is no state);
+    ``best``: the best validation accuracy so far (None before the first epoch);
+    ``elapsed_seconds``: wall time of the epochs and their checkpoints, seconds;
+    ``iterations``: optimizer steps taken (None: ``epoch`` times the steps of an epoch);
+    ``callbacks``: ``{callback class name: its counters}``; ``rng``: the random-generator
+    states in layer order (:func:`fer_keras.train.checkpoint.rng_states`); ``config``: the
+    run's TrainConfig as a dict; ``history``: one row per epoch; ``planned_epochs`` and
+    ``budget_replans``: the time budget's plan (None and ``[]`` without a budget)."""
+
+    epoch: int
+    best: float | None = None
+    elapsed_seconds: float = 0.0
+    iterations: int | None = None
+    callbacks: dict = field(default_factory=dict)
+    rng: list = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    planned_epochs: int | None = None
+    budget_replans: list = field(default_factory=list)
+
+    def to_dict(self, history=True):
+        """Every field as a JSON-able dict (``history=False``: all but ``history``, the
+        ``state.json`` copy)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not history:
+            del out["history"]
+        return out
+
+    @classmethod
+    def from_dict(cls, state, path):
+        """The state of the dict ``state`` read from the file ``path``; a one-line
+        :class:`FerInputError` naming ``path`` when it is not an object, lacks ``epoch`` or
+        has a field of the wrong type (truncated or edited by hand). Keys that are no field
+        are ignored."""
+        if not isinstance(state, dict):
+            raise FerInputError(f"the run state must be an object, found "
+                                f"{type(state).__name__}", file=path)
+        if "epoch" not in state:
+            raise FerInputError("run state field 'epoch' is missing; truncated or edited by "
+                                "hand?", file=path)
+        for key, kind in _KINDS.items():
+            value = state.get(key)
+            if key in state and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise FerInputError(f"run state field {key!r} has the wrong type "
+                                    f"({type(value).__name__}); truncated or edited by hand?",
+                                    file=path)
+        if state["epoch"] < 0:
+            raise FerInputError(f"run state field 'epoch' is negative ({state['epoch']})",
                                 file=path)
-    if not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
-        raise FerInputError("run state has no valid 'epoch'", file=path)
-    for row in state.get("history", []):
-        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
-            raise FerInputError("run state history rows must be objects with an integer "
-                                "'epoch'", file=path)
-    return state
+        for row in state.get("history", []):
+            if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+                raise FerInputError("run state history rows must be objects with an integer "
+                                    "'epoch'", file=path)
+        return cls(**{k: state[k] for k in _KINDS if k in state})
+
+
+#: The JSON types each field of :class:`RunState` accepts (a bool is never a number).
+_KINDS = {"epoch": int, "best": (int, float, type(None)), "elapsed_seconds": (int, float),
+          "iterations": (int, type(None)), "callbacks": dict, "rng": list, "config": dict,
+          "history": list, "planned_epochs": (int, type(None)), "budget_replans": list}

@@ -484,3 +484,138 @@ def test_subprocess_exit_status_and_no_traceback(corpus):
 @pytest.mark.slow
 def test_more_subprocesses(corpus):
     _check_processes(corpus, MORE_SUBPROCESS_KINDS)
+
+
+# --------------------------------------------------------------------------- a hostile user's files
+def _one_line(capsys, rc, *need):
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for s in need:
+        assert s in lines[0], (s, lines[0])
+    return lines[0]
+
+
+def _train_on(path, tmp_path):
+    return cli.main(["train", "--data", str(path), "--epochs", "1", "--model", "small_cnn",
+                     "--out", str(tmp_path / "run")])
+
+
+def test_duplicated_pixels_column(tmp_path, capsys, no_training):
+    lines = kaggle_lines()
+    dup = ["emotion,pixels,pixels,Usage"] + [f"{e},{p},{p},{u}" for e, p, u in
+                                             (ln.split(",") for ln in lines[1:])]
+    path = write_lines(tmp_path / "dup.csv", dup)
+    _one_line(capsys, _train_on(path, tmp_path), f"{path}: line 1:", "'pixels' appears 2 times")
+
+
+def test_data_a_loop_of_symbolic_links(tmp_path, capsys, no_training):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    _one_line(capsys, _train_on(tmp_path / "a.csv", tmp_path), str(tmp_path / "a.csv"),
+              "loop of symbolic links")
+    rc = cli.main(["predict", "--data", str(tmp_path / "a.csv"), "--out", str(tmp_path / "s.csv")])
+    _one_line(capsys, rc, "loop of symbolic links")
+    rc = cli.main(["predict", "--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "b.csv")])
+    _one_line(capsys, rc, f"{tmp_path / 'b.csv'}: a file that fer-keras did not write")
+
+
+def test_csv_without_header_is_one_short_line(tmp_path, capsys, no_training):
+    path = write_lines(tmp_path / "nohead.csv", kaggle_lines()[1:])
+    line = _one_line(capsys, _train_on(path, tmp_path), f"{path}: line 1:", "no header line")
+    assert len(line) < len(str(path)) + 300, len(line)  # not the 4,600-character row
+
+
+def test_csv_of_nul_bytes_stops_at_line_2(tmp_path, capsys, no_training):
+    path = tmp_path / "sparse.csv"
+    with open(path, "wb") as f:
+        f.write(b"emotion,pixels,Usage\n")
+        f.truncate(50_000_000)  # a sparse file: no disk used
+    line = _one_line(capsys, _train_on(path, tmp_path), f"{path}: line 2:", "NUL byte")
+    assert len(line) < len(str(path)) + 200
+
+
+def test_csv_with_an_endless_line(tmp_path, capsys, no_training):
+    lines = kaggle_lines()
+    lines[3] = lines[3] + " 1" * 600_000  # line 4: 1.2 MB
+    path = write_lines(tmp_path / "long.csv", lines)
+    line = _one_line(capsys, _train_on(path, tmp_path), f"{path}: line 4:", "1,048,576 bytes")
+    assert len(line) < len(str(path)) + 200
+
+
+def test_semi_fraction_zero_is_the_only_line(tmp_path, capsys, no_training):
+    rc = cli.main(["semi", "--fractions", "0", "--out", str(tmp_path / "semi")])
+    _one_line(capsys, rc, "fractions", "between 0 and 1")
+
+
+def test_semi_fraction_below_one_image_per_class_refused(tmp_path, capsys, no_training):
+    rc = cli.main(["semi", "--fractions", "1e-9", "--n-synthetic", "300",
+                   "--out", str(tmp_path / "semi")])
+    line = _one_line(capsys, rc, "--fractions 1e-09", "'Disgust'", "rounds to none")
+    least = float(line.rsplit(" ", 1)[1])  # the smallest fraction it names is accepted
+    from fer_keras.data.loading import load_splits
+    from fer_keras.semi.comparison import check_fractions, selection_and_score_splits
+
+    train = selection_and_score_splits(load_splits("synthetic", n_synthetic=300))[0]
+    check_fractions(train.labels, (least,))
+    with pytest.raises(Exception, match="rounds to none"):
+        check_fractions(train.labels, (least * 0.9,))
+    assert not (tmp_path / "semi" / "semi.json").exists()
+
+
+# --------------------------------------------------------------------------- nothing replaced
+NOTES = b"my own notes, not a model\n"
+
+
+def _writers(t, model, csv):
+    """``{writer: (argv with OUT for the user's file, the file)}``: every command's --out."""
+    return {
+        "export": (["export", str(model), "--format", "onnx", "--out", "OUT"], "notes.onnx"),
+        "evaluate": (["evaluate", "--model", str(model), "--data", str(csv), "--out", "OUT"],
+                     "notes.json"),
+        "predict --data": (["predict", "--model", str(model), "--data", str(csv), "--out", "OUT"],
+                           "notes.csv"),
+        "semi": (["semi", "--fractions", "0.5", "--n-synthetic", "300", "--out", "OUT"],
+                 "semi/config.json"),
+    }
+
+
+@pytest.fixture(scope="module")
+def writer_inputs(tmp_path_factory):
+    t = tmp_path_factory.mktemp("writers")
+    return save_tiny_model(t / "tiny.keras"), write_lines(t / "good.csv", kaggle_lines())
+
+
+@pytest.mark.parametrize("writer", ["export", "evaluate", "predict --data", "semi"])
+def test_a_users_file_at_out_survives_and_force_replaces_it(writer, writer_inputs, tmp_path,
+                                                            capsys, no_training):
+    model, csv = writer_inputs
+    argv, name = _writers(tmp_path, model, csv)[writer]
+    victim = tmp_path / name
+    victim.parent.mkdir(exist_ok=True)
+    victim.write_bytes(NOTES)
+    out = str(victim.parent if writer == "semi" else victim)
+    argv = [out if a == "OUT" else a for a in argv]
+    _one_line(capsys, cli.main(argv), str(victim), "did not write", "--force")
+    assert victim.read_bytes() == NOTES
+    if writer == "semi":  # --force would train: the rule's own test covers the replacing
+        return
+    assert cli.main([*argv, "--force"]) == 0, capsys.readouterr().err
+    assert victim.read_bytes() != NOTES and victim.stat().st_size > 0
+    assert cli.main(argv) == 0  # its own file now: a second run replaces it without --force
+
+
+@pytest.mark.parametrize("what,index", [("features", "-1"), ("lime", "1000")])
+def test_explain_index_out_of_range_names_the_splits_range(what, index, writer_inputs,
+                                                           capsys):
+    """The range an ``--index`` must lie in is the split's, not a cap of the flag parser."""
+    from fer_keras.data.loading import load_splits
+
+    model, csv = writer_inputs
+    n = len(load_splits(str(csv))["val"])
+    rc = cli.main(["explain", what, "--model", str(model), "--data", str(csv),
+                   "--index", index, "--out", str(model.parent / "never")])
+    _one_line(capsys, rc, f"--index must be in [0, {n - 1}]",
+              f"the val split has {n} images), got {index}")
+    assert not (model.parent / "never").exists()

@@ -114,3 +114,17 @@ def test_the_markdown_command_check_catches_a_wrong_flag(parser):
     found = list(_commands_in_markdown("run `fer-keras train --epochs 3 \\\n  --no-such-flag`"))
     assert found == [(["train"], ["--epochs", "--no-such-flag"])]
     assert "--no-such-flag" not in _parser_inventory(parser)["fer-keras train"]
+
+
+def test_a_command_group_lists_its_subcommands_and_an_empty_command_says_so(parser):
+    """``explain`` has no flags of its own: its section links each of its subcommands; ``models``
+    has neither flags nor subcommands and says so (no empty "Subcommands: .")."""
+    from fer_keras.cli.docs import markdown
+
+    text = markdown(parser)
+    assert "Subcommands: ." not in text
+    section = text.split("## fer-keras explain\n", 1)[1].split("\n## ", 1)[0]
+    for what in ("confusion", "saliency", "ascent", "features", "lime", "tsne", "checks"):
+        assert f"[`{what}`](#fer-keras-explain-{what})" in section
+    models = text.split("## fer-keras models\n", 1)[1].split("\n## ", 1)[0]
+    assert "No arguments." in models

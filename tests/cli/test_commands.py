@@ -1,5 +1,5 @@
-"""The CLI lists every subcommand in one place and reads its choices from the components; the
-report's questions are one registry; PROFILES["semi"] only overrides SemiConfig."""
+"""The CLI lists every subcommand in one place and reads its choices from the components;
+PROFILES["semi"] only overrides SemiConfig (the questions' registry: tests/report/test_questions.py)."""
 import dataclasses
 
 import pytest
@@ -33,15 +33,6 @@ def test_flag_choices_come_from_the_components():
     assert tuple({a.dest: a.choices for a in sub["evaluate"]._actions}["tta"]) == TTA_MODES
     explain = next(a for a in sub["explain"]._actions if a.dest == "what").choices
     assert tuple({a.dest: a.choices for a in explain["saliency"]._actions}["method"]) == names()
-
-
-def test_question_registry_matches_the_catalogue():
-    from fer_keras.report import QUESTION_TITLES, QUESTIONS
-    from fer_keras.report.questions import MODULES, answer_function
-
-    assert tuple(MODULES) == QUESTIONS == tuple(QUESTION_TITLES)
-    for qid in QUESTIONS:
-        assert callable(answer_function(qid)) and answer_function(qid).__doc__
 
 
 def test_report_semi_profile_overrides_only():

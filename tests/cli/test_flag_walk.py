@@ -82,7 +82,7 @@ def _modes(d):
     """(name, base argv, {flag: value or None for a switch}) for every way of using a walked
     command; every flag of the command's parser must be in one of its modes."""
     m, csv, photo = d / "m.keras", d / "faces.csv", d / "photo.jpg"
-    contract = {"--input-range": "0,1", "--classes": CLASSES}
+    contract = {"--input-range": "0,1", "--classes": CLASSES, "--force": None}
     synth = {"--data": "synthetic", "--seed": "3", "--n-synthetic": "60", "--resize": None}
     explain_common = {**contract, **synth, "--split": "val", "--layer": "conv", "--n": "1",
                       "--index": "0"}
@@ -97,10 +97,12 @@ def _modes(d):
            ("predict CSV", ["predict", "--model", m, "--out", d / "sub.csv", "--data", csv],
             {**contract, "--tta": "flip", "--resize": None, "--seed": "3", "--n-synthetic": "60",
              "--every": "2", "--window": "3", "--no-progress": None, "--engine": "ray",
-             "--address": "auto", "--workers": "2"}),
+             "--address": "auto", "--workers": "2", "--verbose": None,
+             "--faces-are-crops": None}),
            ("predict PHOTO", ["predict", photo, "--model", m, "--out", d / "ph"],
             {**contract, "--tta": "flip", "--every": "2", "--window": "3", "--no-progress": None,
-             "--data": csv, "--seed": "3", "--n-synthetic": "60", "--resize": None}),
+             "--data": csv, "--seed": "3", "--n-synthetic": "60", "--resize": None,
+             "--verbose": None, "--faces-are-crops": None}),
            ("summary", ["summary", m], {**contract, **synth, "--tta": "flip"}),
            ("export", ["export", m, "--format", "tflite", "--out", d / "m.tflite"],
             {**contract, "--int8": None, "--data": csv, "--resize": None}),

@@ -490,10 +490,11 @@ def test_links_and_loops_in_a_folder_are_not_images(tmp_path):
 def test_gzip_bomb_stops_at_the_limit(tmp_path, monkeypatch):
     import gzip
 
-    import fer_keras.data as fd
+    from fer_keras.data import loading
 
-    monkeypatch.setattr(fd, "MAX_CSV_BYTES", 200_000)
-    bomb = tmp_path / "bomb.csv.gz"
-    bomb.write_bytes(gzip.compress(b"emotion,pixels,Usage\n" + b"0," + b"0 " * 2_000_000))
+    monkeypatch.setattr(loading, "MAX_CSV_BYTES", 200_000)
+    bomb = tmp_path / "bomb.csv.gz"  # rows of a plausible length, 460 KB once decompressed
+    row = b"0," + b"0 " * 2303 + b"0,Training\n"
+    bomb.write_bytes(gzip.compress(b"emotion,pixels,Usage\n" + row * 100))
     assert bomb.stat().st_size < 20_000
     one_line_exit_2(_train(bomb, tmp_path / "out"), tmp_path, bomb, "decompresses to over")

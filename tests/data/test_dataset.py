@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_keras import data
 from fer_keras.data import (
     FOLDER_NAMES,
     Dataset,
@@ -20,6 +19,7 @@ from fer_keras.data import (
     load_splits,
     parse_pixels,
 )
+from fer_keras.data import loading as data  # the home of the readers the tests patch
 from fer_keras.errors import FerInputError
 
 REAL_TRAIN_COUNTS = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "sad": 4830,
@@ -612,3 +612,35 @@ def test_evaluate_rebuilds_the_runs_own_split(tmp_path):
     np.testing.assert_array_equal(got["val"].ids, want["val"].ids)
     assert set(got["val"].ids) != set(default["val"].ids)
     assert not set(got["val"].ids) & set(got["train"].ids)
+
+
+@pytest.mark.parametrize("size", [200_000_000, 2_000_000_000])
+def test_sparse_csv_of_nuls_refused_with_bounded_memory(size, tmp_path):
+    """One header line, then NUL bytes (a sparse file: no disk used): refused at line 2 as the
+    bytes stream in, in a child whose peak memory stays far below the file's size."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "sparse.csv"
+    with open(path, "wb") as f:
+        f.write(b"emotion,pixels,Usage\n")
+        f.truncate(size)
+    child = (
+        "import json, resource, sys\n"
+        "from fer_keras.data.loading import load\n"
+        "from fer_keras.errors import FerInputError\n"
+        "try:\n"
+        "    load(sys.argv[1], cache=False)\n"
+        "    msg = None\n"
+        "except FerInputError as e:\n"
+        "    msg = str(e)\n"
+        "print(json.dumps({'msg': msg, 'peak_kb': resource.getrusage(resource.RUSAGE_SELF)"
+        ".ru_maxrss}))\n")
+    r = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "KERAS_BACKEND": "numpy"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["msg"] == (f"{path}: line 2: a NUL byte (0x00): not a text CSV (a binary, sparse "
+                          "or half-written file?)")
+    assert got["peak_kb"] < 1_000_000, got  # under 1 GB (it was 4.5 GB for 2 GB of NULs)

@@ -156,3 +156,121 @@ def test_native_stderr_captures_fd2_and_restores_it(capfd):
 def test_input_file_with_the_wrong_kind_is_still_one_line(tmp_path):
     with pytest.raises(FerInputError, match="no such file"):
         predict_media.collect(tmp_path / "missing.jpg")
+
+
+def _face_photo(fer_folder, path):
+    """A real FER2013 face pasted 3x on a grey canvas, at ``path``."""
+    from PIL import Image
+
+    from fer_keras.faces import scenes
+
+    face = np.asarray(Image.open(sorted((fer_folder / "test" / "happy").glob("*.jpg"))[0])
+                      .convert("L"))
+    canvas, _ = scenes.paste_faces(face[None], canvas=(240, 320), upscale=(3, 3),
+                                   background="plain")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def test_folder_walk_skips_links_out_of_the_folder_in_one_line(fer_folder, tmp_path, capfd):
+    """A link inside the folder to a photo outside it is neither opened nor given a row; one
+    note names it. The photo inside gets its rows; the counts are singular for one."""
+    _face_photo(fer_folder, tmp_path / "trip" / "in.png")
+    outside = _face_photo(fer_folder, tmp_path / "elsewhere" / "secret.png")
+    (tmp_path / "trip" / "link.png").symlink_to(outside)
+    rc, out, err = _cli(["predict", str(tmp_path / "trip"), "--out", str(tmp_path / "o")], capfd)
+    assert rc == 0, err
+    notes = [line for line in err.splitlines() if "link" in line]
+    assert len(notes) == 1 and "link.png" in notes[0] and "1 link " in notes[0]
+    rows = (tmp_path / "o" / "faces.csv").read_text().splitlines()[1:]
+    assert rows and all(r.startswith("in.png,") for r in rows)
+    assert "(1 face row from 1 file, 1 with faces)" in out
+
+
+def test_folder_progress_line_with_verbose_and_json_scores_in_class_order(fer_folder, tmp_path,
+                                                                          capfd):
+    import json
+
+    from fer_keras import CLASS_NAMES
+
+    for k in range(3):
+        _face_photo(fer_folder, tmp_path / "in" / f"{k}.png")
+    rc, out, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                         "--verbose"], capfd)
+    assert rc == 0 and "/3 [" in err and "file/s" in err  # the folder's bar, not a TTY here
+    assert "3 face rows from 3 files" in out
+    recs = json.loads((tmp_path / "o" / "faces.json").read_text())
+    assert [list(r["scores"]) for r in recs] == [list(CLASS_NAMES)] * 3
+    header = (tmp_path / "o" / "faces.csv").read_text().splitlines()[0].split(",")
+    assert [c for c in header if c in CLASS_NAMES] == list(recs[0]["scores"])
+    rc, out, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "o2")], capfd)
+    assert rc == 0 and "file/s" not in err  # without --verbose, not a terminal: no bar
+
+
+def test_faces_are_crops_gives_every_fer2013_crop_a_row(fer_folder, tmp_path, capfd):
+    """FER2013's own 48x48 crops: the detector misses many (it wants a face with some
+    background), --faces-are-crops classifies each whole crop: one row per crop."""
+    import shutil
+
+    crops = [p for c in sorted((fer_folder / "test").iterdir())
+             for p in sorted(c.glob("*.jpg"))[:15]]
+    for p in crops:
+        (tmp_path / "in" / p.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, tmp_path / "in" / p.parent.name / p.name)
+    rc, out, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "det")], capfd)
+    detected = len((tmp_path / "det" / "faces.csv").read_text().splitlines()) - 1
+    rc, out, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                         "--faces-are-crops"], capfd)
+    assert rc == 0 and "no face" not in err, err
+    rows = [r.split(",") for r in (tmp_path / "o" / "faces.csv").read_text().splitlines()[1:]]
+    assert len(rows) == len(crops) == 105 and detected < len(crops)
+    assert {tuple(r[4:8]) for r in rows} == {("0", "0", "48", "48")}
+    assert all(r[8] == "" for r in rows)  # no detector, no confidence
+
+
+def test_a_camera_index_that_does_not_open_is_one_line(tmp_path, capfd):
+    """``predict 0`` is OpenCV's first camera (none on a test machine), not a file named 0."""
+    rc, out, err = _cli(["predict", "0", "--out", str(tmp_path / "o")], capfd)
+    assert rc == 2 and err.strip() == "error: camera 0 could not be opened (no camera with that " \
+        "index, or it is in use)"
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_url_is_refused_as_typed(tmp_path, capfd):
+    rc, out, err = _cli(["predict", "https://example.com/a.jpg", "--out", str(tmp_path)], capfd)
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "https://example.com/a.jpg" in err and "URLs are not supported" in err
+
+
+def _schema(section):
+    """The first-column names of the table under ``### section`` of docs/faces.md."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "faces.md").read_text().split(f"### {section}\n", 1)[1]
+    text = text.split("\n#", 1)[0]
+    return [line.split("|")[1].strip() for line in text.splitlines()
+            if line.startswith("| `")]
+
+
+def test_the_written_schema_is_what_predict_writes(fer_folder, tmp_path, capfd):
+    """Every column of faces.csv and key of faces.json is in docs/faces.md's tables, in order,
+    and the tables name nothing predict does not write (the class columns: one row)."""
+    import csv
+    import json
+
+    from fer_keras import CLASS_NAMES
+
+    _face_photo(fer_folder, tmp_path / "in" / "a.png")
+    rc, _, err = _cli(["predict", str(tmp_path / "in"), "--out", str(tmp_path / "o")], capfd)
+    assert rc == 0, err
+    header = next(csv.reader((tmp_path / "o" / "faces.csv").open()))
+    classes = f"`{CLASS_NAMES[0]}` ... `{CLASS_NAMES[-1]}`"
+    documented = [c.replace("`", "") for c in _schema("faces.csv")]
+    written = [c for c in header if c not in CLASS_NAMES]
+    at = header.index(CLASS_NAMES[0])
+    written.insert(at, classes.replace("`", ""))
+    assert header[at:at + len(CLASS_NAMES)] == list(CLASS_NAMES)
+    assert documented == written
+    recs = json.loads((tmp_path / "o" / "faces.json").read_text())
+    assert [k.strip("`") for k in _schema("faces.json")] == list(recs[0])

@@ -140,3 +140,54 @@ def test_a_users_model_without_data_gets_a_one_line_note(tmp_path, capsys):
     assert main(["explain", "confusion", "--model", str(run / "best.keras"), "--n-synthetic",
                  "70"]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def _strict_json(path):
+    """``path`` parsed as strict JSON: a bare NaN or Infinity fails, as in any other parser."""
+    def refuse(name):
+        raise ValueError(f"{path.name}: {name} is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_explain_image_uses_the_detector_of_predict_and_shows_stored_verdicts(photo, tmp_path,
+                                                                              capsys):
+    """`explain saliency --image` finds the very faces `predict` finds (YuNet, the Recognizer's
+    default), writes strict JSON with the scores in class order, and carries the shipped
+    model's stored check verdict of each method (Grad-CAM fails them, occlusion passes)."""
+    path, _ = photo
+    assert main(["predict", str(path), "--out", str(tmp_path / "p")]) == 0
+    predicted = _strict_json(tmp_path / "p" / "faces.json")
+    out = tmp_path / "ex"
+    assert main(["explain", "saliency", "--image", str(path), "--method", "gradcam",
+                 "--method", "occlusion", "--out", str(out)]) == 0
+    meta = _strict_json(out / "photo_saliency.json")
+    assert [f["box"] for f in meta["faces"]] == [f["box"] for f in predicted]
+    assert len(meta["faces"]) == 7  # YuNet finds all seven pasted faces (Haar: five)
+    assert list(meta["faces"][0]["scores"]) == list(CLASS_NAMES)
+    assert meta["verdicts"]["gradcam"]["passed"] is False
+    assert meta["verdicts"]["gradcam"]["failed"]
+    assert meta["verdicts"]["occlusion"]["passed"] is True
+    printed = capsys.readouterr().out
+    assert f"face 6 at x={predicted[6]['box'][0]} " in printed
+
+
+def test_verdict_line_names_the_failed_checks():
+    from fer_keras.plotting import verdict_line
+
+    assert verdict_line({"passed": True, "failed": []}) == "checks passed"
+    assert verdict_line({"passed": False, "failed": ["sanity", "road"]}) == \
+        "FAILED checks: sanity, road"
+    assert verdict_line(None) == "not checked"
+
+
+def test_saliency_json_of_explain_data_is_strict_json(tmp_path, capsys):
+    """One image a class: the per-class z-scores have no spread and are NaN in memory; the
+    file holds null there, which json.loads reads (a bare NaN it refuses)."""
+    model = _tiny(tmp_path / "mine.keras")
+    out = tmp_path / "ex"
+    assert main(["explain", "saliency", "--model", str(model), "--data", "synthetic",
+                 "--n-synthetic", "70", "--method", "vanilla", "--out", str(out)]) == 0
+    numbers = _strict_json(out / "saliency.json")
+    z = [e["z"] for e in numbers["methods"]["vanilla"]["classes"].values() if "z" in e]
+    assert z and any(v is None for entry in z for v in entry.values())

@@ -769,3 +769,35 @@ def test_recognizer_takes_the_input_range_and_classes_and_decides_the_contract_o
     # the same through a model object: its attached contract is replaced, once
     obj = faces.Recognizer(keras.saving.load_model(path), detector=box, input_range="-1,1")
     assert obj.contract.input_range == (-1.0, 1.0)
+
+
+def test_top_emotion_is_the_label_and_score_of_the_largest_face(fer_folder):
+    """As ``fer``'s ``FER().top_emotion(img)``: (label, probability) of the largest face; (None,
+    None) without a face."""
+    from PIL import Image
+
+    from fer_keras.faces import Recognizer, scenes
+
+    faces = np.stack([np.asarray(Image.open(sorted((fer_folder / "test" / c).glob("*.jpg"))[0])
+                                 .convert("L")) for c in ("happy", "surprise")])
+    canvas, boxes = scenes.paste_faces(faces, canvas=(400, 600), upscale=(2, 4), seed=3)
+    rec = Recognizer()
+    records = rec.detect(canvas)
+    label, score = rec.top_emotion(canvas)
+    biggest = max(records, key=lambda r: r["box"][2] * r["box"][3])
+    assert (label, score) == (biggest["label"], biggest["scores"][biggest["label"]])
+    assert label in rec.class_names and 0 < score <= 1
+    assert rec.top_emotion(np.full((100, 100), 128, np.uint8)) == (None, None)
+
+
+def test_detect_false_takes_each_image_as_one_face_crop(fer_folder):
+    from PIL import Image
+
+    from fer_keras.faces import Recognizer
+
+    crop = np.asarray(Image.open(sorted((fer_folder / "test" / "sad").glob("*.jpg"))[0]))
+    rec = Recognizer(detect=False)
+    (r,) = rec.detect(crop)
+    assert r["box"] == [0, 0, 48, 48] and r["confidence"] is None
+    np.testing.assert_allclose([r["scores"][k] for k in rec.class_names],
+                               rec.classify(crop[None])[0], atol=1e-6)  # the crop as it is

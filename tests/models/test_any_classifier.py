@@ -446,9 +446,9 @@ JAX_PY = Path(__file__).resolve().parents[2] / ".venv-jax" / "bin" / "python"
 def test_keras_file_made_on_jax_explains_the_same_on_tensorflow(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     script = f"""
-import sys; sys.path.insert(0, {str(repo / 'tests')!r})
+import sys; sys.path.insert(0, {str(repo / 'tests' / 'models')!r}); sys.path.insert(0, {str(repo / 'tests')!r})
 import numpy as np
-from test_anymodel import residual_net
+from test_any_classifier import residual_net
 from fer_keras import explain as ex
 from fer_keras.data.synthetic import make_faces
 net = residual_net(seed=9)

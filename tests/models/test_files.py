@@ -136,6 +136,40 @@ def test_unreadable_files_refused_in_one_line(make, match, tmp_path):
     assert "corrupt" not in str(e.value) or match != "weights only"
 
 
+@pytest.mark.core
+def test_hdf5_file_named_keras_is_told_to_be_renamed(tmp_path):
+    """A Keras 2 file renamed .keras exists: it is named as HDF5, with the name to give it."""
+    path = tmp_path / "their_model.keras"
+    path.write_bytes((K2 / "sequential_cnn.h5").read_bytes())
+    with pytest.raises(FerInputError) as e:
+        models.load_classifier(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: an HDF5 file (Keras 2 .h5) named .keras"), msg
+    assert "rename it their_model.h5" in msg and "not found" not in msg.lower()
+    renamed = path.rename(tmp_path / "their_model.h5")  # what the message says works
+    assert models.load_classifier(renamed)[0].output_shape[-1] == 7
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("members, missing", [
+    ({"readme.txt": "hello"}, "config.json (it holds: readme.txt)"),
+    ({"config.json": "{}", "metadata.json": "{}"},
+     "model.weights.h5 (it holds: config.json, metadata.json)"),
+])
+def test_zip_that_is_no_keras_archive_says_what_is_missing(members, missing, tmp_path):
+    import zipfile
+
+    path = tmp_path / "renamed.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in members.items():
+            z.writestr(name, text)
+    with pytest.raises(FerInputError) as e:
+        models.load_classifier(path)
+    msg = str(e.value)
+    assert msg == f"{path}: a zip archive but not a Keras model archive: it has no {missing}"
+    assert "cannot read" not in msg and keras.__version__ not in msg
+
+
 def test_unregistered_custom_class_named(tmp_path):
     @keras.saving.register_keras_serializable(package="someone_else")
     class Twice(keras.layers.Layer):

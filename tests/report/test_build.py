@@ -199,7 +199,7 @@ def test_saliency_questions_read_regions_off_a_method_that_passed():
     _saliency.method_note(sec, names[3], "vanilla", [names[3]])
     _saliency.method_note(sec, "vanilla", "vanilla", [])
     text = sec.answer_text
-    assert text.count("the regions below are read off") == 1 and names[3] in text
+    assert text.count("The regions below are read off") == 1 and names[3] in text
 
 
 def test_runs_are_reused_and_stale_runs_retrained(built, tmp_path):
@@ -311,7 +311,7 @@ def test_report_header_says_an_absent_split_is_absent():
                                        "numpy", "python", "platform"), "v"),
             "cpu_count": 2, "seconds": 1.0}
     splits = dict(_meta_rows(meta))["Splits"]
-    assert splits == "train 28,709, val 3,589, test: none in these data"
+    assert splits == "train 28,709, val 3,589 (chooses the kept epochs), test: none in these data"
 
 
 def test_report_saliency_of_a_given_model(tmp_path):
@@ -350,11 +350,17 @@ def test_reproduction_table_in_the_built_report(built):
     by_id = {r["id"]: r for r in rows}
     # parameter counts come from the registry: the 51-layer DNN is the report's exactly
     assert by_id["004-q2-params"]["status"] == "reproduced"
-    assert by_id["004-q2-params"]["ours"].startswith("42,809,407")
+    assert by_id["004-q2-params"]["ours"] == ("total 42,809,407 (+0.00%); trainable 42,717,607 "
+                                              "(+0.00%); non-trainable 91,800 (+0.00%)")
+    # 000's architectures were sized to its counts: a match is no evidence
+    assert by_id["000-q1-params"]["status"] == "not testable"
+    # 003's flattened map is measured on the model
+    assert by_id["003-q6-flatten"]["status"] == "reproduced"
+    assert by_id["003-q6-flatten"]["ours"] == "18,432"
     # synthetic faces: no accuracy of the reports can be measured, and the table says why
     acc = [r for r in rows if r["id"] in ("001-q1-oversampled", "000-q1-accuracy")]
     assert all(r["status"] == "not measured" and "synthetic" in r["why"] for r in acc)
-    assert by_id["000-q2-wide-first"]["status"] == "not testable" and by_id["000-q2-wide-first"][
+    assert by_id["000-q2-wide-first"]["status"] == "not measured" and by_id["000-q2-wide-first"][
         "why"]
     counts = doc["sections"]["reproduction"]["numbers"]["counts"]
     assert sum(counts.values()) == len(CLAIMS)
@@ -366,10 +372,11 @@ def test_reproduction_table_in_the_built_report(built):
 def _fake_ctx(test=None, synthetic=False):
     from types import SimpleNamespace
 
-    public = type("PublicTest", (), {"__len__": lambda self: 3589, "labels": None,
+    public = type("PublicTest", (), {"__len__": lambda self: 3589, "labels": np.zeros(3589),
                                      "usage": np.array(["PublicTest"] * 3589)})()
+    test = public if test is None else test
     return SimpleNamespace(cfg=SimpleNamespace(synthetic=synthetic, model_path="", data="d"),
-                           val=public, test=test, cnn_name=lambda: "small_cnn", _cache={},
+                           scored=("test", test), cnn_name=lambda: "small_cnn", _cache={},
                            model=lambda name: None)
 
 
@@ -388,79 +395,94 @@ class _Run:
 
 def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     """A finished run with the report's settings gives a verdict; one with other settings says
-    which setting differs; a missing run is 'not measured' with the command that makes it; the
-    HW4 row scores the report's own CNN."""
-    from fer_keras.report import reproduction
+    which setting differs; a run that chose its checkpoint on the scoring images is not
+    measured; a missing run is 'not measured' with the command that makes it; a second seed
+    gives the run-to-run spread; the HW4 row scores the report's own CNN."""
+    from fer_keras.report import claim_runs, reproduction
     from fer_keras.report.claims import BY_ID
 
     base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
-            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True}
-    runs = {"small_cnn": base, "dnn_000": {**base, "epochs": 30},
-            "hw3_cnn": {**base, "preset": None}}
-    acc = {"small_cnn": 0.5631, "run:dnn_000": 0.4216, "run:hw3_cnn": 0.6}
-    monkeypatch.setattr(reproduction, "finished_claim_run",
-                        lambda ctx, c: _Run(runs[c.run]) if c.run in runs else None)
-    monkeypatch.setattr(reproduction, "_accuracy_of", lambda ctx, key, fn, ds: acc[key])
+            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True,
+            "select_on": "train", "model": "small_cnn"}
+    runs = {"small_cnn": base, "dnn_000": {**base, "epochs": 20, "model": "dnn_000"},
+            "hw3_cnn": {**base, "preset": None, "epochs": 20, "model": "hw3_cnn"}}
+    acc = {"small_cnn": 0.553, "dnn_000": 0.4516, "hw3_cnn": 0.6, "small_cnn-seed1": 0.533}
+    hist = {}
+    monkeypatch.setattr(claim_runs, "finished", lambda ctx, spec: _Run(
+        runs[spec[0]], hist.get(spec[0], ())) if spec[0] in runs else None)
+    monkeypatch.setattr(claim_runs, "accuracy", lambda ctx, spec, run, ds: acc[spec[0]])
     ctx = _fake_ctx()
-    split, test, where = reproduction._public_split(ctx)
 
     def row(cid):
-        return reproduction._accuracy_row(ctx, BY_ID[cid], test, where)
+        return reproduction._accuracy_row(ctx, BY_ID[cid])
 
     ours, model, status, why = row("001-q1-oversampled")
-    assert ours.startswith("56.3%") and status == "not reproduced"
+    assert ours.startswith("55.3% (PublicTest (3,589 images), which chose no checkpoint)")
+    assert status == "not reproduced" and "2.7 points below" in why
+    assert "run-to-run spread: `fer-keras train --model small_cnn --preset report --epochs 10 " \
+           "--seed 1 --select-on train --data DATA --out OUT/runs/small_cnn-seed1`" in why
     ours, model, status, why = row("001-q1-plain")
     assert status == "not measured" and "--out OUT/runs/small_cnn-no-oversample" in why
-    assert "fer-keras train --model small_cnn --epochs 10 --batch-size 80" in why
+    assert "fer-keras train --model small_cnn --preset report --epochs 10 --no-oversample " \
+           "--select-on train" in why
     ours, model, status, why = row("000-q2-accuracy")
-    assert ours.startswith("42.2%") and status == "not reproduced" and "dnn_000" in model
+    assert ours.startswith("45.2%") and status == "reproduced" and "dnn_000" in model
     ours, model, status, why = row("000-q1-accuracy")
     assert status == "not measured" and "preset None where the report had 'report'" in why
-    ours, model, status, why = row("002-accuracy")  # the CNN HW4 explains, not a shipped one
-    assert "`small_cnn`" in model and ours.startswith("56.3%") and status == "not reproduced"
-    assert "mixed precision" not in why
+    ours, model, status, why = row("002-accuracy")  # the CNN HW4 explains
+    assert "`small_cnn`" in model and ours.startswith("55.3%") and status == "not reproduced"
+    # a second seed: the spread widens the band, and the row says so
+    runs["small_cnn-seed1"] = {**base, "seed": 1}
+    ours, model, status, why = row("001-q1-oversampled")
+    assert status == "reproduced" and "spread 1.4" in why and "seed 1: 53.3%" in why
+    # a run whose checkpoint was chosen on PublicTest is not scored on it
+    runs["dnn_000"] = {**runs["dnn_000"], "select_on": "val"}
+    ours, model, status, why = row("000-q2-accuracy")
+    assert status == "not measured" and "chosen on the scoring images" in why
     # a mixed-precision run of the report's settings is measured, and says how it departs
-    runs["hw3_cnn"] = {**base, "epochs": 30, "precision": "mixed"}
+    runs["hw3_cnn"] = {**base, "epochs": 20, "precision": "mixed", "model": "hw3_cnn"}
     ours, model, status, why = row("000-q1-accuracy")
-    assert ours.startswith("60.0%") and status == "not reproduced"
+    assert ours.startswith("60.0%") and status == "not reproduced" and "4.9 points below" in why
     assert "precision mixed" in model and "mixed precision (16-bit compute" in why
-    assert model.split("), ")[1].startswith("30 epochs, batch 80")  # no history: as asked
-    # the epochs it trained and their time, from its history (early stopping ended it at 12)
-    hist = {"hw3_cnn": [300.0] * 12, "dnn_000": [20.0] * 30}
-    monkeypatch.setattr(reproduction, "finished_claim_run",
-                        lambda ctx, c: _Run(runs[c.run], hist.get(c.run, ()))
-                        if c.run in runs else None)
-    assert "12 of 30 epochs (early stopping) in 60 min, batch 80" in row("000-q1-accuracy")[1]
-    assert "`dnn_000` (`runs/dnn_000`), 30 epochs in 10 min, batch 80" in row("000-q2-accuracy")[1]
-    assert "mixed precision" not in row("000-q2-accuracy")[3]  # its run is float32
+    hist["hw3_cnn"] = [300.0] * 12
+    assert "12 of 20 epochs (early stopping) in 60 min, batch 80" in row("000-q1-accuracy")[1]
 
 
-def test_accuracy_rows_also_score_privatetest_when_the_data_have_it(monkeypatch, tmp_path):
-    """A fer2013.csv with PrivateTest rows: those rows are the test split, scored beside
-    PublicTest, never used for a choice."""
-    from fer_keras import data
-    from fer_keras.report import reproduction
+def test_comparison_rows_need_both_runs(monkeypatch):
+    from fer_keras.report import claim_runs, reproduction
     from fer_keras.report.claims import BY_ID
 
-    rng = np.random.default_rng(0)
-    lines = ["emotion,pixels,Usage"]
-    for usage, n in (("Training", 21), ("PublicTest", 14), ("PrivateTest", 14)):
-        for i in range(n):
-            lines.append(f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))},{usage}")
-    (tmp_path / "fer2013.csv").write_text("\n".join(lines) + "\n")
-    splits = data.load_splits(str(tmp_path / "fer2013.csv"))
-    ctx = _fake_ctx(test=splits["test"])
-    ctx.val = splits["val"]
-    ctx.splits = splits
-    assert reproduction._private_split(ctx)[1] == "PrivateTest"
-    monkeypatch.setattr(reproduction, "_accuracy_of",
-                        lambda c, key, fn, ds: 0.3 if ds is splits["val"] else 0.75)
-    split, test, where = reproduction._public_split(ctx)
-    ours, model, status, why = reproduction._accuracy_row(ctx, BY_ID["002-accuracy"], test, where)
-    assert "30.0% (PublicTest); 75.0% on PrivateTest" == ours
-    assert "on PrivateTest (14 images): reproduced" in why and status == "not reproduced"
-    ctx.test = None
-    assert reproduction._private_split(ctx) == (None, None)
+    base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
+            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True,
+            "select_on": "train", "model": "small_cnn"}
+    runs = {"small_cnn": base}
+    acc = {"small_cnn": 0.58, "small_cnn-no-oversample": 0.55}
+    monkeypatch.setattr(claim_runs, "finished",
+                        lambda ctx, spec: _Run(runs[spec[0]]) if spec[0] in runs else None)
+    monkeypatch.setattr(claim_runs, "accuracy", lambda ctx, spec, run, ds: acc[spec[0]])
+    ctx = _fake_ctx()
+    claim = BY_ID["001-q1-oversample-gain"]
+    ours, model, status, why = reproduction._comparison_row(ctx, claim)
+    assert status == "not measured" and "OUT/runs/small_cnn-no-oversample" in why
+    runs["small_cnn-no-oversample"] = {**base, "oversample": False}
+    ours, model, status, why = reproduction._comparison_row(ctx, claim)
+    assert status == "reproduced" and ours.startswith("58.0% vs 55.0% (+3.0 points)")
+    acc["small_cnn-no-oversample"] = 0.58  # no gain: the claim is not reproduced
+    assert reproduction._comparison_row(ctx, claim)[2] == "not reproduced"
+
+
+def test_the_report_chooses_checkpoints_on_training_images_and_scores_publictest(fer_folder):
+    from fer_keras.report.config import ReportConfig
+    from fer_keras.report.context import Context
+
+    ctx = Context(ReportConfig(data=str(fer_folder)), log=None)
+    sp = ctx.splits
+    assert len(sp["train"]) + len(sp["val"]) == 28_709
+    assert abs(len(sp["val"]) - 2871) <= 7  # a stratified 10%, rounded per class
+    assert len(sp["test"]) == 3589 and set(sp["test"].usage) == {"PublicTest"}
+    assert set(sp["val"].usage) == {"Training"}
+    assert ctx.scored[0] == "test" and int(ctx.training_counts[3]) == 7215
+    assert ctx.train_config("small_cnn").select_on == "train"
 
 
 # --------------------------------------------------------------------------- publishing
@@ -529,3 +551,35 @@ def test_published_files_name_no_absolute_path_of_the_machine(tmp_path, monkeypa
     line = command_line(["fer-keras", "report", "--data", str(data), "--out", "out"])
     assert line.startswith("fer-keras report --data shared/data --out out")
     assert str(tmp_path) not in line
+
+
+def test_the_estimate_times_an_epoch_by_the_data_and_names_the_cpu():
+    from types import SimpleNamespace
+
+    from fer_keras.report import build
+    from fer_keras.report.catalogue import REFERENCE_SECONDS
+
+    def ctx(synthetic):
+        cfg = SimpleNamespace(resolved_profile="quick", questions=("q1-train",), model_path="",
+                              synthetic=synthetic, epochs=10)
+        return SimpleNamespace(cfg=cfg, cnn_name=lambda: "small_cnn", dnn_name=lambda: "d",
+                               finished_run=lambda name: None, profile={"claim_runs": False})
+    q1 = REFERENCE_SECONDS["quick"]["questions"]["q1-train"]
+    real, _ = build.estimate_seconds(ctx(False))
+    synth, _ = build.estimate_seconds(ctx(True))
+    assert real == pytest.approx(q1 + 10 * REFERENCE_SECONDS["full"]["epoch"]["small_cnn"])
+    assert synth == pytest.approx(q1 + 10 * REFERENCE_SECONDS["quick"]["epoch"]["small_cnn"])
+    assert "this CPU: " in build.estimate_line(ctx(False))
+
+
+def test_cpu_kind_reads_the_bf16_units(tmp_path):
+    from fer_keras.report.build import cpu_kind
+
+    f = tmp_path / "cpuinfo"
+    f.write_text("model name\t: Intel Xeon\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu_kind(f) == "Intel Xeon with AMX"
+    f.write_text("model name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16\n")
+    assert cpu_kind(f) == "AMD EPYC, AVX-512 BF16, no AMX"
+    f.write_text("model name\t: Old\nflags\t\t: fpu sse2\n")
+    assert cpu_kind(f) == "Old, no AMX"
+    assert cpu_kind(tmp_path / "absent") == "unknown CPU"

@@ -70,7 +70,7 @@ def browser():
 
 
 def test_page_shows_faces_scores_and_explanations(server, browser, tmp_path):
-    from test_serve import two_faces_jpeg
+    from test_service import two_faces_jpeg
 
     photo = tmp_path / "two faces.jpg"
     photo.write_bytes(two_faces_jpeg())
@@ -94,9 +94,10 @@ def test_page_shows_faces_scores_and_explanations(server, browser, tmp_path):
     assert boxes.count() == 2 and cards.count() == 2
     for i, face in enumerate(api["faces"]):
         top = face["scores"][face["label"]]
-        assert boxes.nth(i).text_content() == f"{i + 1}: {face['label']} {100 * top:.1f}%"
+        # numbered from 0, as the API's list and the CLI
+        assert boxes.nth(i).text_content() == f"{i}: {face['label']} {100 * top:.1f}%"
         card = cards.nth(i)
-        assert card.locator(".card-title").text_content() == f"face {i + 1}: {face['label']}"
+        assert card.locator(".card-title").text_content() == f"face {i}: {face['label']}"
         rows = card.locator(".bar-row")
         assert rows.count() == 7
         names = [rows.nth(k).locator(".bar-name").text_content() for k in range(7)]
@@ -189,4 +190,49 @@ def test_page_shows_faces_scores_and_explanations(server, browser, tmp_path):
     page.click("#webcam-stop")
     assert page.locator("#webcam").is_hidden()
     assert dialogs == [] and failed == []
+    page.close()
+
+
+def _gap(a, b):
+    """Pixels between two bounding boxes (0 when they touch or overlap)."""
+    dx = max(b["x"] - (a["x"] + a["width"]), a["x"] - (b["x"] + b["width"]), 0)
+    dy = max(b["y"] - (a["y"] + a["height"]), a["y"] - (b["y"] + b["height"]), 0)
+    return max(dx, dy)
+
+
+def _intersect(a, b):
+    return (min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]) > 0.5 and
+            min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"]) > 0.5)
+
+
+def test_labels_of_two_adjacent_faces_touch_their_boxes_and_not_each_other(server, browser):
+    """A synthetic answer, two faces side by side at the photo's top edge (no room above): the
+    page puts each label next to its own box, off the other label and both faces; the browser
+    asks for nothing that is not there (the icon included)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 760})
+    failed = []
+    page.on("pageerror", lambda e: failed.append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.goto(server + "/")
+    wait_until(page, "document.getElementById('model').textContent.startsWith('model:')")
+    page.evaluate("""async () => {
+        const c = document.createElement("canvas");
+        c.width = 400; c.height = 300;
+        c.getContext("2d").fillRect(0, 0, 400, 300);
+        const blob = await new Promise((r) => c.toBlob(r, "image/png"));
+        await showPhoto(blob);
+        const face = (x) => ({box: [x, 0, 60, 60], label: "Surprise",
+                              scores: {Surprise: 0.97, Neutral: 0.03}});
+        render({image: {width: 400, height: 300}, faces: [face(150), face(212)]});
+    }""")
+    boxes = [page.locator(".face-box").nth(i).bounding_box() for i in range(2)]
+    labels = [page.locator(".face-label").nth(i).bounding_box() for i in range(2)]
+    photo = page.locator("#photo").bounding_box()
+    assert labels[0]["width"] > boxes[0]["width"]  # wider than a face: the hard case
+    assert not _intersect(labels[0], labels[1]), labels
+    for lab, box in zip(labels, boxes):
+        assert not any(_intersect(lab, b) for b in boxes), (lab, boxes)
+        assert _gap(lab, box) <= 4, (lab, box)  # touching its box (its border aside)
+        assert lab["y"] >= photo["y"] - 0.5 and lab["x"] >= photo["x"] - 0.5  # not cut off
+    assert failed == []
     page.close()

@@ -165,6 +165,15 @@ def test_health_model_and_unknown_routes(client, service):
     one_line_error(client.get("/v1/faces"), 405)
 
 
+def test_the_pages_icon_is_served(client):
+    """A browser asks for /favicon.ico on every page: the server has one (no 404)."""
+    import xml.etree.ElementTree as ET
+
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert ET.fromstring(r.content).tag.endswith("svg")
+
+
 def test_overlay_colours_follow_the_map():
     from fer_keras import plotting
 
@@ -198,7 +207,7 @@ def test_hostile_uploads_get_one_line_4xx_and_the_server_keeps_serving(client, p
                 b'<script>alert(1)</script></svg>', 415, "not an image"),
         "HTML": (b"<html><body><img src=x onerror=alert(1)></body></html>", 415, "not an image"),
         "decompression bomb": (bomb, 413, "7200x7200"),
-        "30000x30000 PNG header": (png_header(30000, 30000), 413, "too large"),
+        "30000x30000 PNG header": (png_header(30000, 30000), 413, "limit of 50,000,000 pixels"),
         "JPEG header then garbage": (photo[:600] + b"\x00" * 4000, 415, "not a readable"),
     }
     for name, (body, status, words) in cases.items():
@@ -215,6 +224,23 @@ def test_hostile_uploads_get_one_line_4xx_and_the_server_keeps_serving(client, p
     assert client.get("/v1/health").json()["status"] == "ok"
     r = client.post("/v1/faces", content=photo)
     assert r.status_code == 200 and len(r.json()["faces"]) == 2
+
+
+@pytest.mark.parametrize("side", [7100, 20000, 60000])
+def test_one_pixel_limit_however_far_over(side):
+    """Just over the server's limit (its own check) or far over it (Pillow's decompression-bomb
+    guard, which refuses first): the client is told the same limit, the server's."""
+    from PIL import Image
+
+    from fer_keras.serve import uploads
+
+    with pytest.raises(uploads.UploadError) as err:
+        uploads.decode(png_header(side, side), 50_000_000)
+    msg = err.value.message
+    assert err.value.status == 413
+    assert "exceeds the limit of 50,000,000 pixels" in msg, msg
+    assert f"{Image.MAX_IMAGE_PIXELS:,}" not in msg and str(Image.MAX_IMAGE_PIXELS) not in msg
+    assert f"{side * side:,}" in msg or f"{side}x{side}" in msg
 
 
 def test_chunked_upload_stopped_at_the_limit(service, photo):

@@ -87,3 +87,23 @@ def test_summary_command_rejects_a_folder_that_is_no_run(tmp_path, capsys):
     assert main(["summary", str(tmp_path), "--data", "synthetic", "--n-synthetic", "300"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path) in err[0] and "not a finished run folder" in err[0]
+
+
+def test_tta_is_decided_by_one_check_for_every_caller():
+    """check_tta decides which modes a caller may ask for; the evaluation, the Recognizer and
+    the photo pipeline refuse the same way, with the same line."""
+    from fer_keras.faces.recognizer import Recognizer
+
+    assert [evaluate.check_tta(m) for m in evaluate.TTA_MODES] == ["none", "flip", "crops"]
+    assert evaluate.check_tta("flip", photos=True) == "flip"
+    with pytest.raises(FerInputError) as photo:
+        evaluate.check_tta("crops", photos=True)
+    assert str(photo.value) == ("--tta for photos and videos must be one of none, flip, "
+                                "got 'crops'")
+    with pytest.raises(FerInputError, match=r"^--tta must be one of none, flip, crops, got 'x'$"):
+        evaluate.predict_proba(None, np.zeros((1, 48, 48), np.uint8), tta="x")
+    net = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                            keras.layers.Dense(7, activation="softmax")])
+    with pytest.raises(FerInputError) as rec:
+        Recognizer(net, detector=lambda grey: np.zeros((0, 4)), tta="crops")
+    assert str(rec.value) == str(photo.value)

@@ -298,7 +298,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_epoch(tmp_path, monkeypa
         assert np.isfinite(w).all()
     from fer_keras.train import checkpoint_state
 
-    assert checkpoint_state(out / "last.keras")["epoch"] == 1
+    assert checkpoint_state(out / "last.keras").epoch == 1
 
 
 @requires_tf
@@ -318,14 +318,98 @@ def test_a_training_run_writes_nothing_on_stderr(tmp_path):
 
 def test_state_checks_name_the_file(tmp_path):
     from fer_keras.errors import FerInputError
-    from fer_keras.train import check_state
+    from fer_keras.train import RunState
 
     for bad in ([], {"epoch": "3"}, {"epoch": -1}, {"epoch": 2, "history": {}},
-                {"epoch": 2, "history": [[1]]}, {"epoch": True}, {"epoch": 1, "rng": 3}):
+                {"epoch": 2, "history": [[1]]}, {"epoch": True}, {"epoch": 1, "rng": 3}, {}):
         with pytest.raises(FerInputError) as e:
-            check_state(bad, tmp_path / "state.json")
+            RunState.from_dict(bad, tmp_path / "state.json")
         assert str(tmp_path / "state.json") in str(e.value) and "\n" not in str(e.value)
-    assert check_state({"epoch": 2, "history": [{"epoch": 1}]}, "x")["epoch"] == 2
+    assert RunState.from_dict({"epoch": 2, "history": [{"epoch": 1}]}, "x").epoch == 2
+
+
+# --------------------------------------------------------------------------- older run folders
+def _older_run_folder(out):
+    """A run folder as an older fer_keras left it: config.json, and a last.keras (a zip) with no
+    run state inside, its state in state.json beside it."""
+    import zipfile
+
+    from fer_keras.config import TrainConfig
+
+    out.mkdir()
+    TrainConfig(out=str(out), **KILL_CFG).save(out / "config.json")
+    with zipfile.ZipFile(out / "last.keras", "w") as z:
+        z.writestr("config.json", "{}")
+    (out / "state.json").write_text(json.dumps({"epoch": 1, "best": 0.5}))
+    (out / "history.json").write_text(json.dumps([{"epoch": 1}]))
+
+
+def test_an_older_run_folder_is_refused_in_one_line(tmp_path):
+    from fer_keras.config import TrainConfig
+    from fer_keras.errors import FerInputError
+    from fer_keras.train import train
+
+    out = tmp_path / "old"
+    _older_run_folder(out)
+    with pytest.raises(FerInputError) as e:
+        train(TrainConfig(out=str(out), verbose=0), resume=True)
+    assert str(e.value).startswith(f"run folder {out} was written by an older fer_keras")
+    assert "--force" in str(e.value) and "\n" not in str(e.value)
+    rc, out_, err = _finish(_cli("train", "--resume", "--out", out), timeout=120)
+    assert rc == 2, err
+    assert err.splitlines() == [f"error: {e.value}"], err
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def _interrupt_at(monkeypatch, epoch):
+    """Raise KeyboardInterrupt (what Ctrl-C raises) at the end of 0-based ``epoch``, before its
+    files are written."""
+    import fer_keras.train.fit as fit
+
+    real = fit.RunRecorder.epoch_end
+
+    def epoch_end(self, model, e, logs):
+        if e == epoch:
+            raise KeyboardInterrupt
+        return real(self, model, e, logs)
+
+    monkeypatch.setattr(fit.RunRecorder, "epoch_end", epoch_end)
+
+
+@requires_tf
+def test_ctrl_c_in_the_first_epoch_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
+    """No checkpoint for --resume to pick up: the line says so and gives no --resume hint."""
+    from fer_keras.cli import main
+
+    out = tmp_path / "first"
+    _interrupt_at(monkeypatch, 0)
+    rc = main(["train", "--model", "small_cnn", "--n-synthetic", "140", "--epochs", "2",
+               "--verbose", "0", "--out", str(out)])
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("note: ")]
+    assert rc == 130
+    assert lines == [f"interrupted: no epoch had finished: nothing was saved in {out}; start "
+                     "again with --force"], err
+    assert not (out / "last.keras").exists()
+
+
+@requires_tf
+def test_ctrl_c_after_a_checkpoint_names_the_epoch_to_resume_from(tmp_path, monkeypatch):
+    from fer_keras.config import TrainConfig
+    from fer_keras.train import interrupted_note, train
+
+    out = tmp_path / "second"
+    assert interrupted_note(out) == f"no epoch had finished: nothing was saved in {out}; " \
+        "start again"  # nothing there at all: a plain new start works
+    _interrupt_at(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt) as e:
+        train(TrainConfig(out=str(out), **KILL_CFG))
+    assert str(e.value) == f"epoch 1 is saved in {out}; continue with --resume"
+    monkeypatch.undo()
+    # resumed and interrupted again before its first new epoch: epoch 1 is still what it has
+    _interrupt_at(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt, match="epoch 1 is saved"):
+        train(TrainConfig(out=str(out), verbose=0), resume=True)
 
 
 _KILL_SCRIPT = """

@@ -1,22 +1,76 @@
-"""The questions the report answers: one module per question, each with ``answer(ctx) ->
-Section``, listed here in report order (the registry; ids are also the Makefile targets)."""
+"""The questions the report answers, one module per question, registered by their declarations:
+what the report, its catalogue (:mod:`fer_keras.report.catalogue`), ``fer-keras report
+--questions``, the Makefile targets and ``examples/question.py`` all read.
+
+Each module of this package (its name not starting with ``_``) declares, above its code::
+
+    ID = "q3-confusion"        # its one name: --questions, make q3-confusion, OUT/q3-confusion/
+    TITLE = "HW3 Q3. ..."      # the report's heading
+    QUESTION = "Draw ..."      # the question as the reports ask it (REPORTS.md)
+    ORDER = 30                 # the report's order (gaps of 10 leave room for a new question)
+    SECONDS = {"full": 0.5}    # seconds on the reference machine per profile (catalogue)
+    TRAINS = False             # True: it trains its own models (not with --model PATH)
+
+and defines ``answer(ctx) -> Section``. The module's name is the id with underscores
+(``q3_confusion``): the id gives every other name.
+
+**Adding a question** is one file and one test: ``fer_keras/report/questions/<id_>.py`` with the
+declarations and ``answer``, and its test; it then appears in the report (by ``ORDER``), in
+``--questions``, as ``make <id>`` and as ``python examples/question.py <id>``
+(``tests/report/test_questions.py`` checks every registered question without being told).
+"""
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import types
 
 from fer_keras.errors import FerInputError
 
-#: Question id -> the module under ``fer_keras.report.questions`` that answers it.
-MODULES = {
-    "q1-train": "q1_train", "q2-dnn": "q2_dnn", "q3-confusion": "q3_confusion",
-    "q4-saliency": "q4_saliency", "q5-filters": "q5_filters", "q6-conv-shape": "q6_conv_shape",
-    "bonus-semi": "bonus_semi", "hw4-saliency": "hw4_saliency", "hw4-filters": "hw4_filters",
-    "hw4-lime": "hw4_lime", "hw4-tsne": "hw4_tsne",
-}
+#: What every question module declares (see the package docstring), with the defaults of those
+#: that may be left out.
+FIELDS = {"ID": None, "TITLE": None, "QUESTION": None, "ORDER": None, "SECONDS": {},
+          "TRAINS": False}
+
+
+def module_name(qid):
+    """The module that answers question ``qid`` (``"q3-confusion"`` -> ``"q3_confusion"``)."""
+    return qid.replace("-", "_")
+
+
+def _declared(module):
+    """``module``'s declarations as a namespace (``id``, ``title``, ``question``, ``order``,
+    ``seconds``, ``trains``, ``answer``); ``TypeError`` naming what is missing or wrong."""
+    short = module.__name__.rpartition(".")[2]
+    missing = [k for k, d in FIELDS.items() if d is None and not hasattr(module, k)]
+    if missing or not callable(getattr(module, "answer", None)):
+        raise TypeError(f"question module {short} lacks {', '.join(missing) or 'answer(ctx)'}")
+    q = types.SimpleNamespace(**{k.lower(): getattr(module, k, d) for k, d in FIELDS.items()},
+                              answer=module.answer, module=module.__name__)
+    if module_name(q.id) != short:
+        raise TypeError(f"question module {short} declares ID {q.id!r}: its module must be "
+                        f"{module_name(q.id)}")
+    return q
+
+
+def registry():
+    """``{id: namespace}`` of every question module of this package, by ``ORDER``."""
+    found = [_declared(importlib.import_module(f"{__name__}.{info.name}"))
+             for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
+    orders = [q.order for q in found]
+    if len(set(orders)) != len(orders):
+        raise TypeError(f"two questions declare the same ORDER: {sorted(orders)}")
+    return {q.id: q for q in sorted(found, key=lambda q: q.order)}
+
+
+def ids():
+    """The question ids in report order."""
+    return tuple(registry())
 
 
 def answer_function(qid):
     """The function ``answer(ctx) -> Section`` of question ``qid``."""
-    if qid not in MODULES:
-        raise FerInputError(f"unknown question {qid!r}; valid: {', '.join(MODULES)}")
-    return importlib.import_module(f"{__name__}.{MODULES[qid]}").answer
+    questions = registry()
+    if qid not in questions:
+        raise FerInputError(f"unknown question {qid!r}; valid: {', '.join(questions)}")
+    return questions[qid].answer

@@ -21,8 +21,8 @@ def saliency_section(ctx, sec, classes, method):
     stats = res.numbers["methods"][method]["classes"]
     sec.figure(res.files[0], f"{saliency.caption(method)} for one validation image per class "
                              "(the most confident correct one where the class has one, else its most probable "
-                             "image, titled with p): original, map, image masked by "
-                             "the map", ctx.out)
+                             "image, titled with p): original, map, and the image's pixels "
+                             "under the map's top 25%", ctx.out)
     rows = []
     for cname, e in stats.items():
         row = [cname, str(e["images"]), fnum(e["eyes"]), fnum(e["mouth"]), fnum(e["face"]),
@@ -97,14 +97,15 @@ def region_method(ctx, default):
 
 
 def method_note(sec, method, default, good):
-    """One sentence on which method the regions come from, when it is not the homework's."""
+    """One sentence on which method the regions come from, when it is not the default one."""
     from fer_keras.explain import methods
 
     if method != default:
-        sec.text(f"The homework asks for {methods.get(default).title} maps; the regions below "
-                 f"are read off {methods.get(method).title} ({method}) instead, the first of the "
-                 f"methods that passed every check on this CNN ({join_names(good)}; the checks "
-                 "are in HW3 Q4).")
+        where = "below" if sec.id == "q4-saliency" else "in HW3 Q4"
+        sec.text(f"The regions below are read off {methods.get(method).title} maps, not "
+                 f"{methods.get(default).title} ones: {methods.get(method).title} is the first "
+                 f"of the methods that passed every check on this CNN ({join_names(good)}; "
+                 f"the checks are {where}).")
 
 
 def split_checks(verdict):

@@ -4,6 +4,14 @@ from __future__ import annotations
 from fer_keras.report.common import split_words, standard_error, times_word
 from fer_keras.report.document import Section, join_names, pct, points
 
+ID = "bonus-semi"
+TITLE = "HW3 bonus. Semi-supervised learning: self-training and FixMatch"
+QUESTION = ("Remove part of the training labels and learn from the rest plus the unlabeled "
+            "images (semi-supervised learning); compare with supervised only.")
+ORDER = 70
+SECONDS = {"full": 1463.0, "quick": 150.0}  # on the reference machine (fer_keras.report.catalogue)
+TRAINS = True  # trains its own models: not with --model PATH
+
 
 def _compare(ctx, part, out):
     """Run (or reuse) the comparison of profile entry ``part`` ("semi" or "fixmatch") into

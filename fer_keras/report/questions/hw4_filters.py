@@ -9,6 +9,13 @@ from fer_keras.report.questions._filters import (
     textures_sentence,
 )
 
+ID = "hw4-filters"
+TITLE = "HW4 Q2. Filters of the first activation layer and their outputs"
+QUESTION = ("Use gradient ascent on the filters of the first activation layer and show that "
+            "layer's filter outputs for one image (#307).")
+ORDER = 90
+SECONDS = {"full": 12.0, "quick": 7.5}  # on the reference machine (fer_keras.report.catalogue)
+
 
 def _first_activation(net):
     """The first activation layer after the first convolution (report 002's activation_1)."""

@@ -9,6 +9,13 @@ from fer_keras.analyses.regions import ANSWERS, RULE, region_answer, region_prof
 from fer_keras.report.common import pick_examples
 from fer_keras.report.document import Section, fnum, join_names, pct
 
+ID = "hw4-lime"
+TITLE = "HW4 Q3. LIME: superpixels that explain each class"
+QUESTION = ("Explain each class with LIME (superpixels) and relate the explanations to the "
+            "confusion matrix: why does the model do well on some labels?")
+ORDER = 100
+SECONDS = {"full": 52.0, "quick": 12.0}  # on the reference machine (fer_keras.report.catalogue)
+
 #: The answers that count as "explained by the eyes or the mouth" (report 002).
 EYES_OR_MOUTH = ("eyes", "mouth", "eyes and mouth")
 

@@ -14,6 +14,12 @@ from fer_keras.report.questions._saliency import (
     split_checks,
 )
 
+ID = "hw4-saliency"
+TITLE = "HW4 Q1. Saliency maps of several classes"
+QUESTION = ("Draw saliency maps for several classes and discuss where the model looks.")
+ORDER = 80
+SECONDS = {"full": 5.4, "quick": 1.0}  # on the reference machine (fer_keras.report.catalogue)
+
 #: The homework's method (report 002 used SmoothGrad).
 HOMEWORK_METHOD = "smoothgrad"
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 from fer_keras.report.claims import of_kind
-from fer_keras.report.common import copy_figure, first_doc_line, train_summary
+from fer_keras.report.common import copy_figure, first_doc_line, split_words, train_summary
 from fer_keras.report.document import Section, pct
+
+ID = "q1-train"
+TITLE = "HW3 Q1. The CNN: architecture, training, accuracy"
+QUESTION = ("Describe the CNN: its architecture (layers, dimensions, connections), the "
+            "training process and its accuracy (reports 000, 001, 003, 004).")
+ORDER = 10
+SECONDS = {"full": 4.0, "quick": 2.0}  # on the reference machine (fer_keras.report.catalogue)
+TRAINS = True  # trains its own models: not with --model PATH
 
 
 def answer(ctx):
@@ -59,13 +67,16 @@ def answer(ctx):
     curves = copy_figure(ctx.run_dir(name).curves, d / "curves.png")
     sec.figure(curves, f"Training curves of `{name}`: accuracy and loss, train vs validation",
                ctx.out)
-    acc = f"**Accuracy.** The kept model scores **{pct(val_acc)}** on the validation split"
-    acc += (f" and **{pct(test_acc)}** on the held-out test split ({num['n_test']:,} images, "
-            "never used for any choice)." if test_acc is not None else ".")
+    acc = (f"**Accuracy.** The kept model scores **{pct(val_acc)}** on the validation split "
+           f"({num['n_val']:,} images, which chose the kept epoch, so this figure is biased "
+           "upwards)")
+    acc += (f" and **{pct(test_acc)}** on {split_words(ctx.test, 'test')}, which was never "
+            "used for any choice." if test_acc is not None else ".")
     ref = [c for c in of_kind("accuracy") if c.model == name and c.section == "q1-train"]
     if ref:
         acc += (f" For reference, report {ref[0].reports[0]} reported {pct(ref[0].value)} for "
-                f"this model ({ref[0].quote}) on the real "
+                f"its model ({ref[0].quote}), of which ours is a reconstruction (`{name}`: "
+                f"{first_doc_line(models.get(name))}), on the real "
                 "FER2013" + (", so the two are not comparable: these are synthetic faces."
                              if ctx.cfg.synthetic else "."))
     sec.text(acc)

@@ -7,6 +7,14 @@ from fer_keras import CLASS_NAMES, NUM_CLASSES
 from fer_keras.report.common import copy_figure
 from fer_keras.report.document import Section, join_names, pct, points
 
+ID = "q2-dnn"
+TITLE = "HW3 Q2. A DNN with about as many parameters as the CNN"
+QUESTION = ("Build a DNN with about the same number of parameters as the CNN; describe its "
+            "architecture, training and accuracy, and compare it with the CNN.")
+ORDER = 20
+SECONDS = {"full": 16.0, "quick": 1.0}  # on the reference machine (fer_keras.report.catalogue)
+TRAINS = True  # trains its own models: not with --model PATH
+
 
 def answer(ctx):
     """HW3 Q2: the parameter-matched DNN against the CNN: parameters, accuracies, overfitting."""

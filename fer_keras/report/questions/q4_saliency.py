@@ -14,6 +14,13 @@ from fer_keras.report.questions._saliency import (
 )
 from fer_keras.report.questions.hw4_saliency import answer_words
 
+ID = "q4-saliency"
+TITLE = "HW3 Q4. Saliency maps: where does the CNN look?"
+QUESTION = ("Draw saliency maps of the CNN: which parts of the image does the model focus on "
+            "when it classifies?")
+ORDER = 40
+SECONDS = {"full": 583.0, "quick": 43.0}  # on the reference machine (fer_keras.report.catalogue)
+
 #: The homework's method (HW3 Q4 asks for vanilla-gradient maps).
 HOMEWORK_METHOD = "vanilla"
 
@@ -49,4 +56,12 @@ def answer(ctx):
                     "they do not (" + truth["reason"] + "), so these maps do not show that the "
                     "CNN looks at the expression rather than at the face's edges."))
     sec.numbers["checks"] = checks_part(ctx, sec, method)
+    if method != HOMEWORK_METHOD:
+        # reports 000 and 001 drew vanilla-gradient maps: shown beside, with the checks' word
+        passed = HOMEWORK_METHOD in good
+        sec.text(f"For comparison, the vanilla-gradient maps that reports 000 and 001 drew, "
+                 f"which {'passed' if passed else 'did not pass'} every check on this CNN "
+                 f"(table above){'' if passed else ', so their regions are not to be trusted'}:")
+        v_stats, _, _ = saliency_section(ctx, sec, CLASS_NAMES, HOMEWORK_METHOD)
+        sec.numbers["vanilla"] = {"classes": v_stats, "passed_checks": passed}
     return sec

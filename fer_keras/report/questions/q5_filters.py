@@ -6,6 +6,14 @@ from fer_keras.report.common import pick_examples
 from fer_keras.report.document import Section
 from fer_keras.report.questions._filters import filters_block, filters_text
 
+ID = "q5-filters"
+TITLE = "HW3 Q5. Gradient ascent: what activates the filters"
+QUESTION = ("With gradient ascent, find which images maximally activate the filters of a "
+            "chosen layer, starting from white noise and from a real image; show that layer's "
+            "filter outputs for one image.")
+ORDER = 50
+SECONDS = {"full": 29.0, "quick": 8.4}  # on the reference machine (fer_keras.report.catalogue)
+
 
 def _conv_for_q5(net):
     """The last convolution's rectified output (report 003 asks for "the last layer's filters";

@@ -4,6 +4,13 @@ from __future__ import annotations
 from fer_keras.report.common import hw_text
 from fer_keras.report.document import Section
 
+ID = "q6-conv-shape"
+TITLE = "HW3 Q6 (report 003). The output shape of Conv2D"
+QUESTION = ("Derive the output shape of a Conv2D layer with input (B, W, H, C), kernel (k1, k2), "
+            "stride (s1, s2) and padding (p1, p2).")
+ORDER = 60
+SECONDS = {"full": 0.2}  # on the reference machine (fer_keras.report.catalogue)
+
 
 def answer(ctx):
     """HW3 Q6 (report 003): the output-shape formula, checked layer by layer against Keras."""

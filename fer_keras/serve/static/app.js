@@ -123,15 +123,15 @@ function render(result) {
     b.dataset.face = String(i);
     Object.assign(b.style, {left: `${100 * x / W}%`, top: `${100 * y / H}%`,
       width: `${100 * w / W}%`, height: `${100 * h / H}%`});
-    b.appendChild(el("span", "face-label", `${i + 1}: ${face.label} ${pct(top)}`));
+    b.appendChild(el("span", "face-label", `${i}: ${face.label} ${pct(top)}`));
     boxes.appendChild(b);
 
     const card = el("article", "face-card");
     card.dataset.face = String(i);
-    card.appendChild(el("h3", "card-title", `face ${i + 1}: ${face.label}`));
+    card.appendChild(el("h3", "card-title", `face ${i}: ${face.label}`));
     const chart = el("div", "chart");
     chart.setAttribute("role", "img");
-    chart.setAttribute("aria-label", `scores of face ${i + 1}`);
+    chart.setAttribute("aria-label", `scores of face ${i}`);
     for (const [cls, p] of Object.entries(face.scores)) {
       const row = el("div", cls === face.label ? "bar-row top" : "bar-row");
       row.appendChild(el("span", "bar-name", cls));
@@ -152,13 +152,64 @@ function render(result) {
     const fig = el("figure", "explanation");
     fig.hidden = true;
     const img = el("img", "overlay");
-    img.alt = `explanation of face ${i + 1}`;
+    img.alt = `explanation of face ${i}`;
     fig.appendChild(img);
     fig.appendChild(el("figcaption", "muted"));
     card.appendChild(fig);
     cards.appendChild(card);
   });
+  placeLabels();
 }
+
+// ------------------------------------------------------------------ label placement
+// Faces are numbered from 0, as in the API and the CLI. Each label is put touching its box
+// (above, below, then to the right or left), inside the photo, off every face and every label
+// placed before it, as fer_keras.faces.drawing.label_layout does for the annotated copies.
+function overlapArea(a, b) {
+  const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+  const h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+function labelCandidates(f, w, h, k) {
+  const out = [];
+  for (const y of [f.y0 - h - k * h, f.y1 + k * h]) {
+    for (const x of [f.x0, f.x1 - w, (f.x0 + f.x1 - w) / 2]) out.push([x, y]);
+  }
+  for (const x of [f.x1 + k * w, f.x0 - w - k * w]) {
+    for (const y of [f.y0, f.y1 - h, (f.y0 + f.y1 - h) / 2]) out.push([x, y]);
+  }
+  return out;
+}
+
+function placeLabels() {
+  const area = $("boxes");
+  const W = area.clientWidth, H = area.clientHeight;
+  const boxes = [...area.querySelectorAll(".face-box")];
+  const faces = boxes.map((b) => ({x0: b.offsetLeft, y0: b.offsetTop,
+    x1: b.offsetLeft + b.offsetWidth, y1: b.offsetTop + b.offsetHeight}));
+  const placed = [];
+  boxes.forEach((b, i) => {
+    const label = b.querySelector(".face-label");
+    const w = Math.min(label.offsetWidth, W), h = Math.min(label.offsetHeight, H);
+    let best = null, bestCost = Infinity;
+    for (let k = 0; k < 4 && bestCost > 0; k++) {
+      for (const [x, y] of labelCandidates(faces[i], w, h, k)) {
+        const x0 = Math.min(Math.max(0, x), W - w), y0 = Math.min(Math.max(0, y), H - h);
+        const r = {x0, y0, x1: x0 + w, y1: y0 + h};
+        const cost = 4 * faces.reduce((s, f) => s + overlapArea(r, f), 0) +
+          placed.reduce((s, q) => s + overlapArea(r, q), 0);
+        if (cost < bestCost) { best = r; bestCost = cost; }
+        if (cost === 0) break;
+      }
+    }
+    placed.push(best);
+    // the label's offset parent is its box's padding box, inside the box's border
+    Object.assign(label.style, {left: `${best.x0 - faces[i].x0 - b.clientLeft}px`,
+      top: `${best.y0 - faces[i].y0 - b.clientTop}px`, bottom: "auto"});
+  });
+}
+window.addEventListener("resize", () => placeLabels());
 
 // ------------------------------------------------------------------ explanations
 const CHECK_NAMES = {sanity: "model randomisation", cascade: "cascading randomisation",
@@ -206,7 +257,7 @@ async function explainAll() {
     }
     const stale = token !== state.token || method !== $("method").value;
     if (stale || !$("explain-toggle").checked) return;
-    if (!r.ok) { showError(`explanation of face ${i + 1}: ${await errorOf(r)}`); return; }
+    if (!r.ok) { showError(`explanation of face ${i}: ${await errorOf(r)}`); return; }
     const out = await r.json();
     const card = document.querySelector(`.face-card[data-face="${i}"]`);
     const fig = card.querySelector("figure.explanation");

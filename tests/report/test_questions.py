@@ -1,0 +1,154 @@
+"""The question registry (fer_keras.report.questions): every question module declares its id,
+title, question, order and reference seconds; the catalogue, the report's configuration, the
+Makefile targets and examples/question.py read them; a question added as one module is picked
+up by all of them without another file being edited."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import REPO
+
+from fer_keras.report import catalogue, questions
+from fer_keras.report.config import GIVEN_MODEL_QUESTIONS
+
+pytestmark = pytest.mark.core
+
+REGISTRY = questions.registry()
+
+
+def test_every_question_declares_its_fields():
+    assert len(REGISTRY) == 11
+    for qid, q in REGISTRY.items():
+        assert q.id == qid and q.module.endswith("." + questions.module_name(qid)), q.module
+        assert q.title.startswith("HW") and len(q.question) > 40, qid
+        assert isinstance(q.order, int) and isinstance(q.trains, bool), qid
+        assert set(q.seconds) <= {"full", "quick"} and "full" in q.seconds, qid
+        assert all(s > 0 for s in q.seconds.values()), qid
+        assert callable(q.answer) and q.answer.__doc__, qid
+
+
+def test_ids_are_unique_and_in_report_order():
+    orders = [q.order for q in REGISTRY.values()]
+    assert orders == sorted(set(orders))
+    assert catalogue.QUESTIONS == tuple(REGISTRY) == (
+        "q1-train", "q2-dnn", "q3-confusion", "q4-saliency", "q5-filters", "q6-conv-shape",
+        "bonus-semi", "hw4-saliency", "hw4-filters", "hw4-lime", "hw4-tsne")
+    assert list(catalogue.QUESTION_TITLES) == list(catalogue.QUESTION_TEXT) == list(REGISTRY)
+    assert catalogue.QUESTION_TITLES["q3-confusion"].startswith("HW3 Q3. ")
+    assert catalogue.REFERENCE_SECONDS["full"]["questions"]["q4-saliency"] == 583.0
+    assert "q3-confusion" not in catalogue.REFERENCE_SECONDS["quick"]["questions"]
+    assert catalogue.TRAINING_QUESTIONS == ("q1-train", "q2-dnn", "bonus-semi")
+    assert set(GIVEN_MODEL_QUESTIONS) == set(REGISTRY) - set(catalogue.TRAINING_QUESTIONS)
+
+
+def test_a_module_named_otherwise_than_its_id_is_refused():
+    import types
+
+    bad = types.ModuleType("fer_keras.report.questions.q3_confusion")
+    bad.__dict__.update(ID="q3-confusions", TITLE="t", QUESTION="q", ORDER=1,
+                        answer=lambda ctx: None)
+    with pytest.raises(TypeError, match="its module must be q3_confusions"):
+        questions._declared(bad)
+    del bad.ORDER
+    with pytest.raises(TypeError, match="lacks ORDER"):
+        questions._declared(bad)
+
+
+def _make(qid, cwd=REPO, makefile=REPO / "Makefile"):
+    out = subprocess.run(["make", "-n", "-s", "-f", str(makefile), qid, "DATA=x"], cwd=cwd,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_every_question_has_a_make_target_and_an_example(tmp_path):
+    from fer_keras.cli.report import example_context
+
+    for qid in REGISTRY:
+        assert _make(qid).endswith(f"examples/question.py {qid} --data x --out out "
+                                   "--model small_cnn --epochs 10")
+        got, ctx = example_context(argv=[qid, "--out", str(tmp_path)])
+        assert got == qid and ctx.cfg.out == str(tmp_path)
+    assert (REPO / "examples" / "question.py").is_file()
+    assert sorted(p.name for p in (REPO / "examples").glob("*.py")) == ["question.py"]
+    with pytest.raises(SystemExit):
+        example_context(argv=["nope"])
+
+
+THROWAWAY = '''
+"""A throwaway question."""
+from fer_keras.report.document import Section
+
+ID = "zz-throwaway"
+TITLE = "HW9 Q9. A throwaway question"
+QUESTION = "Is a question one file?"
+ORDER = 9999
+SECONDS = {"full": 1.5}
+
+
+def answer(ctx):
+    """Answers with one sentence."""
+    sec = Section(ID)
+    sec.text("yes")
+    return sec
+'''
+
+PROBE = '''
+import json, sys
+from fer_keras.report import catalogue, config
+from fer_keras.report.build import run_question
+from fer_keras.cli.report import example_context
+qid, ctx = example_context(argv=["zz-throwaway", "--out", sys.argv[1]])
+sec = run_question(qid, ctx, log=None)
+print(json.dumps({"questions": catalogue.QUESTIONS, "title": sec.title, "text": sec.question,
+                  "seconds": catalogue.REFERENCE_SECONDS["full"]["questions"][qid],
+                  "given": config.GIVEN_MODEL_QUESTIONS,
+                  "config": config.ReportConfig(questions=(qid,)).questions,
+                  "answer": (ctx.qdir(qid) / "answer.md").read_text()}))
+'''
+
+
+def _tree(root, extra):
+    """A copy of the repository made of links, whose questions folder also holds ``extra``:
+    the repository with one question module added, and nothing in it edited."""
+    def link(src, dst, down):
+        dst.mkdir(parents=True)
+        for item in src.iterdir():
+            if item.name == "__pycache__":
+                continue
+            if down and item.name == down[0]:
+                link(item, dst / item.name, down[1:])
+            else:
+                (dst / item.name).symlink_to(item)
+
+    link(REPO, root, ("fer_keras", "report", "questions"))
+    shutil.copy(extra, root / "fer_keras" / "report" / "questions")
+    return root
+
+
+def test_a_throwaway_question_is_picked_up_without_editing_another_file(tmp_path):
+    """One question module added to the package (in a linked copy of the repository): the
+    catalogue, the report's configuration, its run, the example's choices and the Makefile's
+    targets know it."""
+    (tmp_path / "zz_throwaway.py").write_text(textwrap.dedent(THROWAWAY))
+    tree = _tree(tmp_path / "tree", tmp_path / "zz_throwaway.py")
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "out")], cwd=tree,
+                         capture_output=True, text=True, timeout=300,
+                         env={"FER_KERAS_SYNTHETIC_NOTICE": "0", "PATH": "/usr/bin:/bin",
+                              "PYTHONPATH": str(tree)})
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["questions"][-1] == "zz-throwaway" and len(got["questions"]) == 12
+    assert got["title"] == "HW9 Q9. A throwaway question"
+    assert got["text"] == "Is a question one file?" and got["seconds"] == 1.5
+    assert "zz-throwaway" in got["given"] and got["config"] == ["zz-throwaway"]
+    assert "yes" in got["answer"]
+    assert _make("zz-throwaway", cwd=tree).endswith("examples/question.py zz-throwaway --data x "
+                                                    "--out out --model small_cnn --epochs 10")
+    with pytest.raises(AssertionError):  # control: no module, no target
+        _make("zz-other", cwd=tree)
+    # the repository itself knows nothing of it
+    assert "zz-throwaway" not in catalogue.QUESTIONS
