@@ -218,22 +218,28 @@ def _observation(ctx, num, claim):
                               "point below the training accuracy")
         return v.measured, f"`{q['model']}`", v.status, v.why
     if cid == "001-q4-middle":
-        faces = [e["face"] for e in q["classes"].values()]
+        # report 001 drew a vanilla-gradient map: judged on those when the question drew them
+        vanilla = q.get("vanilla", {}).get("classes")
+        method = "vanilla gradients" if vanilla else q["method"]
+        faces = [e["face"] for e in (vanilla or q["classes"]).values()]
         ok, m, t = rules.beats_control(faces)
         v = rules.observation(ok, f"face box {fnum(m)}x the centre prior's share (t = {t:.1f} "
                               f"over {len(faces)} classes)", "the maps' share in the face box "
                               "must beat a centre blob's (which scores 1x) with t >= 2 over the "
                               "classes; random maps score about 0.8x")
-        return v.measured, f"`{q['model']}`, {q['method']}", v.status, v.why
+        return v.measured, f"`{q['model']}`, {method}", v.status, v.why
     if cid == "002-q3-mouth-accuracy":
         return _mouth_accuracy(num, q)
     if cid == "002-q2-textures":
         g = q.get("noise_vs_image", {})
         w = g.get("within_a_share_alike", float("nan"))
-        v = rules.observation(np.isfinite(w) and w < 0.5,
-                              f"{pct(w, 0)} of pairs of filters alike",
+        u = q.get("untrained_share_alike", float("nan"))
+        v = rules.observation(np.isfinite(w) and w < 0.5 and np.isfinite(u) and w < u,
+                              f"{pct(w, 0)} of pairs of filters alike (untrained network: "
+                              f"{pct(u, 0)})",
                               "fewer than half of the pairs of different filters may give alike "
-                              "spectra (the tiles that stayed noise aside)")
+                              "spectra (the tiles that stayed noise aside), and fewer than on "
+                              "the same network with random weights")
         return v.measured, f"`{q['layer']}`", v.status, v.why
     if cid == "002-q2-outputs":
         fm = q["feature_maps"]
@@ -397,8 +403,9 @@ def _reported(claim):
     if kind == "recall_top":
         return f"best: {', '.join(val)}"
     if kind == "comparison":
-        return (f"{claim.runs[0][0]}: {val}" if isinstance(val, str)
-                else f"+{100 * val:.0f} points")
+        a, b = claim.runs[0][0], claim.runs[1][0]
+        return (f"`{a}` {val} than `{b}`" if isinstance(val, str)
+                else f"`{a}` +{100 * val:.0f} points over `{b}`")
     return str(val) if val not in (None, True) else "yes"
 
 

@@ -583,3 +583,39 @@ def test_cpu_kind_reads_the_bf16_units(tmp_path):
     f.write_text("model name\t: Old\nflags\t\t: fpu sse2\n")
     assert cpu_kind(f) == "Old, no AMX"
     assert cpu_kind(tmp_path / "absent") == "unknown CPU"
+
+
+def test_claim_runs_train_only_what_is_missing(monkeypatch, tmp_path):
+    """The full profile trains every run the claims name once; a rerun after an interruption
+    trains only the runs not finished, and resumes the interrupted one."""
+    from types import SimpleNamespace
+
+    from fer_keras.report import claim_runs
+    from fer_keras.report.claims import BY_ID
+    from fer_keras.train import fit, rundir
+
+    claims = [BY_ID["001-q1-oversample-gain"], BY_ID["001-q1-batch-160"]]
+    ctx = SimpleNamespace(cfg=SimpleNamespace(data="d", n_synthetic=60, verbose=0, seed=0,
+                                              model_path="", synthetic=False),
+                          out=tmp_path, splits={"train": None}, cnn_name=lambda: "small_cnn")
+    status = {}
+    monkeypatch.setattr(rundir.RunDir, "status",
+                        lambda self, cfg: status.get(self.path.name, "fresh"))
+    monkeypatch.setattr(rundir.RunDir, "load_config", lambda self: claim_runs.config(
+        ctx, next(s for s in claim_runs.all_specs(claims) if s[0] == self.path.name)))
+    calls = []
+    monkeypatch.setattr(fit, "train", lambda cfg, resume=False, splits=None, force=False:
+                        calls.append((cfg.out.rsplit("/", 1)[-1], resume)))
+    names = [s[0] for s, _ in claim_runs.to_train(ctx, claims)]
+    # the report's CNN is trained by its questions; its second seed is a claim run
+    assert names == ["small_cnn-seed1", "small_cnn-no-oversample", "small_cnn-batch320"]
+    assert claim_runs.train_all(ctx, claims, log=None) == names
+    assert [c[1] for c in calls] == [False, False, False]
+    cfg = claim_runs.config(ctx, ("small_cnn-batch320", "small_cnn",
+                                  {"preset": "report", "epochs": 10, "batch_size": 320}))
+    assert (cfg.batch_size, cfg.select_on, cfg.oversample, cfg.epochs) == (320, "train", True, 10)
+    status.update({"small_cnn-seed1": "finished", "small_cnn-no-oversample": "finished",
+                   "small_cnn-batch320": "resumable"})
+    calls.clear()
+    assert claim_runs.train_all(ctx, claims, log=None) == ["small_cnn-batch320"]
+    assert calls == [("small_cnn-batch320", True)]

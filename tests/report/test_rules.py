@@ -502,3 +502,21 @@ def test_textures_sentence_follows_the_share_of_alike_filter_pairs():
         {"noise_vs_image": {"within_a_share_alike": 0.8}})
     assert "not shown" in textures_sentence({"noise_vs_image": {"within_a_share_alike":
                                                                  float("nan")}})
+
+
+def test_textures_claim_needs_filters_more_varied_than_random_weights():
+    from fer_keras.report import reproduction
+    from fer_keras.report.claims import BY_ID
+
+    claim = BY_ID["002-q2-textures"]
+
+    def row(trained, untrained):
+        num = {"hw4-filters": {"layer": "relu1", "noise_vs_image": {
+            "within_a_share_alike": trained}, "untrained_share_alike": untrained}}
+        return reproduction._observation(None, num, claim)
+
+    assert row(0.15, 0.40)[2] == "reproduced"
+    assert row(0.15, 0.15)[2] == "not reproduced"  # random filters are as different
+    assert row(0.15, 0.10)[2] == "not reproduced"
+    assert row(0.60, 0.90)[2] == "not reproduced"  # most pairs alike
+    assert "untrained network: 40%" in row(0.15, 0.40)[0]

@@ -29,6 +29,23 @@ def _first_activation(net):
     return first
 
 
+def untrained_share_alike(ctx, net, layer, row):
+    """The share of pairs of different filters of ``layer`` that give alike spectra, on the same
+    architecture with fresh random weights (the control of "each filter is activated by a
+    different texture": random filters are different too). Same ascent settings and seed."""
+    import keras
+
+    from fer_keras.analyses import filters
+
+    keras.utils.set_random_seed(ctx.cfg.seed)
+    fresh = keras.models.clone_model(net)
+    settings = filters.Settings(filters=ctx.profile["ascent_filters"],
+                                steps=ctx.profile["ascent_steps"], feature_map_filters=1,
+                                seed=ctx.cfg.seed)
+    res = filters.run(fresh, ctx.val, settings, None, layer=layer, row=row)
+    return float(res.numbers["noise_vs_image"].get("within_a_share_alike", float("nan")))
+
+
 def answer(ctx):
     """HW4 Q2: gradient ascent on the first activation layer; its outputs for image #307."""
     sec = Section("hw4-filters")
@@ -38,6 +55,7 @@ def answer(ctx):
     label = f"validation image #{i} ({CLASS_NAMES[int(ctx.val.labels[i])]})"
     num = filters_block(ctx, sec, layer, i, label)
     num["image_index"] = i
+    num["untrained_share_alike"] = untrained_share_alike(ctx, net, layer, i)
     sec.numbers = num
     sec.text(f"Report 002 used the first activation layer (after conv, BN and activation) and "
              f"image #307; here that layer is `{layer}` and the image is #{i} of the validation "
