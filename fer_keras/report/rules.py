@@ -248,8 +248,9 @@ def confusion_row(cm, true, named):
         ok = informative and ranked and p < 0.05
         measured = ", ".join(f"{c} {pct(shares[CLASS_NAMES.index(c)])}" for c in top[:max(
             len(named), 2)])
+        pw = f"p = {p:.2g}" if p >= 1e-12 else "p < 1e-12"  # the series' precision
         why = (f"{true}'s most frequent wrong labels: {', '.join(top[:3])}; uneven spread "
-               f"p = {p:.3g}; {recall_why}")
+               f"{pw}; {recall_why}")
         return _v(ok, measured, "confusion_row", why)
     largest = {i: max(cm[i, j] for j in range(len(cm)) if j != i) / max(rows[i], 1)
                for i in range(len(cm)) if rows[i] > 0}
