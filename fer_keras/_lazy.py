@@ -40,3 +40,20 @@ def lazy_face(package, exports, submodules=(), more=None):
         return sorted(names | set(more() if more is not None else ()))
 
     return __getattr__, __dir__
+
+
+_IMPORTED = set()
+
+
+def import_submodules(package, path):
+    """Import every public module (no leading ``_``) of the package named ``package`` whose
+    ``__path__`` is ``path``, once per package: a registry whose modules register themselves
+    (``explain.methods``, ``analyses``) is complete after this."""
+    import pkgutil
+
+    if package in _IMPORTED:
+        return
+    _IMPORTED.add(package)
+    for info in pkgutil.iter_modules(path):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")

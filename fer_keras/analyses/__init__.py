@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import pkgutil
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from fer_keras._lazy import import_submodules
 from fer_keras.errors import FerInputError, plural
 
 #: The shared image choices of every ``explain`` subcommand (``--layer``, ``--n``, ``--index``).
@@ -164,7 +164,6 @@ class Request:
 
 
 _REGISTRY: dict = {}
-_LOADED = False
 
 
 def register(command):
@@ -184,12 +183,7 @@ def register(command):
 
 def _load():
     """Import every analysis module of this package once (a new file registers itself)."""
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for info in pkgutil.iter_modules(__path__):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+    import_submodules(__name__, __path__)
 
 
 def commands():

@@ -89,6 +89,12 @@ def small_cnn(input_shape=(48, 48, 1), num_classes=7, dense=256):
     The report gives no hidden Dense width; 256 is used (1,668,519 parameters). Trained there with
     batch 80 for 10 epochs and class-balanced oversampling (58% validation accuracy).
     """
+    return _seq(input_shape, _small_cnn_body(dense), num_classes, "small_cnn")
+
+
+def _small_cnn_body(dense, more_conv=False):
+    """The layers of :func:`small_cnn` (names kept: saved files read them), with
+    ``more_conv``: Conv(64)-ReLU after conv3 and Conv(128)-ReLU-Pool-Drop after pool3."""
     body = [
         layers.Conv2D(32, 3, name="conv1"),
         layers.Conv2D(32, 3, name="conv2"),
@@ -97,14 +103,19 @@ def small_cnn(input_shape=(48, 48, 1), num_classes=7, dense=256):
         layers.Dropout(0.25, name="drop2"),
         layers.Conv2D(64, 3, name="conv3"),
         layers.Activation("relu", name="relu3"),
-        layers.MaxPooling2D(2, name="pool3"),
-        layers.Dropout(0.25, name="drop3"),
+    ]
+    if more_conv:
+        body += [layers.Conv2D(64, 3, name="conv3b"), layers.Activation("relu", name="relu3b")]
+    body += [layers.MaxPooling2D(2, name="pool3"), layers.Dropout(0.25, name="drop3")]
+    if more_conv:
+        body += [layers.Conv2D(128, 3, name="conv4"), layers.Activation("relu", name="relu4"),
+                 layers.MaxPooling2D(2, name="pool4"), layers.Dropout(0.25, name="drop4")]
+    return body + [
         layers.Flatten(name="flatten"),
         layers.Dense(dense, name="fc1"),
         layers.Activation("relu", name="fc1_relu"),
         layers.Dropout(0.5, name="fc1_drop"),
     ]
-    return _seq(input_shape, body, num_classes, "small_cnn")
 
 
 @register
@@ -114,28 +125,8 @@ def small_cnn_more_conv(input_shape=(48, 48, 1), num_classes=7, dense=256):
     nor their width): :func:`small_cnn` with Conv(64)-ReLU after conv3 and a block
     Conv(128)-ReLU-Pool-Drop(0.25) before the Dense layers; 435,815 parameters (the smaller
     flattened map, 1,152 against 6,400, more than pays for the extra filters)."""
-    body = [
-        layers.Conv2D(32, 3, name="conv1"),
-        layers.Conv2D(32, 3, name="conv2"),
-        layers.Activation("relu", name="relu2"),
-        layers.MaxPooling2D(2, name="pool2"),
-        layers.Dropout(0.25, name="drop2"),
-        layers.Conv2D(64, 3, name="conv3"),
-        layers.Activation("relu", name="relu3"),
-        layers.Conv2D(64, 3, name="conv3b"),
-        layers.Activation("relu", name="relu3b"),
-        layers.MaxPooling2D(2, name="pool3"),
-        layers.Dropout(0.25, name="drop3"),
-        layers.Conv2D(128, 3, name="conv4"),
-        layers.Activation("relu", name="relu4"),
-        layers.MaxPooling2D(2, name="pool4"),
-        layers.Dropout(0.25, name="drop4"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(dense, name="fc1"),
-        layers.Activation("relu", name="fc1_relu"),
-        layers.Dropout(0.5, name="fc1_drop"),
-    ]
-    return _seq(input_shape, body, num_classes, "small_cnn_more_conv")
+    return _seq(input_shape, _small_cnn_body(dense, more_conv=True), num_classes,
+                "small_cnn_more_conv")
 
 
 @register

@@ -171,23 +171,13 @@ def train_all(ctx, claims, log=print):
     """Train (or resume) every run :func:`to_train` lists into ``OUT/runs/<run>``, on the
     report's splits; a finished run with the same settings is kept, so an interrupted report
     reruns only what is missing. Returns the run names trained."""
-    from fer_keras.train.fit import train
-    from fer_keras.train.rundir import RunDir
-
     todo = to_train(ctx, claims)
     done = []
     for k, (spec, status) in enumerate(todo, 1):
         cfg = config(ctx, spec)
-        run = RunDir(ctx.out / "runs" / spec[0])
         if log:
             log(f"claim run {k}/{len(todo)}: {spec[0]} ({spec[1]}, {cfg.epochs} epochs"
                 + (", resuming" if status == "resumable" else "") + ")")
-        if status == "resumable":
-            train(run.load_config().replace(verbose=cfg.verbose), resume=True,
-                  splits=ctx.splits)
-        else:
-            if status == "stale":
-                run.clear_checkpoints()
-            train(cfg, splits=ctx.splits, force=True)
+        ctx.train_run(cfg, status)
         done.append(spec[0])
     return done

@@ -127,8 +127,6 @@ class Context:
     def ensure_trained(self, name):
         """``OUT/runs/<name>/best.keras``, trained (or resumed) here unless a matching run is
         there already. Returns the :class:`~fer_keras.train.rundir.RunDir`."""
-        from fer_keras.train.fit import train
-
         cfg = self.train_config(name)
         run = self.run_dir(name)
         status = run.status(cfg)
@@ -140,13 +138,27 @@ class Context:
         self._trained_here.add(name)
         if status == "resumable":
             self.log(f"resuming the interrupted run in {run.path}")
+        elif status == "stale":
+            self.log(f"note: {run.path} was trained with other settings; retraining it")
+        if status != "resumable":
+            self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run.path}")
+        return self.train_run(cfg, status)
+
+    def train_run(self, cfg, status):
+        """Train ``cfg`` on the report's splits into its ``OUT/runs`` folder, by the folder's
+        ``status`` (:meth:`fer_keras.train.rundir.RunDir.status`): "resumable" resumes it with
+        its saved settings; "stale" clears its checkpoints and trains it again; "fresh" trains.
+        Returns the :class:`~fer_keras.train.rundir.RunDir`."""
+        from fer_keras.train.fit import train
+        from fer_keras.train.rundir import RunDir
+
+        run = RunDir(cfg.out)
+        if status == "resumable":
             train(run.load_config().replace(verbose=cfg.verbose), resume=True,
                   splits=self.splits)
             return run
         if status == "stale":
-            self.log(f"note: {run.path} was trained with other settings; retraining it")
             run.clear_checkpoints()
-        self.log(f"training {name} for {cfg.epochs} epochs on {self.cfg.data} -> {run.path}")
         train(cfg, splits=self.splits, force=True)  # a stale run is replaced on purpose
         return run
 

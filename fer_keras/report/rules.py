@@ -109,6 +109,16 @@ def tolerance(reported, n, spread=0.0):
     return 2 * math.hypot(se, spread or 0.0) + rounding(reported)
 
 
+def _near_reported(ours, reported, n):
+    """``(near, words)``: whether the share ``ours`` on ``n`` images lies within
+    :func:`tolerance` of a ``reported`` share, and a clause saying so for a verdict's why."""
+    tol = tolerance(reported, n)
+    near = abs(ours - reported) <= tol
+    return near, (f"; {100 * abs(ours - reported):.1f} points from the reported "
+                  f"{pct(reported, 0)}, {'within' if near else 'beyond'} 2 SE "
+                  f"({100 * tol:.1f} points)")
+
+
 def accuracy(ours, reported, n, spread=0.0):
     """Reproduced when ``|ours - reported| <= tolerance(reported, n, spread)``: a model far
     better than the report's does not reproduce its figure either."""
@@ -185,12 +195,8 @@ def confusion_pair(cm, true, predicted, top=5, reported=None):
     why = (f"rank {rank} of the off-diagonal shares, z = {z:.1f} against the chance share "
            f"{pct(chance)}")
     if reported is not None:
-        tol = tolerance(reported, int(np.asarray(cm)[a].sum()))
-        near = abs(share - reported) <= tol
-        ok = ok and near
-        why += (f"; {100 * abs(share - reported):.1f} points from the reported "
-                f"{pct(reported, 0)}, {'within' if near else 'beyond'} 2 SE "
-                f"({100 * tol:.1f} points)")
+        near, words = _near_reported(share, reported, int(np.asarray(cm)[a].sum()))
+        ok, why = ok and near, why + words
     return _v(ok, f"{pct(share)} of {true}", "confusion_pair", why)
 
 
@@ -339,12 +345,8 @@ def _recall_rank(cm, cls, best, reported=None):
     # the chance and z are the claimed class's, named so they are not read as the other's
     why = (f"{which}: {CLASS_NAMES[j]} {pct(st[j][0])}; {cls}: chance {pct(c)}, z = {z:.1f}")
     if reported is not None:
-        tol = tolerance(reported, int(np.asarray(cm)[k].sum()))
-        near = abs(r - reported) <= tol
-        ok = ok and near
-        why += (f"; {100 * abs(r - reported):.1f} points from the reported "
-                f"{pct(reported, 0)}, {'within' if near else 'beyond'} 2 SE "
-                f"({100 * tol:.1f} points)")
+        near, words = _near_reported(r, reported, int(np.asarray(cm)[k].sum()))
+        ok, why = ok and near, why + words
     return _v(ok, f"{pct(r)}", "recall_best" if best else "recall_worst", why)
 
 

@@ -128,15 +128,12 @@ def selection_and_score_splits(splits, val_fraction=0.1, seed=0):
     synthetic faces), a stratified ``val_fraction`` of ``train`` (seeded) chooses the weights
     and ``val`` (PublicTest), which no choice has seen, scores them.
     """
-    from fer_keras.data.loading import stratified_split
+    from fer_keras.data.holdout import scored_split_name, select_on_train
 
-    train_ds, val, test = splits["train"], splits["val"], splits.get("test")
-    if len(val) == 0:
+    if len(splits["val"]) == 0:
         raise FerInputError("semi-supervised comparison needs a validation split")
-    if test is not None and len(test) and test.labels is not None:
-        return train_ds, val, test, "test"
-    fit_idx, sel_idx = stratified_split(train_ds.labels, val_fraction, seed)
-    return train_ds.subset(fit_idx), train_ds.subset(sel_idx), val, "val"
+    out = select_on_train(splits, val_fraction, seed)
+    return out["train"], out["val"], out["test"], scored_split_name(splits)
 
 
 def _compare_fixmatch(builder, labeled, unlabeled, val, test, cfg):

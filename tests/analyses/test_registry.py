@@ -97,7 +97,9 @@ def throwaway(tmp_path, monkeypatch):
     (tmp_path / "pkg" / "zz_bright.py").write_text(textwrap.dedent(THROWAWAY))
     monkeypatch.setattr(analyses, "__path__", [*analyses.__path__, str(tmp_path / "pkg")])
     monkeypatch.setattr(analyses, "_REGISTRY", dict(analyses._REGISTRY))
-    monkeypatch.setattr(analyses, "_LOADED", False)
+    from fer_keras import _lazy
+
+    monkeypatch.setattr(_lazy, "_IMPORTED", _lazy._IMPORTED - {analyses.__name__})
     yield tmp_path
     sys.modules.pop("fer_keras.analyses.zz_bright", None)
 

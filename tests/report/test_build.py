@@ -592,12 +592,14 @@ def test_claim_runs_train_only_what_is_missing(monkeypatch, tmp_path):
 
     from fer_keras.report import claim_runs
     from fer_keras.report.claims import BY_ID
+    from fer_keras.report.context import Context
     from fer_keras.train import fit, rundir
 
     claims = [BY_ID["001-q1-oversample-gain"], BY_ID["001-q1-batch-160"]]
     ctx = SimpleNamespace(cfg=SimpleNamespace(data="d", n_synthetic=60, verbose=0, seed=0,
                                               model_path="", synthetic=False),
                           out=tmp_path, splits={"train": None}, cnn_name=lambda: "small_cnn")
+    ctx.train_run = lambda cfg, status: Context.train_run(ctx, cfg, status)
     status = {}
     monkeypatch.setattr(rundir.RunDir, "status",
                         lambda self, cfg: status.get(self.path.name, "fresh"))

@@ -53,10 +53,9 @@ the figures' captions, and in the report when it passes every check.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 from typing import Callable
 
+from fer_keras._lazy import import_submodules
 from fer_keras.errors import FerInputError
 
 
@@ -134,7 +133,6 @@ class Request:
 
 
 _REGISTRY: dict = {}
-_LOADED = False
 
 
 def register(method):
@@ -151,12 +149,7 @@ def register(method):
 
 def _load():
     """Import every method module of this package once (a new file registers itself)."""
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for info in pkgutil.iter_modules(__path__):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+    import_submodules(__name__, __path__)
 
 
 def registry():
