@@ -63,15 +63,16 @@ def join_negative_values(argv):
     return out
 
 
-def load_model_arg(args):
+def load_model_arg(args, exported=False):
     """The classifier of ``--model`` (the shipped one when not given) with the contract flags
-    applied: :func:`fer_keras.models.load_classifier` ``(model, contract)``."""
-    from fer_keras import models
-    from fer_keras.errors import refuse_url
+    applied, as :func:`fer_keras.models.choose.classifier` decides it: ``(model, contract)``.
+    ``exported``: the shipped model may be answered by its ONNX export (no Keras) instead of
+    its ``.keras``; TensorFlow's start-up lines are silenced when Keras loads it."""
+    from fer_keras.models import choose
 
-    refuse_url(getattr(args, "model", None) or "", "a model file")
-    return models.load_classifier(getattr(args, "model", None) or models.PRETRAINED,
-                                  input_range=args.input_range, classes=args.classes)
+    return quiet_backend_import(lambda: choose.classifier(
+        getattr(args, "model", None), input_range=args.input_range, classes=args.classes,
+        quiet=True, exported=exported))
 
 
 #: ``--force``'s help on every command that writes files.

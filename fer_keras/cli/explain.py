@@ -185,10 +185,7 @@ def _photo(args):
     if args.data is not None or args.index or args.n:
         raise FerInputError("fer-keras explain saliency: --image explains the faces of a photo; "
                             "it takes no --data, --index or --n")
-    from fer_keras import models
-
-    # the gradients need a Keras model: the shipped .keras, not the ONNX export Recognizer() runs
-    model = load_model_arg(args)[0] if args.model else models.pretrained()
+    model = load_model_arg(args)[0]  # the gradients need Keras: never the shipped ONNX export
     rec = faces.Recognizer(model)  # the default detector, as predict and serve
     out = Path(args.out or Path(os.path.dirname(os.path.abspath(args.image))) / "explain")
     check_out_dir(out)

@@ -81,7 +81,6 @@ def cmd_predict(args):
                             "videos; the submission CSV for --data)")
     if args.input:  # a photo, folder or video
         from fer_keras.faces.media import camera_index, collect, predict_media
-        from fer_keras.models import shipped
 
         _refuse(args, _DATA_ONLY, "applies to --data (a Kaggle submission), not to photos and "
                 "videos")
@@ -93,11 +92,7 @@ def cmd_predict(args):
                                 "--no-progress hides; give one of them")
         if camera_index(args.input) is None:
             collect(args.input)  # a missing input fails before the model loads
-        model = None  # the shipped model's ONNX export, run without TensorFlow
-        if args.model or args.input_range or args.classes \
-                or shipped.onnx_classifier(quiet=True) is None:
-            quiet_backend_import()  # Keras will load the model: silence TensorFlow's start-up
-            model = load_model_arg(args)[0]
+        model = load_model_arg(args, exported=True)[0]
         return predict_media(args.input, args.out, model=model, every=args.every,
                              window=args.window, tta=args.tta,
                              progress=True if args.verbose else None if args.progress else False,

@@ -14,8 +14,6 @@ the last few frames.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from fer_keras.errors import FerInputError
@@ -28,7 +26,7 @@ from fer_keras.faces.detectors import (
 )
 from fer_keras.faces.drawing import draw_records
 from fer_keras.faces.images import crop_faces, load_image, to_grey
-from fer_keras.models import contract
+from fer_keras.models import choose
 from fer_keras.train.evaluate import check_tta
 
 
@@ -51,37 +49,14 @@ def _class_names(model, c, class_names=None):
     return tuple(c.classes)
 
 
-def _load_model(model, input_range=None, classes=None):
-    """(classifier, its input contract) for ``model``: None (the shipped model: its ONNX export
-    run by ONNX Runtime when onnxruntime is installed, without importing TensorFlow; else the
-    ``.keras``), a ``.keras`` path, a Keras model (or any object with ``predict_on_batch``,
-    ``input_shape`` and ``output_shape``, such as
-    :class:`fer_keras.models.runtime.ExportedClassifier`). ``input_range`` and ``classes``
-    override the contract (:func:`fer_keras.models.contract.from_options`); with either, the
-    shipped model is read as its ``.keras``, whose contract they change."""
-    if model is None and input_range is None and classes is None:
-        from fer_keras.models import shipped
-
-        fast = shipped.onnx_classifier()
-        if fast is not None:
-            return fast, contract.of(fast)
-    if model is None or isinstance(model, (str, Path)):
-        from fer_keras import models
-
-        return models.load_classifier(models.PRETRAINED if model is None else model,
-                                      input_range=input_range, classes=classes)
-    if input_range is None and classes is None:
-        return model, contract.of(model)
-    return model, contract.from_options(model, input_range=input_range, classes=classes)
-
-
 # --------------------------------------------------------------------------- recognizer
 class Recognizer:
     """Detect the faces of an image and classify each one's expression.
 
     ``model``: any Keras classifier of images, or the path of a ``.keras`` file (default: the
     shipped model, run by ONNX Runtime from its export beside the ``.keras`` when onnxruntime is
-    installed: no TensorFlow import, :func:`fer_keras.models.shipped.onnx_classifier`). ``detector``: a
+    installed: no TensorFlow import; which model answers is decided by
+    :func:`fer_keras.models.choose.classifier`). ``detector``: a
     callable ``grey -> (N, 4) boxes`` (or ``(N, 5)``, the fifth column a confidence), or an
     object with ``scored(grey) -> (boxes, confidences)`` (default :func:`default_detector`,
     YuNet). Overlapping boxes are merged (:func:`nms`). ``scale``: the crop's side over the box's
@@ -96,7 +71,7 @@ class Recognizer:
 
     def __init__(self, model=None, detector=None, class_names=None, scale=None, tta="none",
                  input_range=None, classes=None, detect=True):
-        self.model, self.contract = _load_model(model, input_range, classes)
+        self.model, self.contract = choose.classifier(model, input_range, classes)
         self.detect_faces = bool(detect)
         self.detector = detector if detector is not None else default_detector()
         self.class_names = _class_names(self.model, self.contract, class_names)

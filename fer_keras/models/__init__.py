@@ -17,6 +17,7 @@ loading        loading any classifier file with its input contract, the shipped 
 files          reading others' model files (``.keras``, Keras 2 ``.h5``, SavedModel folders)
 contract       :class:`~fer_keras.models.contract.InputContract`: how a model wants its images
 shipped        the files in ``fer_keras/weights/``, found without importing Keras
+choose         which model answers for what a user names (the shipped export, a file, a model)
 runtime        :class:`~fer_keras.models.runtime.ExportedClassifier`: ONNX Runtime, no Keras
 export         ONNX and TFLite export, checked against Keras
 layers         our Keras layers (``BatchNorm``), registered for ``keras.saving``
@@ -35,8 +36,8 @@ _EXPORTS = {
     **dict.fromkeys(("MATCHED_PREFIX", "build", "dnn_params", "get", "list_models", "matched_dnn",
                      "matched_widths", "register", "register_matched_dnn"), "zoo"),
 }
-_SUBMODULES = ("zoo", "loading", "files", "contract", "shipped", "runtime", "export", "layers",
-               "shapes")
+_SUBMODULES = ("zoo", "loading", "files", "contract", "shipped", "choose", "runtime", "export",
+               "layers", "shapes")
 __all__ = sorted(_EXPORTS)
 
 

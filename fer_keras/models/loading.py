@@ -5,6 +5,7 @@ from keras import layers
 
 from fer_keras.errors import FerInputError
 from fer_keras.models.files import _read
+from fer_keras.models.shipped import PRETRAINED  # noqa: F401  (part of this module's face)
 
 
 def _leaf_layers(model):
@@ -88,10 +89,6 @@ def load_classifier(path, input_range=None, classes=None):
         raise FerInputError(f"the recorded contract takes {want} images but the model takes "
                             f"{tuple(model.input_shape[1:])}", file=path)
     return model, c
-
-
-#: The word that names the shipped model wherever a model path is taken.
-PRETRAINED = "pretrained"
 
 
 def model_path(path):

@@ -63,3 +63,6 @@ def onnx_classifier(quiet=False):
 
 
 _CACHE = {}
+
+#: The word that names the shipped model wherever a model path is taken.
+PRETRAINED = "pretrained"

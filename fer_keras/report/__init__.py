@@ -27,9 +27,9 @@ questions              one module per question, ``answer(ctx) -> Section``; the 
 build                  :func:`build_report`, :func:`run_question`
 =====================  ========================================================================
 
-The scripts in ``examples/`` answer one question each (``make q3-confusion``) through
+``examples/question.py QUESTION`` answers any one question (``make q3-confusion``) through
 :func:`run_question` with a :class:`Context` from :func:`fer_keras.cli.report.example_context`
-(their command line).
+(its command line).
 """
 from fer_keras.analyses.regions import (
            REGIONS,

@@ -51,70 +51,67 @@ def run_question(qid, ctx_or_cfg, log=print, raise_errors=True, answer=None, tit
     return sec
 
 
-def estimate_seconds(ctx):
-    """(seconds, notes): how long answering ``ctx.cfg.questions`` should take on a machine like
-    the one of :data:`~fer_keras.report.catalogue.REFERENCE_SECONDS` (2-core CPU): each
-    question's own time plus, for every model the report trains and has not trained yet in
-    ``OUT/runs``, its epochs at the reference seconds per epoch. ``notes`` name the parts
-    without a reference (not counted)."""
+def estimate_seconds(ctx, log=None):
+    """(seconds, notes): how long answering ``ctx.cfg.questions`` should take here: each
+    question's own time on the reference machine of
+    :data:`~fer_keras.report.catalogue.REFERENCE_SECONDS` (2-core CPU), plus the training of
+    every model the questions use (their ``MODELS``) and the claims' runs (profile "full")
+    that ``OUT/runs`` does not hold finished. On FER2013 an epoch's time is measured on this
+    machine (:func:`fer_keras.train.throughput.epoch_seconds`: a timed burst of the run's own
+    train steps, kept per CPU, so a second estimate costs nothing; ``log`` says when one is
+    timed); on the synthetic faces it is the reference machine's. ``notes`` name the parts
+    without a time (not counted)."""
     from fer_keras.report.catalogue import REFERENCE_SECONDS
+    from fer_keras.report.context import SHIPPED
+    from fer_keras.report.questions import registry
 
     ref = REFERENCE_SECONDS.get(ctx.cfg.resolved_profile, {})
     total, notes = 0.0, []
     for q in ctx.cfg.questions:
         total += ref.get("questions", {}).get(q, 0.0)
-    trains = []
-    if not ctx.cfg.model_path:
-        # every question but these two explains (or compares with) the CNN
-        if set(ctx.cfg.questions) - {"q6-conv-shape", "bonus-semi"}:
-            trains.append(ctx.cnn_name())
-        if "q2-dnn" in ctx.cfg.questions:
-            trains.append(ctx.dnn_name())
-    for name in trains:
-        if ctx.finished_run(name) is not None:
-            continue
-        # an epoch's time follows the data (28,709 FER2013 images or the synthetic faces), not
-        # the explanation profile
-        per_epoch = REFERENCE_SECONDS["quick" if ctx.cfg.synthetic else "full"]["epoch"].get(name)
-        if per_epoch is None:
-            notes.append(f"training {name} (no reference time)")
-        else:
-            total += per_epoch * ctx.cfg.epochs
+    names = {"cnn": ctx.cnn_name, "dnn": ctx.dnn_name, "explained": ctx.explained_name}
+    questions = registry()
+    trains = [] if ctx.cfg.model_path else list(dict.fromkeys(
+        names[role]() for q in ctx.cfg.questions for role in questions[q].models))
+    configs = [ctx.train_config(name) for name in trains
+               if name != SHIPPED and ctx.finished_run(name) is None]
     if ctx.profile.get("claim_runs") and not ctx.cfg.synthetic and not ctx.cfg.model_path:
         from fer_keras.report import claim_runs
         from fer_keras.report.claims import CLAIMS
 
-        todo = claim_runs.to_train(ctx, CLAIMS)
-        if todo:
-            epochs = sum(claim_runs.config(ctx, s).epochs for s, _ in todo)
-            notes.append(f"{len(todo)} runs the claims name ({epochs} epochs in all; "
-                         "no reference time)")
+        configs += [claim_runs.config(ctx, s) for s, _ in claim_runs.to_train(ctx, CLAIMS)]
+    for cfg in configs:
+        if ctx.cfg.synthetic:
+            per_epoch = REFERENCE_SECONDS["quick"]["epoch"].get(cfg.model)
+        else:
+            per_epoch = _measured_epoch(ctx, cfg, log)
+        if per_epoch is None:
+            notes.append(f"training {cfg.model} (no reference time)")
+        else:
+            total += per_epoch * cfg.epochs
     return total, notes
 
 
-def cpu_kind(cpuinfo="/proc/cpuinfo"):
-    """The CPU in words, with the bf16 matrix units training speed depends on: "Intel Xeon ...
-    with AMX", "AMD EPYC ... with AVX-512 BF16, no AMX" (Linux's /proc/cpuinfo; "unknown CPU"
-    elsewhere)."""
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return "unknown CPU"
-    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
-                 if ln.startswith("model name")), "unknown CPU")
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                      if ln.startswith("flags")), []))
-    if "amx_bf16" in flags:
-        return f"{name} with AMX"
-    return f"{name}, " + ("AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no AMX")
+def _measured_epoch(ctx, cfg, log=None):
+    """Seconds of one epoch of ``cfg`` on the report's splits, measured here."""
+    from fer_keras.train.throughput import epoch_seconds, stored_step
+
+    if log and stored_step(cfg) is None:
+        log(f"timing a few train steps of {cfg.model} (batch {cfg.batch_size}) for the "
+            "estimate")
+    return epoch_seconds(cfg, ctx.splits)[0]
 
 
-def estimate_line(ctx):
+def estimate_line(ctx, log=None):
     """One line for the start of a report run: the estimate of :func:`estimate_seconds`."""
-    seconds, notes = estimate_seconds(ctx)
-    line = (f"estimated time: about {max(1, round(seconds / 60))} min on a 2-core CPU like the "
-            f"reference machine (RESULTS.md) for {len(ctx.cfg.questions)} questions; this CPU: "
-            f"{cpu_kind()}")
+    from fer_keras.train.throughput import cpu_kind
+
+    seconds, notes = estimate_seconds(ctx, log)
+    how = ("the training timed on this machine, the questions as on the reference machine "
+           "(RESULTS.md)" if not ctx.cfg.synthetic else "as on a 2-core CPU like the reference "
+           "machine (RESULTS.md)")
+    line = (f"estimated time: about {max(1, round(seconds / 60))} min for "
+            f"{len(ctx.cfg.questions)} questions, {how}; this CPU: {cpu_kind()}")
     return line + (f"; not counted: {', '.join(notes)}" if notes else "")
 
 
@@ -162,7 +159,7 @@ def build_report(cfg: ReportConfig, log=print):
         log("note: the report runs on the built-in synthetic faces; pass --data PATH "
             "(fer2013.csv, train.csv or an image folder; `make report DATA=PATH`) for FER2013")
     if log:
-        log(estimate_line(ctx))
+        log(estimate_line(ctx, log))
     if ctx.profile.get("claim_runs") and not cfg.synthetic and not cfg.model_path:
         from fer_keras.report import claim_runs
         from fer_keras.report.claims import CLAIMS

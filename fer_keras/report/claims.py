@@ -97,7 +97,8 @@ CLAIMS = (
       {"000": "把 Angry 誤判成 Sad"}, "q3-confusion", value=("Angry", "Sad")),
     C("000-q5-alike", "HW3 Q5", "visual_similarity", "gradient ascent from the real image gave "
       "results very similar to ascent from white noise (no face contours)",
-      {"000": "跟從白噪音開始 gradient ascent 很類似的結果"}, "q5-filters", value=True),
+      {"000": "跟從白噪音開始 gradient ascent 很類似的結果"}, "q5-filters", "hw3_cnn", R000,
+      value=True, run="hw3_cnn"),
     # ---------------------------------------------------------------- report 001
     C("001-q1-oversampled", "HW3 Q1", "accuracy", "small CNN, batch 80, 10 epochs, with "
       "oversampling: 58% on Kaggle", {"001": "With it, my Kaggle accuracy went up to 58%"},
@@ -188,7 +189,7 @@ CLAIMS = (
       "hw4-filters"),
     C("002-q3-most-accurate", "HW4 Q3", "recall_top", "in the confusion matrix, Happy, "
       "Surprise and Disgust are the classes recognised best",
-      {"002": "正確率較高的“Happy”、“Surprise”和“Disgust”"}, "q3-confusion",
+      {"002": "正確率較高的“Happy”、“Surprise”和“Disgust”"}, "hw4-lime",
       value=("Happy", "Surprise", "Disgust")),
     C("002-q3-mouth-accuracy", "HW4 Q3", "observation", "Happy and Surprise are accurate "
       "because the mouth's shape makes them easy to judge: the classes explained by the mouth "

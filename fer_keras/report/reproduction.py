@@ -81,11 +81,11 @@ def _accuracy_row(ctx, claim):
                else "no labelled test split in these data")
         return "", f"`{claim.model or ctx.cnn_name()}`", "not measured", why
     if not claim.run:  # the model the HW4 answers explain
-        name = ctx.cnn_name()
-        spec = (name, name, {})
+        ex = ctx.explained()
+        spec = (ex.name, ex.name, {})
         ours = claim_runs.accuracy(ctx, spec, None, ds)
         v = rules.accuracy(ours, claim.value, len(ds))
-        return (f"{pct(ours)} ({where})", f"`{name}`, the CNN every HW4 answer explains",
+        return (f"{pct(ours)} ({where})", f"{ex.why}: the model every HW4 answer explains",
                 v.status, v.why)
     spec = claim_runs.specs(claim)[0]
     run, ours, desc, problem = _spec_run(ctx, spec)
@@ -240,13 +240,21 @@ def _observation(ctx, num, claim):
                               "fewer than half of the pairs of different filters may give alike "
                               "spectra (the tiles that stayed noise aside), and fewer than on "
                               "the same network with random weights")
-        return v.measured, f"`{q['layer']}`", v.status, v.why
+        return v.measured, f"`{q['layer']}` of `{q.get('model') or ctx.cnn_name()}`", v.status, \
+            v.why
     if cid == "002-q2-outputs":
-        fm = q["feature_maps"]
-        v = rules.observation(fm["other"] > 0, f"{fm['other']} of {fm['channels']} maps keep "
-                              "parts or edges", "at least one map neither reproduces, inverts "
-                              "nor ignores the face")
-        return v.measured, f"`{q['layer']}`", v.status, v.why
+        fm, u = q["feature_maps"], q.get("untrained_feature_maps")
+        share = fm["other"] / max(fm["channels"], 1)
+        u_share = u["other"] / max(u["channels"], 1) if u else float("nan")
+        v = rules.observation(fm["other"] > 0 and np.isfinite(u_share) and share > u_share,
+                              f"{fm['other']} of {fm['channels']} maps keep parts or edges "
+                              f"(untrained network: {u['other'] if u else '?'} of "
+                              f"{u['channels'] if u else '?'})",
+                              "at least one map neither reproduces, inverts nor ignores the "
+                              "face, and a larger share of them than on the same network with "
+                              "random weights")
+        return v.measured, f"`{q['layer']}` of `{q.get('model') or ctx.cnn_name()}`", v.status, \
+            v.why
     if cid == "002-q3-eyes-or-mouth":
         a, b = q["eyes_or_mouth_share"], q["eyes_or_mouth_share_shuffled"]
         v = rules.observation(a >= 0.8 and a - b >= 0.2,
@@ -265,11 +273,9 @@ def _observation(ctx, num, claim):
 
 def _mouth_accuracy(num, lime):
     """Report 002: the classes LIME explains by the mouth are the better recognised. Their mean
-    recall (the confusion matrix's) against the other classes', beyond 2 combined SE."""
-    conf = num.get("q3-confusion")
-    if conf is None:
-        return "", "", "not measured", "q3-confusion was not answered in this run"
-    cm = np.asarray(conf["confusion"])
+    recall (the explained model's confusion matrix, on the images LIME explained from) against
+    the other classes', beyond 2 combined SE."""
+    cm = np.asarray(lime["confusion"])
     st = rules.recall_stats(cm)
     mouth = [c for c, e in lime["classes"].items() if "mouth" in e["focus"]]
     rest = [c for c in CLASS_NAMES if c not in mouth and cm[CLASS_NAMES.index(c)].sum() > 0]
@@ -368,11 +374,17 @@ def _claim_row(ctx, num, claim):
         contrast = (None if other is None else
                     (other["silhouette"], other["silhouette_shuffled_95"]))
         v = rules.separation(e["silhouette"], e["silhouette_shuffled_95"], want, contrast)
-        return v.measured, f"`{e['layer']}` of `{ctx.cnn_name()}`", v.status, v.why
-    if kind == "visual_similarity":
-        v = rules.visual_similarity(q["noise_vs_image"], claim.value)
-        return (v.measured, f"`{q['layer']}` of `{ctx.cnn_name()}` (report 000: its second "
-                "conv layer)", v.status, v.why)
+        return (v.measured, f"`{e['layer']}` of `{q.get('model') or ctx.cnn_name()}`", v.status,
+                v.why)
+    if kind == "visual_similarity":  # report 000's CNN at its second conv layer
+        own = q.get("report_000") or {}
+        if "noise_vs_image" not in own:
+            return ("", f"`{claim.model}`, its second conv layer", "not measured",
+                    f"run `{own.get('missing', claim_runs.command(claim_runs.specs(claim)[0]))}`"
+                    " (OUT the report's folder), then the report again")
+        v = rules.visual_similarity(own["noise_vs_image"], claim.value)
+        return (v.measured, f"`{own['layer']}` of `{own['model']}` (report 000's second conv "
+                "layer)", v.status, v.why)
     return _confusion_row(num, claim)
 
 

@@ -27,6 +27,8 @@ checkpoint  ``last.keras`` and its state, and the whole resume story (:func:`rea
             :func:`check_resumed_model`, :func:`rng_states`, :func:`check_resume_flags`)
 budget      :class:`BudgetPlan`, :func:`estimate_epochs`, :func:`choose_model`
             (``--budget-minutes``)
+throughput  how fast this machine trains a run (:func:`epoch_seconds`, a timed burst kept per
+            CPU) and the CPU in words (:func:`cpu_kind`): what every time estimate reads
 steps       what a training step is made of: device, precision policy, optimizer, loss,
             training model, compilation, input batches (also used by :mod:`fer_keras.semi`)
 distribute  ``distribute="data-parallel"``: :func:`replicas_for` and :class:`Replicas`, the
@@ -55,6 +57,7 @@ _EXPORTS = {
     **dict.fromkeys(("RunRecorder", "check_finite", "check_model_name", "train",
                      "write_history"), "fit"),
     **dict.fromkeys(("RunState",), "rundir"),
+    **dict.fromkeys(("cpu_kind", "epoch_seconds"), "throughput"),
     **dict.fromkeys(("build_net", "build_training_model", "classifier_of", "clear_session",
                      "compile_model", "gpu_compute_capability", "make_optimizer",
                      "mixed_policy_name", "set_determinism", "training_device", "training_inputs",

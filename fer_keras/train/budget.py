@@ -3,12 +3,9 @@ train steps), which model fits (:func:`choose_model` for ``model="auto"``), and 
 re-fits the epochs and the schedule to the time left after every epoch (:class:`BudgetPlan`)."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from fer_keras.config import TrainConfig
-from fer_keras.train import steps
 from fer_keras.train.schedules import WarmupCosine, make_schedule
 
 
@@ -82,30 +79,12 @@ class BudgetPlan:
 
 
 def estimate_epochs(cfg, splits, budget_minutes, replicas=None):
-    """Epochs that fit ``budget_minutes`` of training here, from a timed burst of train steps
-    (on the devices of ``replicas`` when data-parallel, :mod:`fer_keras.train.distribute`)."""
-    from fer_keras.train.distribute import ONE
+    """``(epochs, seconds per epoch)``: the epochs that fit ``budget_minutes`` of training here,
+    from a fresh timed burst of train steps (:func:`fer_keras.train.throughput.epoch_seconds`;
+    on the devices of ``replicas`` when data-parallel, :mod:`fer_keras.train.distribute`)."""
+    from fer_keras.train.throughput import epoch_seconds
 
-    replicas = replicas or ONE
-    seq, n_steps = steps.training_inputs(cfg, splits, 0, replicas)
-    full = max(1, n_steps - 1)  # the last batch may be short (and would trigger a retrace)
-    times = []
-    # the scope is left before clear_session (inside a TensorFlow strategy's scope it breaks it)
-    with replicas.scope():
-        net = steps.build_net(cfg)
-        model = steps.build_training_model(cfg, net)
-        steps.compile_model(model, cfg, 100)
-        for i in range(18):
-            x, y = replicas.timing_batch(*seq[i % full])
-            t = time.perf_counter()
-            model.train_on_batch(x, y)
-            times.append(time.perf_counter() - t)
-    # the first steps compile and warm up oneDNN; the median ignores spikes from other jobs
-    per_step = float(np.median(times[3:]))
-    val_n = len(splits["val"])
-    per_epoch = per_step * n_steps * 1.05 + per_step / 3 * val_n / cfg.batch_size
-    del model, net
-    steps.clear_session()
+    per_epoch = epoch_seconds(cfg, splits, replicas, fresh=True)[0]
     return max(1, int(budget_minutes * 60 / per_epoch)), per_epoch
 
 

@@ -82,3 +82,4 @@ def test_default_recognizer_and_cli_photo_import_no_tensorflow(tmp_path):
     assert out.stdout.splitlines()[-1].split() == ["0", "ExportedClassifier", "1", "False",
                                                    "False"], out
     assert (tmp_path / "o" / "faces.csv").read_text().count("\n") == 2
+

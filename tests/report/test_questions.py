@@ -57,6 +57,23 @@ def test_a_module_named_otherwise_than_its_id_is_refused():
         questions._declared(bad)
 
 
+def test_a_question_declares_the_models_it_uses():
+    """``MODELS`` names roles of :data:`questions.ROLES` (the estimate reads them); an unknown
+    role, or a bare string, is refused; leaving it out means the report's CNN."""
+    import types
+
+    mod = types.ModuleType("fer_keras.report.questions.q9_x")
+    mod.__dict__.update(ID="q9-x", TITLE="t", QUESTION="q", ORDER=1, answer=lambda ctx: None)
+    assert questions._declared(mod).models == ("cnn",)
+    mod.MODELS = ("explained", "dnn")
+    assert questions._declared(mod).models == ("explained", "dnn")
+    for bad in (("cnn", "teacher"), "cnn"):
+        mod.MODELS = bad
+        with pytest.raises(TypeError, match="declares MODELS"):
+            questions._declared(mod)
+    assert REGISTRY["hw4-lime"].models == ("explained",) and REGISTRY["q6-conv-shape"].models == ()
+
+
 def _make(qid, cwd=REPO, makefile=REPO / "Makefile"):
     out = subprocess.run(["make", "-n", "-s", "-f", str(makefile), qid, "DATA=x"], cwd=cwd,
                          capture_output=True, text=True, timeout=60)
@@ -152,3 +169,36 @@ def test_a_throwaway_question_is_picked_up_without_editing_another_file(tmp_path
         _make("zz-other", cwd=tree)
     # the repository itself knows nothing of it
     assert "zz-throwaway" not in catalogue.QUESTIONS
+
+
+def test_q5_measures_report_000s_second_conv_layer_on_its_own_run(tmp_path, monkeypatch):
+    """With report 000's run finished (here an untrained ``hw3_cnn`` saved as its best
+    checkpoint), q5 runs the ascent on that CNN's second conv layer and returns the grid the
+    claim is judged on; with a run of other settings it returns the command instead."""
+    from types import SimpleNamespace
+
+    from fer_keras import models
+    from fer_keras.data.loading import load_splits
+    from fer_keras.report import claim_runs
+    from fer_keras.report.claims import BY_ID
+    from fer_keras.report.document import Section
+    from fer_keras.report.questions import q5_filters
+
+    best = tmp_path / "best.keras"
+    models.build("hw3_cnn").save(best)
+    spec = claim_runs.specs(BY_ID["000-q5-alike"])[0]
+    saved = {"model": "hw3_cnn", "select_on": "train", **dict(spec[2])}
+    run = SimpleNamespace(best=best, saved_config=lambda: saved)
+    monkeypatch.setattr(claim_runs, "finished", lambda ctx, s: run)
+    val = load_splits("synthetic", n_synthetic=60, seed=0)["val"]
+    ctx = SimpleNamespace(cnn_name=lambda: "small_cnn", val=val,
+                          cfg=SimpleNamespace(seed=0),
+                          profile={"ascent_filters": 4, "ascent_steps": 3})
+    sec = Section("q5-filters")
+    got = q5_filters.report_000_layer(ctx, sec, 0, "image #0")
+    assert got["model"] == "hw3_cnn" and got["layer"] == "b1c2_act"  # not the first conv's
+    grid = got["noise_vs_image"]
+    assert 0 <= grid["alike"] <= grid["compared"] <= 4 and "`b1c2_act`" in sec.answer_text
+    saved["epochs"] = 3  # control: not the report's settings
+    assert "fer-keras train --model hw3_cnn" in q5_filters.report_000_layer(
+        ctx, Section("q5-filters"), 0, "image #0")["missing"]

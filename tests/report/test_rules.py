@@ -511,7 +511,7 @@ def test_textures_claim_needs_filters_more_varied_than_random_weights():
     claim = BY_ID["002-q2-textures"]
 
     def row(trained, untrained):
-        num = {"hw4-filters": {"layer": "relu1", "noise_vs_image": {
+        num = {"hw4-filters": {"layer": "relu1", "model": "m", "noise_vs_image": {
             "within_a_share_alike": trained}, "untrained_share_alike": untrained}}
         return reproduction._observation(None, num, claim)
 
@@ -520,3 +520,55 @@ def test_textures_claim_needs_filters_more_varied_than_random_weights():
     assert row(0.15, 0.10)[2] == "not reproduced"
     assert row(0.60, 0.90)[2] == "not reproduced"  # most pairs alike
     assert "untrained network: 40%" in row(0.15, 0.40)[0]
+
+
+def test_feature_map_claim_needs_more_part_maps_than_random_weights():
+    """002: "some filters keep only some parts of the image, some enhance edges": reproduced
+    when some maps do, and a larger share than on the same network with random weights (whose
+    filters keep parts and edges too); the untrained network's own counts must not pass."""
+    from fer_keras.report import reproduction
+    from fer_keras.report.claims import BY_ID
+
+    claim = BY_ID["002-q2-outputs"]
+
+    def row(trained_other, untrained_other, untrained=True):
+        fm = {"channels": 32, "dead": 2, "keep_face": 30 - trained_other,
+              "invert_face": 0, "other": trained_other}
+        num = {"hw4-filters": {"layer": "relu1", "model": "m", "feature_maps": fm}}
+        if untrained:
+            num["hw4-filters"]["untrained_feature_maps"] = {
+                "channels": 32, "dead": 0, "keep_face": 32 - untrained_other, "invert_face": 0,
+                "other": untrained_other}
+        return reproduction._observation(None, num, claim)
+
+    assert row(12, 4)[2] == "reproduced" and "untrained network: 4 of 32" in row(12, 4)[0]
+    assert row(4, 12)[2] == "not reproduced"  # random filters keep parts more often
+    assert row(12, 12)[2] == "not reproduced"
+    assert row(0, 0)[2] == "not reproduced"
+    assert row(12, 4, untrained=False)[2] == "not reproduced"  # no control, no verdict for it
+
+
+def test_the_alike_ascent_claim_is_judged_on_report_000s_own_layer():
+    """000-q5-alike reads report 000's CNN at its second conv layer (q5's ``report_000``): not
+    measured, with the command that trains it, while the run is missing; judged by
+    :func:`rules.visual_similarity` once there, both ways."""
+    from types import SimpleNamespace
+
+    from fer_keras.report import reproduction
+    from fer_keras.report.claims import BY_ID
+
+    claim = BY_ID["000-q5-alike"]
+    ctx = SimpleNamespace(cnn_name=lambda: "small_cnn")
+
+    def row(own):
+        num = {"q5-filters": {"layer": "conv2_relu", "noise_vs_image": {
+            "compared": 8, "alike": 0, "similar": False}, "report_000": own}}
+        return reproduction._claim_row(ctx, num, claim)
+
+    missing = row({"missing": "fer-keras train --model hw3_cnn ..."})
+    assert missing[2] == "not measured" and "fer-keras train --model hw3_cnn" in missing[3]
+    alike = {"model": "hw3_cnn", "layer": "b1c2_relu",
+             "noise_vs_image": {"compared": 8, "alike": 7, "similar": True}}
+    assert row(alike)[2] == "reproduced" and "`b1c2_relu` of `hw3_cnn`" in row(alike)[1]
+    differ = {**alike, "noise_vs_image": {"compared": 8, "alike": 1, "similar": False}}
+    assert row(differ)[2] == "not reproduced"  # the CNN's own last layer does not decide it

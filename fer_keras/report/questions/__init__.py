@@ -10,6 +10,8 @@ Each module of this package (its name not starting with ``_``) declares, above i
     ORDER = 30                 # the report's order (gaps of 10 leave room for a new question)
     SECONDS = {"full": 0.5}    # seconds on the reference machine per profile (catalogue)
     TRAINS = False             # True: it trains its own models (not with --model PATH)
+    MODELS = ("cnn",)          # the report's models it uses: "cnn", "dnn" (the matched DNN),
+                               # "explained" (what HW4 explains, Context.explained); () none
 
 and defines ``answer(ctx) -> Section``. The module's name is the id with underscores
 (``q3_confusion``): the id gives every other name.
@@ -30,7 +32,9 @@ from fer_keras.errors import FerInputError
 #: What every question module declares (see the package docstring), with the defaults of those
 #: that may be left out.
 FIELDS = {"ID": None, "TITLE": None, "QUESTION": None, "ORDER": None, "SECONDS": {},
-          "TRAINS": False}
+          "TRAINS": False, "MODELS": ("cnn",)}
+#: The roles a question's ``MODELS`` may name.
+ROLES = ("cnn", "dnn", "explained")
 
 
 def module_name(qid):
@@ -40,13 +44,18 @@ def module_name(qid):
 
 def _declared(module):
     """``module``'s declarations as a namespace (``id``, ``title``, ``question``, ``order``,
-    ``seconds``, ``trains``, ``answer``); ``TypeError`` naming what is missing or wrong."""
+    ``seconds``, ``trains``, ``models``, ``answer``); ``TypeError`` naming what is missing or
+    wrong."""
     short = module.__name__.rpartition(".")[2]
     missing = [k for k, d in FIELDS.items() if d is None and not hasattr(module, k)]
     if missing or not callable(getattr(module, "answer", None)):
         raise TypeError(f"question module {short} lacks {', '.join(missing) or 'answer(ctx)'}")
     q = types.SimpleNamespace(**{k.lower(): getattr(module, k, d) for k, d in FIELDS.items()},
                               answer=module.answer, module=module.__name__)
+    unknown = [r for r in q.models if r not in ROLES]
+    if unknown or isinstance(q.models, str):
+        raise TypeError(f"question module {short} declares MODELS {q.models!r}: a tuple of "
+                        f"{', '.join(ROLES)}")
     if module_name(q.id) != short:
         raise TypeError(f"question module {short} declares ID {q.id!r}: its module must be "
                         f"{module_name(q.id)}")

@@ -4,14 +4,27 @@ from __future__ import annotations
 from fer_keras.report.document import fnum, pct
 
 
-def filters_block(ctx, sec, layer, row, image_label):
+def activation_after(net, conv):
+    """The first activation layer after the convolution ``conv`` (its rectified output, as
+    report 002's activation_1 after conv, BN and activation), else ``conv`` itself."""
+    names = [layer.name for layer in net.layers]
+    for layer in net.layers[names.index(conv) + 1:]:
+        if type(layer).__name__ in ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU"):
+            return layer.name
+    return conv
+
+
+def filters_block(ctx, sec, layer, row, image_label, subject):
+    """Gradient ascent on ``layer`` of ``subject``'s model (from noise and from image ``row``
+    of its images) and that layer's outputs for the image: figures in ``sec``, numbers
+    returned."""
     from fer_keras.analyses import filters
 
     settings = filters.Settings(filters=ctx.profile["ascent_filters"],
                                 steps=ctx.profile["ascent_steps"],
                                 feature_map_filters=ctx.profile["feature_map_filters"],
                                 seed=ctx.cfg.seed)
-    res = filters.run(ctx.model(ctx.cnn_name()), ctx.val, settings, ctx.qdir(sec.id),
+    res = filters.run(ctx.model(subject.name), subject.data, settings, ctx.qdir(sec.id),
                       layer=layer, row=row, image_label=image_label)
     m = res.numbers
     f1, f2, f3 = res.files[:3]

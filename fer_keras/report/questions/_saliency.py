@@ -7,19 +7,22 @@ from fer_keras.report.common import pick_examples
 from fer_keras.report.document import fnum, join_names
 
 
-def saliency_section(ctx, sec, classes, method):
+def saliency_section(ctx, sec, classes, method, subject):
+    """Saliency of ``method`` for one image per class of ``classes``, for ``subject`` (a model
+    and its images: :meth:`~fer_keras.report.context.Context.cnn_subject` or
+    :meth:`~fer_keras.report.context.Context.explained`); returns (per-class stats, region
+    numbers, ground-truth numbers or None)."""
     from fer_keras.analyses import saliency
 
-    name = ctx.cnn_name()
-    ds = ctx.val
-    probs = ctx.probs(name, "val")
+    name, ds = subject.name, subject.data
+    probs = ctx.probs(name, subject.split)
     picks = pick_examples(ds, probs, ctx.profile["saliency_images"],
                           [CLASS_NAMES.index(c) for c in classes])
     settings = saliency.Settings(methods=(method,), samples=ctx.profile["smoothgrad_samples"],
                                  seed=ctx.cfg.seed)
     res = saliency.run(ctx.model(name), ds, settings, ctx.qdir(sec.id), picks=picks, probs=probs)
     stats = res.numbers["methods"][method]["classes"]
-    sec.figure(res.files[0], f"{saliency.caption(method)} for one validation image per class "
+    sec.figure(res.files[0], f"{saliency.caption(method)} for one {subject.words} image per class "
                              "(the most confident correct one where the class has one, else its most probable "
                              "image, titled with p): original, map, and the image's pixels "
                              "under the map's top 25%", ctx.out)
@@ -56,12 +59,13 @@ CHECK_NAMES = {"sanity": "randomised weights", "cascade": "cascading randomisati
                "ground_truth": "true parts"}
 
 
-def method_checks(ctx):
-    """Every saliency method of the CNN through every check (:mod:`fer_keras.analyses.checks`:
+def method_checks(ctx, subject):
+    """Every saliency method of ``subject``'s model through every check (:mod:`fer_keras.analyses.checks`:
     model randomisation full and cascading, deletion / insertion, ROAD, each against model-free
-    controls) on a seeded sample of ``checks_images`` validation images; computed once per
-    report and written to ``OUT/q4-saliency/checks.json`` and its figures."""
-    key = ("checks", ctx.cnn_name())
+    controls) on a seeded sample of ``checks_images`` of its images; computed once per model
+    and report and written to ``OUT/q4-saliency/checks.json`` (the report's CNN) or
+    ``OUT/hw4-saliency/checks.json`` (another model) and their figures."""
+    key = ("checks", subject.name)
     if key not in ctx._cache:
         from fer_keras.analyses import checks
 
@@ -71,40 +75,42 @@ def method_checks(ctx):
         settings = checks.Settings(n=ctx.profile["checks_images"], **extra,
                                    cascade_n=ctx.profile["checks_cascade"],
                                    samples=ctx.profile["smoothgrad_samples"], seed=ctx.cfg.seed)
-        ctx._cache[key] = checks.run(ctx.model(ctx.cnn_name()), ctx.val, settings,
-                                     ctx.qdir("q4-saliency"),
+        where = "q4-saliency" if subject.name == ctx.cnn_name() else "hw4-saliency"
+        ctx._cache[key] = checks.run(ctx.model(subject.name), subject.data, settings,
+                                     ctx.qdir(where),
                                      log=lambda line: ctx.log(f"  checks: {line}"))
     return ctx._cache[key]
 
 
-def check_verdicts(ctx):
+def check_verdicts(ctx, subject):
     """(numbers of :func:`method_checks`, the methods' verdicts in their usual order, the
-    methods that passed every check)."""
+    methods that passed every check) for ``subject``'s model."""
     from fer_keras.explain.verdicts import checks_rows, recommended
 
-    numbers = method_checks(ctx).numbers
+    numbers = method_checks(ctx, subject).numbers
     verdicts = checks_rows(numbers)[2]
     return numbers, verdicts, recommended({"verdicts": verdicts})
 
 
-def region_method(ctx, default):
+def region_method(ctx, default, subject):
     """``(method, recommended)``: the method whose maps a saliency question reads its regions
-    off, and the methods that passed every check on the report's CNN (:func:`check_verdicts`,
-    default rows only). The first of those, in the registry's order, when any passed; else
+    off, and the methods that passed every check on ``subject``'s model
+    (:func:`check_verdicts`, default rows only). The first of those, in the registry's order, when any passed; else
     ``default``, the homework's own method, which the question then says is not trusted."""
-    good = [m for m in check_verdicts(ctx)[2] if " @ " not in m]
+    good = [m for m in check_verdicts(ctx, subject)[2] if " @ " not in m]
     return (good[0] if good else default), good
 
 
-def method_note(sec, method, default, good):
-    """One sentence on which method the regions come from, when it is not the default one."""
+def method_note(sec, method, default, good, checks_here=True):
+    """One sentence on which method the regions come from, when it is not the default one;
+    ``checks_here``: the checks' table is in this section (else in HW3 Q4)."""
     from fer_keras.explain import methods
 
     if method != default:
-        where = "below" if sec.id == "q4-saliency" else "in HW3 Q4"
+        where = "below" if checks_here else "in HW3 Q4"
         sec.text(f"The regions below are read off {methods.get(method).title} maps, not "
                  f"{methods.get(default).title} ones: {methods.get(method).title} is the first "
-                 f"of the methods that passed every check on this CNN ({join_names(good)}; "
+                 f"of the methods that passed every check on this model ({join_names(good)}; "
                  f"the checks are {where}).")
 
 
@@ -116,18 +122,18 @@ def split_checks(verdict):
             [(c, e) for c, e in checks if not e["passed"]])
 
 
-def checks_part(ctx, sec, shown):
-    """The checks' table and verdicts in ``sec``: per method, which checks it passed on this
-    model and why the others failed, the methods to trust (those that passed every check), and
+def checks_part(ctx, sec, shown, subject):
+    """The checks' table and verdicts in ``sec`` for ``subject``'s model: per method, which
+    checks it passed on this model and why the others failed, the methods to trust (those that passed every check), and
     whether ``shown`` (the method of this question's figure) is one of them. Returns
     ``{"verdicts", "recommended", "shown_passed", "n"}`` for the section's numbers."""
     from fer_keras.explain.verdicts import checks_rows
 
-    res = method_checks(ctx)
-    numbers, verdicts, good = check_verdicts(ctx)
+    res = method_checks(ctx, subject)
+    numbers, verdicts, good = check_verdicts(ctx, subject)
     header, rows, _ = checks_rows(numbers)
     sec.text(f"**Can these maps be trusted on this model?** Each saliency method went through "
-             f"the checks of `fer-keras explain checks` on {numbers['n']} validation images "
+             f"the checks of `fer-keras explain checks` on {numbers['n']} {subject.words} images "
              f"(cascading randomisation on {numbers['cascade_n']}): its maps must change when the "
              "weights are re-drawn (Adebayo et al. 2018, full and layer by layer), and removing "
              "the pixels it ranks first must hurt the class score more, and inserting them "

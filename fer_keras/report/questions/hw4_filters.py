@@ -4,6 +4,7 @@ from __future__ import annotations
 from fer_keras import CLASS_NAMES
 from fer_keras.report.document import Section
 from fer_keras.report.questions._filters import (
+    activation_after,
     filters_block,
     filters_text,
     textures_sentence,
@@ -15,24 +16,22 @@ QUESTION = ("Use gradient ascent on the filters of the first activation layer an
             "layer's filter outputs for one image (#307).")
 ORDER = 90
 SECONDS = {"full": 12.0, "quick": 7.5}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ("explained",)  # Context.explained: the shipped model on FER2013
 
 
 def _first_activation(net):
     """The first activation layer after the first convolution (report 002's activation_1)."""
     from fer_keras import explain
 
-    first = explain.first_conv_layer(net)
-    names = [layer.name for layer in net.layers]
-    for layer in net.layers[names.index(first) + 1:]:
-        if type(layer).__name__ in ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU"):
-            return layer.name
-    return first
+    return activation_after(net, explain.first_conv_layer(net))
 
 
-def untrained_share_alike(ctx, net, layer, row):
-    """The share of pairs of different filters of ``layer`` that give alike spectra, on the same
-    architecture with fresh random weights (the control of "each filter is activated by a
-    different texture": random filters are different too). Same ascent settings and seed."""
+def untrained_control(ctx, net, layer, row, data):
+    """The same measurements on the same architecture with fresh random weights (same ascent
+    settings and seed): the control of report 002's filter claims, since random filters differ
+    from each other and also keep parts of an image or its edges. Returns
+    ``{"share_alike": share of pairs of different filters with alike spectra, "feature_maps":
+    the counts of :func:`fer_keras.analyses.filters` for image ``row``}``."""
     import keras
 
     from fer_keras.analyses import filters
@@ -42,24 +41,32 @@ def untrained_share_alike(ctx, net, layer, row):
     settings = filters.Settings(filters=ctx.profile["ascent_filters"],
                                 steps=ctx.profile["ascent_steps"], feature_map_filters=1,
                                 seed=ctx.cfg.seed)
-    res = filters.run(fresh, ctx.val, settings, None, layer=layer, row=row)
-    return float(res.numbers["noise_vs_image"].get("within_a_share_alike", float("nan")))
+    res = filters.run(fresh, data, settings, None, layer=layer, row=row)
+    fm = res.numbers["feature_maps"]
+    return {"share_alike": float(res.numbers["noise_vs_image"].get("within_a_share_alike",
+                                                                    float("nan"))),
+            "feature_maps": {k: fm[k] for k in ("channels", "dead", "keep_face",
+                                                "invert_face", "other")}}
 
 
 def answer(ctx):
     """HW4 Q2: gradient ascent on the first activation layer; its outputs for image #307."""
     sec = Section("hw4-filters")
-    net = ctx.model(ctx.cnn_name())
+    ex = ctx.explained()
+    net = ctx.model(ex.name)
     layer = _first_activation(net)
-    i = 307 % len(ctx.val)
-    label = f"validation image #{i} ({CLASS_NAMES[int(ctx.val.labels[i])]})"
-    num = filters_block(ctx, sec, layer, i, label)
+    i = 307 % len(ex.data)
+    label = f"{ex.words} image #{i} ({CLASS_NAMES[int(ex.data.labels[i])]})"
+    num = filters_block(ctx, sec, layer, i, label, ex)
     num["image_index"] = i
-    num["untrained_share_alike"] = untrained_share_alike(ctx, net, layer, i)
+    num["model"] = ex.name
+    control = untrained_control(ctx, net, layer, i, ex.data)
+    num["untrained_share_alike"] = control["share_alike"]
+    num["untrained_feature_maps"] = control["feature_maps"]
     sec.numbers = num
-    sec.text(f"Report 002 used the first activation layer (after conv, BN and activation) and "
-             f"image #307; here that layer is `{layer}` and the image is #{i} of the validation "
-             "split.")
+    sec.text(f"HW4 explains {ex.why}. Report 002 used the first activation layer (after conv, "
+             f"BN and activation) and image #307; here that layer is `{layer}` and the image is "
+             f"#{i} of the {ex.words} images.")
     filters_text(sec, num, label)
     sec.text(textures_sentence(num))
     return sec

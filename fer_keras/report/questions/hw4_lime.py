@@ -1,4 +1,4 @@
-"""HW4 Q3: LIME over ``lime_images`` validation images per class; the region of each class's
+"""HW4 Q3: LIME over ``lime_images`` images per class of the model HW4 explains; the region of each class's
 evidence, the per-class shares of the images' regions, against recall and report 002."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ QUESTION = ("Explain each class with LIME (superpixels) and relate the explanati
             "confusion matrix: why does the model do well on some labels?")
 ORDER = 100
 SECONDS = {"full": 52.0, "quick": 12.0}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ("explained",)  # Context.explained: the shipped model on FER2013
 
 #: The answers that count as "explained by the eyes or the mouth" (report 002).
 EYES_OR_MOUTH = ("eyes", "mouth", "eyes and mouth")
@@ -57,7 +58,7 @@ def class_sentence(stats, order):
         return f"{c} ({pct(e['recall'])}: {e['focus']})"
 
     best, worst = order[:3], order[-2:]
-    return (f"By recall (Q3), the best recognised classes are {join_names([one(c) for c in best])}; "
+    return (f"By recall on these images, the best recognised classes are {join_names([one(c) for c in best])}; "
             f"the worst {join_names([one(c) for c in worst])} (class: recall: the region of its "
             "LIME evidence over its images).")
 
@@ -81,17 +82,18 @@ def mouth_sentence(stats, order):
 
 
 def answer(ctx):
-    """HW4 Q3: LIME over up to ``lime_images`` validation images per class (the most confident
+    """HW4 Q3: LIME over up to ``lime_images`` images per class (the most confident
     correct ones first); per class the region answer of its evidence and the shares of its
     images' answers, against recall and against report 002, with a shuffled-weights control."""
     from fer_keras.analyses import lime
     from fer_keras.train import evaluate
 
     sec = Section("hw4-lime")
-    name = ctx.cnn_name()
-    ds = ctx.val
-    probs = ctx.probs(name, "val")
-    recall = evaluate.metrics(ds.labels, probs)["per_class"]
+    ex = ctx.explained()
+    name, ds = ex.name, ex.data
+    probs = ctx.probs(name, ex.split)
+    scores = evaluate.metrics(ds.labels, probs)
+    recall = scores["per_class"]
     per = int(ctx.profile.get("lime_images", 1))
     picks = pick_examples(ds, probs, per)
     settings = lime.Settings(num_samples=ctx.profile["lime_samples"],
@@ -123,23 +125,26 @@ def answer(ctx):
         p = float(expl[i]["probs"][c])
         ok = int(np.argmax(expl[i]["probs"])) == c
         article = "an" if cname[0] in "AEIOU" else "a"
-        sec.figure(fig, f"LIME for validation image #{i}, {article} {cname} face (model: {cname} "
+        sec.figure(fig, f"LIME for {ex.words} image #{i}, {article} {cname} face (model: {cname} "
                         f"with p = {p:.2f}" + ("" if ok else ", not its prediction: the class "
                                                "has no correctly predicted image") + ")", ctx.out)
     n_img = len(all_answers)
     em = sum(a in EYES_OR_MOUTH for a in all_answers) / max(n_img, 1)
     em_ctl = sum(a in EYES_OR_MOUTH for a in all_control) / max(n_img, 1)
     order = sorted(stats, key=lambda c: -stats[c]["recall"])
-    sec.numbers = {"model": name, "num_samples": ctx.profile["lime_samples"],
+    sec.numbers = {"model": name, "split": ex.split, "n": len(ds),
+                   "where": f"{len(ds):,} {ex.words} images",
+                   "confusion": np.asarray(scores["confusion"]).tolist(),
+                   "num_samples": ctx.profile["lime_samples"],
                    "n_segments": ctx.profile["lime_segments"], "images_per_class": per,
                    "images": n_img, "classes": stats, "eyes_or_mouth_share": em,
                    "eyes_or_mouth_share_shuffled": em_ctl, "rule": RULE}
-    sec.text(f"LIME ({ctx.profile['lime_samples']} perturbed images, about "
-             f"{ctx.profile['lime_segments']} superpixels) explained up to {per} validation "
+    sec.text(f"HW4 explains {ex.why}. LIME ({ctx.profile['lime_samples']} perturbed images, "
+             f"about {ctx.profile['lime_segments']} superpixels) explained up to {per} {ex.words} "
              f"images of each class, {n_img} in all (the most confident correct ones first); the "
              "figures show the first of each class. Each image's evidence is the positive weight "
              "of its own class on the superpixels.")
-    sec.table(["class", "recall (Q3)", "images (correct)", "eyes region", "mouth region",
+    sec.table(["class", "recall", "images (correct)", "eyes region", "mouth region",
                "face box", "answer", *[f"images: {a}" for a in ANSWERS]],
               [(c, pct(e["recall"]), f"{e['images']} ({e['correct']})", fnum(e["eyes"]),
                 fnum(e["mouth"]), fnum(e["face"]), e["focus"],

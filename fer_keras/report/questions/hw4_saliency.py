@@ -8,6 +8,7 @@ from fer_keras.report.document import Section, fnum, join_names
 from fer_keras.report.questions._saliency import (
     CHECK_NAMES,
     check_verdicts,
+    checks_part,
     method_note,
     region_method,
     saliency_section,
@@ -19,20 +20,25 @@ TITLE = "HW4 Q1. Saliency maps of several classes"
 QUESTION = ("Draw saliency maps for several classes and discuss where the model looks.")
 ORDER = 80
 SECONDS = {"full": 5.4, "quick": 1.0}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ("explained",)  # Context.explained: the shipped model on FER2013
 
 #: The homework's method (report 002 used SmoothGrad).
 HOMEWORK_METHOD = "smoothgrad"
 
 
 def answer(ctx):
-    """HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, read off the
-    first method that passed every check on the CNN (SmoothGrad when none did)."""
+    """HW4 Q1: saliency for Happy, Sad, Surprise and Neutral, against report 002, on the model
+    HW4 explains (:meth:`~fer_keras.report.context.Context.explained`), read off the first
+    method that passed every check on it (SmoothGrad when none did)."""
     sec = Section("hw4-saliency")
+    ex = ctx.explained()
+    own = ex.name != ctx.cnn_name()  # another model than HW3's: its checks are shown here
+    sec.text(f"HW4 explains {ex.why}, on {ex.words} images.")
     claimed = {c.value[0]: c.value[1] for c in of_kind("region", "hw4-saliency")}
     classes = list(claimed)
-    method, good = region_method(ctx, HOMEWORK_METHOD)
-    method_note(sec, method, HOMEWORK_METHOD, good)
-    stats, _, _ = saliency_section(ctx, sec, classes, method)
+    method, good = region_method(ctx, HOMEWORK_METHOD, ex)
+    method_note(sec, method, HOMEWORK_METHOD, good, checks_here=own)
+    stats, _, _ = saliency_section(ctx, sec, classes, method, ex)
     verdicts = {}
     lines = []
     for cname, e in stats.items():
@@ -43,12 +49,13 @@ def answer(ctx):
                      f"mouth {fnum(e['mouth'])}x, face box {fnum(e['face'])}x the "
                      f"references); report 002 saw the {rep} - "
                      + ("consistent." if ok else "**not** what we measure here."))
-    sec.numbers = {"method": method, "model": ctx.cnn_name(), "classes": stats,
+    sec.numbers = {"method": method, "model": ex.name, "split": ex.split, "classes": stats,
                    "against_report": verdicts}
     sec.bullets(lines)
     n_ok = sum(v["agrees"] for v in verdicts.values())
     sec.text(f"{n_ok} of {len(verdicts)} classes agree with what report 002 observed.")
-    sec.numbers["checks"] = trust_note(ctx, sec, method)
+    sec.numbers["checks"] = (checks_part(ctx, sec, method, ex) if own
+                             else trust_note(ctx, sec, method, ex))
     return sec
 
 
@@ -59,10 +66,10 @@ def answer_words(answer):
     return f"the maps favour the **{answer}**"
 
 
-def trust_note(ctx, sec, method):
-    """One paragraph: did ``method`` pass the checks of HW3 Q4 on this model (the same checks,
-    computed once per report), and which methods did."""
-    _, verdicts, good = check_verdicts(ctx)
+def trust_note(ctx, sec, method, subject):
+    """One paragraph: did ``method`` pass the checks of HW3 Q4 on ``subject``'s model (the same
+    checks, computed once per model and report), and which methods did."""
+    _, verdicts, good = check_verdicts(ctx, subject)
     v = verdicts.get(method)
     if v is None:
         return {"method": method, "passed": None, "recommended": good}

@@ -10,6 +10,7 @@ QUESTION = ("Free choice: t-SNE of the outputs of the first and the last layer f
             "images, coloured by class: are the classes separated?")
 ORDER = 110
 SECONDS = {"full": 2.4, "quick": 2.3}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ("explained",)  # Context.explained: the shipped model on FER2013
 
 
 def answer(ctx):
@@ -18,21 +19,23 @@ def answer(ctx):
     from fer_keras.analyses import tsne
 
     sec = Section("hw4-tsne")
-    net = ctx.model(ctx.cnn_name())
+    ex = ctx.explained()
+    net = ctx.model(ex.name)
     layers = {"first": explain.first_conv_layer(net), "last": explain.last_hidden_layer(net)}
     settings = tsne.Settings(n=ctx.profile["tsne_images"], seed=ctx.cfg.seed)
-    res = tsne.run(net, ctx.val, settings, ctx.qdir(sec.id), layers=list(layers.values()))
+    res = tsne.run(net, ex.data, settings, ctx.qdir(sec.id), layers=list(layers.values()))
     n = res.numbers["n"]
     out = {}
     for (key, layer), fig in zip(layers.items(), res.files):
         e = res.numbers["layers"][layer]
         sec.figure(fig, f"t-SNE of the {key} layer `{layer}` ({e['dims']:,} dimensions) for "
-                        f"{n} validation images, coloured by true class", ctx.out)
+                        f"{n} {ex.words} images, coloured by true class", ctx.out)
         out[key] = {"layer": layer, "dims": e["dims"], "silhouette": e["silhouette"],
                     "silhouette_shuffled_95": e["silhouette_shuffled_95"],
                     "silhouette_features": e["silhouette_features"],
                     "level": separation_level(e["silhouette"], e["silhouette_shuffled_95"])}
-    sec.numbers = {"images": int(n), **out}
+    sec.numbers = {"images": int(n), "model": ex.name, **out}
+    sec.text(f"HW4 explains {ex.why}.")
     sec.text(f"Silhouette score of the classes in the 2-D embedding (from -1 to 1; higher = "
              f"classes better separated): first layer `{out['first']['layer']}` "
              f"{fnum(out['first']['silhouette'])}, last hidden layer `{out['last']['layer']}` "

@@ -13,6 +13,7 @@ QUESTION = ("Build a DNN with about the same number of parameters as the CNN; de
             "architecture, training and accuracy, and compare it with the CNN.")
 ORDER = 20
 SECONDS = {"full": 16.0, "quick": 1.0}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ("cnn", "dnn")
 TRAINS = True  # trains its own models: not with --model PATH
 
 

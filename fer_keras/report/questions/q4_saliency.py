@@ -29,9 +29,10 @@ def answer(ctx):
     """HW3 Q4: saliency maps for every class, read off the first method that passed every
     check on the CNN (vanilla gradients, the homework's method, when none did)."""
     sec = Section("q4-saliency")
-    method, good = region_method(ctx, HOMEWORK_METHOD)
+    cnn = ctx.cnn_subject()
+    method, good = region_method(ctx, HOMEWORK_METHOD, cnn)
     method_note(sec, method, HOMEWORK_METHOD, good)
-    stats, regions, truth = saliency_section(ctx, sec, CLASS_NAMES, method)
+    stats, regions, truth = saliency_section(ctx, sec, CLASS_NAMES, method, cnn)
     sec.numbers = {"method": method, "model": ctx.cnn_name(), "classes": stats,
                    "regions": regions, "ground_truth": truth}
     lines = []
@@ -55,13 +56,13 @@ def answer(ctx):
                     if truth["passed"] else
                     "they do not (" + truth["reason"] + "), so these maps do not show that the "
                     "CNN looks at the expression rather than at the face's edges."))
-    sec.numbers["checks"] = checks_part(ctx, sec, method)
+    sec.numbers["checks"] = checks_part(ctx, sec, method, cnn)
     if method != HOMEWORK_METHOD:
         # reports 000 and 001 drew vanilla-gradient maps: shown beside, with the checks' word
         passed = HOMEWORK_METHOD in good
         sec.text(f"For comparison, the vanilla-gradient maps that reports 000 and 001 drew, "
                  f"which {'passed' if passed else 'did not pass'} every check on this CNN "
                  f"(table above){'' if passed else ', so their regions are not to be trusted'}:")
-        v_stats, _, _ = saliency_section(ctx, sec, CLASS_NAMES, HOMEWORK_METHOD)
+        v_stats, _, _ = saliency_section(ctx, sec, CLASS_NAMES, HOMEWORK_METHOD, cnn)
         sec.numbers["vanilla"] = {"classes": v_stats, "passed_checks": passed}
     return sec

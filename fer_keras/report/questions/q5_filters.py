@@ -4,7 +4,7 @@ from __future__ import annotations
 from fer_keras import CLASS_NAMES
 from fer_keras.report.common import pick_examples
 from fer_keras.report.document import Section
-from fer_keras.report.questions._filters import filters_block, filters_text
+from fer_keras.report.questions._filters import activation_after, filters_block, filters_text
 
 ID = "q5-filters"
 TITLE = "HW3 Q5. Gradient ascent: what activates the filters"
@@ -34,10 +34,40 @@ def answer(ctx):
     picks = pick_examples(ctx.val, ctx.probs(name, "val"), 1, [CLASS_NAMES.index("Happy")])
     i = int(next(iter(picks.values()))[0]) if picks else 0
     label = f"validation image #{i} ({CLASS_NAMES[int(ctx.val.labels[i])]})"
-    num = filters_block(ctx, sec, layer, i, label)
+    num = filters_block(ctx, sec, layer, i, label, ctx.cnn_subject())
     num["image_index"] = i
     sec.numbers = num
     sec.text(f"The layer is `{layer}`, the rectified output of the last convolution (report 003 "
              "asks for the last layer's filters; report 000 used its second conv layer).")
     filters_text(sec, num, label)
+    num["report_000"] = report_000_layer(ctx, sec, i, label)
     return sec
+
+
+def report_000_layer(ctx, sec, row, image_label):
+    """Report 000's own setting: ascent from noise and from image ``row`` on the second conv
+    layer (its rectified output) of report 000's CNN, the finished claim run of claim
+    ``000-q5-alike`` (``OUT/runs/hw3_cnn``). Returns ``{"model", "layer", "noise_vs_image"}``,
+    or ``{"missing": the command that trains it}`` (no figure: the numbers judge the claim)."""
+    from fer_keras import explain, models
+    from fer_keras.analyses import filters
+    from fer_keras.report import claim_runs
+    from fer_keras.report.claims import BY_ID
+
+    spec = claim_runs.specs(BY_ID["000-q5-alike"])[0]
+    run = claim_runs.finished(ctx, spec)
+    if run is None or claim_runs.mismatch(run.saved_config(), spec):
+        return {"missing": claim_runs.command(spec)}
+    net = ctx.model(spec[0]) if spec[0] == ctx.cnn_name() else models.load(run.best)
+    convs = explain.conv_layer_names(net)
+    layer = activation_after(net, convs[1] if len(convs) > 1 else convs[0])
+    settings = filters.Settings(filters=ctx.profile["ascent_filters"],
+                                steps=ctx.profile["ascent_steps"], feature_map_filters=1,
+                                seed=ctx.cfg.seed)
+    res = filters.run(net, ctx.val, settings, None, layer=layer, row=row)
+    grid = {k: v for k, v in res.numbers["noise_vs_image"].items()
+            if k not in ("per_filter", "noise_a", "noise_b")}
+    sec.text(f"Report 000's own setting, its CNN `{spec[1]}` (`runs/{spec[0]}`) at its second "
+             f"conv layer `{layer}`, from noise and from {image_label}: {grid.get('alike', 0)} "
+             f"of {grid.get('compared', 0)} filters gave alike patterns from both starts.")
+    return {"model": spec[1], "layer": layer, "noise_vs_image": grid}

@@ -10,6 +10,7 @@ QUESTION = ("Derive the output shape of a Conv2D layer with input (B, W, H, C), 
             "stride (s1, s2) and padding (p1, p2).")
 ORDER = 60
 SECONDS = {"full": 0.2}  # on the reference machine (fer_keras.report.catalogue)
+MODELS = ()  # builds deep_cnn; the CNN only when --model gives it
 
 
 def answer(ctx):

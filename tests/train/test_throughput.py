@@ -1,0 +1,74 @@
+"""How fast this machine trains (:mod:`fer_keras.train.throughput`): the timed burst, its store
+per CPU, and the CPU in words."""
+import json
+
+import pytest
+
+from fer_keras.config import TrainConfig
+from fer_keras.data.loading import load_splits
+from fer_keras.train import throughput
+
+# a dense model: its bursts take a second, the rules under test are the same
+TINY = dict(model="dnn_001", n_synthetic=400, batch_size=64, verbose=0)
+
+
+def test_a_burst_is_timed_once_per_run_kind_and_reused(tmp_path, monkeypatch):
+    """The first estimate times a burst and stores its step time; the same run again reads it
+    (no burst); another batch, or ``fresh``, times again; a damaged store is timed again, not
+    an error. The epoch's seconds follow the steps of the epoch."""
+    monkeypatch.setenv("FER_KERAS_CACHE", str(tmp_path))
+    cfg = TrainConfig(**TINY)
+    splits = load_splits("synthetic", n_synthetic=400, seed=0)
+    bursts = []
+    real = throughput.measure_step
+    monkeypatch.setattr(throughput, "measure_step",
+                        lambda *a, **k: bursts.append(a[0].batch_size) or real(*a, **k))
+    first, measured = throughput.epoch_seconds(cfg, splits)
+    assert measured and bursts == [64] and first > 0
+    step = throughput.stored_step(cfg)
+    assert step is not None and 0 < step < first
+    again, measured = throughput.epoch_seconds(cfg, splits)
+    assert not measured and again == pytest.approx(first) and bursts == [64]
+    half = cfg.replace(batch_size=32)
+    assert throughput.stored_step(half) is None  # control: another batch is another key
+    throughput.epoch_seconds(half, splits)
+    assert bursts == [64, 32]
+    throughput.epoch_seconds(cfg, splits, fresh=True)
+    assert bursts == [64, 32, 64]
+    store = tmp_path / throughput.STORE
+    assert len(json.loads(store.read_text())) == 2
+    store.write_text("{not json")
+    assert throughput.stored_step(cfg) is None
+    throughput.epoch_seconds(cfg, splits)
+    assert bursts == [64, 32, 64, 64]
+    # the epoch's time is its train steps (5% overheads) and its validation at a third of a step
+    from fer_keras.train import steps
+
+    throughput.remember(cfg, 0.5)
+    n_steps = steps.training_inputs(cfg, splits, 0)[1]
+    want = 0.5 * n_steps * 1.05 + 0.5 / 3 * len(splits["val"]) / 64
+    assert throughput.epoch_seconds(cfg, splits) == (pytest.approx(want), False)
+
+
+def test_the_key_names_the_cpu_and_what_the_step_depends_on():
+    cfg = TrainConfig(**TINY)
+    key = throughput.step_key(cfg)
+    assert key.startswith(throughput.cpu_kind()) and "dnn_001" in key and "batch 64" in key
+    for other in (cfg.replace(precision="mixed"), cfg.replace(model="fer_net"),
+                  cfg.replace(augment=False)):
+        assert throughput.step_key(other) != key
+
+
+def test_cpu_kind_reads_the_bf16_units(tmp_path):
+    from fer_keras.train.throughput import cpu_kind
+
+    f = tmp_path / "cpuinfo"
+    f.write_text("model name\t: Intel Xeon\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu_kind(f) == "Intel Xeon with AMX"
+    f.write_text("model name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16\n")
+    assert cpu_kind(f) == "AMD EPYC, AVX-512 BF16, no AMX"
+    f.write_text("model name\t: Old\nflags\t\t: fpu sse2\n")
+    assert cpu_kind(f) == "Old, no AMX"
+    assert cpu_kind(tmp_path / "absent") == "unknown CPU"
+
+
