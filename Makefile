@@ -11,7 +11,7 @@ EPOCHS ?= 10
 OUT ?= out
 QARGS := --data $(DATA) --out $(OUT)
 
-.PHONY: install install-jax wheel lint test test-core-jax test-slow test-ray bench shipped-onnx serve recipe recipe-summary report \
+.PHONY: install install-jax install-ray wheel lint test test-core-jax test-slow test-ray bench shipped-onnx serve recipe recipe-summary report \
         docs docs-report clean
 
 # A GPU that nvidia-smi sees: TensorFlow with CUDA from PyPI instead of the CPU-only wheel.
@@ -60,28 +60,34 @@ XDIST := -n $(TEST_JOBS) --dist loadfile
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install install-jax lint
+test: install install-jax install-ray lint
 	$(PY) -m pytest -q $(XDIST)
 	$(MAKE) --no-print-directory test-core-jax
 
 test-core-jax: install-jax
 	KERAS_BACKEND=jax $(VENV_JAX)/bin/python -m pytest -q -m "core and not slow" -p no:cacheprovider $(XDIST)
 
-test-slow: install
+test-slow: install install-jax install-ray
 	$(PY) -m pytest -q -m slow
+	KERAS_BACKEND=jax $(VENV_JAX)/bin/python -m pytest -q -m "slow and core" -p no:cacheprovider
 
-# `predict --engine ray`'s tests with Ray (the extra `ray`, about 400 MB, installed into $(VENV));
-# the default suite runs their Ray-free parts and skips the rest without it
-test-ray: install
-	$(VENV)/bin/pip install -q "ray[data]>=2.40" pyarrow
-	$(PY) -m pytest -q -m "slow or not slow" tests/faces/test_ray_engine.py
+# Ray (the extra `ray`, about 400 MB) in $(VENV): `predict --engine ray` and its tests on a real
+# cluster of separate nodes, each test in a network namespace of its own (root: unshare)
+install-ray: $(VENV)/.installed-ray
+$(VENV)/.installed-ray: $(VENV)/.installed-$(TF_VARIANT)
+	$(VENV)/bin/pip install -q "ray[data]>=2.40" "pyarrow>=14"
+	touch $@
+
+# every Ray test, the slow ones (a whole node killed mid-job) too
+test-ray: install-ray
+	$(PY) -m pytest -q -m "slow or not slow" tests/faces/test_ray_engine.py tests/faces/test_ray_cluster.py
 
 # the shipped model's ONNX export (fer_keras/weights/), run by Recognizer() without TensorFlow;
 # regenerate it whenever fer_keras/weights/fer_net_fer2013.keras changes (tests/models/test_shipped.py)
 shipped-onnx: install
 	$(FER) export pretrained --format onnx --out fer_keras/weights/fer_net_fer2013.onnx
 
-bench: install
+bench: install install-ray
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run --out BENCHMARKS.md
 
 # the web page and HTTP API on http://127.0.0.1:$(PORT)/ (fer_keras.serve; Ctrl-C stops it)

@@ -457,7 +457,7 @@ def main(argv=None):
     ap.add_argument("--models", default="", help="comma-separated registry models (default: all)")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: peak,models,torch,xla,inputs,"
-                         "augment,data,explain,faces,serve,ray")
+                         "augment,data,explain,faces,serve,ray,raycluster,multiprocess")
     ap.add_argument("--reps", type=int, default=0, help="timed repetitions (default 5; quick 3)")
     args = ap.parse_args(argv)
     reps = args.reps or (3 if args.quick else 5)
@@ -499,6 +499,10 @@ def main(argv=None):
          lambda: optional_section(rep, "bench_serve", 1)),
         ("ray", "Ray engine against one process (benchmarks/bench_ray.py)",
          lambda: optional_section(rep, "bench_ray", 1)),
+        ("raycluster", "Ray engine on a cluster of separate nodes (benchmarks/bench_ray_cluster.py)",
+         lambda: optional_section(rep, "bench_ray_cluster", 1 if args.quick else 3)),
+        ("multiprocess", "Two training processes against one (benchmarks/bench_multiprocess.py)",
+         lambda: optional_section(rep, "bench_multiprocess", 1)),
     ]
     if args.quick:
         skip.add("xla")

@@ -43,9 +43,9 @@ def add_predict(sub):
                    "(annotated copies, faces.csv), or the submission CSV for --data")
     e.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none, flip (the mirror image averaged in) or crops (the image and four 2-pixel shifts, each also mirrored)")
     e.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="photos and videos: local (this process) or ray (a Ray Data pipeline, "
-                   "the extra fer_keras[ray]: Parquet shards, a manifest that a rerun resumes "
-                   "from, an errors table; no annotated copies)")
+                   help="photos and videos: local (this process) or ray (a pool of Ray actors on "
+                   "a cluster, the extra fer_keras[ray], docs/cluster.md: Parquet shards, a "
+                   "manifest that a rerun resumes from, an errors table; no annotated copies)")
     e.add_argument("--address", help="--engine ray: the Ray cluster (auto, or ray://HOST:10001);"
                    " default a local one on this machine")
     e.add_argument("--workers", type=positive_int, metavar="N",
@@ -140,4 +140,4 @@ def _predict_ray(args):
     settings = distributed.Settings(every=args.every, window=args.window)
     return distributed.run(args.input, args.out, spec=spec, settings=settings,
                            address=args.address, workers=args.workers,
-                           progress=args.progress)
+                           progress=True if args.verbose else None if args.progress else False)

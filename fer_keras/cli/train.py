@@ -146,19 +146,22 @@ def cmd_train(args):
         raise FerInputError("fer-keras train: --resume and --force exclude each other")
     if args.resume:
         check_resume_flags(cfg, train_values(args))
+    chief = True
     if cfg.data == "synthetic" and not args.resume:
         check_model_name(cfg.model)  # a user error must be the only line on stderr: check first
-        replicas_for(cfg)  # a batch that does not split over the devices, too
+        # a batch that does not split over the devices fails here too
+        chief = replicas_for(cfg).chief
         out = check_out_dir(resolve_config(cfg).out)
-        if not args.force:
+        if not args.force and chief:  # only the chief writes: the others may see its files
             check_no_run(out)
         synthetic_notice()
     net, history = train(cfg, resume=args.resume, force=args.force)
     out = resolve_config(cfg).out
     if history:
         last = history[-1]
+        where = f"outputs in {out}" if chief else "outputs written by the chief"
         print(f"done: {len(history)} epochs, val_accuracy {last.get('val_accuracy', float('nan')):.4f}"
-              f"; outputs in {out}")
+              f"; {where}")
     return 0
 
 

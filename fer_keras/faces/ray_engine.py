@@ -1,40 +1,38 @@
 """Faces of large photo and video collections on a Ray cluster (``fer-keras predict FOLDER|LIST.txt
---engine ray [--address auto|ray://HOST:10001] [--workers N] --out OUT``; the extra
-``fer_keras[ray]``): the rows of the single-process path (:mod:`fer_keras.faces.media`), same
-columns, order and values, from a Ray Data pipeline (Moritz et al., "Ray: A Distributed Framework
-for Emerging AI Applications", OSDI 2018):
+--engine ray [--address HOST:PORT|ray://HOST:PORT|auto] [--workers N] --out OUT``; the extra
+``fer_keras[ray]``; a cluster of several nodes: docs/cluster.md): the rows of the single-process
+path (:mod:`fer_keras.faces.media`), same columns, order and values, from a pool of Ray actors
+(Moritz et al., "Ray: A Distributed Framework for Emerging AI Applications", OSDI 2018):
 
 1. The driver lists the inputs (a folder, recursively and sorted, or a text file with one path a
-   line, relative to the list's folder; ``#`` starts a comment).
-2. *Plan and decode* (parallel Ray tasks): a photo is decoded to RGB pixels; a video is split
-   into *units*, ranges of ``range_frames`` analysed frames. A file that cannot be read becomes
-   an error unit (file, reason), never a failure.
-3. *Recognise* (``map_batches`` over a pool of ``workers`` actors, each of which builds its
-   :class:`~fer_keras.faces.Recognizer` once): the faces of each photo, or of each analysed frame
-   of a range, tracked as :func:`fer_keras.faces.video.iter_video` tracks them.
+   line, relative to the list's folder; ``#`` starts a comment). Every node reads them by path.
+2. *Plan*: a photo is one unit; a video (opened by an actor for its frame count) is split into
+   units, ranges of ``range_frames`` analysed frames. A file that cannot be read becomes an
+   error unit (file, reason), never a failure.
+3. *Recognise* (``workers`` actors, one CPU each, spread over the nodes; each builds its
+   :class:`~fer_keras.faces.Recognizer` once, :class:`FaceActor`): the faces of each photo, or
+   of each analysed frame of a range, tracked as :func:`fer_keras.faces.video.iter_video` does.
 4. The driver writes each finished unit's rows to a Parquet shard (``OUT/parts/``), then lists
    the unit in ``OUT/manifest.jsonl``; at the end it joins each video's ranges and writes
    ``OUT/faces.parquet/`` (typed rows), ``OUT/faces.csv`` and ``OUT/faces.json`` (as one process
    writes them), ``OUT/errors.csv`` (file, reason) and ``OUT/engine.json`` (settings, counts).
 
 **How tracks join at range borders.** A range that starts at frame ``a`` is run from ``a - L``
-analysed frames earlier (the *warm-up*, :func:`warmup_frames`: at least the smoothing window
-plus the frames a lost track is kept, rounded up to the video detector's full-search period).
-Ranges and warm-ups start on a frame where the :class:`~fer_keras.faces.detectors.TrackingDetector`
-searches the whole frame, so from there its boxes are exactly those of the single-process run;
-after the warm-up, each track's last ``window`` probabilities are too. The warm-up's rows are not
-output: they join the range's own track ids to the ids the previous range gave out (same frame,
-same box), and the tracks first seen after the warm-up get the next ids in the order they
-appear, which is the order the single-process run numbers them in. When a face vanishes and
-comes back just across a warm-up's start, the two runs can disagree on it for at most ``window``
-frames; :func:`join_tracks` counts such joins (``engine.json``: ``"join_mismatches"``) rather
-than hiding them.
+analysed frames earlier (the *warm-up*, :func:`warmup_frames`), starting on a frame where the
+:class:`~fer_keras.faces.detectors.TrackingDetector` searches the whole frame, so that its boxes
+and, after the warm-up, each track's last ``window`` probabilities are those of the
+single-process run. The warm-up's rows are not output: they join the range's own track ids to
+the ids the previous range gave out (same frame, same box); tracks first seen after the
+warm-up get the next ids in the order they appear. A face that vanishes and comes back just
+across a warm-up's start can differ for at most ``window`` frames; :func:`join_tracks` counts
+such joins (``engine.json``: ``"join_mismatches"``).
 
-**Faults.** Ray restarts a killed actor and reruns its task (``max_restarts`` and
-``max_task_retries`` -1); a unit's rows reach the driver only from a task that finished, and a
-unit is listed in the manifest only after its shard is in place, so nothing is lost or counted
-twice. A rerun with the same ``--out`` skips the units the manifest lists (a bad file is tried
-again) and refuses other settings than the first run's. No annotated copies are written.
+**Faults** (:class:`~fer_keras.faces.ray_cluster.ActorPool`). An actor whose process or node
+is lost is restarted by Ray (small constructor arguments, sent inline: a restart never needs
+the object store), and its unfinished call goes to a live actor; a unit reaches the manifest
+only after its shard is in place, so nothing is lost or written twice. A rerun with the same
+``--out`` skips the units the manifest lists (a bad file is tried again) and refuses other
+settings than the first run's. No annotated copies are written.
 """
 from __future__ import annotations
 
@@ -42,7 +40,7 @@ import json
 import os
 import sys
 import time
-import warnings
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,6 +49,14 @@ import numpy as np
 from fer_keras import CLASS_NAMES
 from fer_keras.errors import FerInputError, plural
 from fer_keras.faces.detectors import VIDEO_FULL_EVERY
+from fer_keras.faces.ray_cluster import (
+    ActorPool,
+    append_manifest,
+    init_ray,
+    progress_bar,
+    read_manifest,
+    write_shard,
+)
 
 #: Suffixes of a list of inputs (one path a line) rather than a photo.
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -80,19 +86,11 @@ class RecognizerSpec:
 
         from fer_keras.faces.detectors import video_detector
         from fer_keras.faces.recognizer import Recognizer
-        from fer_keras.models import shipped
-        from fer_keras.models.runtime import ExportedClassifier
+        from fer_keras.models import choose
 
         cv2.setNumThreads(int(self.threads))
-        model = shipped.onnx_classifier(quiet=True)
-        if model is not None:  # the shipped export, checked fresh, with this many threads
-            model = ExportedClassifier(model.path, threads=self.threads)
-        if self.model or self.input_range or self.classes or model is None:
-            from fer_keras import models
-
-            model = models.load_classifier(self.model or models.PRETRAINED,
-                                           input_range=self.input_range,
-                                           classes=self.classes)[0]
+        model = choose.classifier(self.model, self.input_range, self.classes,
+                                   threads=self.threads, quiet=True)[0]
         return Recognizer(model, tta=self.tta), video_detector(self.full_every)
 
 
@@ -150,10 +148,10 @@ def list_inputs(path, skip=None):
     return [(f, str(f.relative_to(root)), kind) for f, kind in collect(path, skip=skip)]
 
 
-# --------------------------------------------------------------------------- plan and decode
+# --------------------------------------------------------------------------- plan
 def _unit(**kw):
     base = {"unit": "", "file": "", "rel": "", "order": 0, "kind": "", "start": 0, "stop": -1,
-            "warm": 0, "height": 0, "width": 0, "pixels": b"", "reason": ""}
+            "warm": 0, "reason": ""}
     base.update(kw)
     return base
 
@@ -172,34 +170,30 @@ def video_ranges(count, every, range_frames, warm, full_every):
 
 
 def plan(item, settings, full_every, done):
-    """The units of one input (a row ``{"file", "rel", "order", "kind"}``): a photo decoded to
-    RGB pixels, a video's ranges, or one error unit; units in ``done`` come out as kind "skip"
-    without being read. Runs as a Ray Data ``flat_map`` task."""
-    from fer_keras.faces.images import load_image
+    """The units of one input (a row ``{"file", "rel", "order", "kind"}``): a photo (read by the
+    actor that recognises it), a video's ranges (the video is opened for its frame count), or
+    one error unit; units in ``done`` come out as kind "skip". Photos are planned by the driver
+    without reading them, videos by the actors."""
     from fer_keras.faces.video import open_video
 
     s = Settings(**settings)
     file, rel, order = item["file"], item["rel"], int(item["order"])
+    if item["kind"] == "image":
+        return [_unit(unit=rel, file=file, rel=rel, order=order,
+                      kind="skip" if rel in done else "image")]
     try:
-        if item["kind"] == "image":
-            if rel in done:
-                return [_unit(unit=rel, file=file, rel=rel, order=order, kind="skip")]
-            rgb = load_image(file)
-            return [_unit(unit=rel, file=file, rel=rel, order=order, kind="image",
-                          height=rgb.shape[0], width=rgb.shape[1], pixels=rgb.tobytes())]
         cap, (_, count, _, _) = open_video(file)
         cap.release()
-        warm = warmup_frames(s.window, full_every)
-        out = []
-        for first, start, stop in video_ranges(count, s.every, s.range_frames, warm, full_every):
-            uid = f"{rel}#frames={start}-{'end' if stop < 0 else stop}"
-            out.append(_unit(unit=uid, file=file, rel=rel, order=order,
-                             kind="skip" if uid in done else "video", start=start, stop=stop,
-                             warm=first))
-        return out
     except FerInputError as e:
-        return [_unit(unit=rel, file=file, rel=rel, order=order, kind="error",
-                      reason=e.problem)]
+        return [_unit(unit=rel, file=file, rel=rel, order=order, kind="error", reason=e.problem)]
+    warm = warmup_frames(s.window, full_every)
+    out = []
+    for first, start, stop in video_ranges(count, s.every, s.range_frames, warm, full_every):
+        uid = f"{rel}#frames={start}-{'end' if stop < 0 else stop}"
+        out.append(_unit(unit=uid, file=file, rel=rel, order=order,
+                         kind="skip" if uid in done else "video", start=start, stop=stop,
+                         warm=first))
+    return out
 
 
 # --------------------------------------------------------------------------- recognise
@@ -223,14 +217,15 @@ def _marker(u, marker, rows=0, reason="", names=()):
             "rows": rows, "reason": reason, "classes": json.dumps(list(names))}
 
 
-def video_unit_rows(u, rec, detector, window):
+def video_unit_rows(u, rec, detector, window, every):
     """The face rows of one range ``u`` of a video, warm-up rows flagged, as
-    :func:`fer_keras.faces.video.iter_video` computes them from the range's first frame on."""
+    :func:`fer_keras.faces.video.iter_video` computes them from the range's first frame on
+    (every ``every``-th frame analysed)."""
     import cv2
 
     from fer_keras.faces.video import FaceTracker, open_video, track_frame
 
-    every = int(u["every"])
+    every = int(every)
     cap, (fps, _, _, _) = open_video(u["file"])
     try:
         first, start, stop = int(u["warm"]), int(u["start"]), int(u["stop"])
@@ -262,46 +257,55 @@ def video_unit_rows(u, rec, detector, window):
 
 
 class FaceActor:
-    """A Ray Data actor: builds its recognizer once (``spec.build()``), then turns each batch of
-    units into face rows plus one marker row a unit ("done" with its row count, "error" with the
-    reason, or "skip")."""
+    """One recognizer process of the pool (a Ray actor, ``max_restarts=-1``). Its constructor
+    arguments, ``spec`` (:class:`RecognizerSpec`) and ``settings`` (:class:`Settings`), are
+    small dataclasses that travel inline with the creation task, not through the object store,
+    so that Ray can rebuild the actor on any node after its process or node died. It builds its
+    recognizer once; :meth:`recognise` turns a list of units into face rows plus one marker row
+    a unit ("done" with its row count, "error" with the reason)."""
 
-    spec, settings = RecognizerSpec(), Settings()
+    def __init__(self, spec, settings):
+        self.spec, self.settings, self.failure = spec, settings, None
+        try:
+            self.rec, self.video_det = spec.build()
+        except FerInputError as e:  # a bad --model: told by ready(), never restarted
+            self.failure = {"problem": e.problem, "file": e.file}
+        except Exception as e:  # noqa: BLE001 - any other failure, named by ready()
+            self.failure = {"bug": f"{e.__class__.__name__}: {e}"}
 
-    @classmethod
-    def bound(cls, spec, settings):
-        """A subclass that carries ``spec`` and ``settings`` in itself: Ray Data would put
-        constructor arguments in the object store, which a restarted actor may no longer
-        find."""
-        return type(cls.__name__, (cls,), {"spec": spec, "settings": settings})
+    def ready(self):
+        """(None once the recognizer is built, else what failed: ``{"problem", "file"}`` of a
+        :class:`FerInputError` or ``{"bug"}``; this actor's Ray node id, process id)."""
+        import ray
 
-    def __init__(self):
-        self.rec, self.video_det = self.spec.build()
+        return self.failure, ray.get_runtime_context().get_node_id(), os.getpid()
 
-    def __call__(self, batch):
-        import pandas as pd
+    def plan(self, items, done):
+        """The units of the videos ``items`` (:func:`plan`)."""
+        return [u for it in items for u in plan(it, asdict(self.settings),
+                                                self.spec.full_every, done)]
+
+    def recognise(self, units):
+        """``[row dict]`` (:data:`COLUMNS`) of ``units``: their face rows, each unit followed by
+        its marker."""
+        from fer_keras.faces.images import load_image
 
         names = self.rec.class_names
         out = []
-        for u in batch.to_dict("records"):
-            kind = u["kind"]
-            if kind in ("skip", "error"):
-                out.append(_marker(u, kind, reason=u["reason"], names=names))
-                continue
+        for u in units:
             try:
-                if kind == "image":
-                    rgb = np.frombuffer(u["pixels"], np.uint8).reshape(u["height"], u["width"], 3)
+                if u["kind"] == "image":
                     rows = [_face(u, r, k, names=names)
-                            for k, r in enumerate(self.rec.detect(rgb))]
+                            for k, r in enumerate(self.rec.detect(load_image(u["file"])))]
                 else:
-                    u["every"] = self.settings.every
-                    rows = video_unit_rows(u, self.rec, self.video_det, self.settings.window)
+                    rows = video_unit_rows(u, self.rec, self.video_det, self.settings.window,
+                                           self.settings.every)
             except FerInputError as e:
                 out.append(_marker(u, "error", reason=e.problem, names=names))
                 continue
             out += rows
             out.append(_marker(u, "done", rows=len(rows), names=names))
-        return pd.DataFrame(out, columns=list(COLUMNS))
+        return out
 
 
 # --------------------------------------------------------------------------- join
@@ -340,39 +344,6 @@ def join_tracks(units):
 
 
 # --------------------------------------------------------------------------- the job
-def _init_ray(address, workers, progress):
-    import logging
-
-    import ray
-    import ray.data
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no report home: nothing on the net
-    started = not ray.is_initialized()
-    if started:
-        kw = dict(logging_level=logging.ERROR, log_to_driver=progress)
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, **kw)
-    if not progress:
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = bool(progress)
-    ctx.print_on_execution_start = bool(progress)  # an attribute on older Ray too: harmless
-    return ray, started
-
-
-def _read_manifest(out):
-    path, latest = out / "manifest.jsonl", {}
-    for line in path.read_text().splitlines() if path.is_file() else []:
-        try:
-            e = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash: its unit is simply done again
-        latest[e["unit"]] = e
-    return latest
-
-
 def _check_settings(out, resolved):
     from fer_keras.fileio import read_json, write_json
 
@@ -386,35 +357,15 @@ def _check_settings(out, resolved):
     write_json(path, {"settings": resolved})
 
 
-def _write_shard(out, units, seq):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from fer_keras.fileio import atomic_path
-
-    name = f"part-{os.getpid()}-{int(time.time() * 1e3)}-{seq:05d}.parquet"
-    rows = [r for rs in units.values() for r in rs]
-    table = pa.Table.from_pylist(rows) if rows else pa.table({"unit": pa.array([], pa.string())})
-    with atomic_path(out / "parts" / name) as tmp:
-        pq.write_table(table, tmp)
-    return name
-
-
-def _append_manifest(out, entries):
-    with open(out / "manifest.jsonl", "a", encoding="utf-8") as f:
-        for e in entries:
-            f.write(json.dumps(e, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def run(path, out, spec=None, settings=None, address=None, workers=None, progress=True,
         stdout=None, stderr=None):
     """Run the job (module docstring) on ``path`` (a folder, a media file or a list of paths)
-    and write OUT. ``spec``: a :class:`RecognizerSpec`; ``workers``: actors (default: the
-    cluster's CPUs); ``address``: a Ray cluster (None: a local one with ``workers`` CPUs is
-    started, unless this process already joined one). Returns the exit status: 0, or 2 when an
-    input went to the errors table."""
+    and write OUT. ``spec``: a :class:`RecognizerSpec`; ``workers``: actors, one CPU each
+    (default: the cluster's CPUs); ``address``: a Ray cluster (``HOST:PORT`` of its head,
+    ``ray://HOST:PORT`` of its Ray Client server, ``auto``; None: a local one with ``workers``
+    CPUs is started, unless this process already joined one). ``progress``: the progress line
+    on stderr (True; None: when stderr is a terminal; False: none). Returns the exit status: 0,
+    or 2 when an input went to the errors table."""
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:  # before anything is written to OUT
@@ -435,59 +386,107 @@ def run(path, out, spec=None, settings=None, address=None, workers=None, progres
                 "warmup_frames": warmup_frames(settings.window, spec.full_every)}
     resolved.pop("batch_size")  # how the work is cut, not what it computes
     _check_settings(out, resolved)
-    manifest = _read_manifest(out)
+    manifest = read_manifest(out)
     done = {u for u, e in manifest.items() if e["status"] == "ok"}
-    ray, started = _init_ray(address, workers, progress)
+    ray, started, set_env = init_ray(address, workers)
     t0 = time.perf_counter()
+    pool = None
     try:
         workers = int(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
-        rows = [{"file": os.path.abspath(f), "rel": rel, "order": i, "kind": kind}
-                for i, (f, rel, kind) in enumerate(items)]
-        ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * workers))
-        ds = ds.flat_map(plan, fn_kwargs={"settings": asdict(settings),
-                                          "full_every": spec.full_every, "done": done},
-                         num_cpus=0.25)
-        with warnings.catch_warnings():  # Ray >= 2.60 calls the retry arguments deprecated
-            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
-            ds = ds.map_batches(FaceActor.bound(spec, settings), batch_size=settings.batch_size,
-                                batch_format="pandas", num_cpus=0.75,
-                                compute=ray.data.ActorPoolStrategy(size=workers),
-                                max_restarts=-1, max_task_retries=-1)
-        plan_units, pending, seq, names = {}, {}, 0, None
-        for batch in ds.iter_batches(batch_size=None, batch_format="pandas"):
-            finished, entries = {}, []
-            for r in batch.to_dict("records"):
+        pool = ActorPool(ray, FaceActor, spec, settings, workers)
+        plan_units, names, stats = _drive(pool, items, settings, spec, done, out,
+                                          progress_bar(progress, stderr))
+        stats["nodes"] = len(pool.nodes)
+        wall = time.perf_counter() - t0
+    finally:
+        if pool is not None and ray.is_initialized():
+            pool.close()
+        if started:
+            ray.shutdown()
+        for k in set_env:
+            os.environ.pop(k, None)
+    return _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout,
+                   stderr, stats)
+
+
+def _drive(pool, items, settings, spec, done, out, bar):
+    """Plan, recognise and record every unit with ``pool`` (module docstring, steps 2-4): ({unit:
+    (rel, order)} of every planned unit, the class names or None, {"retried": lost calls})."""
+    settings_d = asdict(settings)
+    rows = [{"file": os.path.abspath(f), "rel": rel, "order": i, "kind": kind}
+            for i, (f, rel, kind) in enumerate(items)]
+    queue, plan_units, seq, names, stats = [], {}, 0, None, {"retried": 0}
+
+    def add_units(units):
+        nonlocal seq
+        entries = []
+        for u in units:
+            plan_units[u["unit"]] = (u["rel"], int(u["order"]))
+            if u["kind"] == "error":
+                entries.append({"unit": u["unit"], "file": u["rel"], "status": "error",
+                                "reason": u["reason"]})
+            elif u["kind"] != "skip":
+                queue.append(u)
+                bar.total += 1
+        if entries:
+            append_manifest(out, entries)
+        bar.refresh()
+
+    photos = [r for r in rows if r["kind"] == "image"]
+    add_units([u for r in photos for u in plan(r, settings_d, spec.full_every, done)])
+    videos = [r for r in rows if r["kind"] != "image"]
+    plans = [("plan", ([v], sorted(u for u in done if u.startswith(v["rel"] + "#"))))
+             for v in videos]
+    work = deque(plans)  # plans first: their ranges join the queue early
+
+    def retry(method, payload, tries):
+        stats["retried"] += 1
+        work.appendleft((method, payload, tries))
+
+    while work or queue or pool.calls:
+        while queue and len(work) < 2 * len(pool.actors):
+            batch, queue[:] = queue[:settings.batch_size], queue[settings.batch_size:]
+            work.append(("recognise", (batch,)))
+        while work:
+            method, payload, *tries = work[0]
+            if not pool.submit(method, payload, *tries):
+                break
+            work.popleft()
+        for method, payload, result in pool.wait(retry):
+            if method == "plan":
+                add_units(result)
+                continue
+            finished, entries, pending = {}, [], {}
+            for r in result:
                 if r["marker"] == "face":
                     pending.setdefault(r["unit"], []).append(r)
                     continue
                 names = json.loads(r["classes"]) or names
-                plan_units[r["unit"]] = (r["rel"], int(r["order"]))
                 got = pending.pop(r["unit"], [])
                 if r["marker"] == "done":
-                    if len(got) != r["rows"]:  # cannot happen: one task gives a whole unit
+                    if len(got) != r["rows"]:  # cannot happen: one call gives a whole unit
                         raise RuntimeError(f"unit {r['unit']}: {len(got)} of {r['rows']} rows")
                     finished[r["unit"]] = got
                     entries.append({"unit": r["unit"], "file": r["rel"], "status": "ok",
                                     "rows": len(got)})
-                elif r["marker"] == "error":
+                else:
                     entries.append({"unit": r["unit"], "file": r["rel"], "status": "error",
                                     "reason": r["reason"]})
             if finished:
-                shard = _write_shard(out, finished, seq)
+                shard = write_shard(out, finished, seq)
                 seq += 1
                 for e in entries:
                     if e["status"] == "ok":
                         e["shard"] = shard
             if entries:
-                _append_manifest(out, entries)
-        wall = time.perf_counter() - t0
-    finally:
-        if started:
-            ray.shutdown()
-    return _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout, stderr)
+                append_manifest(out, entries)
+            bar.update(len(entries))
+    bar.close()
+    return plan_units, names, stats
 
 
-def _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout, stderr):
+def _finish(out, items, plan_units, names, resolved, workers, address, wall, stdout, stderr,
+            stats):
     """Join, sort and write the rows of every planned unit (module docstring, step 4)."""
     import pandas as pd
     import pyarrow.parquet as pq
@@ -495,7 +494,7 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
     from fer_keras.faces.media import no_face_summary
     from fer_keras.fileio import write_json, write_text
 
-    manifest = _read_manifest(out)
+    manifest = read_manifest(out)
     shards = {}
     for unit in plan_units:
         e = manifest.get(unit)
@@ -527,6 +526,7 @@ def _finish(out, items, plan_units, names, resolved, workers, address, wall, std
     counts = {"files": len(items), "errors": len(errors), "face_rows": int(len(faces)),
               "units": len(plan_units), "join_mismatches": mismatches, "workers": workers,
               "address": address or "local", "seconds": round(wall, 3),
+              "retried_calls": stats["retried"], "nodes": stats["nodes"],
               "ray": getattr(sys.modules.get("ray"), "__version__", None)}
     write_json(out / "engine.json", {"settings": resolved, "run": counts})
     csv_rows = ["file,reason"] + [_csv_line([rel, why]) for rel, why in errors]

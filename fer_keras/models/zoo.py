@@ -193,6 +193,45 @@ def dnn_000(input_shape=(48, 48, 1), num_classes=7):
     return matched_dnn(None, input_shape, num_classes, widths=DNN_000_WIDTHS, name="dnn_000")
 
 
+#: Hidden widths of :func:`dnn_000_narrow_first`: report 000's parameter count with the first
+#: hidden layer narrower than the second (2,280,533 parameters, 0.01% under ``dnn_000``).
+DNN_000_NARROW_WIDTHS = (600, 1466)
+
+
+@register
+def dnn_000_narrow_first(input_shape=(48, 48, 1), num_classes=7):
+    """:func:`dnn_000` with its parameters spent the other way: a first hidden layer of 600
+    units and a second of 1,466 (``dnn_000``: 940 then 117), the same count within 0.02%. The
+    control of report 000's "at equal parameters, make the first hidden layer as wide as
+    possible" (claim ``000-q2-wide-first``)."""
+    return matched_dnn(None, input_shape, num_classes, widths=DNN_000_NARROW_WIDTHS,
+                       name="dnn_000_narrow_first")
+
+
+#: Widths of :func:`hw3_cnn_narrow_head`'s two dense layers: ``hw3_cnn``'s dense head size with
+#: the first layer narrower (``hw3_cnn``: one Dense of 107 units).
+HW3_NARROW_HEAD = (64, 5227)
+
+
+@register
+def hw3_cnn_narrow_head(input_shape=(48, 48, 1), num_classes=7):
+    """:func:`hw3_cnn` whose dense head spends its parameters on a narrow first layer: Dense(64)
+    then Dense(5,227), each with BN, ReLU and dropout (``hw3_cnn``: one Dense(107)); the same
+    count, 2,134,347. The control of report 000's "the same holds for the dense layers at the
+    end of the CNN" (claim ``000-q2-wide-dense``)."""
+    body = []
+    for i, f in enumerate((64, 128, 256), start=1):
+        body += _conv_block(f"b{i}c1", f, 3)
+        body += _conv_block(f"b{i}c2", f, 3)
+        body += [layers.MaxPooling2D(2, name=f"b{i}_pool"), layers.Dropout(0.25, name=f"b{i}_drop")]
+    body.append(layers.Flatten(name="flatten"))
+    for i, units in enumerate(HW3_NARROW_HEAD, start=1):
+        body += [layers.Dense(units, name=f"fc{i}"), BatchNorm(name=f"fc{i}_bn"),
+                 layers.Activation("relu", name=f"fc{i}_relu"),
+                 layers.Dropout(0.5, name=f"fc{i}_drop")]
+    return _seq(input_shape, body, num_classes, "hw3_cnn_narrow_head")
+
+
 # --------------------------------------------------------------------------- report 003
 @register
 def deep_cnn(input_shape=(48, 48, 1), num_classes=7, leak=0.05):

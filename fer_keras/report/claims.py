@@ -71,16 +71,15 @@ CLAIMS = (
       {"000": "DNN: 2, 281, 931"}, "", "dnn_000", {}, 2_281_931, why=SIZED),
     C("000-q2-accuracy", "HW3 Q2", "accuracy", "the DNN scores 0.45471",
       {"000": "準確率 0.45471"}, "q2-dnn", "dnn_000", R000, 0.45471, run="dnn_000"),
-    C("000-q2-wide-first", "HW3 Q2", "unmeasured", "of the DNNs tried with the same number of "
+    C("000-q2-wide-first", "HW3 Q2", "comparison", "of the DNNs tried with the same number of "
       "parameters, making the first hidden layer as wide as possible worked best",
-      {"000": "把第一層的 neural 開的盡量大一點"},
-      why="needs DNNs of report 000's size with narrower first layers, which the model "
-          "registry does not have yet (one builder each, `fer_keras.models.zoo.matched_dnn` "
-          "with other `widths`), trained like `dnn_000`"),
-    C("000-q2-wide-dense", "HW3 Q2", "unmeasured", "the same holds for the dense layers at the "
-      "end of the CNN", {"000": "CNN 中後面那幾層的 DNN 也適用這樣的結果"},
-      why="needs variants of `hw3_cnn` whose dense head has the same size with a narrower "
-          "first layer, which the model registry does not have yet"),
+      {"000": "把第一層的 neural 開的盡量大一點"}, "", value="better",
+      runs=(("dnn_000", "dnn_000", R000),
+            ("dnn_000_narrow_first", "dnn_000_narrow_first", R000))),
+    C("000-q2-wide-dense", "HW3 Q2", "comparison", "the same holds for the dense layers at the "
+      "end of the CNN", {"000": "CNN 中後面那幾層的 DNN 也適用這樣的結果"}, "", value="better",
+      runs=(("hw3_cnn", "hw3_cnn", R000),
+            ("hw3_cnn_narrow_head", "hw3_cnn_narrow_head", R000))),
     C("000-q2-overfit", "HW3 Q2", "observation", "the DNN's gap between training and "
       "validation accuracy is far larger than the CNN's (it overfits much more)",
       {"000": "DNN 的 training accuracy 跟 validation accuracy 的差距遠比 CNN 的大"}, "",

@@ -53,14 +53,17 @@ class Replicas:
     """The devices a data-parallel run trains on.
 
     count: model replicas over all hosts (devices); process_index / process_count: this host's
-    place among the processes; chief: whether this process writes the run folder; kind: a
-    readable name (``"jax DataParallel"``, ``"tf MirroredStrategy"``, ...). :meth:`scope` is the
-    context in which models are built, fitted and evaluated; it may be entered many times.
+    place among the processes; chief: whether this process writes the run folder; joins_saves:
+    whether a process that does not write must still save when the chief saves the training
+    checkpoint (:func:`save_aside`); kind: a readable name (``"jax DataParallel"``, ``"tf
+    MirroredStrategy"``, ...). :meth:`scope` is the context in which models are built, fitted
+    and evaluated; it may be entered many times.
     """
 
     def __init__(self, count, scope=None, process_index=0, process_count=1, chief=True,
-                 kind="one device", backend=None):
+                 kind="one device", backend=None, joins_saves=False):
         self.count = int(count)
+        self.joins_saves = bool(joins_saves) and not chief
         self._scope = scope
         self.process_index = int(process_index)
         self.process_count = int(process_count)
@@ -149,7 +152,9 @@ def _jax():
                                 f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") \
                 from None
     devices = keras.distribution.list_devices()
-    dist = keras.distribution.DataParallel(devices=devices)
+    # each process already feeds its own block of every global batch (Replicas.shard), which
+    # Keras's auto-sharding would refuse (it shards tf.data datasets only)
+    dist = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
 
     @contextlib.contextmanager
     def scope():
@@ -160,8 +165,11 @@ def _jax():
         finally:
             keras.distribution.set_distribution(previous)
 
+    # saving a model with its optimizer creates variables (Keras builds a reference Optimizer),
+    # and on several processes placing each one checks with the others that it is equal there
     return Replicas(len(devices), scope, jax.process_index(), jax.process_count(),
-                    chief=jax.process_index() == 0, kind="jax DataParallel", backend="jax")
+                    chief=jax.process_index() == 0, kind="jax DataParallel", backend="jax",
+                    joins_saves=jax.process_count() > 1)
 
 
 def tf_config_workers(environ=None):
@@ -195,7 +203,7 @@ def _tensorflow():
     tf = require_tensorflow("--distribute data-parallel")
     workers, task_type, task_index = tf_config_workers()
     if workers > 1:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = _multi_worker_strategy(tf)
         has_chief = bool(json.loads(os.environ["TF_CONFIG"]).get("cluster", {}).get("chief"))
         chief = is_chief(workers, task_type, task_index, has_chief)
         index = task_index + (1 if task_type == "worker" and has_chief else 0)
@@ -203,6 +211,43 @@ def _tensorflow():
     else:
         strategy = tf.distribute.MirroredStrategy()
         chief, index, kind = True, 0, "tf MirroredStrategy"
+    # saving a model with its optimizer creates variables (Keras builds a reference Optimizer to
+    # learn which attributes to skip), and under the multi-worker strategy each one is a
+    # broadcast from the chief that every worker must join
     return Replicas(strategy.num_replicas_in_sync, strategy.scope, index, max(workers, 1),
-                    chief=chief, kind=kind, backend="tensorflow")
+                    chief=chief, kind=kind, backend="tensorflow", joins_saves=workers > 1)
 
+
+def save_aside(save, model, name, *args):
+    """``save(model, path, *args)`` into a temporary folder that is deleted after: what a process
+    that does not write runs when the chief saves, on a strategy where saving is collective
+    (:attr:`Replicas.joins_saves`)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="fer_keras-aside-") as tmp:
+        save(model, Path(tmp) / name, *args)
+
+
+def _multi_worker_strategy(tf):
+    """``tf.distribute.MultiWorkerMirroredStrategy()`` whose ``reduce`` takes what Keras 3's
+    ``fit`` hands it.
+
+    Keras reduces the first ``(x, y)`` batch with one ``reduce`` to learn its shapes, and each
+    step's scalar logs (loss, metrics) with ``axis=0``. The multi-worker strategy's ``reduce``
+    takes one value, and no axis on a scalar: left as it is, a run stops at its first step
+    ("Attempt to convert a value (PerReplica ...) to a Tensor", "Invalid reduction dimension 0
+    for input with 0 dimensions"). Here each value of a nest is reduced on its own, in the same order on every
+    worker (one collective each), and a scalar over the replicas (``axis=None``), which is what
+    ``fit`` gives on one worker (the mean of the replicas' values)."""
+
+    class Strategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis=None):
+            def one(v):
+                local = self.experimental_local_results(v)[0]
+                scalar = getattr(getattr(local, "shape", None), "rank", None) == 0
+                return super(Strategy, self).reduce(reduce_op, v, None if scalar else axis)
+
+            return tf.nest.map_structure(one, value)
+
+    return Strategy()

@@ -28,7 +28,7 @@ from fer_keras.train.checkpoint import (
     rng_states,
     save_checkpoint,
 )
-from fer_keras.train.distribute import ONE, replicas_for
+from fer_keras.train.distribute import ONE, replicas_for, save_aside
 from fer_keras.train.rundir import RunDir, RunState
 
 
@@ -77,8 +77,9 @@ class RunRecorder:
     """
 
     def __init__(self, out, cfg, history, best, stateful_callbacks, t0_elapsed=0.0, budget=None,
-                 ema=None, chief=True):
+                 ema=None, chief=True, joins_saves=False):
         self.chief = chief  # data parallelism on several hosts: the others write nothing
+        self.joins_saves = joins_saves
         self.ema = ema  # an EMAWeights: the model holds the average until best.keras is saved
         self.out = Path(out)
         self.cfg = cfg
@@ -90,17 +91,29 @@ class RunRecorder:
         self._t = time.perf_counter()
         recorder = self
 
-        class _CB(keras.callbacks.Callback):
+        class _Record(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
                 recorder._t = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
                 recorder.epoch_end(self.model, epoch, logs or {})
 
-        self.callback = _CB()
+        class _Commit(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                recorder.commit(self.model, epoch)
+
+        #: first of the epoch's callbacks: the row with the epoch's own learning rate
+        self.callback = _Record()
+        #: last of them: the checkpoint, after ReduceLROnPlateau and EarlyStopping have taken
+        #: this epoch into their counters, so a resumed run cuts the rate when this one would
+        self.commit_callback = _Commit()
+        self._secs = 0.0
 
     def epoch_end(self, model, epoch, logs):
+        """Steps 1-2: the epoch's row (its learning rate before any cut at its end) and
+        ``best.keras``."""
         secs = time.perf_counter() - self._t
+        self._secs = secs
         self.elapsed += secs
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if k != "learning_rate"},
@@ -117,6 +130,10 @@ class RunRecorder:
                 save_model(net, self.out / RunDir.BEST)
         if self.ema is not None:
             self.ema.restore_raw()
+
+    def commit(self, model, epoch):
+        """Steps 3-4: the re-plan of a budget, ``last.keras`` with the run state and
+        ``state.json``."""
         if self.budget is not None:
             # re-planned before the checkpoint, so last.keras holds the schedule that goes on
             model.stop_training = self.budget.after_epoch(model, epoch + 1, self.elapsed,
@@ -132,8 +149,10 @@ class RunRecorder:
         if self.chief:
             save_checkpoint(model, self.out / RunDir.LAST, state)
             RunDir(self.out).write_state(state)
+        elif self.joins_saves:  # the save is collective there: join it, away from the run
+            save_aside(save_checkpoint, model, RunDir.LAST, state)
         # what the epoch cost beyond its own seconds (checkpoints) counts against a budget too
-        self.elapsed += time.perf_counter() - self._t - secs
+        self.elapsed += time.perf_counter() - self._t - self._secs
 
 
 def check_finite(row, out):
@@ -189,11 +208,12 @@ def _train(cfg, out, resume, splits, force):
                                                       distribute=cfg.distribute)
         if (out / RunDir.LAST).is_file():
             read_resume_state(out, cfg)  # a bad checkpoint fails before any data is read
-    elif not force:
-        check_no_run(out)
     check_model_name(cfg.model)  # a wrong name fails before any data is read
     # first: several hosts must meet before any computation, and a bad batch fails early
     replicas = replicas_for(cfg)
+    if not resume and not force and replicas.chief:
+        # only the chief writes; on a shared --out the others would find its first files
+        check_no_run(out)
     if cfg.verbose:
         print(f"training on {steps.training_device()}", flush=True)
         if replicas is not ONE:
@@ -229,10 +249,26 @@ def _train(cfg, out, resume, splits, force):
             if cfg.verbose:
                 print(f"budget: the plan is re-fitted to the time left after every epoch "
                       f"(Keras counts up to a cap of {BudgetPlan(cfg, 1, epochs).cap})")
+        elif cfg.verbose and not resume and cfg.data != "synthetic" and replicas is ONE:
+            estimate_line(cfg, splits)
+            steps.set_determinism(cfg.seed, cfg.deterministic)
         with replicas.scope():  # JAX: the distribution is set for the run, and unset after
             return _fit(cfg, out, resume, splits, replicas)
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def estimate_line(cfg, splits):
+    """Print how long ``cfg``'s epochs should take here: an epoch's time measured on this
+    machine (:func:`fer_keras.train.throughput.epoch_seconds`, a burst of the run's own train
+    steps, or the time stored from an earlier burst of the same run on this CPU)."""
+    from fer_keras.train.throughput import cpu_kind, epoch_seconds
+
+    per_epoch, measured = epoch_seconds(cfg, splits)
+    how = "timed just now" if measured else "timed earlier on this machine"
+    print(f"estimated time: about {max(1, round(per_epoch * cfg.epochs / 60))} min for "
+          f"{cfg.epochs} epochs at ~{per_epoch:.0f} s an epoch ({how}; early stopping may end "
+          f"it sooner); this CPU: {cpu_kind()}", flush=True)
 
 
 def _fit(cfg, out, resume, splits, replicas=ONE):
@@ -294,8 +330,9 @@ def _fit(cfg, out, resume, splits, replicas=ONE):
     ema = EMAWeights(validation) if cfg.ema_momentum else None
     recorder = RunRecorder(out, cfg, history, state.best, stateful,
                            state.elapsed_seconds, budget=budget, ema=ema,
-                           chief=replicas.chief)
+                           chief=replicas.chief, joins_saves=replicas.joins_saves)
     callbacks.insert(0, recorder.callback)
+    callbacks.append(recorder.commit_callback)
     if ema is not None:
         callbacks.insert(0, ema)  # its on_epoch_end must run before the recorder's
     if hasattr(train_data, "epoch_callback"):

@@ -1,14 +1,15 @@
-"""``fer-keras predict FOLDER --engine ray`` (:mod:`fer_keras.faces.ray_engine`, issue 30): the same rows
-as the single-process path, bad files in an errors table, a rerun that resumes from the manifest,
+"""``fer-keras predict FOLDER --engine ray`` (:mod:`fer_keras.faces.ray_engine`): the same rows as
+the single-process path, bad files in an errors table, a rerun that resumes from the manifest,
 and a killed actor that Ray restarts without losing or doubling a row.
 
 The pure parts (ranges, warm-up, the track join) run everywhere; the Ray runs skip without Ray
-(``pip install fer_keras[ray]``) and share one local cluster of 2 CPUs."""
+(``pip install fer_keras[ray]``) or without namespaces, and each starts the engine's own local
+cluster in a network and process namespace of its own (``_ray_cluster``). A cluster of separate
+nodes: ``test_ray_cluster.py``."""
 import json
 import os
 import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -16,6 +17,8 @@ import pandas as pd
 import pytest
 
 cv2 = pytest.importorskip("cv2")
+
+import _ray_cluster as rc  # noqa: E402
 
 from fer_keras.cli import main  # noqa: E402
 from fer_keras.faces import ray_engine as distributed  # noqa: E402
@@ -113,54 +116,36 @@ def test_bad_engine_flags_are_one_line(flags, named, tmp_path, capfd):
 
 # --------------------------------------------------------------------------- with Ray
 @pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install fer_keras[ray])")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level="ERROR")
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def media(tmp_path_factory):
-    """Five photos (the astronaut three ways, a blank one, a file that is no image) and a
-    60-frame video of two faces: one throughout, one that comes, leaves and comes back (three
-    tracks), with the single-process path's output beside them."""
-    skdata = pytest.importorskip("skimage.data")
+    """The photos and the video of ``_ray_cluster.make_media`` (five photos, one of them no
+    image, and a 60-frame video of three tracks), with the single-process path's output."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install fer_keras[ray])")
+    pytest.importorskip("skimage")
+    if (why := rc.namespace_problem()) is not None:
+        pytest.skip(why)
     from fer_keras.faces.media import predict_media
 
     d = tmp_path_factory.mktemp("ray_media")
-    folder = d / "in"
-    folder.mkdir()
-    a = skdata.astronaut()[..., ::-1]
-    cv2.imwrite(str(folder / "a.jpg"), a)
-    cv2.imwrite(str(folder / "b.png"), a[:, ::-1])
-    cv2.imwrite(str(folder / "c.jpg"), cv2.resize(a, (300, 300)))
-    cv2.imwrite(str(folder / "blank.png"), np.full((100, 100, 3), 128, np.uint8))
-    (folder / "bad.jpg").write_bytes(b"not a jpeg")
-    head = np.ascontiguousarray(a[20:240, 120:320])
-    w = cv2.VideoWriter(str(folder / "two.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (480, 270))
-    for i in range(60):
-        f = np.full((270, 480, 3), 90, np.uint8)
-        f[20:240, 10 + i:210 + i] = head
-        if 22 <= i < 38 or i >= 48:
-            f[30:250, 270:470] = head[:, ::-1]
-        w.write(f)
-    w.release()
+    folder = rc.make_media(d / "in")
     assert predict_media(folder, d / "single", progress=False) == 2  # bad.jpg
     single = pd.read_csv(d / "single" / "faces.csv")
     assert set(single["track"].dropna()) == {0, 1, 2}, "the video should make three tracks"
     return folder, d / "single"
 
 
-def _run(folder, out, **kw):
-    settings = distributed.Settings(range_frames=kw.pop("range_frames", 10))
-    return distributed.run(folder, out, settings=settings, progress=False,
-                           workers=kw.pop("workers", 1), **kw)
+def _run(folder, out, workers=1, delay=0.0, marks=None):
+    """The engine on a local cluster of ``workers`` CPUs that it starts itself, in a namespace
+    of its own (video ranges of 10 frames); returns the exit status."""
+    marks = marks or out.parent / "marks"
+    marks.mkdir(exist_ok=True)
+    r = rc.in_namespace([sys.executable, "-c", rc.DRIVER, out, folder, "local", workers, delay,
+                         marks], rc.base_env(out.parent / "home"))
+    assert r.returncode in (0, 2), r.stderr[-3000:]
+    assert not rc.RAY_LINE.search(r.stderr), r.stderr
+    return r.returncode
 
 
-def test_rows_equal_the_single_process_path(ray_cluster, media, tmp_path):
+def test_rows_equal_the_single_process_path(media, tmp_path):
     """The video in six ranges of 10 frames, each with a 30-frame warm-up: the same CSV, byte
     for byte (rows, order, ids, formatting), the same JSON, and the Parquet rows agree."""
     folder, single = media
@@ -177,9 +162,10 @@ def test_rows_equal_the_single_process_path(ray_cluster, media, tmp_path):
     np.testing.assert_allclose(table["Happy"], [s["Happy"] for s in ref["scores"]], atol=1e-7)
     engine = json.loads((out / "engine.json").read_text())
     assert engine["run"]["join_mismatches"] == 0 and engine["run"]["units"] == 5 + 6
+    assert not (tmp_path / "home" / ".ray").exists(), "the run's token was written to ~/.ray"
 
 
-def test_rerun_resumes_from_the_manifest(ray_cluster, media, tmp_path):
+def test_rerun_resumes_from_the_manifest(media, tmp_path):
     """A rerun reads only what the manifest does not list: after dropping two units' lines
     (a photo and a middle range of the video, as a crash would leave them) exactly those are
     done again, and the output is unchanged; other settings are refused in one line."""
@@ -196,48 +182,32 @@ def test_rerun_resumes_from_the_manifest(ray_cluster, media, tmp_path):
     assert sorted(json.loads(ln)["unit"] for ln in again) == \
         ["a.jpg", "bad.jpg", "two.mp4#frames=20-30"]  # the bad file is tried again
     assert (out / "faces.csv").read_text() == (single / "faces.csv").read_text()
-    with pytest.raises(distributed.FerInputError, match="other settings"):
-        _run(folder, out, range_frames=20)
+    with pytest.raises(distributed.FerInputError, match="other settings"):  # before Ray starts
+        distributed.run(folder, out, settings=distributed.Settings(range_frames=20),
+                        progress=False)
 
 
 @pytest.mark.slow
-def test_a_killed_actor_is_restarted_and_no_row_is_lost_or_doubled(ray_cluster, media, tmp_path):
+def test_a_killed_actor_is_restarted_and_no_row_is_lost_or_doubled(media, tmp_path):
     """One actor, slowed down; its process is killed (SIGKILL) once it has started on the
-    units. Ray restarts it (a second pid writes its marker) and reruns the unfinished task: the
-    rows equal the single-process path's, byte for byte."""
+    units. Ray restarts it (a second pid writes its marker) and its unfinished call is run
+    again: the rows equal the single-process path's, byte for byte."""
     folder, single = media
-    marks = tmp_path / "marks"
+    marks, out = tmp_path / "marks", tmp_path / "o"
     marks.mkdir()
-
-    class SlowSpec(distributed.RecognizerSpec):
-        def build(self):
-            rec, det = super().build()
-            (marks / str(os.getpid())).touch()
-            plain = rec._analyse
-
-            def slow(*a, **k):
-                time.sleep(0.05)
-                return plain(*a, **k)
-
-            rec._analyse = slow
-            return rec, det
-
-    def killer():
-        for _ in range(600):
-            pids = list(marks.iterdir())
-            if pids:
-                time.sleep(2.0)  # inside the first video ranges
-                os.kill(int(pids[0].name), signal.SIGKILL)
-                return
-            time.sleep(0.1)
-
-    t = threading.Thread(target=killer)
-    t.start()
-    rc = _run(folder, tmp_path / "o", spec=SlowSpec())
-    t.join()
-    assert rc == 2
+    p = rc.popen_in_namespace([sys.executable, "-c", rc.DRIVER, out, folder, "local", 1, 0.05,
+                               marks], rc.base_env(tmp_path / "home"))
+    t = time.monotonic()
+    while not list(marks.iterdir()):
+        assert p.poll() is None and time.monotonic() - t < 240, "no actor started"
+        time.sleep(0.1)
+    time.sleep(2.0)  # inside the first units
+    pid = rc.host_pid(p.pid, int(next(marks.iterdir()).name.rsplit("-", 1)[1]))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert p.wait(timeout=300) == 2
     assert len(list(marks.iterdir())) >= 2, "the actor was not restarted"
-    assert (tmp_path / "o" / "faces.csv").read_text() == (single / "faces.csv").read_text()
-    units = [json.loads(ln)["unit"]
-             for ln in (tmp_path / "o" / "manifest.jsonl").read_text().splitlines()]
+    assert (out / "faces.csv").read_text() == (single / "faces.csv").read_text()
+    units = [json.loads(ln)["unit"] for ln in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(units) == len(set(units)) == 11
+    assert json.loads((out / "engine.json").read_text())["run"]["retried_calls"] >= 1

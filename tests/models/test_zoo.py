@@ -40,6 +40,8 @@ def test_registry_model_contract(name, batch, tmp_path):
     ("hw3_cnn", 2_130_311, 0.01),
     ("vgg_leaky", 44_305_991, 0.01),
     ("dnn_000", 2_281_931, 0.02),
+    ("dnn_000_narrow_first", 2_281_931, 0.02),
+    ("hw3_cnn_narrow_head", 2_130_311, 0.01),
 ])
 def test_reported_parameter_counts(name, reported, tol):
     count = models.build(name).count_params()
@@ -74,3 +76,18 @@ def test_attribute_access_and_list():
 def test_builders_accept_shape_and_classes():
     m = models.small_cnn(input_shape=(48, 48, 1), num_classes=3)
     assert m.output_shape == (None, 3)
+
+
+def test_the_narrow_first_controls_spend_report_000s_count_the_other_way():
+    """000's "first hidden layer as wide as possible" needs a control of the same size whose
+    first layer is the narrower one: the DNN and the CNN's dense head."""
+    def dense_widths(name):
+        return [layer.units for layer in models.build(name).layers
+                if isinstance(layer, keras.layers.Dense)][:-1]
+
+    for name, control in (("dnn_000", "dnn_000_narrow_first"),
+                          ("hw3_cnn", "hw3_cnn_narrow_head")):
+        a, b = models.build(name).count_params(), models.build(control).count_params()
+        assert abs(a - b) <= 0.001 * a, (name, a, b)
+        assert dense_widths(name)[0] == max(dense_widths(name))
+        assert dense_widths(control)[0] < dense_widths(control)[1]

@@ -83,17 +83,17 @@ else:
   # killed after the checkpoint of epoch 1, resumed on two devices, against an uninterrupted run
   cfg = TrainConfig(epochs=2, distribute="data-parallel", **base)
   straight, _ = train(cfg.replace(out=out + "/straight"), splits=splits)
-  original = fit.RunRecorder.epoch_end
-  def stop_after_first(self, model, epoch, logs):
-      original(self, model, epoch, logs)
+  original = fit.RunRecorder.commit
+  def stop_after_first(self, model, epoch):
+      original(self, model, epoch)
       if epoch == 0:
           raise KeyboardInterrupt
-  fit.RunRecorder.epoch_end = stop_after_first
+  fit.RunRecorder.commit = stop_after_first
   try:
       first, _ = train(cfg.replace(out=out + "/resumed"), splits=splits)
   except KeyboardInterrupt:
       res["interrupted_at"] = json.load(open(out + "/resumed/state.json"))["epoch"]
-  fit.RunRecorder.epoch_end = original
+  fit.RunRecorder.commit = original
   epoch1 = weights(keras.saving.load_model(out + "/resumed/best.keras", compile=False))
   resumed, hist = train(cfg.replace(out=out + "/resumed"), resume=True, splits=splits)
   res["resumed_vs_straight"] = maxdiff(weights(resumed), weights(straight))

@@ -451,3 +451,45 @@ def test_process_death_in_the_epoch_end_sequence_then_resume(name, tmp_path, uni
     for file in ("best.keras", "last.keras"):
         for x, y in zip(_weights(ref / file), _weights(out / file)):
             np.testing.assert_allclose(x, y, atol=1e-5, rtol=0)
+
+
+@requires_tf
+def test_a_resume_cuts_the_learning_rate_when_the_uninterrupted_run_does(tmp_path, monkeypatch):
+    """ReduceLROnPlateau cuts the rate at the end of epoch 2 (its monitor held flat); a run
+    killed right after epoch 2's checkpoint and resumed must run epochs 3-4 at the cut rate, as
+    the uninterrupted run does: the checkpoint holds the callbacks' counters after the epoch,
+    not before it. Each history row keeps its epoch's own rate (the cut shows from epoch 3)."""
+    import keras
+
+    import fer_keras.train as tr
+    from fer_keras.config import TrainConfig
+
+    real_rl = keras.callbacks.ReduceLROnPlateau.on_epoch_end
+
+    def flat(self, epoch, logs=None):  # a plateau from epoch 2 on, whatever the data
+        return real_rl(self, epoch, {**(logs or {}), "val_loss": 1.0})
+
+    monkeypatch.setattr(keras.callbacks.ReduceLROnPlateau, "on_epoch_end", flat)
+    cfg = TrainConfig(model="dnn_001", n_synthetic=300, epochs=4, batch_size=64, verbose=0,
+                      schedule="plateau", reduce_lr_patience=1, early_stopping=0, seed=3)
+    tr.train(cfg.replace(out=str(tmp_path / "straight")))
+    straight = [r["lr"] for r in _history(tmp_path / "straight")]
+    assert straight[0] == straight[1] and straight[2] == pytest.approx(straight[1] / 2)
+
+    real_commit = tr.RunRecorder.commit
+
+    class Killed(Exception):
+        pass
+
+    def commit(self, model, epoch):
+        real_commit(self, model, epoch)
+        if epoch == 1:
+            raise Killed()
+
+    monkeypatch.setattr(tr.RunRecorder, "commit", commit)
+    out = tmp_path / "resumed"
+    with pytest.raises(Killed):
+        tr.train(cfg.replace(out=str(out)))
+    monkeypatch.setattr(tr.RunRecorder, "commit", real_commit)
+    tr.train(cfg.replace(out=str(out)), resume=True)
+    assert [r["lr"] for r in _history(out)] == pytest.approx(straight)

@@ -72,3 +72,23 @@ def test_cpu_kind_reads_the_bf16_units(tmp_path):
     assert cpu_kind(tmp_path / "absent") == "unknown CPU"
 
 
+
+
+def test_train_prints_the_estimate_timed_here_on_real_data(fer_sample_csv, tmp_path,
+                                                           monkeypatch, capsys):
+    """``train`` on FER2013 rows (the Kaggle-format sample) starts with the estimate of its
+    epochs at the speed measured here; the second run of the same kind reads the stored time;
+    the synthetic faces (seconds of training) print none."""
+    from fer_keras.train import train
+
+    monkeypatch.setenv("FER_KERAS_CACHE", str(tmp_path / "cache"))
+    cfg = TrainConfig(data=str(fer_sample_csv), epochs=2, model="dnn_001", batch_size=64,
+                      verbose=1, out=str(tmp_path / "a"))
+    train(cfg)
+    first = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("estimated")]
+    assert len(first) == 1 and "for 2 epochs" in first[0] and "timed just now" in first[0]
+    assert "this CPU: " + throughput.cpu_kind() in first[0]
+    train(cfg.replace(out=str(tmp_path / "b")))
+    assert "timed earlier on this machine" in capsys.readouterr().out
+    train(TrainConfig(**{**TINY, "epochs": 1, "verbose": 1, "out": str(tmp_path / "c")}))
+    assert "estimated time" not in capsys.readouterr().out
