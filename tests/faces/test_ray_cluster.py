@@ -70,7 +70,10 @@ def test_the_head_address_and_ray_client_give_the_single_process_rows(cluster, m
         assert r.returncode == 2, r.stderr
         assert (tmp_path / name / "faces.csv").read_text() == ref, name
         run = json.loads((tmp_path / name / "engine.json").read_text())["run"]
-        assert run["workers"] == 2 and run["nodes"] == 2, run  # one actor on each raylet
+        # two actors, one CPU each on raylets of one CPU; "nodes" counts the nodes whose actor
+        # did a unit, and an actor that starts late (the previous job's still leaving) may get
+        # none of the six
+        assert run["workers"] == 2 and run["nodes"] in (1, 2), run
         assert not rc.RAY_LINE.search(r.stderr), r.stderr
         assert _stderr_lines(r.stderr) == [
             f"note: no face found in 1 of 5 files: {folder / 'blank.png'}",
