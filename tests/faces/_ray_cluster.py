@@ -220,11 +220,23 @@ class Cluster:
 
     # ---- the end
     def processes(self):
-        """``[(pid, command)]`` of the namespace's processes but its first (:data:`REAPER`)."""
-        r = self.run(["ps", "-eo", "pid=,args="])
-        return [(int(p), c) for p, _, c in (ln.strip().partition(" ") for ln in
-                                            r.stdout.splitlines())
-                if p.isdigit() and int(p) != 1 and not c.startswith("ps ")]
+        """``[(pid, command)]`` of the namespace's processes but its first (:data:`REAPER`),
+        read from ``/proc`` (a process is in it when its ``ns/pid`` link is the first
+        process's): no command has to start inside a namespace that may be failing."""
+        ns = os.readlink(f"/proc/{self.init}/ns/pid")
+        found = []
+        for p in Path("/proc").iterdir():
+            if not p.name.isdigit() or int(p.name) == self.init:
+                continue
+            try:
+                if os.readlink(p / "ns" / "pid") != ns:
+                    continue
+                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:  # gone meanwhile
+                continue
+            if cmd.strip():  # a zombie has no command line
+                found.append((int(p.name), cmd.strip()))
+        return found
 
     def stop(self):
         """``ray stop --force``; returns its output."""
