@@ -60,19 +60,9 @@ def command(spec):
 
 
 def config(ctx, spec):
-    """The :class:`~fer_keras.config.TrainConfig` of ``spec`` on the report's data."""
-    from fer_keras.config import TrainConfig, preset
-    from fer_keras.report.context import VAL_FRACTION
-
-    run, model, st = spec
-    st = dict(st)
-    values = preset(st["preset"]) if st.get("preset") else {}
-    values.update(st)
-    values.update(model=model, data=str(ctx.cfg.data), out=str(ctx.out / "runs" / run),
-                  n_synthetic=ctx.cfg.n_synthetic, select_on="train",
-                  val_fraction=VAL_FRACTION, verbose=2 if ctx.cfg.verbose else 0)
-    values.setdefault("seed", ctx.cfg.seed)
-    return TrainConfig(**values)
+    """The :class:`~fer_keras.config.TrainConfig` of ``spec`` on the report's data
+    (:meth:`~fer_keras.report.context.Context.spec_config`)."""
+    return ctx.spec_config(*spec)
 
 
 def mismatch(rc, spec):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,22 @@ VAL_FRACTION = 0.1
 #: The report's name for the shipped model (``fer_keras/weights/``), which HW4 explains on
 #: FER2013 (:meth:`Context.explained`).
 SHIPPED = "shipped fer_net"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A model a question explains, on which images (:meth:`Context.explained`)."""
+
+    #: a model name for :meth:`Context.model` and :meth:`Context.probs`
+    name: str
+    #: the split its images come from: "val" or "test"
+    split: str
+    #: those images (:class:`~fer_keras.data.Dataset`)
+    data: object
+    #: the images in a caption's words ("validation", "PublicTest")
+    words: str
+    #: one sentence for the report: which model this is and why
+    why: str
 
 
 class Context:
@@ -100,11 +117,8 @@ class Context:
     def cnn_subject(self):
         """The report's CNN on the validation split, as :meth:`explained` describes a model
         that a question explains (HW3's questions explain this one)."""
-        import types
-
-        return types.SimpleNamespace(name=self.cnn_name(), split="val", data=self.val,
-                                     words="validation",
-                                     why=f"the report's CNN `{self.cnn_name()}`")
+        return Subject(name=self.cnn_name(), split="val", data=self.val, words="validation",
+                       why=f"the report's CNN `{self.cnn_name()}`")
 
     def explained_name(self):
         """The name of the model :meth:`explained` returns, decided without loading the data:
@@ -117,21 +131,16 @@ class Context:
         return SHIPPED
 
     def explained(self):
-        """What the HW4 questions explain: a namespace ``name`` (a model name for
-        :meth:`model` and :meth:`probs`), ``split`` ("val" or "test"), ``data`` (that
-        :class:`~fer_keras.data.Dataset`), ``words`` (the images, for captions) and ``why``
-        (one sentence for the report).
+        """What the HW4 questions explain, a :class:`Subject`.
 
         Report 002 explained a CNN of about 68%. On FER2013 without ``--model`` that is the
         shipped ``fer_net`` (66.0% PublicTest, the nearest we have; RESULTS.md), which trained
         on every training image, so it is explained on the images that chose nothing
         (:attr:`test`). Else (``--model``, the synthetic faces, no labelled test split) it is
         the report's CNN on the validation split."""
-        import types
-
         if self.explained_name() != SHIPPED or self.test is None:
             return self.cnn_subject()
-        return types.SimpleNamespace(
+        return Subject(
             name=SHIPPED, split="test", data=self.test, words=self._test_words(),
             why="the shipped `fer_net` (`fer_keras/weights/`, trained on every training image "
                 "with the recipe of RESULTS.md), the model nearest report 002's 68% that we "
@@ -147,15 +156,25 @@ class Context:
         """The :class:`~fer_keras.config.TrainConfig` a report run trains ``name`` with: the
         reports' settings (preset "report": batch 80, oversampling) on real data, the defaults on
         the synthetic faces; ``epochs`` from the report config in both."""
+        settings = {"epochs": self.cfg.epochs}
+        if not self.cfg.synthetic:
+            settings["preset"] = "report"
+        return self.spec_config(name, name, settings)
+
+    def spec_config(self, run, model, settings):
+        """The :class:`~fer_keras.config.TrainConfig` of the run ``OUT/runs/<run>`` of the
+        registry ``model``: its preset's values, then ``settings`` (TrainConfig fields), on
+        the report's data; the checkpoint is chosen on :data:`VAL_FRACTION` of the training
+        images, and the seed is the report's unless ``settings`` gives one."""
         from fer_keras.config import TrainConfig, preset
 
-        values = {} if self.cfg.synthetic else preset("report")
-        values.update(model=name, data=str(self.cfg.data), epochs=self.cfg.epochs,
-                      out=str(self.out / "runs" / name), n_synthetic=self.cfg.n_synthetic,
-                      seed=self.cfg.seed, verbose=2 if self.cfg.verbose else 0,
-                      select_on="train", val_fraction=VAL_FRACTION)
-        if not self.cfg.synthetic:
-            values["preset"] = "report"
+        settings = dict(settings)
+        values = preset(settings["preset"]) if settings.get("preset") else {}
+        values.update(settings)
+        values.update(model=model, data=str(self.cfg.data), out=str(self.out / "runs" / run),
+                      n_synthetic=self.cfg.n_synthetic, select_on="train",
+                      val_fraction=VAL_FRACTION, verbose=2 if self.cfg.verbose else 0)
+        values.setdefault("seed", self.cfg.seed)
         return TrainConfig(**values)
 
     def run_dir(self, name):

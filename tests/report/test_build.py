@@ -624,6 +624,7 @@ def test_claim_runs_train_only_what_is_missing(monkeypatch, tmp_path):
                                               model_path="", synthetic=False),
                           out=tmp_path, splits={"train": None}, cnn_name=lambda: "small_cnn")
     ctx.train_run = lambda cfg, status: Context.train_run(ctx, cfg, status)
+    ctx.spec_config = lambda *spec: Context.spec_config(ctx, *spec)
     status = {}
     monkeypatch.setattr(rundir.RunDir, "status",
                         lambda self, cfg: status.get(self.path.name, "fresh"))
