@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_net import PREAMBLE
 from conftest import requires_tf
 
 from fer_keras.config import TrainConfig
@@ -37,20 +38,12 @@ import numpy as np
 from fer_keras import models
 from fer_keras.config import TrainConfig
 from fer_keras.data.dataset import Dataset
-from fer_keras.models.layers import BatchNorm
 from fer_keras.train import fit, train
+from _tiny_net import random_layers, register
 
-RANDOM = backend == "jax"
+RANDOM = random_layers()
 
-@models.register
-def tiny_dp(input_shape=(48, 48, 1), num_classes=7):
-    L = keras.layers
-    body = [L.Conv2D(4, 3, strides=2, name="conv")]
-    body += [BatchNorm(name="bn")] if RANDOM else []
-    body += [L.Activation("relu"), L.MaxPooling2D(4), L.Flatten()]
-    body += [L.Dropout(0.3)] if RANDOM else []
-    return keras.Sequential([keras.Input(input_shape), *body, L.Dense(num_classes, name="logits"),
-                             L.Activation("softmax", dtype="float32")], name="tiny_dp")
+register("tiny_dp")
 
 rng = np.random.default_rng(0)
 def part(n, usage):
@@ -115,7 +108,7 @@ print(json.dumps(res))
 def _run(backend, tmp_path, mode, timeout=300):
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    res = subprocess.run([sys.executable, "-c", SCRIPT, backend, str(tmp_path), mode], env=env,
+    res = subprocess.run([sys.executable, "-c", PREAMBLE + SCRIPT, backend, str(tmp_path), mode], env=env,
                          capture_output=True, text=True, timeout=timeout)
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_net import PREAMBLE
 from conftest import requires_tf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,21 +166,10 @@ def files(folder):
 #: TensorFlow, where each replica draws its own randomness and normalises with its own share.
 TINY = r"""
 import sys
-import keras
-from fer_keras import models
-from fer_keras.models.layers import BatchNorm
+from _tiny_net import random_layers, register
 
-RANDOM = keras.backend.backend() == "jax"
-
-@models.register
-def tiny_mp(input_shape=(48, 48, 1), num_classes=7):
-    L = keras.layers
-    body = [L.Conv2D(4, 3, strides=2, name="conv")]
-    body += [BatchNorm(name="bn")] if RANDOM else []
-    body += [L.Activation("relu"), L.MaxPooling2D(4), L.Flatten()]
-    body += [L.Dropout(0.3)] if RANDOM else []
-    return keras.Sequential([keras.Input(input_shape), *body, L.Dense(num_classes, name="logits"),
-                             L.Activation("softmax", dtype="float32")], name="tiny_mp")
+RANDOM = random_layers()
+register("tiny_mp")
 
 if len(sys.argv) > 1 and sys.argv[1] == "--initial":
     # the untrained weights, into a file beside the run folder: what the steps moved from
@@ -207,7 +197,7 @@ STEP_FLAGS = ("--data synthetic --n-synthetic 256 --model tiny_mp --epochs 1 --b
 
 def _step(backend, tmp_path):
     tiny = tmp_path / "tiny_mp.py"
-    tiny.write_text(TINY)
+    tiny.write_text(PREAMBLE + TINY)
     run = f"python {tiny} train {STEP_FLAGS}"
     t0 = time.monotonic()
     _launched(tmp_path / "one", backend,
