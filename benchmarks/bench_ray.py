@@ -84,6 +84,39 @@ def _ray(folder, out, workers):
     return wall, json.loads((out / "engine.json").read_text())["run"]["seconds"]
 
 
+def engine_row(name, runs, note, **extra):
+    """A table row of the Ray engine's ``runs``, ``[(wall_s, job_s, rows_equal)]`` of one
+    setting: the median times, and whether every run's rows were the single process's."""
+    return {"name": name, **extra, "wall_s": float(np.median([w for w, _, _ in runs])),
+            "job_s": float(np.median([j for _, j, _ in runs])),
+            "rows_equal": all(eq for _, _, eq in runs), "note": note}
+
+
+def with_rates(rows, n_images):
+    """``rows`` with ``images_per_s``: photos and video frames a second of ``job_s``."""
+    for r in rows:
+        r["images_per_s"] = n_images / r["job_s"] if r.get("job_s") else None
+    return rows
+
+
+def header(module, extra=""):
+    """The line above a table: the command, date, machine, load and versions."""
+    import platform
+
+    import fer_keras
+
+    try:
+        import ray
+
+        rv = ray.__version__
+    except ImportError:
+        rv = "absent"
+    return (f"python -m benchmarks.{module}{extra} on {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
+            f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Ray {rv}, "
+            f"fer_keras {fer_keras.__version__}")
+
+
 def run(reps=1, log=print):
     if importlib.util.find_spec("ray") is None:
         return [{"name": "predict --engine ray", "note": "not measured: Ray is not installed "
@@ -103,9 +136,8 @@ def run(reps=1, log=print):
         ref = (tmp / "single0" / "faces.csv").read_text()
         rows_n = ref.count("\n") - 1
         base = float(np.median(walls))
-        rows = [{"name": "one process (predict_media)", "wall_s": base, "job_s": base,
-                 "images_per_s": None, "face_rows": rows_n,
-                 "rows_equal": True, "overhead_s": 0.0,
+        rows = [{"name": "one process (predict_media)", "face_rows": rows_n, "overhead_s": 0.0,
+                 "wall_s": base, "job_s": base, "rows_equal": True,
                  "note": f"{n_photos} photos + {n_frames} frames, annotated copies written"}]
         for workers in (1, 2):
             runs = []
@@ -114,35 +146,16 @@ def run(reps=1, log=print):
                 wall, job = _ray(tmp / "in", out, workers)
                 runs.append((wall, job, (out / "faces.csv").read_text() == ref))
                 log(f"ray {workers} worker(s): {wall:.1f} s ({job:.1f} s in the job)")
-            wall = float(np.median([w for w, _, _ in runs]))
-            job = float(np.median([j for _, j, _ in runs]))
-            rows.append({"name": f"--engine ray, {workers} worker(s), local cluster",
-                         "wall_s": wall, "job_s": job, "images_per_s": None,
-                         "face_rows": rows_n,
-                         "rows_equal": all(eq for _, _, eq in runs), "overhead_s": wall - base,
-                         "note": f"video in ranges of {RANGE_FRAMES} frames; job_s without "
-                                 "the cluster's start and stop"})
-        for r in rows:  # the rate over both kinds of input: photos + video frames a second
-            r["images_per_s"] = (n_photos + n_frames) / r["job_s"] if r.get("job_s") else None
-        return rows
+            rows.append(engine_row(f"--engine ray, {workers} worker(s), local cluster", runs,
+                                   f"video in ranges of {RANGE_FRAMES} frames; job_s without "
+                                   "the cluster's start and stop", face_rows=rows_n,
+                                   overhead_s=float(np.median([w for w, _, _ in runs])) - base))
+        return with_rates(rows, n_photos + n_frames)
 
 
 def main():
-    import platform
-
-    import fer_keras
-
     rows = run(log=lambda m: print(m, file=sys.stderr))
-    try:
-        import ray
-
-        rv = ray.__version__
-    except ImportError:
-        rv = "absent"
-    print(f"python -m benchmarks.bench_ray on {time.strftime('%Y-%m-%d %H:%M %Z')}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
-          f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Ray {rv}, "
-          f"fer_keras {fer_keras.__version__}")
+    print(header("bench_ray"))
     print_table(rows)
     return 0 if all(r.get("rows_equal", True) for r in rows) else 1
 

@@ -14,6 +14,7 @@ and video frames a second of job_s), "rows_equal", "note"}``; each time the medi
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import print_table
-from benchmarks.bench_ray import make_media
+from benchmarks.bench_ray import engine_row, header, make_media, with_rates
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,38 +76,22 @@ def run(reps=1, log=print):
                     c.run([sys.executable, "-m", "fer_keras", "predict", tmp / "in", "--engine",
                            "ray", "--address", c.address, "--out", out, "--no-progress"])
                     wall = time.perf_counter() - t
-                    import json
-
                     job = json.loads((out / "engine.json").read_text())["run"]["seconds"]
                     runs.append((wall, job, (out / "faces.csv").read_text() == ref))
                     c.stop()
                 finally:
                     c.close()
                 log(f"{nodes} node(s): start {starts[-1]:.1f} s, job {runs[-1][1]:.1f} s")
-            rows.append({"name": f"--engine ray --address, {nodes} node(s) of 1 CPU",
-                         "start_s": float(np.median(starts)),
-                         "wall_s": float(np.median([w for w, _, _ in runs])),
-                         "job_s": float(np.median([j for _, j, _ in runs])),
-                         "rows_equal": all(e for _, _, e in runs),
-                         "note": "start_s: ray start of every node until all are up"})
-        for r in rows:
-            r["images_per_s"] = (n_photos + n_frames) / r["job_s"]
-        return rows
+            rows.append(engine_row(f"--engine ray --address, {nodes} node(s) of 1 CPU", runs,
+                                   "start_s: ray start of every node until all are up",
+                                   start_s=float(np.median(starts))))
+        return with_rates(rows, n_photos + n_frames)
 
 
 def main():
-    import platform
-
-    import ray
-
-    import fer_keras
-
     reps = int(os.environ.get("REPS", "3"))
     rows = run(reps=reps, log=lambda m: print(m, file=sys.stderr))
-    print(f"python -m benchmarks.bench_ray_cluster (REPS={reps}) on "
-          f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Ray "
-          f"{ray.__version__}, fer_keras {fer_keras.__version__}")
+    print(header("bench_ray_cluster", f" (REPS={reps})"))
     print_table(rows)
     return 0 if all(r.get("rows_equal", True) for r in rows) else 1
 
