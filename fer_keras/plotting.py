@@ -235,12 +235,16 @@ def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None
     probs = np.asarray(lime_result["probs"])
     score = lime_result.get("score")
     k = len(weights)
-    fig, axes = plt.subplots(1, k + 1, figsize=(1.9 * (k + 1), 2.6), squeeze=False)
-    axes = axes[0]
+    # rows of four panels: one strip of eight is too flat to read once a report downscales it
+    ncols = min(k + 1, 4)
+    nrows = -(-(k + 1) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.9 * nrows + 0.3),
+                             squeeze=False)
+    axes = axes.ravel()
     edge = _boundaries(seg)
     base = np.stack([img] * 3, axis=-1)
     axes[0].imshow(np.where(edge[..., None], [1.0, 1.0, 0.0], base))
-    axes[0].set_title(f"{len(np.unique(seg))} superpixels", fontsize=8)
+    axes[0].set_title(f"{len(np.unique(seg))} superpixels", fontsize=11)
     for c in range(k):
         # each class on its own scale: the unlikely classes' weights are tiny but still show
         # which parts argue for or against them
@@ -252,7 +256,7 @@ def lime_panels(image, lime_result, path, class_names=CLASS_NAMES, suptitle=None
         rgb = np.where(outline[..., None], [1.0, 1.0, 0.0], np.clip(rgb, 0, 1))
         axes[c + 1].imshow(rgb)
         fit = "" if score is None else f", R²={float(score[c]):.2f}"
-        axes[c + 1].set_title(f"{class_names[c]}\np={float(probs[c]):.2f}{fit}", fontsize=8)
+        axes[c + 1].set_title(f"{class_names[c]}\np={float(probs[c]):.2f}{fit}", fontsize=11)
     for ax in axes:
         ax.axis("off")
     if suptitle:
@@ -313,7 +317,10 @@ def _curve_panels(panels, path, title):
     from fer_keras.explain.controls import CONTROLS
 
     plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    n = max(len(lines) for _, _, lines in panels)
+    # each panel's legend below it, outside the axes: inside, it covered the curves
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8 + 0.19 * n),
+                             squeeze=False)
     for ax, (name, xlabel, lines) in zip(axes[0], panels):
         for label, (xs, ys, note) in lines.items():
             ax.plot(np.asarray(xs), np.asarray(ys), "--" if label in CONTROLS else "-",
@@ -322,7 +329,8 @@ def _curve_panels(panels, path, title):
         ax.set_ylabel("probability of the class")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                  frameon=False)
     fig.suptitle(title)
     return _save(fig, path)
 
