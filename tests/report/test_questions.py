@@ -192,11 +192,15 @@ def test_q5_measures_report_000s_second_conv_layer_on_its_own_run(tmp_path, monk
     monkeypatch.setattr(claim_runs, "finished", lambda ctx, s: run)
     val = load_splits("synthetic", n_synthetic=60, seed=0)["val"]
     ctx = SimpleNamespace(cnn_name=lambda: "small_cnn", val=val,
-                          cfg=SimpleNamespace(seed=0),
+                          cfg=SimpleNamespace(seed=0), out=tmp_path,
+                          qdir=lambda q: (tmp_path / q).mkdir(exist_ok=True) or tmp_path / q,
                           profile={"ascent_filters": 4, "ascent_steps": 3})
     sec = Section("q5-filters")
     got = q5_filters.report_000_layer(ctx, sec, 0, "image #0")
     assert got["model"] == "hw3_cnn" and got["layer"] == "b1c2_act"  # not the first conv's
+    # its two grids, of the filters of that layer, from noise and from the image
+    figs = [b["path"] for b in sec.blocks if b["kind"] == "figure"]
+    assert len(figs) == 2 and all("b1c2_act" in f and (tmp_path / f).is_file() for f in figs)
     grid = got["noise_vs_image"]
     assert 0 <= grid["alike"] <= grid["compared"] <= 4 and "`b1c2_act`" in sec.answer_text
     saved["epochs"] = 3  # control: not the report's settings

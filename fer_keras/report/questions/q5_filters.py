@@ -47,8 +47,9 @@ def answer(ctx):
 def report_000_layer(ctx, sec, row, image_label):
     """Report 000's own setting: ascent from noise and from image ``row`` on the second conv
     layer (its rectified output) of report 000's CNN, the finished claim run of claim
-    ``000-q5-alike`` (``OUT/runs/hw3_cnn``). Returns ``{"model", "layer", "noise_vs_image"}``,
-    or ``{"missing": the command that trains it}`` (no figure: the numbers judge the claim)."""
+    ``000-q5-alike`` (``OUT/runs/hw3_cnn``), drawn as grids of the profile's
+    ``ascent_filters`` filters (64 in the full profile: the grid the reports drew). Returns
+    ``{"model", "layer", "noise_vs_image"}``, or ``{"missing": the command that trains it}``."""
     from fer_keras import explain, models
     from fer_keras.analyses import filters
     from fer_keras.report import claim_runs
@@ -64,9 +65,16 @@ def report_000_layer(ctx, sec, row, image_label):
     settings = filters.Settings(filters=ctx.profile["ascent_filters"],
                                 steps=ctx.profile["ascent_steps"], feature_map_filters=1,
                                 seed=ctx.cfg.seed)
-    res = filters.run(net, ctx.val, settings, None, layer=layer, row=row)
+    res = filters.run(net, ctx.val, settings, ctx.qdir(sec.id), layer=layer, row=row,
+                      image_label=image_label)
     grid = {k: v for k, v in res.numbers["noise_vs_image"].items()
             if k not in ("per_filter", "noise_a", "noise_b")}
+    n = res.numbers["filters"]
+    sec.figure(res.files[0], f"Report 000's CNN `{spec[1]}`: gradient ascent from white noise "
+                             f"on the first {n} filters of its second conv layer `{layer}`",
+               ctx.out)
+    sec.figure(res.files[1], f"The same {n} filters of `{spec[1]}`'s `{layer}`, ascent from "
+                             f"{image_label}", ctx.out)
     sec.text(f"Report 000's own setting, its CNN `{spec[1]}` (`runs/{spec[0]}`) at its second "
              f"conv layer `{layer}`, from noise and from {image_label}: {grid.get('alike', 0)} "
              f"of {grid.get('compared', 0)} filters gave alike patterns from both starts.")
