@@ -471,4 +471,58 @@ def reproduction_section(ctx, sections):
                for r in rows])
     kinds = [k for k in rules.RULES if any(c.kind == k for c in CLAIMS)]
     sec.bullets([f"**{k.replace('_', ' ')}**: {rules.RULES[k]}" for k in kinds])
+    sec.numbers["runs"] = runs_behind_rows(ctx, sec, CLAIMS)
     return sec
+
+
+def runs_behind_rows(ctx, sec, claims):
+    """Each finished claim run of ``claims`` but the report's own CNN (HW3 Q1 shows that
+    one): its parameters, how it trained, its training curves (``OUT/reproduction/<run>
+    _curves.png``) and, once per model, its layer table, added to ``sec``. Returns ``[{"run",
+    "model", "params", "trainable_params", "epochs_run", "best_epoch",
+    "best_val_accuracy"}]``."""
+    from fer_keras import models
+    from fer_keras.report.common import copy_figure
+    from fer_keras.train import evaluate
+
+    specs = list(claim_runs.all_specs(claims))
+    if any(s[0] == claim_runs.SPREAD_SPEC[0] for s in specs):
+        specs.append(claim_runs.seed_spec(claim_runs.SPREAD_SPEC))
+    found = []
+    for spec in specs:
+        if spec[0] == ctx.cnn_name() and not ctx.cfg.model_path:
+            continue
+        run = claim_runs.finished(ctx, spec)
+        if run is not None and run.curves.is_file():
+            found.append((spec, run))
+    if not found:
+        return []
+    sec.text("**The runs behind the rows.** Each model that a row above names, but the "
+             "report's own CNN (HW3 Q1 shows it), as it trained here: its size, its settings "
+             "and its curves (train vs the 10% of the training images that chose the kept "
+             "epoch); the layers of each model once.")
+    out, tabled = [], set()
+    for (run_name, model, _), run in found:
+        net = models.load(run.best)
+        hist = run.history()
+        params = int(net.count_params())
+        trainable = int(sum(np.prod(w.shape) for w in net.trainable_weights))
+        best = max(hist, key=lambda r: r.get("val_accuracy", -1)) if hist else {}
+        row = {"run": run_name, "model": model, "params": params,
+               "trainable_params": trainable, "epochs_run": len(hist),
+               "best_epoch": int(best.get("epoch", 0)),
+               "best_val_accuracy": float(best.get("val_accuracy", float("nan")))}
+        out.append(row)
+        sec.text(f"`{model}` (`runs/{run_name}`): {params:,} parameters ({trainable:,} "
+                 f"trainable); {_describe(run.saved_config(), hist)}; the best validation "
+                 f"accuracy, {pct(row['best_val_accuracy'])}, came at epoch "
+                 f"{row['best_epoch']}.")
+        curves = copy_figure(run.curves, ctx.qdir(sec.id) / f"{run_name}_curves.png")
+        sec.figure(curves, f"Training curves of `{model}` (`runs/{run_name}`): accuracy and "
+                           "loss, train vs validation", ctx.out)
+        if model not in tabled:
+            tabled.add(model)
+            sec.table(["layer", "type", "output shape", "params"],
+                      [(n, t, sh, f"{p:,}") for n, t, sh, p in evaluate.layer_table(net)],
+                      caption=f"Layers of `{model}`")
+    return out
