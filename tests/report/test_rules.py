@@ -380,8 +380,8 @@ def test_ascent_sentence_says_alike_or_different_and_counts_the_noise_tiles():
                                               "alike": 30, "chance_share_alike": 0.1,
                                               "similar": True}}
     yes = similarity_sentence(base)
-    assert "Of the 64 filters, the ascent from noise left 18 tiles as plain noise" in yes
-    assert "from the face left 2 patterns" in yes and "much the same textures" in yes
+    assert "Of the 64 filters, the ascent from noise found none for 18 filters" in yes
+    assert "from the face found none for 2 filters" in yes and "much the same textures" in yes
     no = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                          "alike": 5, "similar": False}})
     assert "other textures" in no and "much the same" not in no
@@ -391,13 +391,21 @@ def test_ascent_sentence_says_alike_or_different_and_counts_the_noise_tiles():
     clean = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                             "noise_tiles_noise_start": 0,
                                                             "noise_tiles_image_start": 0}})
-    assert "left no tile as plain noise" in clean and "no pattern added to the face" in clean
-    assert "a pattern for every filter" in clean and "no pattern for those" not in clean
+    assert clean.startswith("Of the 64 filters, the ascent from noise found a pattern for "
+                            "every filter, and the ascent from the face found a pattern for "
+                            "every filter.")
     assert "0 " not in clean.split("Comparing")[0]
+    # the audit's case: noise tiles on one side only; each side says its own count
+    mixed = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
+                                                            "noise_tiles_noise_start": 3,
+                                                            "noise_tiles_image_start": 0}})
+    assert "from noise found none for 3 filters" in mixed
+    assert "from the face found a pattern for every filter" in mixed
+    assert "no pattern" not in mixed
     one = similarity_sentence({**base, "noise_vs_image": {**base["noise_vs_image"],
                                                           "noise_tiles_noise_start": 1,
                                                           "noise_tiles_image_start": 1}})
-    assert "left 1 tile as plain noise" in one and "left 1 pattern added to the face" in one
+    assert "found none for 1 filter (" in one and "1 filters" not in one
 
 
 def test_filter_outputs_sentence_agrees_with_each_count():

@@ -99,12 +99,14 @@ def similarity_sentence(num):
     g = num["noise_vs_image"]
     f = num["filters"]
     a, b = g["noise_tiles_noise_start"], g["noise_tiles_image_start"]
-    noise = (f"Of the {f} filters, the ascent from noise left "
-             f"{_count(a, 'tile', 'tiles') if a else 'no tile'} as plain noise (a power "
-             f"spectrum as flat as white noise's), and the ascent from the face left "
-             f"{_count(b, 'pattern', 'patterns') if b else 'no pattern'} added to the face as "
-             "plain noise" + (": it found no pattern for those filters" if a or b else
-                              ": it found a pattern for every filter"))
+    def side(k, start):
+        # a tile whose power spectrum is as flat as white noise's: no pattern for that filter
+        if not k:
+            return f"the ascent from {start} found a pattern for every filter"
+        return (f"the ascent from {start} found none for {_count(k, 'filter', 'filters')} "
+                "(the tile stayed plain noise, its power spectrum as flat as white noise's)")
+
+    noise = f"Of the {f} filters, {side(a, 'noise')}, and {side(b, 'the face')}"
     if not g["compared"]:
         return (noise + "; with no filter left on both sides, the two grids cannot be "
                 "compared: report 000's \"alike\" is not tested here.")
