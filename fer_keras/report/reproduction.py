@@ -505,8 +505,7 @@ def runs_behind_rows(ctx, sec, claims):
     for (run_name, model, _), run in found:
         net = models.load(run.best)
         hist = run.history()
-        params = int(net.count_params())
-        trainable = int(sum(np.prod(w.shape) for w in net.trainable_weights))
+        params, trainable, _ = rules.model_counts(net)
         best = max(hist, key=lambda r: r.get("val_accuracy", -1)) if hist else {}
         row = {"run": run_name, "model": model, "params": params,
                "trainable_params": trainable, "epochs_run": len(hist),

@@ -1,11 +1,10 @@
 """HW3 Q1: the CNN's layer table (or diagram), training curves and accuracy."""
 from __future__ import annotations
 
-import numpy as np
-
 from fer_keras.report.claims import of_kind
 from fer_keras.report.common import copy_figure, first_doc_line, split_words, train_summary
 from fer_keras.report.document import Section, pct
+from fer_keras.report.rules import model_counts
 
 ID = "q1-train"
 TITLE = "HW3 Q1. The CNN: architecture, training, accuracy"
@@ -29,8 +28,7 @@ def answer(ctx):
     rc = ctx.run_config(name)
     table = evaluate.layer_table(net)
     n_conv = sum(1 for r in table if r[1] == "Conv2D")
-    params = int(net.count_params())
-    trainable = int(sum(np.prod(w.shape) for w in net.trainable_weights))
+    params, trainable, _ = model_counts(net)
     best = max(hist, key=lambda r: r.get("val_accuracy", -1))
     last = hist[-1]
     val_acc = ctx.accuracy(name, "val")
