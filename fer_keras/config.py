@@ -37,7 +37,9 @@ CHOICES = {
     "optimizer": ("adam", "adamw", "sgd"),  # sgd: Nesterov momentum 0.9
     "schedule": ("plateau", "cosine", "onecycle", "constant"),
     "input_pipeline": ("numpy", "tfdata", "idg"),  # any backend | tf.data | ImageDataGenerator
-    "precision": ("float32", "mixed"),  # mixed: bfloat16 on CPU, float16 on older GPUs
+    # mixed: bfloat16 on CPU, float16 on older GPUs; auto: mixed where it trains faster here
+    # (fer_keras.train.throughput.choose_precision), saved resolved in the run's config
+    "precision": ("float32", "mixed", "auto"),
     # data-parallel: every device Keras sees (fer_keras.train.distribute)
     "distribute": ("none", "data-parallel"),
     # what chooses the kept checkpoint: the data's validation split, or a val_fraction of the
@@ -87,7 +89,7 @@ class TrainConfig:
     n_synthetic: int = 3000
     seed: int = 0
     deterministic: bool = True
-    precision: str = "float32"  # float32 | mixed (bfloat16 on CPU, float16 on GPU)
+    precision: str = "float32"  # float32 | mixed (bfloat16 on CPU, float16 on GPU) | auto
     # none | data-parallel: the model replicated on every device Keras sees, each global batch
     # of batch_size images split over them (fer_keras.train.distribute); a property of the
     # session, not of the run, so --resume may change it
@@ -252,6 +254,8 @@ def resume_conflicts(saved, given):
     for k, v in given.items():
         if k in SESSION_FIELDS or k == "preset" or not hasattr(saved, k):
             continue
+        if k == "precision" and v == "auto":  # the run's config holds what auto chose
+            continue
         if getattr(saved, k) != v:
             out.append(f"{flag(k)} {v!r} (the run's: {getattr(saved, k)!r})")
     return out
@@ -274,7 +278,7 @@ PRESETS = {
     "best": dict(model="fer_net", epochs=40, batch_size=128, optimizer="sgd", lr=0.1,
                  weight_decay=5e-3, schedule="onecycle", warmup_epochs=0, label_smoothing=0.1,
                  rotation=10.0, shift=0.1, zoom=0.1, flip=True, erasing=0.25, early_stopping=0,
-                 precision="mixed"),
+                 precision="auto"),
     # A minute on a laptop CPU: for smoke runs and the synthetic faces.
     "quick": dict(model="small_cnn", epochs=3, batch_size=64),
 }

@@ -73,7 +73,9 @@ def add_train(sub):
     p.add_argument("--seed", type=int, help=f"seed of splits, weights and augmentation "
                    f"{dflt('seed')}")
     p.add_argument("--precision", choices=CHOICES["precision"],
-                   help="mixed: bfloat16 on CPUs, float16 on GPUs before compute capability 8.0 "
+                   help="mixed: bfloat16 on CPUs, float16 on GPUs before compute capability 8.0; "
+                        "auto: mixed where it trains faster here (a GPU, or a CPU with bf16 "
+                        "instructions whose timed burst says so), else float32 "
                         f"{dflt('precision')}")
     p.add_argument("--distribute", choices=CHOICES["distribute"],
                    help="data-parallel: train on every device Keras sees (JAX DataParallel; "

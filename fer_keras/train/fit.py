@@ -227,6 +227,14 @@ def _train(cfg, out, resume, splits, force):
             from fer_keras.data.holdout import select_on_train
 
             splits = select_on_train(splits, cfg.val_fraction, cfg.seed)
+    if cfg.precision == "auto":
+        from fer_keras.train.throughput import choose_precision
+
+        precision, why = choose_precision(cfg, splits, replicas)
+        cfg = cfg.replace(precision=precision)
+        if cfg.verbose:
+            print(f"--precision auto: {precision} ({why})", flush=True)
+        steps.set_determinism(cfg.seed, cfg.deterministic)
     previous_policy = keras.config.dtype_policy()
     if cfg.precision == "mixed":
         keras.config.set_dtype_policy(steps.mixed_policy_name())

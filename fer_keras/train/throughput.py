@@ -23,21 +23,41 @@ WARMUP_STEPS, TIMED_STEPS = 3, 15
 STORE = "throughput.json"
 
 
-def cpu_kind(cpuinfo="/proc/cpuinfo"):
-    """The CPU in words, with the bf16 matrix units training speed depends on: "Intel Xeon ...
-    with AMX", "AMD EPYC ... with AVX-512 BF16, no AMX" (Linux's /proc/cpuinfo; "unknown CPU"
-    elsewhere)."""
+def _cpuinfo(cpuinfo="/proc/cpuinfo"):
+    """``(model name, set of flags)`` of the first CPU in Linux's /proc/cpuinfo (``("unknown
+    CPU", set())`` where there is none)."""
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
-        return "unknown CPU"
+        return "unknown CPU", set()
     name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
                  if ln.startswith("model name")), "unknown CPU")
     flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
                       if ln.startswith("flags")), []))
+    return name, flags
+
+
+def cpu_kind(cpuinfo="/proc/cpuinfo"):
+    """The CPU in words, with the bf16 matrix units training speed depends on: "Intel Xeon ...
+    with AMX", "AMD EPYC ... with AVX-512 BF16, no AMX" (Linux's /proc/cpuinfo; "unknown CPU"
+    elsewhere)."""
+    name, flags = _cpuinfo(cpuinfo)
+    if name == "unknown CPU" and not flags:
+        return name
     if "amx_bf16" in flags:
         return f"{name} with AMX"
     return f"{name}, " + ("AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no AMX")
+
+
+def bf16_instructions(cpuinfo="/proc/cpuinfo"):
+    """Whether the CPU computes in bfloat16 in hardware (AMX or AVX-512 BF16). Without either,
+    oneDNN and XLA emulate bf16 with float32 conversions: ``fer_net``'s mixed-precision step
+    took 3.2x as long as its float32 one on such an Intel Xeon (BENCHMARKS.md). An unreadable
+    /proc/cpuinfo answers True, so that the choice is timed rather than guessed."""
+    name, flags = _cpuinfo(cpuinfo)
+    if name == "unknown CPU" and not flags:
+        return True
+    return bool({"amx_bf16", "avx512_bf16"} & flags)
 
 
 def step_key(cfg, replicas=None):
@@ -141,3 +161,30 @@ def epoch_seconds(cfg, splits, replicas=None, fresh=False):
     n_steps = steps.training_inputs(cfg, splits, 0, replicas or ONE)[1]
     val_n = len(splits["val"]) if splits.get("val") is not None else 0
     return per_step * n_steps * 1.05 + per_step / 3 * val_n / cfg.batch_size, measured
+
+
+def choose_precision(cfg, splits, replicas=None, cpuinfo="/proc/cpuinfo"):
+    """``(precision, why)`` for ``cfg.precision == "auto"``: ``"mixed"`` or ``"float32"``,
+    whichever trains ``cfg`` faster here, and the reason in words.
+
+    On a GPU, mixed (bf16 or fp16 tensor cores). On a CPU without bf16 instructions
+    (:func:`bf16_instructions`), float32 untimed. Else a burst of each (:func:`measure_step`,
+    each remembered per CPU, so a later run here times nothing) and the faster step wins; a
+    data-parallel run takes mixed untimed, so that every process makes the same choice."""
+    from fer_keras.train import steps
+
+    if steps.gpu_compute_capability() is not None:
+        return "mixed", "a GPU: 16-bit tensor cores"
+    if not bf16_instructions(cpuinfo):
+        return "float32", ("this CPU has no bf16 instructions (no AMX, no AVX-512 BF16), so "
+                           "bf16 would be emulated and slower")
+    if replicas is not None and replicas.count > 1:
+        return "mixed", "bf16 instructions on this CPU (data-parallel: not timed)"
+    t = {}
+    for p in ("float32", "mixed"):
+        c = cfg.replace(precision=p)
+        t[p] = stored_step(c, replicas) or measure_step(c, splits, replicas)
+    best = min(t, key=t.get)
+    other = "float32" if best == "mixed" else "mixed"
+    return best, (f"a step took {t[best]:.3f} s against {t[other]:.3f} s in {other} "
+                  f"on this CPU")

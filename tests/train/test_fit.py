@@ -199,3 +199,33 @@ def test_auto_policy_follows_the_detected_device(monkeypatch):
         monkeypatch.setattr(train_mod, "gpu_compute_capability", lambda cc=cc: cc)
         assert train_mod.mixed_policy_name() == policy
         assert train_mod.mixed_policy_name("auto") == policy
+
+
+def test_precision_auto_trains_in_the_chosen_precision_and_saves_it(tmp_path, monkeypatch,
+                                                                     capsys):
+    """The run's config.json holds what auto chose (so a resume and the report read a real
+    precision), the net trains under it, and resuming with ``--precision auto`` conflicts with
+    neither choice."""
+    from fer_keras.config import resume_conflicts
+    from fer_keras.train import throughput
+
+    for chosen, dtype in (("mixed", "bfloat16"), ("float32", "float32")):
+        monkeypatch.setattr(throughput, "choose_precision",
+                            lambda *a, c=chosen, **k: (c, "a stand-in"))
+        out = tmp_path / chosen
+        net, _ = train(TrainConfig(epochs=1, out=str(out), precision="auto",
+                                   **dict(TINY, verbose=1)))
+        assert net.get_layer("conv1").compute_dtype == dtype
+        saved = TrainConfig.load(out / "config.json")
+        assert saved.precision == chosen
+        assert f"--precision auto: {chosen} (a stand-in)" in capsys.readouterr().out
+        assert resume_conflicts(saved, {"precision": "auto"}) == []
+        other = "float32" if chosen == "mixed" else "mixed"
+        assert resume_conflicts(saved, {"precision": other})  # control: a real change conflicts
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_the_recipe_preset_chooses_its_precision_on_the_machine():
+    from fer_keras.config import preset
+
+    assert preset("best")["precision"] == "auto"

@@ -92,3 +92,56 @@ def test_train_prints_the_estimate_timed_here_on_real_data(fer_sample_csv, tmp_p
     assert "timed earlier on this machine" in capsys.readouterr().out
     train(TrainConfig(**{**TINY, "epochs": 1, "verbose": 1, "out": str(tmp_path / "c")}))
     assert "estimated time" not in capsys.readouterr().out
+
+
+def _cpuinfo(tmp_path, flags):
+    f = tmp_path / "cpuinfo"
+    f.write_text(f"model name\t: Some CPU\nflags\t\t: fpu sse2 avx512f {flags}\n")
+    return f
+
+
+def test_bf16_instructions_are_amx_or_avx512_bf16(tmp_path):
+    assert throughput.bf16_instructions(_cpuinfo(tmp_path, "amx_bf16 amx_tile"))
+    assert throughput.bf16_instructions(_cpuinfo(tmp_path, "avx512_bf16"))
+    # control: AVX-512 without its bf16 extension (the Xeon whose bf16 step was 3.2x slower)
+    assert not throughput.bf16_instructions(_cpuinfo(tmp_path, "avx512_vnni avx512bw"))
+    assert throughput.bf16_instructions(tmp_path / "absent")  # unknown: timed, not guessed
+
+
+@pytest.mark.parametrize("mixed_s, float32_s, want", [(0.2, 0.5, "mixed"),
+                                                      (0.9, 0.3, "float32")])
+def test_auto_precision_times_both_and_takes_the_faster(tmp_path, monkeypatch, mixed_s,
+                                                         float32_s, want):
+    """With bf16 instructions each precision's burst is timed once (then remembered): the
+    faster step wins, whichever it is."""
+    monkeypatch.setenv("FER_KERAS_CACHE", str(tmp_path))
+    timed = []
+
+    def burst(cfg, splits, replicas=None):
+        timed.append(cfg.precision)
+        s = mixed_s if cfg.precision == "mixed" else float32_s
+        throughput.remember(cfg, s, replicas)
+        return s
+
+    monkeypatch.setattr(throughput, "measure_step", burst)
+    cfg = TrainConfig(**TINY, precision="auto")
+    info = _cpuinfo(tmp_path, "avx512_bf16")
+    got, why = throughput.choose_precision(cfg, None, cpuinfo=info)
+    assert got == want and sorted(timed) == ["float32", "mixed"]
+    assert f"{min(mixed_s, float32_s):.3f} s against {max(mixed_s, float32_s):.3f} s" in why
+    assert throughput.choose_precision(cfg, None, cpuinfo=info)[0] == want
+    assert len(timed) == 2  # the second choice read the stored steps
+
+
+def test_auto_precision_without_bf16_is_float32_untimed_and_mixed_on_a_gpu(tmp_path,
+                                                                            monkeypatch):
+    from fer_keras.train import steps
+
+    monkeypatch.setattr(throughput, "measure_step",
+                        lambda *a, **k: pytest.fail("timed where the rule decides"))
+    cfg = TrainConfig(**TINY, precision="auto")
+    got, why = throughput.choose_precision(cfg, None,
+                                           cpuinfo=_cpuinfo(tmp_path, "avx512_vnni"))
+    assert got == "float32" and "no bf16 instructions" in why
+    monkeypatch.setattr(steps, "gpu_compute_capability", lambda: (8, 0))
+    assert throughput.choose_precision(cfg, None, cpuinfo=_cpuinfo(tmp_path, ""))[0] == "mixed"
