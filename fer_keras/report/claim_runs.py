@@ -101,11 +101,10 @@ def accuracy(ctx, spec, run, ds):
     """The accuracy of ``run``'s ``best.keras`` on ``ds`` (cached per run and split)."""
     key = ("claim-acc", spec[0], id(ds))
     if key not in ctx._cache:
-        from fer_keras import models
         from fer_keras.train.evaluate import predict_proba
 
         own = spec[0] == ctx.cnn_name() and not ctx.cfg.model_path
-        net = ctx.model(spec[0]) if run is None or own else models.load(run.best)
+        net = ctx.model(spec[0]) if run is None or own else ctx.run_model(run)
         p = predict_proba(net, ds.images)
         ctx._cache[key] = float((p.argmax(1) == ds.labels).mean())
     return ctx._cache[key]

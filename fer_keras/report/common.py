@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +43,13 @@ def split_words(ds, split):
 
 
 def copy_figure(src, dst):
+    """Copy the figure ``src`` to ``dst`` through the atomic writer
+    (:func:`fer_keras.fileio.write_bytes`): a kill leaves the old ``dst`` whole, and under a CLI
+    command a file of the user's at ``dst`` is refused, not replaced. Returns ``dst``."""
+    from fer_keras.fileio import write_bytes
+
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
+    write_bytes(dst, Path(src).read_bytes())
     return dst
 
 

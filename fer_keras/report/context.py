@@ -230,6 +230,16 @@ class Context:
         train(cfg, splits=self.splits, force=True)  # a stale run is replaced on purpose
         return run
 
+    def run_model(self, run):
+        """The ``best.keras`` of the run folder ``run`` (a :class:`~fer_keras.train.rundir.
+        RunDir`), loaded once per report: the claim rows and the runs behind them share it."""
+        key = ("run-model", str(run.best.resolve()))
+        if key not in self._models:
+            from fer_keras import models
+
+            self._models[key] = models.load(run.best)
+        return self._models[key]
+
     def model(self, name):
         if name not in self._models:
             from fer_keras import models

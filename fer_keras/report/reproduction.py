@@ -481,7 +481,6 @@ def runs_behind_rows(ctx, sec, claims):
     _curves.png``) and, once per model, its layer table, added to ``sec``. Returns ``[{"run",
     "model", "params", "trainable_params", "epochs_run", "best_epoch",
     "best_val_accuracy"}]``."""
-    from fer_keras import models
     from fer_keras.report.common import copy_figure
     from fer_keras.train import evaluate
 
@@ -503,7 +502,7 @@ def runs_behind_rows(ctx, sec, claims):
              "epoch); the layers of each model once.")
     out, tabled = [], set()
     for (run_name, model, _), run in found:
-        net = models.load(run.best)
+        net = ctx.run_model(run)
         hist = run.history()
         params, trainable, _ = rules.model_counts(net)
         best = max(hist, key=lambda r: r.get("val_accuracy", -1)) if hist else {}

@@ -16,8 +16,12 @@ def ctx(tmp_path):
         (tmp_path / q).mkdir(exist_ok=True)
         return tmp_path / q
 
-    return SimpleNamespace(cnn_name=lambda: "small_cnn", out=tmp_path, qdir=qdir,
-                           cfg=SimpleNamespace(model_path=""))
+    from fer_keras.report.context import Context
+
+    fake = SimpleNamespace(cnn_name=lambda: "small_cnn", out=tmp_path, qdir=qdir,
+                           cfg=SimpleNamespace(model_path=""), _models={})
+    fake.run_model = lambda run: Context.run_model(fake, run)
+    return fake
 
 
 def _run(tmp_path, model, epochs=3):
@@ -60,3 +64,17 @@ def test_the_reports_own_cnn_and_an_unfinished_run_show_nothing(ctx, tmp_path, m
     # small_cnn-no-oversample (not finished)
     assert reproduction.runs_behind_rows(ctx, sec, [BY_ID["001-q1-oversample-gain"]]) == []
     assert sec.blocks == []
+
+
+def test_a_runs_model_is_loaded_once_for_its_row_and_its_size(ctx, tmp_path, monkeypatch):
+    """The accuracy row and the runs behind the rows read one loaded ``best.keras``; another
+    run's file is another model."""
+    from fer_keras import models
+
+    loads = []
+    real = models.load
+    monkeypatch.setattr(models, "load", lambda p, *a, **k: loads.append(p) or real(p, *a, **k))
+    run = _run(tmp_path, "dnn_001")
+    assert ctx.run_model(run) is ctx.run_model(run) and len(loads) == 1
+    other = _run(tmp_path, "dnn_000")
+    assert ctx.run_model(other) is not ctx.run_model(run) and len(loads) == 2
