@@ -140,7 +140,7 @@ def _region_evidence(num, claim):
     if not sec or cls not in sec.get("classes", {}):
         return None
     e = sec["classes"][cls]
-    v = rules.region(e["focus"], want)
+    v = rules.region(e["focus"], want, rules.class_lean(sec["classes"], cls))
     method = sec.get("method", "LIME" if claim.section == "hw4-lime" else "")
     trust = sec.get("checks", {})
     passed = trust.get("passed", trust.get("shown_passed"))

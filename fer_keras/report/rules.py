@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from fer_keras import CLASS_NAMES
+from fer_keras.analyses.regions import BALANCE as REGION_BALANCE
 from fer_keras.report.common import standard_error
 from fer_keras.report.document import fnum, pct
 
@@ -23,6 +24,10 @@ Z = 2.0
 #: SEPARATED the classes count as separated, below it as "slightly separated" (the classes'
 #: distributions differ, but overlap); at or below the control never separated.
 SEPARATED = 0.25
+#: How much further (eyes-to-mouth balance, :func:`class_lean`) a class's maps must lean to the
+#: region a claim names than the other classes' maps do: the regions' own threshold against
+#: the centre prior, applied between classes.
+LEAN = REGION_BALANCE
 #: Separation levels, weakest first.
 LEVELS = ("not separated", "slightly separated", "separated")
 
@@ -53,7 +58,9 @@ RULES = {
     "recall_above": "exactly the named classes have a recall of at least the threshold, each "
                     "z >= 2 above its chance level",
     "region": "the measured region answer is the claimed one (five distinct answers, judged "
-              "against a centre prior and a face-uniform map)",
+              "against a centre prior and a face-uniform map); an eyes or mouth answer also "
+              f"leans at least {LEAN:g}x further that way than the other classes' maps do, so "
+              "that one fixed map for every class (a mouth blob) answers no class",
     "separation": "silhouette of the 2-D embedding not above the 95th percentile of the same "
                   f"embedding with shuffled labels: not separated; above it and below "
                   f"{SEPARATED}: slightly separated; above it and at least {SEPARATED}: "
@@ -398,11 +405,39 @@ def recall_above(cm, classes, threshold=0.6):
               f"at least {pct(threshold, 0)}: " + (", ".join(have) if have else "none"))
 
 
-def region(measured, claimed):
-    """The answers are distinct (:func:`fer_keras.analyses.regions.matches`)."""
+def class_lean(classes, cls):
+    """How much further ``cls``'s maps lean to the eyes than the other classes' do: its
+    eyes-to-mouth balance (``eyes / mouth`` of its region evidence, each a geometric mean over
+    its images relative to the centre prior) over the geometric mean of the other classes'
+    balances; > 1: more towards the eyes. ``classes``: ``{class: {"eyes", "mouth", ...}}``.
+    NaN with no other class."""
+    def balance(e):
+        return float(e["eyes"]) / max(float(e["mouth"]), 1e-12)
+
+    others = [math.log(max(balance(e), 1e-12)) for c, e in classes.items() if c != cls]
+    if not others:
+        return float("nan")
+    return balance(classes[cls]) / math.exp(sum(others) / len(others))
+
+
+def region(measured, claimed, lean=None):
+    """The answers are distinct (:func:`fer_keras.analyses.regions.matches`); a claimed
+    "eyes" or "mouth" also needs the class's :func:`class_lean` at least :data:`LEAN` that way
+    (``lean`` None: the other classes were not measured, and the answer alone decides)."""
     from fer_keras.analyses.regions import matches
 
-    return _v(matches(measured, claimed), measured, "region")
+    ok = matches(measured, claimed)
+    why = ""
+    if ok and claimed in ("eyes", "mouth") and lean is not None and math.isfinite(lean):
+        toward = lean if claimed == "eyes" else 1 / lean
+        if toward < LEAN:
+            ok = False
+            why = (f"the {claimed} answer is not this class's own: its maps lean "
+                   f"{toward:.2f}x as far to the {claimed} as the other classes' (at least "
+                   f"{LEAN:g}x needed), as one map for every class would")
+        else:
+            why = f"{toward:.2f}x further to the {claimed} than the other classes' maps"
+    return _v(ok, measured, "region", why)
 
 
 def separation_level(silhouette, shuffled_95):

@@ -130,3 +130,13 @@ def test_every_claim_kind_has_a_rule_and_the_fields_it_needs():
 def test_a_claim_of_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown kind"):
         claims.Claim("x", "HW3 Q1", "vibes", "q", {"000": "w"})
+
+
+def test_q3_says_004s_own_warning_about_its_matrix(seeds):
+    """The caveat q3 prints stands in report 004 (its matrix was drawn on a validation split
+    cut again after training); report 000, whose matrix is held-out, says nothing of the kind."""
+    from fer_keras.report.questions.q3_confusion import CAVEAT_004
+
+    words = "重新將 data 隨機切出一部分當作 validation set"
+    assert _norm(words) in seeds["004"] and _norm(words) not in seeds["000"]
+    assert "Report 004" in CAVEAT_004 and "drawn again after training" in CAVEAT_004

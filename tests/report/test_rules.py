@@ -289,6 +289,41 @@ def test_model_free_maps_reproduce_no_region_claim(control):
         assert not rules.region(got, c.value[1]).ok
 
 
+def _evidence(maps_by_class):
+    return {c: regions.answer_of_maps(m) | {"focus": regions.answer_of_maps(m)["answer"]}
+            for c, m in maps_by_class.items()}
+
+
+def test_one_mouth_blob_for_every_class_reproduces_no_region_claim():
+    """A fixed lower-face blob answers "mouth" for each class on its own; judged against the
+    other classes it is no class's answer, so 002's and 003's mouth claims fail on it, while
+    maps where only the claimed class leans to the mouth pass (the control that must pass)."""
+    from fer_keras.report.claims import of_kind
+
+    names = ("Happy", "Sad", "Surprise", "Neutral")
+    blob = _evidence({c: _blob(slice(31, 42), slice(14, 34), seed=k)
+                      for k, c in enumerate(names)})
+    assert {e["focus"] for e in blob.values()} == {"mouth"}
+    mouth_claims = [c for c in of_kind("region") if c.value[1] == "mouth"]
+    assert mouth_claims
+    for c in mouth_claims:
+        v = rules.region("mouth", "mouth", rules.class_lean(blob, "Happy"))
+        assert not v.ok and "not this class's own" in v.why, c.id
+    # without the other classes the answer alone decides (what the rule did before)
+    assert rules.region("mouth", "mouth").ok
+    mixed = _evidence({"Happy": _blob(slice(31, 42), slice(14, 34)),
+                       **{c: _blob(slice(10, 20), slice(8, 40), seed=k)
+                          for k, c in enumerate(names[1:], 1)}})
+    lean = rules.class_lean(mixed, "Happy")
+    assert lean < 1 / rules.LEAN
+    v = rules.region(mixed["Happy"]["focus"], "mouth", lean)
+    assert v.ok and "further to the mouth" in v.why
+    # Sad's eyes maps lean further to the eyes than the others' (Happy's mouth among them)
+    assert rules.region(mixed["Sad"]["focus"], "eyes", rules.class_lean(mixed, "Sad")).ok
+    assert not rules.region(mixed["Sad"]["focus"], "mouth", rules.class_lean(mixed, "Sad")).ok
+    assert np.isnan(rules.class_lean({"Happy": mixed["Happy"]}, "Happy"))
+
+
 def test_a_single_image_is_judged_by_its_ratio_alone():
     one = _blob(slice(31, 42), slice(14, 34), n=1)
     assert regions.answer_of_maps(one)["answer"] == "mouth"

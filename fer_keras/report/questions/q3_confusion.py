@@ -78,10 +78,19 @@ def answer(ctx):
                  "label):")
         sec.bullets([f"{a} -> {b}: {pct(s)}" for a, b, s in top])
     sec.text(pairs_sentence(reported))
+    sec.text(CAVEAT_004)
     sec.text(labels_sentence(int(errors), share, m["most_predicted_in_errors"],
                              rules.rarely_predicted(cm, "Disgust").ok,
                              rules.most_predicted(cm, "Fear").ok))
     return sec
+
+
+#: Report 004's own warning about its figure (its section 3), which its per-row table comes from.
+CAVEAT_004 = ("Report 004's table of each emotion's most confused partner is judged row by row "
+              "in the reproduction table. Its matrix, that report says, came from a validation "
+              "split drawn again after training, so most of its images had been trained on: "
+              "its recalls are higher than held-out images give, and its rows' partners, not "
+              "its recalls, are what is compared here.")
 
 
 def labels_sentence(errors, share, most, disgust_rare, fear_most):
