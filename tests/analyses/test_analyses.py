@@ -74,6 +74,31 @@ def test_confusion_matches_evaluate_and_writes_one_scheme(net, data, tmp_path):
     assert json.loads((tmp_path / "confusion.json").read_text())["n"] == 70
 
 
+def test_saliency_detail_draws_a_finer_panel_and_leaves_the_numbers_alone(net, data, tmp_path):
+    """``detail`` adds the occlusion panel at 4-px squares every pixel; the per-class numbers
+    are the defaults' either way, and a method without finer settings draws nothing more."""
+    picks = {c: np.flatnonzero(data.labels == c)[:2] for c in (3, 4)}
+    plain = saliency.run(net, data, saliency.Settings(methods=("occlusion", "vanilla")),
+                         tmp_path / "plain", picks=picks)
+    fine = saliency.run(net, data, saliency.Settings(methods=("occlusion", "vanilla"),
+                                                     detail=True), tmp_path / "fine", picks=picks)
+    occ = fine.numbers["methods"]["occlusion"]
+    assert occ["detail"] == {"patch": 4, "stride": 1}
+    assert occ["classes"] == plain.numbers["methods"]["occlusion"]["classes"]
+    assert "detail" not in fine.numbers["methods"]["vanilla"]
+    assert (tmp_path / "fine" / "saliency_occlusion_fine.png").stat().st_size > 1000
+    assert not (tmp_path / "plain" / "saliency_occlusion_fine.png").exists()
+    assert not (tmp_path / "fine" / "saliency_vanilla_fine.png").exists()
+    # the finer squares resolve more: more distinct values per map than the 8-px defaults
+    from fer_keras import explain
+
+    x = data.images[picks[3][:1]]
+    coarse = explain.saliency_maps(net, x, labels=[3], method="occlusion")
+    finer = explain.saliency_maps(net, x, labels=[3], method="occlusion",
+                                  options=saliency.DETAIL["occlusion"])
+    assert len(np.unique(finer.round(4))) > 4 * len(np.unique(coarse.round(4)))
+
+
 def test_saliency_per_class_is_independent_of_the_other_classes(net, data, tmp_path):
     picks = {c: np.flatnonzero(data.labels == c)[:3] for c in (3, 5)}
     s = saliency.Settings(methods=("vanilla",))

@@ -19,13 +19,20 @@ def saliency_section(ctx, sec, classes, method, subject):
     picks = pick_examples(ds, probs, ctx.profile["saliency_images"],
                           [CLASS_NAMES.index(c) for c in classes])
     settings = saliency.Settings(methods=(method,), samples=ctx.profile["smoothgrad_samples"],
-                                 seed=ctx.cfg.seed)
+                                 seed=ctx.cfg.seed, detail=True)
     res = saliency.run(ctx.model(name), ds, settings, ctx.qdir(sec.id), picks=picks, probs=probs)
     stats = res.numbers["methods"][method]["classes"]
     sec.figure(res.files[0], f"{saliency.caption(method)} for one {subject.words} image per class "
                              "(the most confident correct one where the class has one, else its most probable "
                              "image, titled with p): original, map, and the image's pixels "
                              "under the map's top 25%", ctx.out)
+    detail = res.numbers["methods"][method].get("detail")
+    if detail:
+        sec.figure(res.files[1], f"The same images at finer {method} settings ("
+                   + ", ".join(f"{k} {v} px" for k, v in detail.items()) + "), fine enough "
+                   "for the teeth and the eyebrows that reports name; the table below is "
+                   "measured at the method's default settings, which the checks judged",
+                   ctx.out)
     rows = []
     for cname, e in stats.items():
         row = [cname, str(e["images"]), fnum(e["eyes"]), fnum(e["mouth"]), fnum(e["face"]),
