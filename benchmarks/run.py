@@ -1,4 +1,5 @@
-"""Run every benchmark and write one Markdown report (``python -m benchmarks.run --out FILE``).
+"""Run every benchmark and write one Markdown report (``python -m benchmarks.run --out FILE``):
+the section of this CPU kind in FILE, the other kinds' sections kept (:mod:`benchmarks.per_cpu`).
 
 Sections: the machine; this CPU's measured matmul peak (TensorFlow, fp32 and bf16); training and
 inference throughput of every registry model (batch 128, fp32 and mixed bfloat16) with FLOPs
@@ -545,15 +546,20 @@ def main(argv=None):
         "",
     ]
     if shared:
-        head += [f"**The machine was shared with other jobs during this run** (load average "
-                 f"above its {m['cores']} cores), so absolute figures are lower and noisier "
+        head += [f"**The load average rose above the machine's {m['cores']} cores during "
+                 f"this run** (see the table), so absolute figures are lower and noisier "
                  "than on an idle machine; the comparisons that matter (fp32 vs bf16, Keras vs "
                  "PyTorch, model vs matmul peak) are timed in alternation so that both sides "
                  "see the same load. Every figure is the median of several timed runs, "
                  "with (min-max).", ""]
     head += ["## Targets", "", targets(rep), ""]
     text = "\n".join(head) + "\n" + "\n".join(rep.parts)
+    from benchmarks import per_cpu
+    from fer_keras.train.throughput import cpu_kind
+
     out = Path(args.out)
+    old = out.read_text(encoding="utf-8") if out.is_file() else ""
+    text = per_cpu.merge(old, cpu_kind(), per_cpu.block(cpu_kind(), text))
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, out)

@@ -39,20 +39,21 @@ def _cpuinfo(cpuinfo="/proc/cpuinfo"):
 
 def cpu_kind(cpuinfo="/proc/cpuinfo"):
     """The CPU in words, with the bf16 matrix units training speed depends on: "Intel Xeon ...
-    with AMX", "AMD EPYC ... with AVX-512 BF16, no AMX" (Linux's /proc/cpuinfo; "unknown CPU"
-    elsewhere)."""
+    with AMX", "AMD EPYC ..., AVX-512 BF16, no AMX", "Intel Xeon ..., no AMX, no AVX-512 BF16"
+    (Linux's /proc/cpuinfo; "unknown CPU" elsewhere)."""
     name, flags = _cpuinfo(cpuinfo)
     if name == "unknown CPU" and not flags:
         return name
     if "amx_bf16" in flags:
         return f"{name} with AMX"
-    return f"{name}, " + ("AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no AMX")
+    return f"{name}, " + ("AVX-512 BF16, no AMX" if "avx512_bf16" in flags
+                          else "no AMX, no AVX-512 BF16")
 
 
 def bf16_instructions(cpuinfo="/proc/cpuinfo"):
     """Whether the CPU computes in bfloat16 in hardware (AMX or AVX-512 BF16). Without either,
     oneDNN and XLA emulate bf16 with float32 conversions: ``fer_net``'s mixed-precision step
-    took 3.2x as long as its float32 one on such an Intel Xeon (BENCHMARKS.md). An unreadable
+    took 3.4-4x as long as its float32 one on such an Intel Xeon (BENCHMARKS.md). An unreadable
     /proc/cpuinfo answers True, so that the choice is timed rather than guessed."""
     name, flags = _cpuinfo(cpuinfo)
     if name == "unknown CPU" and not flags:
