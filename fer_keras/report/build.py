@@ -93,8 +93,12 @@ def estimate_seconds(ctx, log=None):
 
 
 def _measured_epoch(ctx, cfg, log=None):
-    """Seconds of one epoch of ``cfg`` on the report's splits, measured here."""
-    from fer_keras.train.throughput import epoch_seconds, stored_step
+    """Seconds of one epoch of ``cfg`` on the report's splits, measured here, at the precision
+    its training will choose (``"auto"``: :func:`~fer_keras.train.throughput.choose_precision`)."""
+    from fer_keras.train.throughput import choose_precision, epoch_seconds, stored_step
+
+    if getattr(cfg, "precision", "float32") == "auto":
+        cfg = cfg.replace(precision=choose_precision(cfg, ctx.splits)[0])
 
     if log and stored_step(cfg) is None:
         log(f"timing a few train steps of {cfg.model} (batch {cfg.batch_size}) for the "

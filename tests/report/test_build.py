@@ -646,3 +646,27 @@ def test_claim_runs_train_only_what_is_missing(monkeypatch, tmp_path):
     calls.clear()
     assert claim_runs.train_all(ctx, claims, log=None) == ["small_cnn-batch320"]
     assert calls == [("small_cnn-batch320", True)]
+
+
+def test_the_estimate_times_the_precision_auto_will_train_in(monkeypatch, tmp_path):
+    """A report run of the report preset trains at ``precision="auto"``; its estimate times the
+    precision that auto will choose, not float32."""
+    from types import SimpleNamespace
+
+    from fer_keras.config import TrainConfig, preset
+    from fer_keras.report import build
+    from fer_keras.train import throughput
+
+    assert preset("report")["precision"] == "auto"
+    timed = []
+    monkeypatch.setattr(throughput, "stored_step", lambda cfg, replicas=None: 1.0)
+    monkeypatch.setattr(throughput, "epoch_seconds",
+                        lambda cfg, splits, *a, **k: timed.append(cfg.precision) or (60.0, False))
+    for chosen in ("mixed", "float32"):
+        monkeypatch.setattr(throughput, "choose_precision",
+                            lambda cfg, splits, *a, c=chosen, **k: (c, "a stand-in"))
+        cfg = TrainConfig(**{**preset("report"), "out": str(tmp_path)})
+        assert build._measured_epoch(SimpleNamespace(splits=None), cfg) == 60.0
+        assert timed[-1] == chosen
+    build._measured_epoch(SimpleNamespace(splits=None), cfg.replace(precision="float32"))
+    assert timed == ["mixed", "float32", "float32"]

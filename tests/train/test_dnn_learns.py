@@ -23,7 +23,9 @@ def _train(builder, splits, tmp_path, epochs):
 
     zoo._REGISTRY["_dnn_under_test"] = builder
     try:
-        cfg = TrainConfig(**{**preset("report"), "model": "_dnn_under_test", "epochs": epochs,
+        # float32: the thresholds below were measured so; "auto" may pick bf16 on some CPUs
+        cfg = TrainConfig(**{**preset("report"), "precision": "float32",
+                             "model": "_dnn_under_test", "epochs": epochs,
                              "out": str(tmp_path / "run"), "verbose": 0, "early_stopping": 0})
         net, history = train_mod.train(cfg, splits=splits)
     finally:
