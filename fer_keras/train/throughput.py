@@ -177,8 +177,8 @@ def choose_precision(cfg, splits, replicas=None, cpuinfo="/proc/cpuinfo"):
     if steps.gpu_compute_capability() is not None:
         return "mixed", "a GPU: 16-bit tensor cores"
     if not bf16_instructions(cpuinfo):
-        return "float32", ("this CPU has no bf16 instructions (no AMX, no AVX-512 BF16), so "
-                           "bf16 would be emulated and slower")
+        return "float32", ("this CPU has neither AMX nor AVX-512 BF16, so bf16 would be "
+                           "emulated and slower")
     if replicas is not None and replicas.count > 1:
         return "mixed", "bf16 instructions on this CPU (data-parallel: not timed)"
     if cfg.model == "auto":  # chosen after the precision: time the widest it may choose

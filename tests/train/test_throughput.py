@@ -149,6 +149,6 @@ def test_auto_precision_without_bf16_is_float32_untimed_and_mixed_on_a_gpu(tmp_p
     cfg = TrainConfig(**TINY, precision="auto")
     got, why = throughput.choose_precision(cfg, None,
                                            cpuinfo=_cpuinfo(tmp_path, "avx512_vnni"))
-    assert got == "float32" and "no bf16 instructions" in why
+    assert got == "float32" and "neither AMX nor AVX-512 BF16" in why
     monkeypatch.setattr(steps, "gpu_compute_capability", lambda: (8, 0))
     assert throughput.choose_precision(cfg, None, cpuinfo=_cpuinfo(tmp_path, ""))[0] == "mixed"
