@@ -228,9 +228,12 @@ def _train(cfg, out, resume, splits, force):
 
             splits = select_on_train(splits, cfg.val_fraction, cfg.seed)
     if cfg.precision == "auto":
+        from fer_keras.train.budget import AUTO_MODELS
         from fer_keras.train.throughput import choose_precision
 
-        precision, why = choose_precision(cfg, splits, replicas)
+        # --model auto is chosen after the precision: time the widest model it may choose
+        timed = cfg.replace(model=AUTO_MODELS[0][0]) if cfg.model == "auto" else cfg
+        precision, why = choose_precision(timed, splits, replicas)
         cfg = cfg.replace(precision=precision)
         if cfg.verbose:
             print(f"--precision auto: {precision} ({why})", flush=True)

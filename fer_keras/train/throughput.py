@@ -181,10 +181,6 @@ def choose_precision(cfg, splits, replicas=None, cpuinfo="/proc/cpuinfo"):
                            "emulated and slower")
     if replicas is not None and replicas.count > 1:
         return "mixed", "bf16 instructions on this CPU (data-parallel: not timed)"
-    if cfg.model == "auto":  # chosen after the precision: time the widest it may choose
-        from fer_keras.train.budget import AUTO_MODELS
-
-        cfg = cfg.replace(model=AUTO_MODELS[0][0])
     t = {}
     for p in ("float32", "mixed"):
         c = cfg.replace(precision=p)
