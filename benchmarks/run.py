@@ -559,7 +559,8 @@ def main(argv=None):
 
     out = Path(args.out)
     old = out.read_text(encoding="utf-8") if out.is_file() else ""
-    text = per_cpu.merge(old, cpu_kind(), per_cpu.block(cpu_kind(), text))
+    kind = cpu_kind()
+    text = per_cpu.merge(old, kind, per_cpu.block(kind, text))
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, out)

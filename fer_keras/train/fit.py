@@ -16,7 +16,7 @@ from fer_keras.errors import FerInputError
 from fer_keras.fileio import check_out_dir, save_model
 from fer_keras.models import contract
 from fer_keras.train import steps
-from fer_keras.train.budget import BudgetPlan, choose_model, estimate_epochs
+from fer_keras.train.budget import AUTO_MODELS, BudgetPlan, choose_model, estimate_epochs
 from fer_keras.train.checkpoint import (
     check_no_run,
     check_resumed_model,
@@ -228,7 +228,6 @@ def _train(cfg, out, resume, splits, force):
 
             splits = select_on_train(splits, cfg.val_fraction, cfg.seed)
     if cfg.precision == "auto":
-        from fer_keras.train.budget import AUTO_MODELS
         from fer_keras.train.throughput import choose_precision
 
         # --model auto is chosen after the precision: time the widest model it may choose
