@@ -52,6 +52,17 @@ class _QuietStderr:
         return False
 
 
+def one_line(error, limit=300):
+    """``error`` in one line of at most ``limit`` characters: its message's first line, and its
+    last when the message goes on (Ray Client sends the server's traceback after a first line
+    that names no cause)."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    if not lines:
+        return error.__class__.__name__
+    text = lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def init_ray(address, workers):
     """Join the cluster at ``address`` (None: start a local one of ``workers`` CPUs, the token
     of its authentication kept in this process's environment, not in ~/.ray). Returns (ray,
@@ -75,8 +86,7 @@ def init_ray(address, workers):
             from ray.exceptions import AuthenticationError
 
             why = ("it wants the cluster's token, in RAY_AUTH_TOKEN or the file RAY_AUTH_TOKEN_PATH "
-                   "(docs/cluster.md)" if isinstance(e, AuthenticationError) else
-                   (str(e).strip().splitlines() or [e.__class__.__name__])[0][:200])
+                   "(docs/cluster.md)" if isinstance(e, AuthenticationError) else one_line(e))
             raise FerInputError(f"cannot join the Ray cluster at --address {address}: {why}") \
                 from None
         return ray, True, set_env

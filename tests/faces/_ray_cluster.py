@@ -139,6 +139,9 @@ class Cluster:
         else:
             raise RuntimeError("the namespace did not start")
         self.env["RAY_AUTH_MODE"] = "token"
+        # Ray Client's proxier gives a new client's server 30 s to answer; on the 2 cores that
+        # the suite's two workers share, its start (a fresh Python importing Ray) took longer
+        self.env["RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"] = "180"
         got = self.run(["ray", "get-auth-token", "--generate"])
         self.token = got.stdout.strip().splitlines()[-1]
         (self.root / "home" / ".ray" / "auth_token").unlink()  # the nodes get it from the env

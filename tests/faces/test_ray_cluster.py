@@ -67,7 +67,7 @@ def test_the_head_address_and_ray_client_give_the_single_process_rows(cluster, m
     for name, address in (("gcs", cluster.address),
                           ("client", f"ray://127.0.0.1:{cluster.client_port}")):
         r = _predict(cluster, folder, tmp_path / name, address)
-        assert r.returncode == 2, r.stderr
+        assert r.returncode == 2 and (tmp_path / name / "faces.csv").is_file(), r.stderr
         assert (tmp_path / name / "faces.csv").read_text() == ref, name
         run = json.loads((tmp_path / name / "engine.json").read_text())["run"]
         # two actors, one CPU each on raylets of one CPU; "nodes" counts the nodes whose actor
@@ -173,3 +173,20 @@ def test_ray_stop_leaves_no_process(cluster):
     assert r.returncode == 0, r.stderr
     time.sleep(1.0)
     assert cluster.processes() == []
+
+
+def test_a_join_error_is_one_line_with_its_cause():
+    """Ray Client's failed join says "Initialization failure from server:" and then the server's
+    traceback: the line keeps the traceback's last line, the cause. A one-line message is kept
+    as it is, an empty one gives the class name, a long one is cut."""
+    from fer_keras.faces.ray_cluster import one_line
+
+    e = ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call "
+                               "last):\n  File \"proxier.py\", line 770\nRuntimeError: Proxy failed"
+                               " to Connect to backend!\n")
+    assert one_line(e) == ("Initialization failure from server: RuntimeError: Proxy failed to "
+                           "Connect to backend!")
+    assert one_line(ValueError("no cluster at 127.0.0.1:1")) == "no cluster at 127.0.0.1:1"
+    assert one_line(TimeoutError()) == "TimeoutError"
+    long = one_line(RuntimeError("x" * 500))
+    assert len(long) == 300 and long.endswith("...")
