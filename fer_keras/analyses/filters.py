@@ -64,6 +64,45 @@ def feature_map_kinds(fmaps, image, threshold=0.5, silent=1e-6):
             "other": int((~dead & ~keep & ~invert).sum())}
 
 
+#: A feature map is a contour map when it correlates with the image's edge map at least this
+#: much, and more than with the image itself (:func:`contour_maps`).
+CONTOUR_R = 0.3
+
+
+def edge_map(image):
+    """The gradient magnitude of a float ``(H, W)`` image (Sobel, 3x3), float64 ``(H, W)``:
+    high on the face's contours, zero on flat areas."""
+    g = np.pad(np.asarray(image, np.float64), 1, mode="edge")
+    smooth_x = g[:, :-2] + 2 * g[:, 1:-1] + g[:, 2:]
+    smooth_y = g[:-2] + 2 * g[1:-1] + g[2:]
+    dy = smooth_x[2:] - smooth_x[:-2]
+    dx = smooth_y[:, 2:] - smooth_y[:, :-2]
+    return np.hypot(dx, dy)
+
+
+def contour_maps(fmaps, image, threshold=CONTOUR_R, silent=1e-6):
+    """Which feature maps ``(C, h, w)`` of ``image`` (float ``(H, W)``) trace its contours: a
+    live map (max > ``silent``) whose correlation with :func:`edge_map` of the image (resized to
+    the map) is at least ``threshold`` and above the absolute correlation with the image
+    itself. A rectified derivative along one axis counts (it correlates 0.4-0.6 with the
+    magnitude on FER2013 faces); a copy of the face, its negative or noise does not. Returns
+    ``{"live", "contour" (counts), "share" (contour / live, NaN with no live map), "edge_r",
+    "image_r" (C,) lists}``."""
+    fm = np.asarray(fmaps, np.float64)
+    img = np.asarray(image, np.float32)
+    small = resize_to(img, fm.shape[1:])
+    edges = resize_to(edge_map(img).astype(np.float32), fm.shape[1:])
+    live = fm.reshape(len(fm), -1).max(axis=1) > silent
+    edge_r = np.array([correlation(f, edges) for f in fm])
+    image_r = np.array([correlation(f, small) for f in fm])
+    contour = live & np.nan_to_num(edge_r >= threshold) & (np.nan_to_num(edge_r, nan=-1)
+                                                          > np.abs(np.nan_to_num(image_r)))
+    n = int(live.sum())
+    return {"live": n, "contour": int(contour.sum()),
+            "share": float(contour.sum() / n) if n else float("nan"),
+            "edge_r": np.round(edge_r, 4).tolist(), "image_r": np.round(image_r, 4).tolist()}
+
+
 #: A tile "stayed noise" when its power spectrum is as flat as white noise's: the spectral
 #: flatness (geometric over arithmetic mean of the power, DC excluded) of white noise is about
 #: exp(-0.577) = 0.56; stripes or blobs concentrate the power and give much less.
@@ -113,6 +152,34 @@ def spectral_descriptor(tile):
     f = np.bincount(np.minimum((r[keep] * FREQUENCY_BINS).astype(int), FREQUENCY_BINS - 1),
                     p[keep], FREQUENCY_BINS)
     return np.concatenate([o / max(o.sum(), 1e-20), f / max(f.sum(), 1e-20)])
+
+
+#: A tile is one-orientation stripes when three neighbouring orientation bins (45 degrees) of
+#: its spectrum hold at least this share of its power: 0.25 for white noise, about 0.45 for a
+#: FER2013 face, 1 for a grating.
+ORIENTED = 0.6
+
+
+def orientation_concentration(tile):
+    """The largest share of the tile's power in three neighbouring orientation bins of
+    :func:`spectral_descriptor` (a 45-degree sector, wrapping at 180), in [0.25, 1]."""
+    o = spectral_descriptor(tile)[:ORIENTATION_BINS]
+    return float(max(o[i] + o[(i + 1) % ORIENTATION_BINS] + o[(i + 2) % ORIENTATION_BINS]
+                     for i in range(ORIENTATION_BINS)))
+
+
+def featureless_tiles(tiles):
+    """How many tiles ``(F, H, W)`` of an ascent grid show no pattern beyond noise or an edge:
+    a tile is featureless when it stayed noise (:data:`NOISE_FLATNESS`) or is stripes of one
+    orientation (:data:`ORIENTED`); a face, a blob or a corner is neither. Returns
+    ``{"tiles", "noise", "oriented", "featureless" (counts), "share" (featureless / tiles)}``."""
+    t = np.asarray(tiles, np.float64)
+    noise = np.array([spectral_flatness(x) >= NOISE_FLATNESS for x in t], bool)
+    oriented = np.array([orientation_concentration(x) >= ORIENTED for x in t], bool) & ~noise
+    n = len(t)
+    return {"tiles": n, "noise": int(noise.sum()), "oriented": int(oriented.sum()),
+            "featureless": int((noise | oriented).sum()),
+            "share": float((noise | oriented).sum() / n) if n else float("nan")}
 
 
 def grid_similarity(a, b):
@@ -166,8 +233,9 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
     of the pixel correlation of the pattern found from noise with the one added to the image:
     near 0 whenever the same stripes are merely shifted), ``noise_vs_image``
     (:func:`grid_similarity` of the same two grids: shift-invariant, with the tiles that stayed
-    noise); with
-    "features": ``feature_maps`` (:func:`feature_map_kinds` and ``mean_per_filter``).
+    noise), ``noise_tiles`` (:func:`featureless_tiles` of the grid from noise); with
+    "features": ``feature_maps`` (:func:`feature_map_kinds`, ``contours``
+    (:func:`contour_maps`) and ``mean_per_filter``).
     Figures: ``ascent_<layer>_noise.png``, ``ascent_<layer>_image.png``,
     ``features_<layer>.png``; the numbers go to ``ascent.json`` or ``features.json`` when only
     one part runs, ``filters.json`` when both do. Arrays: the ascent results and the feature
@@ -202,12 +270,14 @@ def run(model, data, settings=Settings(), out=None, layer=None, row=0, image_lab
         corr = [correlation(a, b) for a, b in zip(runs["noise"]["images"], added)]
         res.numbers.update(filters=int(len(runs["noise"]["filters"])), steps=settings.steps,
                            noise_vs_image_pattern_correlation=float(np.nanmean(corr)),
-                           noise_vs_image=grid_similarity(runs["noise"]["images"], added))
+                           noise_vs_image=grid_similarity(runs["noise"]["images"], added),
+                           noise_tiles=featureless_tiles(runs["noise"]["images"]))
         res.arrays["ascent"] = runs
     if "features" in settings.parts:
         fmaps = explain.feature_maps(model, layer, image)
+        face = explain.as_batch(image, model)[0, ..., 0]
         res.numbers["feature_maps"] = {
-            **feature_map_kinds(fmaps, explain.as_batch(image, model)[0, ..., 0]),
+            **feature_map_kinds(fmaps, face), "contours": contour_maps(fmaps, face),
             "mean_per_filter": fmaps.mean(axis=(1, 2)).round(5).tolist()}
         res.arrays["feature_maps"] = fmaps
         if out is not None:

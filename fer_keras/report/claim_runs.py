@@ -65,10 +65,22 @@ def config(ctx, spec):
     return ctx.spec_config(*spec)
 
 
+#: Preset fields a run may change without leaving the report's settings: the model is the
+#: spec's, and ``precision="auto"`` resolves to the faster one on the machine that trained it.
+_FREE = ("model", "precision")
+
+
 def mismatch(rc, spec):
-    """What in a run's saved config ``rc`` differs from ``spec`` (words; empty: none)."""
+    """What in a run's saved config ``rc`` differs from ``spec`` (words; empty: none): the
+    spec's settings and those its preset implies (a report-preset run of 3 epochs is not the
+    report's 10)."""
+    from fer_keras.config import preset
+
     _, model, st = spec
-    diff = [f"{k} {rc.get(k)!r} where the report had {v!r}" for k, v in dict(st).items()
+    want = {k: v for k, v in (preset(st["preset"]) if st.get("preset") else {}).items()
+            if k not in _FREE}
+    want.update(st)
+    diff = [f"{k} {rc.get(k)!r} where the report had {v!r}" for k, v in want.items()
             if rc.get(k) != v]
     if rc.get("model") != model:
         diff.append(f"model {rc.get('model')!r}")

@@ -252,12 +252,12 @@ CLAIMS = (
                       ("Neutral", ("Sad",), "Neutral Sad"),
                       # sic: "Happy" OCRed in Cyrillic letters in the report's text
                       ("Happy", (), "Нарру 不明顯"))),
-    C("004-q5-contours", "HW3 Q5", "untestable", "the second conv layer's outputs only "
-      "extract contours", {"004": "這層 layer 看起來只是擷取圖片的輪廓"},
-      why="'only contours' is a reading of 64 pictures with no criterion the report gives"),
-    C("004-q5-no-features", "HW3 Q5", "untestable", "500 epochs of gradient ascent show no "
-      "particular features", {"004": "並沒有非常特別的特徵出現"},
-      why="'no particular features' has no measurable criterion in the report"),
+    C("004-q5-contours", "HW3 Q5", "observation", "the second conv layer's outputs only "
+      "extract contours", {"004": "這層 layer 看起來只是擷取圖片的輪廓"}, "q5-filters",
+      "vgg_leaky", REPORT, run="vgg_leaky"),
+    C("004-q5-no-features", "HW3 Q5", "observation", "500 epochs of gradient ascent show no "
+      "particular features", {"004": "並沒有非常特別的特徵出現"}, "q5-filters", "vgg_leaky",
+      REPORT, run="vgg_leaky"),
 )
 
 BY_ID = {c.id: c for c in CLAIMS}

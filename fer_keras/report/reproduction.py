@@ -228,6 +228,8 @@ def _observation(ctx, num, claim):
                               "must beat a centre blob's (which scores 1x) with t >= 2 over the "
                               "classes; random maps score about 0.8x")
         return v.measured, f"`{q['model']}`, {method}", v.status, v.why
+    if cid in ("004-q5-contours", "004-q5-no-features"):
+        return _report_004_layer(q.get("report_004") or {}, claim)
     if cid == "002-q3-mouth-accuracy":
         return _mouth_accuracy(num, q)
     if cid == "002-q2-textures":
@@ -269,6 +271,31 @@ def _observation(ctx, num, claim):
                               "pooling layer of the models tried")
         return v.measured, ", ".join(f"`{m['model']}`" for m in q["models"]), v.status, v.why
     raise KeyError(f"no measurement for observation {cid}")
+
+
+def _report_004_layer(own, claim):
+    """Report 004's readings of its CNN's second conv layer (q5's ``report_004``): its feature
+    maps only trace contours; 500 ascent steps from noise show no particular feature."""
+    if "contours" not in own:
+        return ("", f"`{claim.model}`, its second conv layer", "not measured",
+                f"run `{own.get('missing', claim_runs.command(claim_runs.specs(claim)[0]))}` "
+                "(OUT the report's folder), then the report again")
+    where = f"`{own['layer']}` of `{own['model']}` (report 004's second conv layer)"
+    if claim.id == "004-q5-contours":
+        c = own["contours"]
+        v = rules.observation(c["live"] > 0 and c["share"] >= rules.CONTOUR_SHARE,
+                              f"{c['contour']} of {c['live']} live maps trace contours",
+                              f"at least {pct(rules.CONTOUR_SHARE, 0)} of the live maps must "
+                              "follow the image's edge map (r >= 0.3) more than the image; "
+                              "copies of the face and noise do not")
+        return v.measured, where, v.status, v.why
+    t = own["noise_tiles"]
+    v = rules.observation(t["tiles"] > 0 and t["share"] >= rules.FEATURELESS_SHARE,
+                          f"{t['featureless']} of {t['tiles']} tiles after {own['steps']} steps: "
+                          f"noise ({t['noise']}) or one-orientation stripes ({t['oriented']})",
+                          f"at least {pct(rules.FEATURELESS_SHARE, 0)} of the tiles must be "
+                          "noise or stripes of one orientation; faces and blobs are neither")
+    return v.measured, where, v.status, v.why
 
 
 def _mouth_accuracy(num, lime):

@@ -28,6 +28,14 @@ SEPARATED = 0.25
 #: region a claim names than the other classes' maps do: the regions' own threshold against
 #: the centre prior, applied between classes.
 LEAN = REGION_BALANCE
+#: "Only contours" (report 004): at least this share of a layer's live feature maps trace the
+#: face's contours (:func:`fer_keras.analyses.filters.contour_maps`); an untrained network's
+#: second conv layer gets 2-12% on FER2013 faces.
+CONTOUR_SHARE = 0.5
+#: "No particular features" (report 004): at least this share of the ascent's tiles from noise
+#: show nothing but noise or stripes of one orientation
+#: (:func:`fer_keras.analyses.filters.featureless_tiles`).
+FEATURELESS_SHARE = 0.75
 #: Separation levels, weakest first.
 LEVELS = ("not separated", "slightly separated", "separated")
 

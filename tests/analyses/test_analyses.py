@@ -131,6 +131,68 @@ def test_filters_parts_and_counts(net, data, tmp_path):
                        row=2)
     assert only.name == "features" and only.numbers["feature_maps"] == fm
     assert (tmp_path / "features.json").is_file()
+    c, t = fm["contours"], res.numbers["noise_tiles"]
+    assert c["live"] == 8 - fm["dead"] and 0 <= c["contour"] <= c["live"]
+    assert t["tiles"] == 4 and t["featureless"] == t["noise"] + t["oriented"] <= 4
+
+
+def test_edge_map_is_sobels_gradient_magnitude():
+    ndimage = pytest.importorskip("scipy.ndimage")
+    g = np.random.default_rng(0).random((20, 30))
+    ref = np.hypot(ndimage.sobel(g, 0, mode="nearest"), ndimage.sobel(g, 1, mode="nearest"))
+    assert np.allclose(filters.edge_map(g), ref)
+    assert np.allclose(filters.edge_map(np.full((9, 9), 0.4)), 0)  # flat: no contour
+
+
+def _faces(folder, n):
+    """``n`` real PublicTest faces, float ``(n, 48, 48)`` in [0, 1]."""
+    from PIL import Image
+
+    files = sorted((folder / "test").glob("*/*"))[::150][:n]
+    return np.stack([np.asarray(Image.open(f).convert("L"), np.float32) / 255 for f in files])
+
+
+def test_contour_maps_find_edges_and_not_the_face_or_noise(fer_folder):
+    """On a real face: its edge map, a rescaled copy of it and its rectified derivatives along
+    each axis trace the contours; the face itself, its negative, noise, and a silent map do
+    not. The counts and the share follow."""
+    face = _faces(fer_folder, 1)[0]
+    e = filters.edge_map(face)
+    g = np.pad(face.astype(np.float64), 1, mode="edge")
+    dx = np.maximum(g[1:-1, 2:] - g[1:-1, :-2], 0)
+    dy = np.maximum(g[2:, 1:-1] - g[:-2, 1:-1], 0)
+    rng = np.random.default_rng(0)
+    maps = np.stack([e, 3 * e + 1, dx, dy, face, 1 - face, rng.random(face.shape),
+                     np.zeros_like(face)])
+    c = filters.contour_maps(maps, face)
+    traced = [r >= filters.CONTOUR_R and r > abs(i) for r, i in zip(c["edge_r"], c["image_r"])]
+    assert traced[:4] == [True] * 4 and traced[4:7] == [False] * 3
+    assert c["live"] == 7 and c["contour"] == 4 and c["share"] == pytest.approx(4 / 7)
+    # a map at a coarser resolution than the face (a pooled layer) is compared at its size
+    small = filters.contour_maps(maps[:, ::2, ::2], face)
+    assert small["contour"] == 4
+    assert np.isnan(filters.contour_maps(np.zeros((2, 6, 6)), face)["share"])
+
+
+def test_featureless_tiles_are_noise_or_stripes_and_faces_are_not(fer_folder):
+    """White noise and gratings of any orientation are featureless; real FER2013 faces and
+    Gaussian blobs are not; a grid of half each gets half."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:48, :48]
+    noise = rng.random((8, 48, 48))
+    gratings = np.stack([0.5 + 0.5 * np.sin(2 * np.pi * (np.cos(a) * xx + np.sin(a) * yy) / p)
+                         for a, p in zip(rng.uniform(0, np.pi, 8), rng.uniform(3, 10, 8))])
+    blobs = np.stack([np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 40.0)
+                      for cx, cy in rng.uniform(12, 36, (8, 2))])
+    faces = _faces(fer_folder, 8)
+    assert filters.featureless_tiles(noise) == {"tiles": 8, "noise": 8, "oriented": 0,
+                                                "featureless": 8, "share": 1.0}
+    g = filters.featureless_tiles(gratings)
+    assert g["oriented"] == 8 and g["share"] == 1.0
+    assert filters.featureless_tiles(blobs)["share"] == 0.0
+    assert filters.featureless_tiles(faces)["share"] <= 0.25
+    assert filters.featureless_tiles(np.concatenate([gratings[:4], blobs[:4]]))["share"] == 0.5
+    assert 0.25 <= filters.orientation_concentration(noise[0]) < 0.35
 
 
 def test_lime(net, data, tmp_path):

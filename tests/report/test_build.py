@@ -401,12 +401,13 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
     which setting differs; a run that chose its checkpoint on the scoring images is not
     measured; a missing run is 'not measured' with the command that makes it; a second seed
     gives the run-to-run spread; the HW4 row scores the model HW4 explains."""
+    from fer_keras.config import preset
     from fer_keras.report import claim_runs, reproduction
     from fer_keras.report.claims import BY_ID
 
-    base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
-            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True,
-            "select_on": "train", "model": "small_cnn"}
+    # as `fer-keras train --preset report` saves it; a setting off the preset is caught too
+    base = {**preset("report"), "preset": "report", "augment": True, "select_on": "train",
+            "model": "small_cnn", "precision": "float32"}
     runs = {"small_cnn": base, "dnn_000": {**base, "epochs": 20, "model": "dnn_000"},
             "hw3_cnn": {**base, "preset": None, "epochs": 20, "model": "hw3_cnn"}}
     acc = {"small_cnn": 0.553, "dnn_000": 0.4516, "hw3_cnn": 0.6, "small_cnn-seed1": 0.533,
@@ -455,12 +456,12 @@ def test_reproduction_reads_the_runs_the_claims_name(monkeypatch):
 
 
 def test_comparison_rows_need_both_runs(monkeypatch):
+    from fer_keras.config import preset
     from fer_keras.report import claim_runs, reproduction
     from fer_keras.report.claims import BY_ID
 
-    base = {"preset": "report", "epochs": 10, "oversample": True, "batch_size": 80,
-            "optimizer": "adam", "lr": 1e-3, "schedule": "plateau", "augment": True,
-            "select_on": "train", "model": "small_cnn"}
+    base = {**preset("report"), "preset": "report", "augment": True, "select_on": "train",
+            "model": "small_cnn", "precision": "float32"}
     runs = {"small_cnn": base}
     acc = {"small_cnn": 0.58, "small_cnn-no-oversample": 0.55}
     monkeypatch.setattr(claim_runs, "finished",

@@ -171,38 +171,52 @@ def test_a_throwaway_question_is_picked_up_without_editing_another_file(tmp_path
     assert "zz-throwaway" not in catalogue.QUESTIONS
 
 
-def test_q5_measures_report_000s_second_conv_layer_on_its_own_run(tmp_path, monkeypatch):
-    """With report 000's run finished (here an untrained ``hw3_cnn`` saved as its best
-    checkpoint), q5 runs the ascent on that CNN's second conv layer and returns the grid the
-    claim is judged on; with a run of other settings it returns the command instead."""
+@pytest.mark.parametrize("claim_id,model,layer", [("000-q5-alike", "hw3_cnn", "b1c2_act"),
+                                                   ("004-q5-contours", "vgg_leaky", None)])
+def test_q5_measures_a_reports_second_conv_layer_on_its_own_run(tmp_path, monkeypatch,
+                                                                claim_id, model, layer):
+    """With the claim's run finished (here an untrained registry model saved as its best
+    checkpoint), q5 runs the ascent on that CNN's second conv layer and returns the grid, the
+    featureless tiles and the contour maps the claims are judged on; with a run of other
+    settings it returns the command instead."""
     from types import SimpleNamespace
 
-    from fer_keras import models
+    from fer_keras import explain, models
+    from fer_keras.config import preset
     from fer_keras.data.loading import load_splits
     from fer_keras.report import claim_runs
     from fer_keras.report.claims import BY_ID
     from fer_keras.report.document import Section
     from fer_keras.report.questions import q5_filters
+    from fer_keras.report.questions._filters import activation_after
 
     best = tmp_path / "best.keras"
-    models.build("hw3_cnn").save(best)
-    spec = claim_runs.specs(BY_ID["000-q5-alike"])[0]
-    saved = {"model": "hw3_cnn", "select_on": "train", **dict(spec[2])}
+    net = models.build(model)
+    net.save(best)
+    layer = layer or activation_after(net, explain.conv_layer_names(net)[1])
+    spec = claim_runs.specs(BY_ID[claim_id])[0]
+    assert spec[1] == model
+    saved = {**preset("report"), "model": model, "select_on": "train", **dict(spec[2])}
     run = SimpleNamespace(best=best, saved_config=lambda: saved)
     monkeypatch.setattr(claim_runs, "finished", lambda ctx, s: run)
     val = load_splits("synthetic", n_synthetic=60, seed=0)["val"]
     ctx = SimpleNamespace(cnn_name=lambda: "small_cnn", val=val,
                           cfg=SimpleNamespace(seed=0), out=tmp_path,
                           qdir=lambda q: (tmp_path / q).mkdir(exist_ok=True) or tmp_path / q,
-                          profile={"ascent_filters": 4, "ascent_steps": 3})
+                          profile={"ascent_filters": 4, "ascent_steps": 3,
+                                   "feature_map_filters": 4})
     sec = Section("q5-filters")
-    got = q5_filters.report_000_layer(ctx, sec, 0, "image #0")
-    assert got["model"] == "hw3_cnn" and got["layer"] == "b1c2_act"  # not the first conv's
-    # its two grids, of the filters of that layer, from noise and from the image
+    got = q5_filters.report_layer(ctx, sec, claim_id, 0, "image #0", steps=2)
+    assert got["model"] == model and got["layer"] == layer and got["steps"] == 2
+    assert explain.conv_layer_names(net)[0] not in got["layer"]  # not the first conv's
+    # its two grids of the filters of that layer, from noise and from the image, and its maps
     figs = [b["path"] for b in sec.blocks if b["kind"] == "figure"]
-    assert len(figs) == 2 and all("b1c2_act" in f and (tmp_path / f).is_file() for f in figs)
-    grid = got["noise_vs_image"]
-    assert 0 <= grid["alike"] <= grid["compared"] <= 4 and "`b1c2_act`" in sec.answer_text
+    assert len(figs) == 3 and all(layer in f and (tmp_path / f).is_file() for f in figs)
+    assert f"report_{claim_id[:3]}" in figs[0]  # each report's figures in a folder of its own
+    grid, tiles, cont = got["noise_vs_image"], got["noise_tiles"], got["contours"]
+    assert 0 <= grid["alike"] <= grid["compared"] <= 4 and f"`{layer}`" in sec.answer_text
+    assert tiles["tiles"] == 4 and cont["live"] <= net.get_layer(layer).output.shape[-1]
+    assert f"{cont['contour']} of {cont['live']} live feature maps" in sec.answer_text
     saved["epochs"] = 3  # control: not the report's settings
-    assert "fer-keras train --model hw3_cnn" in q5_filters.report_000_layer(
-        ctx, Section("q5-filters"), 0, "image #0")["missing"]
+    assert f"fer-keras train --model {model}" in q5_filters.report_layer(
+        ctx, Section("q5-filters"), claim_id, 0, "image #0")["missing"]

@@ -615,3 +615,46 @@ def test_the_alike_ascent_claim_is_judged_on_report_000s_own_layer():
     assert row(alike)[2] == "reproduced" and "`b1c2_relu` of `hw3_cnn`" in row(alike)[1]
     differ = {**alike, "noise_vs_image": {"compared": 8, "alike": 1, "similar": False}}
     assert row(differ)[2] == "not reproduced"  # the CNN's own last layer does not decide it
+
+
+def test_report_004s_contour_and_featureless_claims_read_its_own_layer():
+    """004-q5-contours and 004-q5-no-features read report 004's CNN at its second conv layer
+    (q5's ``report_004``): not measured, with the command that trains ``vgg_leaky``, while the
+    run is missing; judged both ways once it is there, at the thresholds of :mod:`rules`."""
+    from types import SimpleNamespace
+
+    from fer_keras.report import reproduction, rules
+    from fer_keras.report.claims import BY_ID
+
+    ctx = SimpleNamespace(cnn_name=lambda: "small_cnn")
+
+    def row(cid, own):
+        return reproduction._claim_row(ctx, {"q5-filters": {"report_004": own}}, BY_ID[cid])
+
+    for cid in ("004-q5-contours", "004-q5-no-features"):
+        missing = row(cid, {"missing": "fer-keras train --model vgg_leaky ..."})
+        assert missing[2] == "not measured" and "--model vgg_leaky" in missing[3]
+        assert "--model vgg_leaky" in row(cid, {})[3]  # the catalogue's own command
+        assert reproduction._claim_row(ctx, {}, BY_ID[cid])[2] == "not measured"
+
+    def own(contour, live, featureless, tiles=64):
+        return {"model": "vgg_leaky", "layer": "conv2_act", "steps": 500,
+                "contours": {"live": live, "contour": contour,
+                             "share": contour / live if live else float("nan")},
+                "noise_tiles": {"tiles": tiles, "noise": 0, "oriented": featureless,
+                                "featureless": featureless, "share": featureless / tiles}}
+
+    edges, faces = own(40, 60, 60), own(6, 60, 20)
+    assert row("004-q5-contours", edges)[2] == "reproduced"
+    assert "40 of 60 live maps" in row("004-q5-contours", edges)[0]
+    assert "`conv2_act` of `vgg_leaky`" in row("004-q5-contours", edges)[1]
+    assert row("004-q5-contours", faces)[2] == "not reproduced"
+    assert row("004-q5-contours", own(0, 0, 60))[2] == "not reproduced"  # no live map
+    at = round(rules.CONTOUR_SHARE * 60)
+    assert row("004-q5-contours", own(at, 60, 0))[2] == "reproduced"
+    assert row("004-q5-contours", own(at - 1, 60, 0))[2] == "not reproduced"
+    assert row("004-q5-no-features", edges)[2] == "reproduced"
+    assert "after 500 steps" in row("004-q5-no-features", edges)[0]
+    assert row("004-q5-no-features", faces)[2] == "not reproduced"
+    assert row("004-q5-no-features", own(0, 60, 47))[2] == "not reproduced"  # 73% < 75%
+    assert row("004-q5-no-features", own(0, 60, 48))[2] == "reproduced"
