@@ -282,11 +282,15 @@ def _report_004_layer(own, claim):
                 "(OUT the report's folder), then the report again")
     where = f"`{own['layer']}` of `{own['model']}` (report 004's second conv layer)"
     if claim.id == "004-q5-contours":
-        c = own["contours"]
-        v = rules.observation(c["live"] > 0 and c["share"] >= rules.CONTOUR_SHARE,
-                              f"{c['contour']} of {c['live']} live maps trace contours",
+        c, u = own["contours"], own.get("untrained_contours")
+        v = rules.observation(c["live"] > 0 and c["share"] >= rules.CONTOUR_SHARE
+                              and u is not None and c["share"] > u["share"],
+                              f"{c['contour']} of {c['live']} live maps trace contours "
+                              f"(random weights: {u['contour'] if u else '?'} of "
+                              f"{u['live'] if u else '?'})",
                               f"at least {pct(rules.CONTOUR_SHARE, 0)} of the live maps must "
-                              "follow the image's edge map (r >= 0.3) more than the image; "
+                              "follow the image's edge map (r >= 0.3) more than the image, and "
+                              "a larger share than on the same network with random weights; "
                               "copies of the face and noise do not")
         return v.measured, where, v.status, v.why
     t = own["noise_tiles"]

@@ -217,6 +217,8 @@ def test_q5_measures_a_reports_second_conv_layer_on_its_own_run(tmp_path, monkey
     assert 0 <= grid["alike"] <= grid["compared"] <= 4 and f"`{layer}`" in sec.answer_text
     assert tiles["tiles"] == 4 and cont["live"] <= net.get_layer(layer).output.shape[-1]
     assert f"{cont['contour']} of {cont['live']} live feature maps" in sec.answer_text
+    u = got["untrained_contours"]
+    assert u["live"] <= net.get_layer(layer).output.shape[-1] and 0 <= u["contour"] <= u["live"]
     saved["epochs"] = 3  # control: not the report's settings
     assert f"fer-keras train --model {model}" in q5_filters.report_layer(
         ctx, Section("q5-filters"), claim_id, 0, "image #0")["missing"]

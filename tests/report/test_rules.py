@@ -637,10 +637,12 @@ def test_report_004s_contour_and_featureless_claims_read_its_own_layer():
         assert "--model vgg_leaky" in row(cid, {})[3]  # the catalogue's own command
         assert reproduction._claim_row(ctx, {}, BY_ID[cid])[2] == "not measured"
 
-    def own(contour, live, featureless, tiles=64):
+    def own(contour, live, featureless, tiles=64, untrained=2):
         return {"model": "vgg_leaky", "layer": "conv2_act", "steps": 500,
                 "contours": {"live": live, "contour": contour,
                              "share": contour / live if live else float("nan")},
+                "untrained_contours": {"live": 64, "contour": untrained,
+                                       "share": untrained / 64},
                 "noise_tiles": {"tiles": tiles, "noise": 0, "oriented": featureless,
                                 "featureless": featureless, "share": featureless / tiles}}
 
@@ -648,7 +650,12 @@ def test_report_004s_contour_and_featureless_claims_read_its_own_layer():
     assert row("004-q5-contours", edges)[2] == "reproduced"
     assert "40 of 60 live maps" in row("004-q5-contours", edges)[0]
     assert "`conv2_act` of `vgg_leaky`" in row("004-q5-contours", edges)[1]
+    assert "(random weights: 2 of 64)" in row("004-q5-contours", edges)[0]
     assert row("004-q5-contours", faces)[2] == "not reproduced"
+    # the untrained-network control: random filters tracing as many contours decide nothing
+    assert row("004-q5-contours", own(40, 60, 60, untrained=48))[2] == "not reproduced"
+    no_control = {k: v for k, v in edges.items() if k != "untrained_contours"}
+    assert row("004-q5-contours", no_control)[2] == "not reproduced"
     assert row("004-q5-contours", own(0, 0, 60))[2] == "not reproduced"  # no live map
     at = round(rules.CONTOUR_SHARE * 60)
     assert row("004-q5-contours", own(at, 60, 0))[2] == "reproduced"

@@ -14,6 +14,37 @@ def activation_after(net, conv):
     return conv
 
 
+def untrained_control(ctx, net, layer, row, data, parts=("ascent", "features")):
+    """The same measurements on the same architecture with fresh random weights (same ascent
+    settings and seed): the control of the reports' qualitative filter claims, since random
+    filters differ from each other and also keep parts of an image or trace its edges.
+    ``parts`` as :class:`fer_keras.analyses.filters.Settings`'s. Returns ``{"share_alike":
+    share of pairs of different filters with alike spectra (with "ascent"), "feature_maps":
+    the counts of :func:`fer_keras.analyses.filters.feature_map_kinds` and "contours":
+    :func:`~fer_keras.analyses.filters.contour_maps`'s counts for image ``row`` (with
+    "features")}``."""
+    import keras
+
+    from fer_keras.analyses import filters
+
+    keras.utils.set_random_seed(ctx.cfg.seed)
+    fresh = keras.models.clone_model(net)
+    settings = filters.Settings(parts=tuple(parts), filters=ctx.profile["ascent_filters"],
+                                steps=ctx.profile["ascent_steps"], feature_map_filters=1,
+                                seed=ctx.cfg.seed)
+    m = filters.run(fresh, data, settings, None, layer=layer, row=row).numbers
+    out = {}
+    if "ascent" in parts:
+        out["share_alike"] = float(m["noise_vs_image"].get("within_a_share_alike",
+                                                            float("nan")))
+    if "features" in parts:
+        fm = m["feature_maps"]
+        out["feature_maps"] = {k: fm[k] for k in ("channels", "dead", "keep_face",
+                                                  "invert_face", "other")}
+        out["contours"] = {k: fm["contours"][k] for k in ("live", "contour", "share")}
+    return out
+
+
 def filters_block(ctx, sec, layer, row, image_label, subject):
     """Gradient ascent on ``layer`` of ``subject``'s model (from noise and from image ``row``
     of its images) and that layer's outputs for the image: figures in ``sec``, numbers

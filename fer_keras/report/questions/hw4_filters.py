@@ -8,6 +8,7 @@ from fer_keras.report.questions._filters import (
     filters_block,
     filters_text,
     textures_sentence,
+    untrained_control,
 )
 
 ID = "hw4-filters"
@@ -24,29 +25,6 @@ def _first_activation(net):
     from fer_keras import explain
 
     return activation_after(net, explain.first_conv_layer(net))
-
-
-def untrained_control(ctx, net, layer, row, data):
-    """The same measurements on the same architecture with fresh random weights (same ascent
-    settings and seed): the control of report 002's filter claims, since random filters differ
-    from each other and also keep parts of an image or its edges. Returns
-    ``{"share_alike": share of pairs of different filters with alike spectra, "feature_maps":
-    the counts of :func:`fer_keras.analyses.filters` for image ``row``}``."""
-    import keras
-
-    from fer_keras.analyses import filters
-
-    keras.utils.set_random_seed(ctx.cfg.seed)
-    fresh = keras.models.clone_model(net)
-    settings = filters.Settings(filters=ctx.profile["ascent_filters"],
-                                steps=ctx.profile["ascent_steps"], feature_map_filters=1,
-                                seed=ctx.cfg.seed)
-    res = filters.run(fresh, data, settings, None, layer=layer, row=row)
-    fm = res.numbers["feature_maps"]
-    return {"share_alike": float(res.numbers["noise_vs_image"].get("within_a_share_alike",
-                                                                    float("nan"))),
-            "feature_maps": {k: fm[k] for k in ("channels", "dead", "keep_face",
-                                                "invert_face", "other")}}
 
 
 def answer(ctx):

@@ -4,7 +4,12 @@ from __future__ import annotations
 from fer_keras import CLASS_NAMES
 from fer_keras.report.common import pick_examples
 from fer_keras.report.document import Section
-from fer_keras.report.questions._filters import activation_after, filters_block, filters_text
+from fer_keras.report.questions._filters import (
+    activation_after,
+    filters_block,
+    filters_text,
+    untrained_control,
+)
 
 ID = "q5-filters"
 TITLE = "HW3 Q5. Gradient ascent: what activates the filters"
@@ -55,8 +60,9 @@ def report_layer(ctx, sec, claim_id, row, image_label, steps=None):
     conv layer (its rectified output) of the claim's finished run (``OUT/runs/<run>``), drawn
     as grids of the profile's ``ascent_filters`` filters (64 in the full profile: the grid the
     reports drew), ``steps`` steps (default: the profile's), and that layer's feature maps for
-    the image. Returns ``{"model", "layer", "steps", "noise_vs_image", "noise_tiles",
-    "contours"}``, or ``{"missing": the command that trains it}``."""
+    the image, and those maps on the same network with random weights. Returns ``{"model",
+    "layer", "steps", "noise_vs_image", "noise_tiles", "contours", "untrained_contours"}``, or
+    ``{"missing": the command that trains it}``."""
     from fer_keras import explain, models
     from fer_keras.analyses import filters
     from fer_keras.report import claim_runs
@@ -90,12 +96,15 @@ def report_layer(ctx, sec, claim_id, row, image_label, steps=None):
     sec.figure(res.files[2], f"The outputs of `{spec[1]}`'s `{layer}` for {image_label}",
                ctx.out)
     tiles, cont = m["noise_tiles"], m["feature_maps"]["contours"]
+    untrained = untrained_control(ctx, net, layer, row, ctx.val, parts=("features",))
     sec.text(f"Report {report}'s own setting, its CNN `{spec[1]}` (`runs/{spec[0]}`) at its "
              f"second conv layer `{layer}`, {steps} ascent steps, from noise and from "
              f"{image_label}: {grid.get('alike', 0)} of {grid.get('compared', 0)} filters gave "
              f"alike patterns from both starts; {tiles['featureless']} of {tiles['tiles']} tiles "
              f"from noise show nothing but noise ({tiles['noise']}) or stripes of one orientation "
              f"({tiles['oriented']}); {cont['contour']} of {cont['live']} live feature maps trace "
-             "the face's contours (they follow its edge map more than the face itself).")
+             "the face's contours (they follow its edge map more than the face itself), "
+             f"{untrained['contours']['contour']} of {untrained['contours']['live']} with "
+             "random weights.")
     return {"model": spec[1], "layer": layer, "steps": steps, "noise_vs_image": grid,
-            "noise_tiles": tiles, "contours": cont}
+            "noise_tiles": tiles, "contours": cont, "untrained_contours": untrained["contours"]}
