@@ -32,21 +32,6 @@ TARGET_INPUT_SPEEDUP = 4.0
 
 
 # --------------------------------------------------------------------------- machine
-def _cpuinfo():
-    info, flags = {}, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if ":" not in line:
-                continue
-            k, v = (s.strip() for s in line.split(":", 1))
-            if k == "flags" and not flags:
-                flags = set(v.split())
-            info.setdefault(k, v)
-    except OSError:
-        pass
-    return info, flags
-
-
 def _meminfo_gib():
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -104,7 +89,9 @@ def theoretical_peak(info, flags, cores):
 
 
 def machine():
-    info, flags = _cpuinfo()
+    from fer_keras.train.throughput import cpu_fields
+
+    info, flags = cpu_fields()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,

@@ -23,18 +23,31 @@ WARMUP_STEPS, TIMED_STEPS = 3, 15
 STORE = "throughput.json"
 
 
-def _cpuinfo(cpuinfo="/proc/cpuinfo"):
-    """``(model name, set of flags)`` of the first CPU in Linux's /proc/cpuinfo (``("unknown
-    CPU", set())`` where there is none)."""
+def cpu_fields(cpuinfo="/proc/cpuinfo"):
+    """``(fields, flags)`` of the first CPU in Linux's /proc/cpuinfo: its ``key: value`` lines
+    as a dict (``"model name"``, ``"cpu family"``, ``"cpu MHz"``, ...) and its set of flags;
+    ``({}, set())`` where there is none."""
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
-        return "unknown CPU", set()
-    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
-                 if ln.startswith("model name")), "unknown CPU")
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                      if ln.startswith("flags")), []))
-    return name, flags
+        return {}, set()
+    fields = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break  # the first CPU's block ends at the first blank line
+            continue
+        if ":" in line:
+            k, v = (part.strip() for part in line.split(":", 1))
+            fields.setdefault(k, v)
+    return fields, set(fields.get("flags", "").split())
+
+
+def _cpuinfo(cpuinfo="/proc/cpuinfo"):
+    """``(model name, set of flags)`` of the first CPU (``("unknown CPU", set())`` where there
+    is none)."""
+    fields, flags = cpu_fields(cpuinfo)
+    return fields.get("model name", "unknown CPU"), flags
 
 
 def cpu_kind(cpuinfo="/proc/cpuinfo"):

@@ -72,6 +72,19 @@ def test_cpu_kind_reads_the_bf16_units(tmp_path):
     assert cpu_kind(tmp_path / "absent") == "unknown CPU"
 
 
+def test_cpu_fields_are_the_first_cpus(tmp_path):
+    """The first processor block of /proc/cpuinfo, as ``make bench`` records it; a second CPU's
+    other values are not mixed in."""
+    f = tmp_path / "cpuinfo"
+    f.write_text("processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\ncpu MHz\t\t: 2596.1\n"
+                 "flags\t\t: fpu avx512_bf16\n\nprocessor\t: 1\nmodel name\t: Other\n"
+                 "cpu MHz\t\t: 1800.0\nflags\t\t: fpu amx_bf16\n")
+    fields, flags = throughput.cpu_fields(f)
+    assert fields["model name"] == "AMD EPYC" and fields["cpu MHz"] == "2596.1"
+    assert fields["cpu family"] == "25" and flags == {"fpu", "avx512_bf16"}
+    assert throughput.cpu_fields(tmp_path / "absent") == ({}, set())
+
+
 
 
 def test_train_prints_the_estimate_timed_here_on_real_data(fer_sample_csv, tmp_path,
