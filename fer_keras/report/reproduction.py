@@ -113,7 +113,22 @@ def _comparison_row(ctx, claim):
     expect = claim.value if isinstance(claim.value, str) else "gain"
     gain = None if isinstance(claim.value, str) else claim.value
     v = rules.comparison(a, b, len(ds), expect, gain=gain, spread=sd)
-    return f"{v.measured} ({where})", descs, v.status, v.why + f"; {sd_words}"
+    return f"{v.measured} ({where})", descs, v.status, v.why + f"; {sd_words}" + \
+        _guesser_note(claim, (a, b), ds)
+
+
+def _guesser_note(claim, accs, ds):
+    """The caveat of a comparison whose run is no better than always answering the scoring
+    split's most frequent class (:func:`rules.beats_majority`): the row compares a model with a
+    guess, not two models."""
+    counts = np.bincount(np.asarray(ds.labels, np.int64), minlength=len(CLASS_NAMES))
+    majority = counts.max() / max(counts.sum(), 1)
+    idle = [f"`{run}`" for (run, _, _), acc in zip(claim.runs, accs)
+            if not rules.beats_majority(acc, majority, len(ds))]
+    if not idle:
+        return ""
+    return (f"; {' and '.join(idle)} {'is' if len(idle) == 1 else 'are'} no better than always "
+            f"answering {CLASS_NAMES[int(counts.argmax())]} ({pct(majority)})")
 
 
 def _history_of(ctx, spec):

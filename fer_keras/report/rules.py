@@ -514,6 +514,12 @@ def comparison(acc_a, acc_b, n, expect, gain=None, spread=0.0):
               + ("" if spread else ", run-to-run spread not measured"))
 
 
+def beats_majority(acc, majority, n):
+    """Whether accuracy ``acc`` on ``n`` images is more than 2 binomial SE above ``majority``,
+    the accuracy of always answering the most frequent class."""
+    return acc - majority > 2 * standard_error(acc, n)
+
+
 def beats_control(ratios, name="the centre prior"):
     """``ratios``: per class (or image) map statistic divided by a control map's (> 0; the
     control scores 1). Reproduced when their geometric mean is above 1 with t >= ``Z`` on the

@@ -671,3 +671,32 @@ def test_the_estimate_times_the_precision_auto_will_train_in(monkeypatch, tmp_pa
         assert timed[-1] == chosen
     build._measured_epoch(SimpleNamespace(splits=None), cfg.replace(precision="float32"))
     assert timed == ["mixed", "float32", "float32"]
+
+
+def test_a_comparison_with_a_run_that_learned_nothing_says_so(monkeypatch):
+    """Report 004's CNN against its 51-layer DNN: with the DNN at the majority-class share of
+    PublicTest (24.0% against always answering Happy, 24.9%) the row still compares, and says
+    that its DNN is no better than that guess; a DNN that learned (40%) gets no such words."""
+    from fer_keras.config import preset
+    from fer_keras.report import claim_runs, reproduction
+    from fer_keras.report.claims import BY_ID
+
+    claim = BY_ID["004-cnn-beats-dnn"]
+    base = {**preset("report"), "preset": "report", "augment": True, "select_on": "train",
+            "precision": "float32"}
+    monkeypatch.setattr(claim_runs, "finished",
+                        lambda ctx, spec: _Run({**base, "model": spec[1]}))
+    acc = {"vgg_leaky": 0.65, "dnn_deep51": 0.24}
+    monkeypatch.setattr(claim_runs, "accuracy", lambda ctx, spec, run, ds: acc[spec[0]])
+    labels = np.repeat(np.arange(7), [467, 56, 496, 895, 653, 415, 607])  # PublicTest's
+    test = type("PublicTest", (), {"__len__": lambda self: len(labels), "labels": labels,
+                                   "usage": np.array(["PublicTest"] * len(labels))})()
+    ctx = _fake_ctx(test)
+    ours, model, status, why = reproduction._comparison_row(ctx, claim)
+    assert status == "reproduced"
+    assert why.endswith("; `dnn_deep51` is no better than always answering Happy (24.9%)")
+    acc["dnn_deep51"] = 0.40
+    assert "no better than always" not in reproduction._comparison_row(ctx, claim)[3]
+    acc.update(vgg_leaky=0.255, dnn_deep51=0.25)  # both idle: not better, and both named
+    row = reproduction._comparison_row(ctx, claim)
+    assert row[2] == "not reproduced" and "`vgg_leaky` and `dnn_deep51` are" in row[3]
