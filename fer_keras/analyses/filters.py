@@ -87,7 +87,7 @@ def contour_maps(fmaps, image, threshold=CONTOUR_R, silent=1e-6):
     itself. A rectified derivative along one axis counts (it correlates 0.4-0.6 with the
     magnitude on FER2013 faces); a copy of the face, its negative or noise does not. Returns
     ``{"live", "contour" (counts), "share" (contour / live, NaN with no live map), "edge_r",
-    "image_r" (C,) lists}``."""
+    "image_r" (C,) lists, None for a constant map}``."""
     fm = np.asarray(fmaps, np.float64)
     img = np.asarray(image, np.float32)
     small = resize_to(img, fm.shape[1:])
@@ -98,9 +98,12 @@ def contour_maps(fmaps, image, threshold=CONTOUR_R, silent=1e-6):
     contour = live & np.nan_to_num(edge_r >= threshold) & (np.nan_to_num(edge_r, nan=-1)
                                                           > np.abs(np.nan_to_num(image_r)))
     n = int(live.sum())
+    def listed(r):  # None where a map is constant (no correlation): JSON has no NaN
+        return [round(float(x), 4) if np.isfinite(x) else None for x in r]
+
     return {"live": n, "contour": int(contour.sum()),
             "share": float(contour.sum() / n) if n else float("nan"),
-            "edge_r": np.round(edge_r, 4).tolist(), "image_r": np.round(image_r, 4).tolist()}
+            "edge_r": listed(edge_r), "image_r": listed(image_r)}
 
 
 #: A tile "stayed noise" when its power spectrum is as flat as white noise's: the spectral

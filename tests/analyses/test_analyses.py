@@ -165,8 +165,10 @@ def test_contour_maps_find_edges_and_not_the_face_or_noise(fer_folder):
     maps = np.stack([e, 3 * e + 1, dx, dy, face, 1 - face, rng.random(face.shape),
                      np.zeros_like(face)])
     c = filters.contour_maps(maps, face)
-    traced = [r >= filters.CONTOUR_R and r > abs(i) for r, i in zip(c["edge_r"], c["image_r"])]
+    traced = [r >= filters.CONTOUR_R and r > abs(i) for r, i in zip(c["edge_r"][:7],
+                                                                   c["image_r"][:7])]
     assert traced[:4] == [True] * 4 and traced[4:7] == [False] * 3
+    assert c["edge_r"][7] is None and c["image_r"][7] is None  # the silent map: no correlation
     assert c["live"] == 7 and c["contour"] == 4 and c["share"] == pytest.approx(4 / 7)
     # a map at a coarser resolution than the face (a pooled layer) is compared at its size
     small = filters.contour_maps(maps[:, ::2, ::2], face)
