@@ -63,6 +63,29 @@ def one_line(error, limit=300):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+#: Tries of a Ray Client join whose server failed to start (:func:`_join`), and the pause
+#: between them in seconds.
+CLIENT_TRIES, CLIENT_PAUSE = 3, 2.0
+
+
+def _join(ray, address, kw):
+    """``ray.init(address=address)``. Through Ray Client (``ray://``) the head starts a server
+    process for this driver, and on a busy head that start can fail or miss its 30 s ("
+    Initialization failure from server": one join in four under load in the tests' cluster);
+    such a join is tried :data:`CLIENT_TRIES` times. Any other failure is raised at once."""
+    for attempt in range(1, CLIENT_TRIES + 1):
+        try:
+            with _QuietStderr():
+                return ray.init(address=address, **kw)
+        except ConnectionError as e:
+            transient = (str(address).startswith("ray://")
+                         and "Initialization failure from server" in str(e))
+            if not transient or attempt == CLIENT_TRIES:
+                raise
+            ray.shutdown()
+            time.sleep(CLIENT_PAUSE)
+
+
 def init_ray(address, workers):
     """Join the cluster at ``address`` (None: start a local one of ``workers`` CPUs, the token
     of its authentication kept in this process's environment, not in ~/.ray). Returns (ray,
@@ -80,8 +103,7 @@ def init_ray(address, workers):
     kw = dict(logging_level=logging.ERROR, log_to_driver=False)
     if address:
         try:
-            with _QuietStderr():
-                ray.init(address=address, **kw)
+            _join(ray, address, kw)
         except Exception as e:  # noqa: BLE001 - Ray raises many kinds; each is one line here
             from ray.exceptions import AuthenticationError
 

@@ -190,3 +190,41 @@ def test_a_join_error_is_one_line_with_its_cause():
     assert one_line(TimeoutError()) == "TimeoutError"
     long = one_line(RuntimeError("x" * 500))
     assert len(long) == 300 and long.endswith("...")
+
+
+def test_a_client_join_whose_server_failed_to_start_is_tried_again(monkeypatch):
+    """Ray Client's "Initialization failure from server" (the head's per-driver server did not
+    start in time) is tried up to three times, with ``ray.shutdown()`` between; the third
+    failure is raised, and so is any other failure, or a failure through a head's GCS
+    address, at once."""
+    from types import SimpleNamespace
+
+    from fer_keras.faces import ray_cluster
+
+    monkeypatch.setattr(ray_cluster, "CLIENT_PAUSE", 0.0)
+    transient = ConnectionAbortedError("Initialization failure from server:\nTraceback ...\n"
+                                       "RuntimeError: Starting Ray client server failed.")
+
+    def fake(failures):
+        calls = []
+
+        def init(address, **kw):
+            calls.append("init")
+            if len([c for c in calls if c == "init"]) <= len(failures):
+                raise failures[len([c for c in calls if c == "init"]) - 1]
+            return "joined"
+        return SimpleNamespace(init=init, shutdown=lambda: calls.append("shutdown")), calls
+
+    ray, calls = fake([transient, transient])
+    assert ray_cluster._join(ray, "ray://127.0.0.1:1", {}) == "joined"
+    assert calls == ["init", "shutdown", "init", "shutdown", "init"]
+    ray, calls = fake([transient] * 3)
+    with pytest.raises(ConnectionAbortedError):
+        ray_cluster._join(ray, "ray://127.0.0.1:1", {})
+    assert calls.count("init") == 3
+    for address, error in (("ray://127.0.0.1:1", ConnectionError("cannot reach")),
+                           ("127.0.0.1:1", transient)):
+        ray, calls = fake([error])
+        with pytest.raises(ConnectionError):
+            ray_cluster._join(ray, address, {})
+        assert calls == ["init"]
