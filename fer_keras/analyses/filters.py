@@ -95,9 +95,10 @@ def contour_maps(fmaps, image, threshold=CONTOUR_R, silent=1e-6):
     live = fm.reshape(len(fm), -1).max(axis=1) > silent
     edge_r = np.array([correlation(f, edges) for f in fm])
     image_r = np.array([correlation(f, small) for f in fm])
-    contour = live & np.nan_to_num(edge_r >= threshold) & (np.nan_to_num(edge_r, nan=-1)
-                                                          > np.abs(np.nan_to_num(image_r)))
+    # a constant map's NaN correlations compare False: it traces nothing
+    contour = live & (edge_r >= threshold) & (edge_r > np.abs(np.nan_to_num(image_r)))
     n = int(live.sum())
+
     def listed(r):  # None where a map is constant (no correlation): JSON has no NaN
         return [round(float(x), 4) if np.isfinite(x) else None for x in r]
 

@@ -70,8 +70,8 @@ CLIENT_TRIES, CLIENT_PAUSE = 3, 2.0
 
 def _join(ray, address, kw):
     """``ray.init(address=address)``. Through Ray Client (``ray://``) the head starts a server
-    process for this driver, and on a busy head that start can fail or miss its 30 s ("
-    Initialization failure from server": one join in four under load in the tests' cluster);
+    process for this driver, and on a busy head that start can fail or miss its 30 s
+    ("Initialization failure from server"; one join in four under load in the tests' cluster):
     such a join is tried :data:`CLIENT_TRIES` times. Any other failure is raised at once."""
     for attempt in range(1, CLIENT_TRIES + 1):
         try:

@@ -121,14 +121,20 @@ def _guesser_note(claim, accs, ds):
     """The caveat of a comparison whose run is no better than always answering the scoring
     split's most frequent class (:func:`rules.beats_majority`): the row compares a model with a
     guess, not two models."""
-    counts = np.bincount(np.asarray(ds.labels, np.int64), minlength=len(CLASS_NAMES))
-    majority = counts.max() / max(counts.sum(), 1)
+    majority, cls = _majority(ds.labels)
     idle = [f"`{run}`" for (run, _, _), acc in zip(claim.runs, accs)
             if not rules.beats_majority(acc, majority, len(ds))]
     if not idle:
         return ""
     return (f"; {' and '.join(idle)} {'is' if len(idle) == 1 else 'are'} no better than always "
-            f"answering {CLASS_NAMES[int(counts.argmax())]} ({pct(majority)})")
+            f"answering {cls} ({pct(majority)})")
+
+
+def _majority(labels):
+    """``(share, class name)`` of the most frequent class in ``labels``: the accuracy of always
+    answering it."""
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=len(CLASS_NAMES))
+    return counts.max() / max(counts.sum(), 1), CLASS_NAMES[int(counts.argmax())]
 
 
 def _history_of(ctx, spec):
@@ -191,8 +197,7 @@ def _run_observation(ctx, claim):
     hists = [[r for r in h[0] if r.get("val_accuracy") is not None] for h, _ in got]
     if claim.id == "000-q2-overfit":
         (gc, _), (gd, best_d) = (_final_gap(h) for h in hists)
-        counts = np.bincount(ctx.val.labels, minlength=7)
-        majority = counts.max() / max(counts.sum(), 1)
+        majority, _ = _majority(ctx.val.labels)
         v = rules.observation(best_d > majority and gd - gc > 0.02,
                               f"DNN {100 * gd:+.1f} vs CNN {100 * gc:+.1f} points",
                               "the DNN's train - validation gap at the last epoch must exceed "
